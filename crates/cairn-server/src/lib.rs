@@ -1,1 +1,146 @@
-//! placeholder
+//! cairn's server: the HTTP endpoint speaking AWS JSON 1.1, authentication, and one handler module per operation
+//! family. Only this crate (and the binary above it) knows about sockets and HTTP.
+
+pub mod config;
+mod http;
+mod organizations;
+mod selectors;
+mod tags;
+mod trails;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cairn_api::{ApiError, ErrorCode};
+use cairn_catalog::Catalog;
+use config::{Credential, OrganizationConfig, Principal, Settings};
+
+pub use http::{router, serve};
+
+/// Where the server reads the time; tests substitute their own.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Milliseconds since the Unix epoch.
+    fn now_millis(&self) -> i64;
+}
+
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_millis(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Catalog(#[from] cairn_catalog::Error),
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Everything a request handler can reach.
+#[derive(Debug)]
+pub struct App {
+    pub settings: Settings,
+    pub catalog: Catalog,
+    pub clock: Arc<dyn Clock>,
+    credentials: HashMap<String, Credential>,
+}
+
+/// Who is calling, from where: the tenant (account) and region come from the verified SigV4 credential.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub account_id: String,
+    pub region: String,
+    pub principal: Principal,
+    pub request_id: String,
+}
+
+impl App {
+    /// Opens the data directory (creating it and the configured local buckets) and the catalog.
+    pub fn open(settings: Settings, clock: Arc<dyn Clock>) -> Result<App, Error> {
+        let io = |what, path: &PathBuf| {
+            let path = path.clone();
+            move |source| Error::Io { what, path, source }
+        };
+        std::fs::create_dir_all(&settings.data_dir)
+            .map_err(io("creating data directory", &settings.data_dir))?;
+        let buckets = settings.data_dir.join("buckets");
+        for b in &settings.buckets {
+            let dir = buckets.join(b);
+            std::fs::create_dir_all(&dir).map_err(io("creating bucket directory", &dir))?;
+        }
+        let catalog = Catalog::open(&settings.data_dir.join("catalog.sqlite"))?;
+        let credentials = settings.credentials.iter().cloned().collect();
+        Ok(App {
+            settings,
+            catalog,
+            clock,
+            credentials,
+        })
+    }
+
+    pub fn credential(&self, access_key_id: &str) -> Option<&Credential> {
+        self.credentials.get(access_key_id)
+    }
+
+    /// Whether a bucket exists on the configured storage.
+    pub fn bucket_exists(&self, bucket: &str) -> bool {
+        self.settings.data_dir.join("buckets").join(bucket).is_dir()
+    }
+
+    pub fn organization(&self) -> Option<&OrganizationConfig> {
+        self.settings.organization.as_ref()
+    }
+
+    /// The organization `account` belongs to (as management or member account), if any.
+    pub fn organization_of(&self, account: &str) -> Option<&OrganizationConfig> {
+        self.organization().filter(|o| {
+            o.management_account == account || o.member_accounts.iter().any(|m| m == account)
+        })
+    }
+
+    /// Whether `account` may manage organization trails: the management account or a delegated administrator.
+    pub fn may_manage_organization(&self, account: &str) -> Result<&OrganizationConfig, ApiError> {
+        let Some(org) = self.organization_of(account) else {
+            return Err(ApiError::new(
+                ErrorCode::OrganizationsNotInUse,
+                format!("account {account} is not a member of an organization"),
+            ));
+        };
+        let delegated = self
+            .catalog
+            .read(|s| s.delegated_admins(&org.id).any(|a| a == account));
+        if org.management_account != account && !delegated {
+            return Err(ApiError::new(
+                ErrorCode::NotOrganizationMasterAccount,
+                format!(
+                    "account {account} is neither the management account nor a delegated administrator of organization {}",
+                    org.id
+                ),
+            ));
+        }
+        Ok(org)
+    }
+}
+
+/// Seconds since the epoch, as the AWS JSON protocol encodes timestamps.
+pub(crate) fn epoch_seconds(millis: i64) -> f64 {
+    millis as f64 / 1000.0
+}
+
+pub(crate) fn internal(e: cairn_catalog::Error) -> ApiError {
+    tracing::error!(error = %e, "catalog failure");
+    ApiError::internal("an internal error occurred; the request changed nothing")
+}

@@ -1,2 +1,111 @@
-//! placeholder
-fn main() {}
+//! The `cairn` command: `cairn serve` runs the CloudTrail-compatible server.
+
+mod config;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use cairn_server::{App, SystemClock};
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cairn",
+    version,
+    about = "A self-hosted audit trail service that speaks the AWS CloudTrail API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// TOML configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Address to listen on, such as 127.0.0.1:4573 (port 0 picks a free port).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+        /// Data directory (catalog, local buckets).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+        } => {
+            let env = std::env::vars()
+                .filter(|(k, _)| k.starts_with("CAIRN_"))
+                .collect();
+            let settings = config::load(
+                &config::Overrides {
+                    config,
+                    listen,
+                    data_dir,
+                },
+                &env,
+            )?;
+            serve(settings)
+        }
+    }
+}
+
+fn serve(settings: cairn_server::config::Settings) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let addr = listener.local_addr()?;
+        let data_dir = settings.data_dir.clone();
+        let app = Arc::new(App::open(settings, Arc::new(SystemClock))?);
+        // Tests and scripts read this line to learn the port.
+        println!(
+            "cairn listening on http://{addr} (data directory {})",
+            data_dir.display()
+        );
+        tracing::info!(%addr, data_dir = %data_dir.display(), "cairn serving");
+        cairn_server::serve(listener, app, shutdown_signal()).await?;
+        tracing::info!("cairn stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    tokio::select! {
+        _ = term => tracing::info!("SIGTERM received, shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupt received, shutting down"),
+    }
+}

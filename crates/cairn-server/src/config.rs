@@ -1,0 +1,325 @@
+//! cairn's typed configuration: what the TOML file, `CAIRN_*` variables and flags resolve to, validated once.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use cairn_model::names::{is_account_id, validate_bucket_name};
+use serde::Deserialize;
+
+/// The development account used when the configuration names none.
+pub const DEV_ACCOUNT_ID: &str = "123456789012";
+/// The development access key id (AWS's documented example key).
+pub const DEV_ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+/// The development secret access key (AWS's documented example key).
+pub const DEV_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+/// Where cairn listens by default: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4573";
+/// The default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "cairn-data";
+/// Largest request body accepted on the CloudTrail endpoint, by default.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on, e.g. `127.0.0.1:4573`.
+    pub listen: Option<SocketAddr>,
+    /// Directory holding the catalog and (with local storage) the trail buckets.
+    pub data_dir: Option<PathBuf>,
+    /// Largest request body accepted, in bytes.
+    pub max_request_bytes: Option<usize>,
+    #[serde(default)]
+    pub accounts: Vec<AccountConfig>,
+    pub organization: Option<OrganizationConfig>,
+    #[serde(default)]
+    pub storage: StorageConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    pub id: String,
+    #[serde(default)]
+    pub credentials: Vec<CredentialConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialConfig {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// `root`, `user/<name>` or `role/<name>`.
+    #[serde(default = "root")]
+    pub principal: String,
+}
+
+fn root() -> String {
+    "root".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationConfig {
+    pub id: String,
+    pub management_account: String,
+    #[serde(default)]
+    pub member_accounts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    #[serde(default = "local")]
+    pub kind: String,
+    /// Buckets that exist (local storage creates them at start).
+    #[serde(default)]
+    pub buckets: Vec<String>,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+fn local() -> String {
+    "local".into()
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            kind: local(),
+            buckets: Vec::new(),
+            endpoint: None,
+            region: None,
+            access_key_id: None,
+            secret_access_key: None,
+        }
+    }
+}
+
+/// Who a credential acts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalKind {
+    Root,
+    User(String),
+    Role(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub account_id: String,
+    pub kind: PrincipalKind,
+}
+
+impl Principal {
+    pub fn arn(&self) -> String {
+        match &self.kind {
+            PrincipalKind::Root => format!("arn:aws:iam::{}:root", self.account_id),
+            PrincipalKind::User(n) => format!("arn:aws:iam::{}:user/{n}", self.account_id),
+            PrincipalKind::Role(n) => format!("arn:aws:iam::{}:role/{n}", self.account_id),
+        }
+    }
+}
+
+/// A credential known to the server.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub secret_access_key: String,
+    pub principal: Principal,
+}
+
+/// The configuration after defaults and validation: what the server runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub max_request_bytes: usize,
+    /// Access key id to credential.
+    pub credentials: Vec<(String, Credential)>,
+    pub organization: Option<OrganizationConfig>,
+    pub buckets: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+fn parse_principal(account_id: &str, s: &str) -> Result<Principal, ConfigError> {
+    let kind = match s.split_once('/') {
+        None if s == "root" => PrincipalKind::Root,
+        Some(("user", n)) if !n.is_empty() => PrincipalKind::User(n.into()),
+        Some(("role", n)) if !n.is_empty() => PrincipalKind::Role(n.into()),
+        _ => {
+            return Err(ConfigError(format!(
+                "principal {s:?} must be root, user/<name> or role/<name>"
+            )))
+        }
+    };
+    Ok(Principal {
+        account_id: account_id.into(),
+        kind,
+    })
+}
+
+impl Config {
+    /// Applies defaults and checks every rule; the server starts only from a validated configuration.
+    pub fn validate(self) -> Result<Settings, ConfigError> {
+        let err = |m: String| Err(ConfigError(m));
+        let mut credentials = Vec::new();
+        let mut seen_accounts = HashSet::new();
+        for a in &self.accounts {
+            if !is_account_id(&a.id) {
+                return err(format!("account id {:?} must be 12 digits", a.id));
+            }
+            if !seen_accounts.insert(a.id.as_str()) {
+                return err(format!("account {} is configured twice", a.id));
+            }
+            for c in &a.credentials {
+                if c.access_key_id.len() < 16
+                    || !c.access_key_id.bytes().all(|b| b.is_ascii_alphanumeric())
+                {
+                    return err(format!(
+                        "access key id {:?} must be at least 16 letters or digits",
+                        c.access_key_id
+                    ));
+                }
+                if c.secret_access_key.len() < 16 {
+                    return err(format!(
+                        "secret access key of {} must be at least 16 characters",
+                        c.access_key_id
+                    ));
+                }
+                if credentials.iter().any(|(k, _)| k == &c.access_key_id) {
+                    return err(format!(
+                        "access key id {} is configured twice",
+                        c.access_key_id
+                    ));
+                }
+                let principal = parse_principal(&a.id, &c.principal)?;
+                credentials.push((
+                    c.access_key_id.clone(),
+                    Credential {
+                        secret_access_key: c.secret_access_key.clone(),
+                        principal,
+                    },
+                ));
+            }
+        }
+        if self.accounts.is_empty() {
+            credentials.push((
+                DEV_ACCESS_KEY_ID.into(),
+                Credential {
+                    secret_access_key: DEV_SECRET_ACCESS_KEY.into(),
+                    principal: Principal {
+                        account_id: DEV_ACCOUNT_ID.into(),
+                        kind: PrincipalKind::Root,
+                    },
+                },
+            ));
+        }
+        if let Some(org) = &self.organization {
+            let valid_id = org.id.len() >= 12
+                && org.id.starts_with("o-")
+                && org.id[2..]
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            if !valid_id {
+                return err(format!(
+                    "organization id {:?} must look like o-a1b2c3d4e5",
+                    org.id
+                ));
+            }
+            if !is_account_id(&org.management_account) {
+                return err(format!(
+                    "management account {:?} must be 12 digits",
+                    org.management_account
+                ));
+            }
+            if let Some(m) = org.member_accounts.iter().find(|m| !is_account_id(m)) {
+                return err(format!("member account {m:?} must be 12 digits"));
+            }
+        }
+        match self.storage.kind.as_str() {
+            "local" => {}
+            "s3" => {
+                return err(
+                    "storage kind \"s3\" is not available in this version of cairn: use \"local\" (S3-compatible storage arrives with trail delivery)"
+                        .into(),
+                )
+            }
+            other => return err(format!("storage kind {other:?} must be \"local\" or \"s3\"")),
+        }
+        for b in &self.storage.buckets {
+            validate_bucket_name(b).map_err(|e| ConfigError(e.to_string()))?;
+        }
+        let max_request_bytes = self.max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES);
+        if !(1024..=64 * 1024 * 1024).contains(&max_request_bytes) {
+            return err(format!(
+                "max_request_bytes {max_request_bytes} must be between 1 KiB and 64 MiB"
+            ));
+        }
+        Ok(Settings {
+            listen: self
+                .listen
+                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses")),
+            data_dir: self
+                .data_dir
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            max_request_bytes,
+            credentials,
+            organization: self.organization,
+            buckets: self.storage.buckets,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml_text: &str) -> Result<Settings, String> {
+        let c: Config = toml_from_str(toml_text)?;
+        c.validate().map_err(|e| e.to_string())
+    }
+
+    // The binary owns TOML parsing; this keeps the tests here free of a TOML dependency.
+    fn toml_from_str(s: &str) -> Result<Config, String> {
+        serde_json::from_str(s).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_give_the_development_account() {
+        let s = parse("{}").unwrap();
+        assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(s.credentials.len(), 1);
+        assert_eq!(s.credentials[0].0, DEV_ACCESS_KEY_ID);
+        assert_eq!(
+            s.credentials[0].1.principal.arn(),
+            "arn:aws:iam::123456789012:root"
+        );
+    }
+
+    #[test]
+    fn rules() {
+        let bad = [
+            r#"{"accounts":[{"id":"1234"}]}"#,
+            r#"{"accounts":[{"id":"111111111111"},{"id":"111111111111"}]}"#,
+            r#"{"accounts":[{"id":"111111111111","credentials":[{"access_key_id":"AKIA0000000000000001","secret_access_key":"0123456789abcdef","principal":"group/x"}]}]}"#,
+            r#"{"accounts":[{"id":"111111111111","credentials":[{"access_key_id":"short","secret_access_key":"0123456789abcdef"}]}]}"#,
+            r#"{"organization":{"id":"bad","management_account":"111111111111"}}"#,
+            r#"{"storage":{"kind":"ftp"}}"#,
+            r#"{"storage":{"buckets":["Bad_Bucket"]}}"#,
+            r#"{"max_request_bytes":10}"#,
+            r#"{"unknown_field":1}"#,
+        ];
+        for b in bad {
+            assert!(parse(b).is_err(), "{b}");
+        }
+        let s = parse(r#"{"accounts":[{"id":"111111111111","credentials":[{"access_key_id":"AKIA0000000000000001","secret_access_key":"0123456789abcdef","principal":"role/admin"}]}]}"#).unwrap();
+        assert_eq!(
+            s.credentials[0].1.principal.arn(),
+            "arn:aws:iam::111111111111:role/admin"
+        );
+    }
+}
