@@ -392,9 +392,11 @@ fn validate_advanced(selectors: &[AdvancedEventSelector]) -> Result<()> {
                                 ));
                             }
                         }
-                        other => return invalid(format!(
+                        other => {
+                            return invalid(format!(
                             "field {other:?} is not supported in a management event selector ({n})"
-                        )),
+                        ))
+                        }
                     }
                 }
             }

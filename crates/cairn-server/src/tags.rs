@@ -63,7 +63,7 @@ fn change_tags(
     let given = required(req.tags_list, "tagsList")?;
     max_len(&given, 200, "tagsList")?;
     write(app, |state, changes| {
-        let arn = resource(app, state, ctx, &id, Access::Read)?;
+        let arn = resource(app, state, ctx, &id, Access::Manage)?;
         let new = f(state.tags(&arn), &given)?;
         changes.set_tags(arn, new);
         Ok(Empty {})

@@ -30,7 +30,11 @@ pub(crate) fn write<T>(app: &App, f: impl FnOnce(&State, &mut Changes) -> Result
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Access {
+    /// See it: own trails and the organization's trails.
     Read,
+    /// Change it from any region (tags): the owner or a delegated administrator.
+    Manage,
+    /// Change it: as `Manage`, and only from its home region.
     Write,
 }
 
@@ -80,32 +84,30 @@ pub(crate) fn resolve<'s>(
             .filter(|t| visible(app, &ctx.account_id, t)),
     };
     let trail = trail.ok_or_else(|| not_found(ctx, name))?;
-    if access == Access::Write {
-        if trail.account_id != ctx.account_id {
-            let delegated = trail
-                .organization_id
-                .as_ref()
-                .is_some_and(|o| state.delegated_admins(o).any(|a| a == ctx.account_id));
-            if !delegated {
-                return Err(ApiError::new(
-                    ErrorCode::NotOrganizationMasterAccount,
-                    format!(
-                        "trail {} is an organization trail: only the management account or a delegated administrator can change it",
-                        trail.arn()
-                    ),
-                ));
-            }
-        }
-        if trail.home_region != ctx.region {
+    if access != Access::Read && trail.account_id != ctx.account_id {
+        let delegated = trail
+            .organization_id
+            .as_ref()
+            .is_some_and(|o| state.delegated_admins(o).any(|a| a == ctx.account_id));
+        if !delegated {
             return Err(ApiError::new(
-                ErrorCode::InvalidHomeRegion,
+                ErrorCode::NotOrganizationMasterAccount,
                 format!(
-                    "trail {} can be changed only from its home region {}",
-                    trail.arn(),
-                    trail.home_region
+                    "trail {} is an organization trail: only the management account or a delegated administrator can change it",
+                    trail.arn()
                 ),
             ));
         }
+    }
+    if access == Access::Write && trail.home_region != ctx.region {
+        return Err(ApiError::new(
+            ErrorCode::InvalidHomeRegion,
+            format!(
+                "trail {} can be changed only from its home region {}",
+                trail.arn(),
+                trail.home_region
+            ),
+        ));
     }
     Ok(trail)
 }

@@ -1,0 +1,9 @@
+//! Integration tests: the real `cairn` binary driven by the official AWS SDK for Rust and the official signer.
+
+mod common;
+mod lifecycle;
+mod organizations;
+mod protocol;
+mod selectors;
+mod tags;
+mod trails;

@@ -1,3 +1,0 @@
-//! placeholder
-use aws_sdk_cloudtrail as _;
-use aws_smithy_http_client as _;
