@@ -85,7 +85,7 @@ impl State {
     fn apply(&mut self, change: Change) {
         match change {
             Change::PutTrail(t) => {
-                self.trails.insert(t.arn(), t);
+                self.trails.insert(t.arn(), *t);
             }
             Change::DeleteTrail(arn) => {
                 self.trails.remove(&arn);
@@ -106,7 +106,7 @@ impl State {
 
 #[derive(Debug, Clone)]
 enum Change {
-    PutTrail(Trail),
+    PutTrail(Box<Trail>),
     DeleteTrail(String),
     SetTags(String, Vec<Tag>),
     AddDelegatedAdmin(String, String),
@@ -119,7 +119,7 @@ pub struct Changes(Vec<Change>);
 
 impl Changes {
     pub fn put_trail(&mut self, trail: Trail) {
-        self.0.push(Change::PutTrail(trail));
+        self.0.push(Change::PutTrail(Box::new(trail)));
     }
 
     /// Deletes a trail and its tags.

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Scenario: the commands of AWS's CloudTrail tutorials, run with the real AWS CLI against `cairn serve`.
+# Usage: tests/cli/scenario.sh <cairn binary> <aws cli>
+set -euo pipefail
+cairn=${1:?usage: scenario.sh <cairn binary> <aws cli>}
+aws=${2:?usage: scenario.sh <cairn binary> <aws cli>}
+
+work=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+cat > "$work/cairn.toml" <<TOML
+data_dir = "$work/data"
+[[accounts]]
+id = "111111111111"
+[[accounts.credentials]]
+access_key_id = "AKIAMGMT000000000001"
+secret_access_key = "mgmt-secret-000000000000000000000000000"
+principal = "user/admin"
+[[accounts]]
+id = "123456789012"
+[[accounts.credentials]]
+access_key_id = "AKIAMEMB000000000002"
+secret_access_key = "member-secret-0000000000000000000000000"
+[organization]
+id = "o-a1b2c3d4e5"
+management_account = "111111111111"
+member_accounts = ["123456789012"]
+[storage]
+kind = "local"
+buckets = ["amzn-s3-demo-bucket"]
+TOML
+
+"$cairn" serve --config "$work/cairn.toml" --listen 127.0.0.1:0 > "$work/stdout" 2> "$work/stderr" &
+pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/stdout" 2>/dev/null && break; sleep 0.05; done
+endpoint=$(grep -o 'http://[0-9.:]*' "$work/stdout")
+
+export AWS_ACCESS_KEY_ID=AKIAMGMT000000000001 AWS_SECRET_ACCESS_KEY=mgmt-secret-000000000000000000000000000
+export AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL="$endpoint" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+export AWS_MAX_ATTEMPTS=1 AWS_PAGER=""
+
+step() { echo "--- $*" >&2; }
+check() { # check <json> <python expression over j>
+  python3 -c 'import json,sys; j=json.loads(sys.argv[1]); assert eval(sys.argv[2]), (sys.argv[2], j)' "$1" "$2"
+}
+fails_with() { # fails_with <code> <command...>
+  local want=$1; shift
+  if "$@" > "$work/out" 2> "$work/err"; then echo "expected $want from: $*" >&2; exit 1; fi
+  grep -q "($want)" "$work/err" || { echo "expected $want, got: $(cat "$work/err")" >&2; exit 1; }
+}
+
+step create-trail
+out=$("$aws" cloudtrail create-trail --name my-trail --s3-bucket-name amzn-s3-demo-bucket --is-multi-region-trail)
+check "$out" 'j["TrailARN"] == "arn:aws:cloudtrail:us-east-1:111111111111:trail/my-trail" and j["IsMultiRegionTrail"] and j["IncludeGlobalServiceEvents"]'
+
+step describe-trails
+out=$("$aws" cloudtrail describe-trails)
+check "$out" 'len(j["trailList"]) == 1 and j["trailList"][0]["HomeRegion"] == "us-east-1" and j["trailList"][0]["HasCustomEventSelectors"] is False'
+out=$("$aws" cloudtrail describe-trails --region eu-west-1)
+check "$out" 'j["trailList"][0]["Name"] == "my-trail"'
+out=$("$aws" cloudtrail describe-trails --region eu-west-1 --no-include-shadow-trails)
+check "$out" 'j["trailList"] == []'
+
+step update-trail
+out=$("$aws" cloudtrail update-trail --name my-trail --is-multi-region-trail)
+check "$out" 'j["IsMultiRegionTrail"] and j["Name"] == "my-trail"'
+fails_with InvalidHomeRegionException "$aws" cloudtrail update-trail --name my-trail --region eu-west-1 --enable-log-file-validation
+
+step start-logging and get-trail-status
+out=$("$aws" cloudtrail get-trail-status --name my-trail)
+check "$out" 'j["IsLogging"] is False and "StartLoggingTime" not in j and "LatestDeliveryTime" not in j'
+"$aws" cloudtrail start-logging --name my-trail
+out=$("$aws" cloudtrail get-trail-status --name my-trail)
+check "$out" 'j["IsLogging"] is True and "StartLoggingTime" in j and "LatestDeliveryTime" not in j'
+
+step register-organization-delegated-admin
+"$aws" cloudtrail register-organization-delegated-admin --member-account-id=123456789012
+fails_with AccountRegisteredException "$aws" cloudtrail register-organization-delegated-admin --member-account-id=123456789012
+
+step selectors, tags, listing
+"$aws" cloudtrail put-event-selectors --trail-name my-trail \
+  --event-selectors '[{"ReadWriteType":"WriteOnly","IncludeManagementEvents":true}]' > /dev/null
+out=$("$aws" cloudtrail get-event-selectors --trail-name my-trail)
+check "$out" 'j["EventSelectors"][0]["ReadWriteType"] == "WriteOnly"'
+"$aws" cloudtrail add-tags --resource-id arn:aws:cloudtrail:us-east-1:111111111111:trail/my-trail --tags-list Key=team,Value=security
+out=$("$aws" cloudtrail list-tags --resource-id-list arn:aws:cloudtrail:us-east-1:111111111111:trail/my-trail)
+check "$out" 'j["ResourceTagList"][0]["TagsList"] == [{"Key": "team", "Value": "security"}]'
+out=$("$aws" cloudtrail list-trails)
+check "$out" 'j["Trails"][0]["Name"] == "my-trail"'
+
+step errors
+fails_with TrailNotFoundException "$aws" cloudtrail get-trail --name no-such-trail
+fails_with InvalidTrailNameException "$aws" cloudtrail get-trail --name a
+fails_with S3BucketDoesNotExistException "$aws" cloudtrail create-trail --name trail-2 --s3-bucket-name missing-bucket
+fails_with TrailAlreadyExistsException "$aws" cloudtrail create-trail --name my-trail --s3-bucket-name amzn-s3-demo-bucket
+fails_with UnrecognizedClientException env AWS_ACCESS_KEY_ID=AKIAUNKNOWN000000000 "$aws" cloudtrail describe-trails
+fails_with InvalidSignatureException env AWS_SECRET_ACCESS_KEY=wrong-secret "$aws" cloudtrail describe-trails
+fails_with UnsupportedOperationException "$aws" cloudtrail list-event-data-stores
+
+step members see the organization trail
+"$aws" cloudtrail update-trail --name my-trail --is-organization-trail > /dev/null
+out=$(AWS_ACCESS_KEY_ID=AKIAMEMB000000000002 AWS_SECRET_ACCESS_KEY=member-secret-0000000000000000000000000 "$aws" cloudtrail describe-trails)
+check "$out" 'j["trailList"][0]["IsOrganizationTrail"] is True'
+
+step stop-logging and delete-trail
+"$aws" cloudtrail stop-logging --name my-trail
+"$aws" cloudtrail delete-trail --name my-trail
+out=$("$aws" cloudtrail describe-trails)
+check "$out" 'j["trailList"] == []'
+
+step SIGTERM
+kill -TERM "$pid"; wait "$pid"; pid=
+echo "CLI scenario passed" >&2
