@@ -1,2 +1,268 @@
-//! placeholder
-fn main() {}
+//! Load generator for cairn's benchmarks. It sends AWS JSON 1.1 requests, each signed with SigV4 by the official
+//! `aws-sigv4` signer, from a number of concurrent clients for a duration, and reports throughput and latency
+//! percentiles. It also times a server's start-up: from spawning the process to its first answered request.
+//!
+//! The same tool drives cairn and the baselines (moto), so their figures are comparable.
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+use bytes::Bytes;
+use clap::{Args, Parser, Subcommand};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+
+#[derive(Debug, Parser)]
+#[command(name = "cairn-loadgen", about = "Signed AWS JSON load and start-up timing for cairn's benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Send requests from concurrent clients for a duration and report throughput and latency percentiles.
+    Run {
+        #[command(flatten)]
+        target: Target,
+        /// Concurrent clients, each with its own keep-alive connection.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Measured duration in seconds.
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+        /// Unmeasured warm-up in seconds.
+        #[arg(long, default_value_t = 2.0)]
+        warmup: f64,
+        /// Worker threads of the generator itself.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
+    /// Send one request and print the status and body (for setting up benchmark state).
+    Call {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Spawn a server command and time how long until it answers a request successfully.
+    Startup {
+        #[command(flatten)]
+        target: Target,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 60.0)]
+        timeout: f64,
+        /// The server command and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+struct Target {
+    #[arg(long, default_value = "http://127.0.0.1:4573")]
+    endpoint: String,
+    /// The operation, sent as X-Amz-Target.
+    #[arg(long, default_value = "DescribeTrails")]
+    operation: String,
+    #[arg(long, default_value = "{}")]
+    body: String,
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    #[arg(long, default_value = "AKIAIOSFODNN7EXAMPLE")]
+    access_key_id: String,
+    #[arg(long, default_value = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")]
+    secret_access_key: String,
+}
+
+struct Signer {
+    identity: Identity,
+    target: Target,
+    uri: String,
+    host: String,
+    amz_target: String,
+    body: Bytes,
+}
+
+impl Signer {
+    fn new(target: &Target) -> Result<Signer> {
+        let uri: http::Uri = format!("{}/", target.endpoint.trim_end_matches('/')).parse().context("endpoint")?;
+        let host = uri.authority().context("endpoint has no host")?.to_string();
+        Ok(Signer {
+            identity: Credentials::new(&target.access_key_id, &target.secret_access_key, None, None, "loadgen").into(),
+            amz_target: format!("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.{}", target.operation),
+            body: Bytes::from(target.body.clone()),
+            uri: uri.to_string(),
+            host,
+            target: target.clone(),
+        })
+    }
+
+    /// A freshly signed request, as an SDK would send it.
+    fn request(&self) -> Result<http::Request<Full<Bytes>>> {
+        let mut req = http::Request::builder()
+            .method("POST")
+            .uri(&self.uri)
+            .header("host", &self.host)
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", &self.amz_target)
+            .body(self.body.clone())?;
+        let params = v4::SigningParams::builder()
+            .identity(&self.identity)
+            .region(&self.target.region)
+            .name("cloudtrail")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()?
+            .into();
+        let signable = SignableRequest::new(
+            "POST",
+            self.uri.as_str(),
+            req.headers().iter().map(|(k, v)| (k.as_str(), v.to_str().unwrap_or(""))),
+            SignableBody::Bytes(&self.body),
+        )?;
+        let (instructions, _) = sign(signable, &params)?.into_parts();
+        instructions.apply_to_request_http1x(&mut req);
+        Ok(req.map(Full::new))
+    }
+}
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+fn client(pool: usize) -> HttpClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new()).pool_max_idle_per_host(pool).build(connector)
+}
+
+/// Sends one request; Ok(true) when it was answered with HTTP 200.
+async fn call(client: &HttpClient, signer: &Signer) -> Result<bool> {
+    let resp = client.request(signer.request()?).await?;
+    let ok = resp.status() == http::StatusCode::OK;
+    resp.into_body().collect().await?;
+    Ok(ok)
+}
+
+#[derive(Debug, Default)]
+struct WorkerStats {
+    latencies_us: Vec<u32>,
+    errors: u64,
+}
+
+async fn run(signer: Arc<Signer>, concurrency: usize, warmup: Duration, duration: Duration) -> Result<()> {
+    let client = client(concurrency);
+    // One check before loading, so a misconfigured target fails loudly instead of measuring errors.
+    if !call(&client, &signer).await? {
+        bail!("the first {} request was not answered with 200", signer.target.operation);
+    }
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let end = measure_from + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, signer) = (client.clone(), Arc::clone(&signer));
+        tasks.push(tokio::spawn(async move {
+            let mut stats = WorkerStats::default();
+            loop {
+                let t0 = Instant::now();
+                if t0 >= end {
+                    break;
+                }
+                let ok = call(&client, &signer).await.unwrap_or(false);
+                if t0 >= measure_from {
+                    stats.latencies_us.push(t0.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                    stats.errors += u64::from(!ok);
+                }
+            }
+            stats
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let s = t.await?;
+        all.extend(s.latencies_us);
+        errors += s.errors;
+    }
+    all.sort_unstable();
+    let pct = |p: f64| all.get(((all.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0) as f64 / 1000.0;
+    let secs = duration.as_secs_f64();
+    let report = serde_json::json!({
+        "operation": signer.target.operation,
+        "endpoint": signer.target.endpoint,
+        "concurrency": concurrency,
+        "duration_s": secs,
+        "requests": all.len(),
+        "errors": errors,
+        "throughput_rps": all.len() as f64 / secs,
+        "p50_ms": pct(0.50),
+        "p90_ms": pct(0.90),
+        "p99_ms": pct(0.99),
+        "max_ms": all.last().copied().unwrap_or(0) as f64 / 1000.0,
+    });
+    println!("{report}");
+    Ok(())
+}
+
+async fn startup(signer: Arc<Signer>, timeout: Duration, command: &[String]) -> Result<()> {
+    let client = client(1);
+    let t0 = Instant::now();
+    let mut child = Command::new(&command[0])
+        .args(&command[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("spawning {command:?}"))?;
+    let result = loop {
+        if let Ok(true) = call(&client, &signer).await {
+            break Ok(t0.elapsed());
+        }
+        if let Some(status) = child.try_wait()? {
+            break Err(anyhow::anyhow!("server exited before answering: {status}"));
+        }
+        if t0.elapsed() > timeout {
+            break Err(anyhow::anyhow!("no answer within {timeout:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let elapsed = result?;
+    println!("{}", serde_json::json!({ "command": command[0], "startup_ms": elapsed.as_secs_f64() * 1000.0 }));
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Run { target, concurrency, duration, warmup, threads } => {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(1)).enable_all().build()?;
+            let signer = Arc::new(Signer::new(&target)?);
+            rt.block_on(run(signer, concurrency.max(1), Duration::from_secs_f64(warmup), Duration::from_secs_f64(duration)))
+        }
+        Cmd::Call { target } => {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let signer = Signer::new(&target)?;
+            rt.block_on(async {
+                let resp = client(1).request(signer.request()?).await?;
+                let status = resp.status();
+                let body = resp.into_body().collect().await?.to_bytes();
+                println!("{} {}", status.as_u16(), String::from_utf8_lossy(&body));
+                if !status.is_success() {
+                    bail!("{} answered {status}", target.operation);
+                }
+                Ok(())
+            })
+        }
+        Cmd::Startup { target, timeout, command } => {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let signer = Arc::new(Signer::new(&target)?);
+            rt.block_on(startup(signer, Duration::from_secs_f64(timeout), &command))
+        }
+    }
+}
