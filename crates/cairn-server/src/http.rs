@@ -129,8 +129,12 @@ async fn respond(app: &Arc<App>, req: Request, request_id: &str) -> Result<Vec<u
             ),
         ));
     };
+    // Handlers are synchronous. Reads only touch the in-memory catalog and run inline; writes commit to SQLite
+    // (an fsync) and run on the blocking pool so they never stall the request loop.
+    if op.is_read_only() {
+        return dispatch(app, &ctx, op, &bytes);
+    }
     let app = Arc::clone(app);
-    // Handlers are synchronous: reads are in memory, writes commit to SQLite.
     tokio::task::spawn_blocking(move || dispatch(&app, &ctx, op, &bytes))
         .await
         .map_err(|e| ApiError::internal(format!("handler panicked: {e}")))?
