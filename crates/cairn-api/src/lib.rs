@@ -3,6 +3,8 @@
 //! owns sockets and routing.
 
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz_targets;
 pub mod operation;
 pub mod shapes;
 pub mod sigv4;
