@@ -617,65 +617,35 @@ mod tests {
         .is_ok());
     }
 
+    fn unsigned_code(headers: &HeaderMap) -> ErrorCode {
+        let parts = SignedRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers,
+            body: b"",
+        };
+        code(verify(
+            &parts,
+            "cloudtrail",
+            OffsetDateTime::now_utc(),
+            |_| None,
+        ))
+    }
+
     #[test]
     fn missing_and_incomplete() {
-        let headers = HeaderMap::new();
-        let parts = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &headers,
-            body: b"",
-        };
+        let mut headers = HeaderMap::new();
         assert_eq!(
-            code(verify(
-                &parts,
-                "cloudtrail",
-                OffsetDateTime::now_utc(),
-                |_| None
-            )),
+            unsigned_code(&headers),
             ErrorCode::MissingAuthenticationToken
         );
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/cloudtrail/aws4_request"
-                .parse()
-                .unwrap(),
-        );
-        let parts = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &headers,
-            body: b"",
-        };
-        assert_eq!(
-            code(verify(
-                &parts,
-                "cloudtrail",
-                OffsetDateTime::now_utc(),
-                |_| None
-            )),
-            ErrorCode::IncompleteSignature
-        );
+        let no_signature =
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/cloudtrail/aws4_request";
+        headers.insert("authorization", no_signature.parse().unwrap());
+        assert_eq!(unsigned_code(&headers), ErrorCode::IncompleteSignature);
         headers.insert("authorization", "Basic dXNlcjpwYXNz".parse().unwrap());
-        let parts = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &headers,
-            body: b"",
-        };
-        assert_eq!(
-            code(verify(
-                &parts,
-                "cloudtrail",
-                OffsetDateTime::now_utc(),
-                |_| None
-            )),
-            ErrorCode::IncompleteSignature
-        );
+        assert_eq!(unsigned_code(&headers), ErrorCode::IncompleteSignature);
     }
 
     #[test]
