@@ -143,10 +143,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            code,
-            message: message.into(),
-        }
+        ApiError { code, message: message.into() }
     }
 
     /// An invariant broke inside cairn; the client sees a generic internal failure.
@@ -162,11 +159,8 @@ impl ApiError {
             ty: &'a str,
             message: &'a str,
         }
-        serde_json::to_vec(&Body {
-            ty: self.code.shape_name(),
-            message: &self.message,
-        })
-        .expect("serializing two strings cannot fail")
+        serde_json::to_vec(&Body { ty: self.code.shape_name(), message: &self.message })
+            .expect("serializing two strings cannot fail")
     }
 }
 
@@ -207,18 +201,13 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), 86 + 9);
-        assert!(names
-            .iter()
-            .all(|n| n.ends_with("Exception") || *n == "InternalFailure"));
+        assert!(names.iter().all(|n| n.ends_with("Exception") || *n == "InternalFailure"));
     }
 
     #[test]
     fn body_is_aws_json_error() {
         let e = ApiError::new(ErrorCode::TrailNotFound, "trail x not found");
         let v: serde_json::Value = serde_json::from_slice(&e.body()).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"__type": "TrailNotFoundException", "message": "trail x not found"})
-        );
+        assert_eq!(v, serde_json::json!({"__type": "TrailNotFoundException", "message": "trail x not found"}));
     }
 }

@@ -5,8 +5,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use time::OffsetDateTime;
 
 use crate::shapes::{
-    CreateTrailRequest, DescribeTrailsRequest, PutEventSelectorsRequest,
-    PutInsightSelectorsRequest, TagsRequest,
+    CreateTrailRequest, DescribeTrailsRequest, PutEventSelectorsRequest, PutInsightSelectorsRequest, TagsRequest,
 };
 use crate::{parse_input, sigv4};
 
@@ -14,8 +13,7 @@ use crate::{parse_input, sigv4};
 pub fn aws_json_input(data: &[u8]) {
     let _ = parse_input::<CreateTrailRequest>(data);
     let _ = parse_input::<DescribeTrailsRequest>(data);
-    let _ = parse_input::<TagsRequest>(data)
-        .map(|r| r.tags_list.map(|t| cairn_model::tags::validate(&t)));
+    let _ = parse_input::<TagsRequest>(data).map(|r| r.tags_list.map(|t| cairn_model::tags::validate(&t)));
     let _ = parse_input::<PutInsightSelectorsRequest>(data);
     if let Ok(r) = parse_input::<PutEventSelectorsRequest>(data) {
         if let Some(b) = r.event_selectors {
@@ -37,35 +35,22 @@ pub fn sigv4_request(data: &[u8]) {
     let mut headers = HeaderMap::new();
     for line in lines {
         if let Some((k, v)) = line.split_once(':') {
-            if let (Ok(k), Ok(v)) = (
-                HeaderName::from_bytes(k.trim().as_bytes()),
-                HeaderValue::from_str(v.trim()),
-            ) {
+            if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.trim().as_bytes()), HeaderValue::from_str(v.trim())) {
                 headers.append(k, v);
             }
         }
     }
-    let req = sigv4::SignedRequest {
-        method: "POST",
-        path: "/",
-        query,
-        headers: &headers,
-        body: body.as_bytes(),
-    };
-    let _ = sigv4::verify(
-        &req,
-        "cloudtrail",
-        OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
-        |k| (k == "AKIDEXAMPLE").then_some("secret"),
-    );
+    let req = sigv4::SignedRequest { method: "POST", path: "/", query, headers: &headers, body: body.as_bytes() };
+    let _ = sigv4::verify(&req, "cloudtrail", OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000), |k| {
+        (k == "AKIDEXAMPLE").then_some("secret")
+    });
 }
 
 /// Trail names, ARNs and the other naming rules.
 pub fn names(data: &[u8]) {
     let s = String::from_utf8_lossy(data);
     let _ = cairn_model::arn::TrailRef::parse(&s);
-    let _ =
-        cairn_model::Arn::parse(&s).map(|a| a.cloudtrail_resource().map(|(k, id)| (k, id.len())));
+    let _ = cairn_model::Arn::parse(&s).map(|a| a.cloudtrail_resource().map(|(k, id)| (k, id.len())));
     let _ = cairn_model::names::validate_bucket_name(&s);
     let _ = cairn_model::names::validate_s3_prefix(&s);
     let _ = cairn_model::names::is_region(&s);
@@ -112,10 +97,7 @@ mod tests {
                         let at = next() as usize % other.len();
                         input.extend_from_slice(&other[at..]);
                     }
-                    _ => input.insert(
-                        next() as usize % len.min(input.len() + 1),
-                        b"{}[]\":,%\n"[next() as usize % 9],
-                    ),
+                    _ => input.insert(next() as usize % len.min(input.len() + 1), b"{}[]\":,%\n"[next() as usize % 9]),
                 }
             }
             aws_json_input(&input);

@@ -19,28 +19,14 @@ pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
 /// Parses an operation's input from a request body; an empty body is an empty input.
 pub fn parse_input<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}".as_slice()
-    } else {
-        body
-    };
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            ErrorCode::Serialization,
-            format!("request body is not valid JSON: {e}"),
-        )
-    })?;
+    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(ErrorCode::Serialization, format!("request body is not valid JSON: {e}")))?;
     if !value.is_object() {
-        return Err(ApiError::new(
-            ErrorCode::Serialization,
-            "request body must be a JSON object",
-        ));
+        return Err(ApiError::new(ErrorCode::Serialization, "request body must be a JSON object"));
     }
     serde_json::from_value(value).map_err(|e| {
-        ApiError::new(
-            ErrorCode::Serialization,
-            format!("request body does not match the operation's input: {e}"),
-        )
+        ApiError::new(ErrorCode::Serialization, format!("request body does not match the operation's input: {e}"))
     })
 }
 
@@ -81,21 +67,13 @@ mod tests {
             (b"{\"Name\":", Some(ErrorCode::Serialization)),
             (b"[]", Some(ErrorCode::Serialization)),
             (b"{\"Name\":5}", Some(ErrorCode::Serialization)),
-            (
-                b"{\"IsMultiRegionTrail\":\"yes\"}",
-                Some(ErrorCode::Serialization),
-            ),
+            (b"{\"IsMultiRegionTrail\":\"yes\"}", Some(ErrorCode::Serialization)),
             (b"{\"UnknownMember\":1}", None),
         ];
         for (body, want) in cases {
-            let got = parse_input::<CreateTrailRequest>(body)
-                .err()
-                .map(|e| e.code);
+            let got = parse_input::<CreateTrailRequest>(body).err().map(|e| e.code);
             assert_eq!(got, *want, "{}", String::from_utf8_lossy(body));
         }
-        assert_eq!(
-            required::<u8>(None, "name").unwrap_err().code,
-            ErrorCode::Validation
-        );
+        assert_eq!(required::<u8>(None, "name").unwrap_err().code, ErrorCode::Validation);
     }
 }

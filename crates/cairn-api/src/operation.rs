@@ -98,18 +98,14 @@ operations! {
 impl Operation {
     /// Parses an `X-Amz-Target` header value in its full or short form.
     pub fn from_target(target: &str) -> Option<Operation> {
-        let name = target
-            .strip_prefix(TARGET_PREFIX)
-            .or_else(|| target.strip_prefix(SHORT_TARGET_PREFIX))?;
+        let name = target.strip_prefix(TARGET_PREFIX).or_else(|| target.strip_prefix(SHORT_TARGET_PREFIX))?;
         Operation::from_name(name)
     }
 
     /// Operations that only read state (`readOnly` in their CloudTrail events).
     pub fn is_read_only(self) -> bool {
         let n = self.name();
-        ["Describe", "Get", "List", "Lookup", "Search"]
-            .iter()
-            .any(|p| n.starts_with(p))
+        ["Describe", "Get", "List", "Lookup", "Search"].iter().any(|p| n.starts_with(p))
     }
 }
 
@@ -121,23 +117,11 @@ mod tests {
     fn sixty_operations_round_trip_through_targets() {
         assert_eq!(Operation::ALL.len(), 60);
         for op in Operation::ALL {
-            assert_eq!(
-                Operation::from_target(&format!("{TARGET_PREFIX}{}", op.name())),
-                Some(*op)
-            );
-            assert_eq!(
-                Operation::from_target(&format!("{SHORT_TARGET_PREFIX}{}", op.name())),
-                Some(*op)
-            );
+            assert_eq!(Operation::from_target(&format!("{TARGET_PREFIX}{}", op.name())), Some(*op));
+            assert_eq!(Operation::from_target(&format!("{SHORT_TARGET_PREFIX}{}", op.name())), Some(*op));
         }
-        assert_eq!(
-            Operation::from_target("CloudTrail_20131101.NoSuchThing"),
-            None
-        );
+        assert_eq!(Operation::from_target("CloudTrail_20131101.NoSuchThing"), None);
         assert_eq!(Operation::from_target("DescribeTrails"), None);
-        assert_eq!(
-            Operation::from_target("com.amazonaws.other.Svc.DescribeTrails"),
-            None
-        );
+        assert_eq!(Operation::from_target("com.amazonaws.other.Svc.DescribeTrails"), None);
     }
 }

@@ -72,14 +72,10 @@ pub fn verify<'s>(
         )));
     };
     if terminator != "aws4_request" {
-        return Err(incomplete(
-            "credential should be scoped with a valid terminator: 'aws4_request'",
-        ));
+        return Err(incomplete("credential should be scoped with a valid terminator: 'aws4_request'"));
     }
     if !cairn_model::names::is_region(region) {
-        return Err(incomplete(format!(
-            "credential should be scoped to a valid region, not {region:?}"
-        )));
+        return Err(incomplete(format!("credential should be scoped to a valid region, not {region:?}")));
     }
     if scope_service != service {
         return Err(invalid(format!(
@@ -87,10 +83,7 @@ pub fn verify<'s>(
         )));
     }
     let signed_at = parse_amz_date(&parts.amz_date).ok_or_else(|| {
-        incomplete(format!(
-            "date {:?} is not in ISO-8601 basic format (YYYYMMDD'T'HHMMSS'Z')",
-            parts.amz_date
-        ))
+        incomplete(format!("date {:?} is not in ISO-8601 basic format (YYYYMMDD'T'HHMMSS'Z')", parts.amz_date))
     })?;
     if !parts.amz_date.starts_with(date) {
         return Err(invalid(format!(
@@ -115,15 +108,9 @@ pub fn verify<'s>(
     let mut hashes = Vec::with_capacity(2);
     match claimed {
         Some(UNSIGNED_PAYLOAD) if parts.presigned => hashes.push(UNSIGNED_PAYLOAD.to_string()),
-        Some(UNSIGNED_PAYLOAD) => {
-            return Err(invalid(
-                "unsigned payloads are accepted only on presigned requests",
-            ))
-        }
+        Some(UNSIGNED_PAYLOAD) => return Err(invalid("unsigned payloads are accepted only on presigned requests")),
         Some(h) if !h.eq_ignore_ascii_case(&body_hash) => {
-            return Err(invalid(
-                "the x-amz-content-sha256 header does not match the body",
-            ))
+            return Err(invalid("the x-amz-content-sha256 header does not match the body"))
         }
         _ => {
             hashes.push(body_hash);
@@ -136,23 +123,11 @@ pub fn verify<'s>(
     let scope = format!("{date}/{region}/{service}/aws4_request");
     let mut matched = 0u8;
     for payload_hash in &hashes {
-        let canonical = canonical_request(
-            req,
-            &signed,
-            &parts.signed_headers,
-            payload_hash,
-            parts.presigned,
-        )?;
-        let string_to_sign = format!(
-            "{ALGORITHM}\n{}\n{scope}\n{}",
-            parts.amz_date,
-            hex(&Sha256::digest(canonical.as_bytes()))
-        );
+        let canonical = canonical_request(req, &signed, &parts.signed_headers, payload_hash, parts.presigned)?;
+        let string_to_sign =
+            format!("{ALGORITHM}\n{}\n{scope}\n{}", parts.amz_date, hex(&Sha256::digest(canonical.as_bytes())));
         let expected = hex(&hmac(&key, string_to_sign.as_bytes()));
-        matched |= expected
-            .as_bytes()
-            .ct_eq(parts.signature.as_bytes())
-            .unwrap_u8();
+        matched |= expected.as_bytes().ct_eq(parts.signature.as_bytes()).unwrap_u8();
     }
     if matched != 1 {
         return Err(invalid(
@@ -170,17 +145,12 @@ pub fn verify<'s>(
 fn extract(req: &SignedRequest<'_>) -> Result<Parts> {
     if let Some(auth) = header_str(req.headers, "authorization") {
         let Some(rest) = auth.strip_prefix(ALGORITHM).filter(|r| r.starts_with(' ')) else {
-            return Err(incomplete(format!(
-                "authorization header must use {ALGORITHM}"
-            )));
+            return Err(incomplete(format!("authorization header must use {ALGORITHM}")));
         };
         let (mut credential, mut signed_headers, mut signature) = (None, None, None);
         for part in rest.split(',') {
             let Some((k, v)) = part.trim().split_once('=') else {
-                return Err(incomplete(format!(
-                    "authorization header part {:?} is not key=value",
-                    part.trim()
-                )));
+                return Err(incomplete(format!("authorization header part {:?} is not key=value", part.trim())));
             };
             match k {
                 "Credential" => credential = Some(v.to_string()),
@@ -189,11 +159,9 @@ fn extract(req: &SignedRequest<'_>) -> Result<Parts> {
                 _ => {}
             }
         }
-        let missing =
-            |n: &str| incomplete(format!("authorization header requires '{n}' parameter"));
-        let amz_date = header_str(req.headers, "x-amz-date").ok_or_else(|| {
-            incomplete("authorization header requires existence of a 'X-Amz-Date' header")
-        })?;
+        let missing = |n: &str| incomplete(format!("authorization header requires '{n}' parameter"));
+        let amz_date = header_str(req.headers, "x-amz-date")
+            .ok_or_else(|| incomplete("authorization header requires existence of a 'X-Amz-Date' header"))?;
         return Ok(Parts {
             credential: credential.ok_or_else(|| missing("Credential"))?,
             signed_headers: signed_headers.ok_or_else(|| missing("SignedHeaders"))?,
@@ -206,29 +174,23 @@ fn extract(req: &SignedRequest<'_>) -> Result<Parts> {
     let query = parse_query(req.query);
     let get = |k: &str| query.iter().find(|(qk, _)| qk == k).map(|(_, v)| v.clone());
     match get("X-Amz-Algorithm") {
-        None => Err(ApiError::new(
-            ErrorCode::MissingAuthenticationToken,
-            "missing authentication token",
-        )),
-        Some(a) if a != ALGORITHM => {
-            Err(incomplete(format!("X-Amz-Algorithm must be {ALGORITHM}")))
-        }
+        None => Err(ApiError::new(ErrorCode::MissingAuthenticationToken, "missing authentication token")),
+        Some(a) if a != ALGORITHM => Err(incomplete(format!("X-Amz-Algorithm must be {ALGORITHM}"))),
         Some(_) => {
-            let missing = |n: &str| {
-                incomplete(format!(
-                    "presigned request requires the '{n}' query parameter"
-                ))
-            };
+            let missing = |n: &str| incomplete(format!("presigned request requires the '{n}' query parameter"));
             let expires = match get("X-Amz-Expires") {
-                Some(e) => Some(e.parse::<i64>().ok().filter(|e| (0..=MAX_EXPIRES_SECONDS).contains(e)).ok_or_else(
-                    || incomplete(format!("X-Amz-Expires {e:?} must be a number of seconds up to {MAX_EXPIRES_SECONDS}")),
-                )?),
+                Some(e) => {
+                    Some(e.parse::<i64>().ok().filter(|e| (0..=MAX_EXPIRES_SECONDS).contains(e)).ok_or_else(|| {
+                        incomplete(format!(
+                            "X-Amz-Expires {e:?} must be a number of seconds up to {MAX_EXPIRES_SECONDS}"
+                        ))
+                    })?)
+                }
                 None => None,
             };
             Ok(Parts {
                 credential: get("X-Amz-Credential").ok_or_else(|| missing("X-Amz-Credential"))?,
-                signed_headers: get("X-Amz-SignedHeaders")
-                    .ok_or_else(|| missing("X-Amz-SignedHeaders"))?,
+                signed_headers: get("X-Amz-SignedHeaders").ok_or_else(|| missing("X-Amz-SignedHeaders"))?,
                 signature: get("X-Amz-Signature").ok_or_else(|| missing("X-Amz-Signature"))?,
                 amz_date: get("X-Amz-Date").ok_or_else(|| missing("X-Amz-Date"))?,
                 expires,
@@ -305,17 +267,10 @@ fn canonical_request(
             .headers
             .get_all(*name)
             .iter()
-            .map(|v| {
-                String::from_utf8_lossy(v.as_bytes())
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).split_whitespace().collect::<Vec<_>>().join(" "))
             .collect();
         if values.is_empty() {
-            return Err(invalid(format!(
-                "signed header {name:?} is missing from the request"
-            )));
+            return Err(invalid(format!("signed header {name:?} is missing from the request")));
         }
         out.push_str(name);
         out.push(':');
@@ -338,8 +293,7 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let mut mac =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
     mac.update(data);
     mac.finalize().into_bytes().into()
 }
@@ -360,17 +314,13 @@ pub fn hex(bytes: &[u8]) -> String {
 
 fn parse_amz_date(s: &str) -> Option<OffsetDateTime> {
     let fmt = format_description!("[year][month][day]T[hour][minute][second]Z");
-    PrimitiveDateTime::parse(s, &fmt)
-        .ok()
-        .map(PrimitiveDateTime::assume_utc)
+    PrimitiveDateTime::parse(s, &fmt).ok().map(PrimitiveDateTime::assume_utc)
 }
 
 /// Formats a time as SigV4's `YYYYMMDDTHHMMSSZ`.
 pub fn format_amz_date(t: OffsetDateTime) -> String {
     let fmt = format_description!("[year][month][day]T[hour][minute][second]Z");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&fmt)
-        .expect("a UTC date always formats")
+    t.to_offset(time::UtcOffset::UTC).format(&fmt).expect("a UTC date always formats")
 }
 
 /// Splits a raw query string into percent-decoded pairs.
@@ -431,9 +381,7 @@ mod tests {
     //! Requests here are signed by the official `aws-sigv4` crate, never by the code under test.
     use super::*;
     use aws_credential_types::Credentials;
-    use aws_sigv4::http_request::{
-        sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
-    };
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings};
     use aws_sigv4::sign::v4;
     use std::time::SystemTime;
 
@@ -471,9 +419,7 @@ mod tests {
         let signable = SignableRequest::new(
             "POST",
             req.uri().to_string(),
-            req.headers()
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
+            req.headers().iter().map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
             SignableBody::Bytes(body),
         )
         .unwrap();
@@ -490,9 +436,7 @@ mod tests {
             headers: req.headers(),
             body: req.body(),
         };
-        verify(&parts, "cloudtrail", now.into(), |k| {
-            (k == AKID).then_some(SECRET)
-        })
+        verify(&parts, "cloudtrail", now.into(), |k| (k == AKID).then_some(SECRET))
     }
 
     fn code(r: Result<Verified>) -> ErrorCode {
@@ -505,46 +449,22 @@ mod tests {
         for loc in [SignatureLocation::Headers, SignatureLocation::QueryParams] {
             let req = signed(b"{}", now, loc, "cloudtrail", "eu-west-1");
             let v = check(&req, now).unwrap();
-            assert_eq!(
-                (v.access_key_id.as_str(), v.region.as_str()),
-                (AKID, "eu-west-1")
-            );
+            assert_eq!((v.access_key_id.as_str(), v.region.as_str()), (AKID, "eu-west-1"));
         }
     }
 
     #[test]
     fn tampering_is_refused() {
         let now = SystemTime::now();
-        let mut req = signed(
-            b"{}",
-            now,
-            SignatureLocation::Headers,
-            "cloudtrail",
-            "us-east-1",
-        );
+        let mut req = signed(b"{}", now, SignatureLocation::Headers, "cloudtrail", "us-east-1");
         *req.body_mut() = b"{\"a\":1}".to_vec();
         assert_eq!(code(check(&req, now)), ErrorCode::InvalidSignature);
 
-        let mut req = signed(
-            b"{}",
-            now,
-            SignatureLocation::Headers,
-            "cloudtrail",
-            "us-east-1",
-        );
-        req.headers_mut().insert(
-            "x-amz-target",
-            "CloudTrail_20131101.DeleteTrail".parse().unwrap(),
-        );
+        let mut req = signed(b"{}", now, SignatureLocation::Headers, "cloudtrail", "us-east-1");
+        req.headers_mut().insert("x-amz-target", "CloudTrail_20131101.DeleteTrail".parse().unwrap());
         assert_eq!(code(check(&req, now)), ErrorCode::InvalidSignature);
 
-        let mut req = signed(
-            b"{}",
-            now,
-            SignatureLocation::QueryParams,
-            "cloudtrail",
-            "us-east-1",
-        );
+        let mut req = signed(b"{}", now, SignatureLocation::QueryParams, "cloudtrail", "us-east-1");
         *req.body_mut() = b"{\"a\":1}".to_vec();
         assert_eq!(code(check(&req, now)), ErrorCode::InvalidSignature);
     }
@@ -552,96 +472,35 @@ mod tests {
     #[test]
     fn credentials_scope_and_time() {
         let now = SystemTime::now();
-        let req = signed(
-            b"{}",
-            now,
-            SignatureLocation::Headers,
-            "cloudtrail",
-            "us-east-1",
-        );
-        let parts = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: req.headers(),
-            body: req.body(),
-        };
-        assert_eq!(
-            code(verify(&parts, "cloudtrail", now.into(), |_| None)),
-            ErrorCode::UnrecognizedClient
-        );
+        let req = signed(b"{}", now, SignatureLocation::Headers, "cloudtrail", "us-east-1");
+        let parts = SignedRequest { method: "POST", path: "/", query: "", headers: req.headers(), body: req.body() };
+        assert_eq!(code(verify(&parts, "cloudtrail", now.into(), |_| None)), ErrorCode::UnrecognizedClient);
         let wrong_service = signed(b"{}", now, SignatureLocation::Headers, "s3", "us-east-1");
-        assert_eq!(
-            code(check(&wrong_service, now)),
-            ErrorCode::InvalidSignature
-        );
+        assert_eq!(code(check(&wrong_service, now)), ErrorCode::InvalidSignature);
         let old = now - std::time::Duration::from_secs(16 * 60);
         assert_eq!(
-            code(check(
-                &signed(
-                    b"{}",
-                    old,
-                    SignatureLocation::Headers,
-                    "cloudtrail",
-                    "us-east-1"
-                ),
-                now
-            )),
+            code(check(&signed(b"{}", old, SignatureLocation::Headers, "cloudtrail", "us-east-1"), now)),
             ErrorCode::InvalidSignature
         );
         let future = now + std::time::Duration::from_secs(16 * 60);
         assert_eq!(
-            code(check(
-                &signed(
-                    b"{}",
-                    future,
-                    SignatureLocation::Headers,
-                    "cloudtrail",
-                    "us-east-1"
-                ),
-                now
-            )),
+            code(check(&signed(b"{}", future, SignatureLocation::Headers, "cloudtrail", "us-east-1"), now)),
             ErrorCode::InvalidSignature
         );
         let near = now - std::time::Duration::from_secs(14 * 60);
-        assert!(check(
-            &signed(
-                b"{}",
-                near,
-                SignatureLocation::Headers,
-                "cloudtrail",
-                "us-east-1"
-            ),
-            now
-        )
-        .is_ok());
+        assert!(check(&signed(b"{}", near, SignatureLocation::Headers, "cloudtrail", "us-east-1"), now).is_ok());
     }
 
     fn unsigned_code(headers: &HeaderMap) -> ErrorCode {
-        let parts = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers,
-            body: b"",
-        };
-        code(verify(
-            &parts,
-            "cloudtrail",
-            OffsetDateTime::now_utc(),
-            |_| None,
-        ))
+        let parts = SignedRequest { method: "POST", path: "/", query: "", headers, body: b"" };
+        code(verify(&parts, "cloudtrail", OffsetDateTime::now_utc(), |_| None))
     }
 
     #[test]
     fn missing_and_incomplete() {
         let mut headers = HeaderMap::new();
-        assert_eq!(
-            unsigned_code(&headers),
-            ErrorCode::MissingAuthenticationToken
-        );
-        let no_signature =
-            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/cloudtrail/aws4_request";
+        assert_eq!(unsigned_code(&headers), ErrorCode::MissingAuthenticationToken);
+        let no_signature = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/cloudtrail/aws4_request";
         headers.insert("authorization", no_signature.parse().unwrap());
         assert_eq!(unsigned_code(&headers), ErrorCode::IncompleteSignature);
         headers.insert("authorization", "Basic dXNlcjpwYXNz".parse().unwrap());
@@ -652,11 +511,7 @@ mod tests {
     fn query_decoding() {
         assert_eq!(
             parse_query("a=b%2Fc&d=&e"),
-            vec![
-                ("a".into(), "b/c".into()),
-                ("d".into(), "".into()),
-                ("e".into(), "".into())
-            ]
+            vec![("a".into(), "b/c".into()), ("d".into(), "".into()), ("e".into(), "".into())]
         );
         assert_eq!(decode("%"), "%");
         assert_eq!(decode("%4"), "%4");

@@ -72,14 +72,8 @@ impl State {
     }
 
     /// Delegated administrator accounts of an organization.
-    pub fn delegated_admins<'a>(
-        &'a self,
-        organization_id: &'a str,
-    ) -> impl Iterator<Item = &'a str> + 'a {
-        self.delegated_admins
-            .iter()
-            .filter(move |(o, _)| o == organization_id)
-            .map(|(_, a)| a.as_str())
+    pub fn delegated_admins<'a>(&'a self, organization_id: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.delegated_admins.iter().filter(move |(o, _)| o == organization_id).map(|(_, a)| a.as_str())
     }
 
     fn apply(&mut self, change: Change) {
@@ -132,13 +126,11 @@ impl Changes {
     }
 
     pub fn add_delegated_admin(&mut self, organization_id: String, account_id: String) {
-        self.0
-            .push(Change::AddDelegatedAdmin(organization_id, account_id));
+        self.0.push(Change::AddDelegatedAdmin(organization_id, account_id));
     }
 
     pub fn remove_delegated_admin(&mut self, organization_id: String, account_id: String) {
-        self.0
-            .push(Change::RemoveDelegatedAdmin(organization_id, account_id));
+        self.0.push(Change::RemoveDelegatedAdmin(organization_id, account_id));
     }
 }
 
@@ -157,10 +149,7 @@ impl Catalog {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
         let state = load(&conn)?;
-        Ok(Catalog {
-            writer: Mutex::new(conn),
-            state: RwLock::new(state),
-        })
+        Ok(Catalog { writer: Mutex::new(conn), state: RwLock::new(state) })
     }
 
     /// Runs `f` against the current state.
@@ -171,16 +160,10 @@ impl Catalog {
     /// Runs `f` with the current state and a change set; if it succeeds, its changes are made durable and then
     /// visible. Writers are serialized, so what `f` validated still holds when its changes apply. The outer error is
     /// the catalog's own failure (nothing changed); the inner result is `f`'s.
-    pub fn update<T, E>(
-        &self,
-        f: impl FnOnce(&State, &mut Changes) -> Result<T, E>,
-    ) -> Result<Result<T, E>> {
+    pub fn update<T, E>(&self, f: impl FnOnce(&State, &mut Changes) -> Result<T, E>) -> Result<Result<T, E>> {
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut changes = Changes::default();
-        let out = match f(
-            &self.state.read().unwrap_or_else(|e| e.into_inner()),
-            &mut changes,
-        ) {
+        let out = match f(&self.state.read().unwrap_or_else(|e| e.into_inner()), &mut changes) {
             Ok(out) => out,
             Err(e) => return Ok(Err(e)),
         };
@@ -199,10 +182,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
     if version > known {
-        return Err(Error::TooNew {
-            found: version,
-            known,
-        });
+        return Err(Error::TooNew { found: version, known });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;
@@ -219,21 +199,13 @@ fn load(conn: &Connection) -> Result<State> {
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     for row in rows {
         let (arn, doc) = row?;
-        let trail: Trail = serde_json::from_str(&doc).map_err(|e| Error::Corrupt {
-            what: format!("trail {arn}"),
-            why: e.to_string(),
-        })?;
+        let trail: Trail = serde_json::from_str(&doc)
+            .map_err(|e| Error::Corrupt { what: format!("trail {arn}"), why: e.to_string() })?;
         state.trails.insert(arn, trail);
     }
-    let mut stmt =
-        conn.prepare("SELECT resource_arn, key, value FROM tags ORDER BY resource_arn, position")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-        ))
-    })?;
+    let mut stmt = conn.prepare("SELECT resource_arn, key, value FROM tags ORDER BY resource_arn, position")?;
+    let rows =
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))?;
     for row in rows {
         let (arn, key, value) = row?;
         state.tags.entry(arn).or_default().push(Tag { key, value });
@@ -251,10 +223,7 @@ fn persist(conn: &mut Connection, changes: &[Change]) -> Result<()> {
     for change in changes {
         match change {
             Change::PutTrail(t) => {
-                let doc = serde_json::to_string(t).map_err(|e| Error::Corrupt {
-                    what: t.arn(),
-                    why: e.to_string(),
-                })?;
+                let doc = serde_json::to_string(t).map_err(|e| Error::Corrupt { what: t.arn(), why: e.to_string() })?;
                 tx.execute(
                     "INSERT INTO trails (arn, account_id, name, home_region, doc) VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (arn) DO UPDATE SET doc = excluded.doc",
@@ -275,13 +244,13 @@ fn persist(conn: &mut Connection, changes: &[Change]) -> Result<()> {
                 }
             }
             Change::AddDelegatedAdmin(o, a) => {
-                tx.execute("INSERT OR IGNORE INTO delegated_admins (organization_id, account_id) VALUES (?1, ?2)", [o, a])?;
-            }
-            Change::RemoveDelegatedAdmin(o, a) => {
                 tx.execute(
-                    "DELETE FROM delegated_admins WHERE organization_id = ?1 AND account_id = ?2",
+                    "INSERT OR IGNORE INTO delegated_admins (organization_id, account_id) VALUES (?1, ?2)",
                     [o, a],
                 )?;
+            }
+            Change::RemoveDelegatedAdmin(o, a) => {
+                tx.execute("DELETE FROM delegated_admins WHERE organization_id = ?1 AND account_id = ?2", [o, a])?;
             }
         }
     }
@@ -292,9 +261,7 @@ fn persist(conn: &mut Connection, changes: &[Change]) -> Result<()> {
 /// Reads the schema version of a catalog file without migrating it.
 pub fn schema_version(path: &Path) -> Result<Option<i64>> {
     let conn = Connection::open(path)?;
-    Ok(conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .optional()?)
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0)).optional()?)
 }
 
 #[cfg(test)]
@@ -344,16 +311,7 @@ mod tests {
                 c.put_trail(trail("two"));
                 c.set_tags(
                     trail("one").arn(),
-                    vec![
-                        Tag {
-                            key: "b".into(),
-                            value: None,
-                        },
-                        Tag {
-                            key: "a".into(),
-                            value: Some("1".into()),
-                        },
-                    ],
+                    vec![Tag { key: "b".into(), value: None }, Tag { key: "a".into(), value: Some("1".into()) }],
                 );
                 c.add_delegated_admin("o-1".into(), "222222222222".into());
                 Ok(())
@@ -375,20 +333,11 @@ mod tests {
         }
         let cat = Catalog::open(&path).unwrap();
         cat.read(|s| {
-            assert_eq!(
-                s.trails().map(|t| t.name.as_str()).collect::<Vec<_>>(),
-                vec!["one"]
-            );
+            assert_eq!(s.trails().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec!["one"]);
             assert_eq!(s.tags(&trail("one").arn())[0].key, "b");
-            assert_eq!(
-                s.delegated_admins("o-1").collect::<Vec<_>>(),
-                vec!["222222222222"]
-            );
+            assert_eq!(s.delegated_admins("o-1").collect::<Vec<_>>(), vec!["222222222222"]);
         });
-        assert_eq!(
-            schema_version(&path).unwrap(),
-            Some(MIGRATIONS.len() as i64)
-        );
+        assert_eq!(schema_version(&path).unwrap(), Some(MIGRATIONS.len() as i64));
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -396,14 +345,8 @@ mod tests {
     fn refuses_newer_schema() {
         let dir = temp_dir("newer");
         let path = dir.join("catalog.sqlite");
-        Connection::open(&path)
-            .unwrap()
-            .pragma_update(None, "user_version", 99)
-            .unwrap();
-        assert!(matches!(
-            Catalog::open(&path),
-            Err(Error::TooNew { found: 99, .. })
-        ));
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(Catalog::open(&path), Err(Error::TooNew { found: 99, .. })));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

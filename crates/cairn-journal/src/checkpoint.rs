@@ -12,9 +12,7 @@ const LEN: usize = 20;
 
 pub(crate) fn validate_name(name: &str) -> Result<()> {
     let ok = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
         && !name.starts_with('.');
     if ok {
         Ok(())
@@ -57,12 +55,7 @@ pub(crate) fn load_all(dir: &Path) -> Result<BTreeMap<String, u64>> {
     let entries = match std::fs::read_dir(&ck_dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => {
-            return Err(Error::Io {
-                path: ck_dir,
-                source: e,
-            })
-        }
+        Err(e) => return Err(Error::Io { path: ck_dir, source: e }),
     };
     for entry in entries {
         let entry = entry.map_err(io(&ck_dir))?;
@@ -94,11 +87,7 @@ mod tests {
         bad[9] ^= 1;
         assert_eq!(decode(&bad), None);
         assert!(validate_name("event-store").is_ok() && validate_name("trail.delivery_1").is_ok());
-        assert!(
-            validate_name("").is_err()
-                && validate_name("Bad").is_err()
-                && validate_name("../x").is_err()
-        );
+        assert!(validate_name("").is_err() && validate_name("Bad").is_err() && validate_name("../x").is_err());
         assert!(validate_name(".hidden").is_err());
     }
 }

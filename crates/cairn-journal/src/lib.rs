@@ -54,18 +54,11 @@ const RECORD_HEADER_LEN: usize = 16;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("journal I/O on {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("record of {len} bytes is larger than the journal's {max}-byte limit")]
     RecordTooLarge { len: usize, max: u32 },
     #[error("journal is corrupt at {path} offset {offset}: {why}")]
-    Corrupt {
-        path: PathBuf,
-        offset: u64,
-        why: String,
-    },
+    Corrupt { path: PathBuf, offset: u64, why: String },
     #[error("sequence {seq} is no longer in the journal (oldest kept is {first})")]
     Truncated { seq: u64, first: u64 },
     #[error("journal stopped accepting writes after a failure: {0}")]
@@ -77,10 +70,7 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| Error::Io { path: path.to_path_buf(), source }
 }
 
 /// Tuning of a journal.
@@ -96,11 +86,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            segment_bytes: 64 << 20,
-            max_record_bytes: 4 << 20,
-            queue_depth: 4096,
-        }
+        Options { segment_bytes: 64 << 20, max_record_bytes: 4 << 20, queue_depth: 4096 }
     }
 }
 
@@ -142,9 +128,7 @@ pub struct Journal {
 
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Request")
-            .field("records", &self.records.len())
-            .finish()
+        f.debug_struct("Request").field("records", &self.records.len()).finish()
     }
 }
 
@@ -168,21 +152,11 @@ impl Journal {
             .name("cairn-journal-writer".into())
             .spawn(move || writer::run(writer_shared, state, options, rx))
             .map_err(io(dir))?;
-        Ok(Journal {
-            shared,
-            tx: Some(tx),
-            writer: Some(writer),
-        })
+        Ok(Journal { shared, tx: Some(tx), writer: Some(writer) })
     }
 
     fn check(&self, records: &[Bytes]) -> Result<()> {
-        if let Some(why) = self
-            .shared
-            .failed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-        {
+        if let Some(why) = self.shared.failed.lock().unwrap_or_else(|e| e.into_inner()).clone() {
             return Err(Error::Failed(why));
         }
         let max = self.shared.max_record_bytes;
@@ -200,15 +174,9 @@ impl Journal {
             return Ok(end..end);
         }
         let (done, rx) = oneshot::channel();
-        let tx = self
-            .tx
-            .as_ref()
-            .ok_or_else(|| Error::Failed("journal is closed".into()))?;
-        tx.send(Request { records, done })
-            .await
-            .map_err(|_| Error::Failed("journal writer stopped".into()))?;
-        rx.await
-            .map_err(|_| Error::Failed("journal writer stopped".into()))?
+        let tx = self.tx.as_ref().ok_or_else(|| Error::Failed("journal is closed".into()))?;
+        tx.send(Request { records, done }).await.map_err(|_| Error::Failed("journal writer stopped".into()))?;
+        rx.await.map_err(|_| Error::Failed("journal writer stopped".into()))?
     }
 
     /// [`Journal::append`] for callers outside an async runtime.
@@ -219,14 +187,9 @@ impl Journal {
             return Ok(end..end);
         }
         let (done, rx) = oneshot::channel();
-        let tx = self
-            .tx
-            .as_ref()
-            .ok_or_else(|| Error::Failed("journal is closed".into()))?;
-        tx.blocking_send(Request { records, done })
-            .map_err(|_| Error::Failed("journal writer stopped".into()))?;
-        rx.blocking_recv()
-            .map_err(|_| Error::Failed("journal writer stopped".into()))?
+        let tx = self.tx.as_ref().ok_or_else(|| Error::Failed("journal is closed".into()))?;
+        tx.blocking_send(Request { records, done }).map_err(|_| Error::Failed("journal writer stopped".into()))?;
+        rx.blocking_recv().map_err(|_| Error::Failed("journal writer stopped".into()))?
     }
 
     /// One past the last durable record: the sequence the next record will get.
@@ -236,13 +199,7 @@ impl Journal {
 
     /// The oldest sequence still in the journal.
     pub fn first_seq(&self) -> u64 {
-        self.shared
-            .segments
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .first()
-            .copied()
-            .unwrap_or(0)
+        self.shared.segments.read().unwrap_or_else(|e| e.into_inner()).first().copied().unwrap_or(0)
     }
 
     /// Notified whenever the committed sequence advances.
@@ -267,12 +224,7 @@ impl Journal {
     }
 
     pub fn checkpoint(&self, name: &str) -> Option<u64> {
-        self.shared
-            .checkpoints
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-            .copied()
+        self.shared.checkpoints.lock().unwrap_or_else(|e| e.into_inner()).get(name).copied()
     }
 
     /// Durably records that consumer `name` has processed every record below `seq`.
@@ -280,25 +232,14 @@ impl Journal {
         checkpoint::validate_name(name)?;
         let seq = seq.min(self.committed());
         checkpoint::save(&self.shared.dir, name, seq)?;
-        self.shared
-            .checkpoints
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(name.to_string(), seq);
+        self.shared.checkpoints.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), seq);
         Ok(())
     }
 
     /// Deletes the segments every registered consumer has passed; returns how many were deleted. Without any
     /// registered consumer nothing is deleted.
     pub fn delete_consumed(&self) -> Result<usize> {
-        let low = self
-            .shared
-            .checkpoints
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .min()
-            .copied();
+        let low = self.shared.checkpoints.lock().unwrap_or_else(|e| e.into_inner()).values().min().copied();
         match low {
             Some(low) => self.delete_below(low),
             None => Ok(0),
@@ -307,11 +248,7 @@ impl Journal {
 
     /// Deletes segments all of whose records are below `seq`; the active segment is always kept.
     fn delete_below(&self, seq: u64) -> Result<usize> {
-        let mut segments = self
-            .shared
-            .segments
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut segments = self.shared.segments.write().unwrap_or_else(|e| e.into_inner());
         let mut deleted = 0;
         while segments.len() > 1 && segments[1] <= seq {
             let path = self.shared.segment_path(segments[0]);
@@ -327,11 +264,7 @@ impl Journal {
 
     /// Number of segment files on disk.
     pub fn segment_count(&self) -> usize {
-        self.shared
-            .segments
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
+        self.shared.segments.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 }
 

@@ -36,11 +36,7 @@ pub struct Reader {
 
 impl Reader {
     pub(crate) fn new(shared: Arc<Shared>, from: u64) -> Result<Reader> {
-        Ok(Reader {
-            shared,
-            seq: from,
-            open: None,
-        })
+        Ok(Reader { shared, seq: from, open: None })
     }
 
     /// The sequence of the next record this reader returns.
@@ -69,18 +65,11 @@ impl Reader {
     }
 
     fn locate(&self) -> Result<u64> {
-        let segments = self
-            .shared
-            .segments
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
+        let segments = self.shared.segments.read().unwrap_or_else(|e| e.into_inner());
         let first = segments.first().copied().unwrap_or(0);
         match segments.iter().rev().find(|b| **b <= self.seq) {
             Some(b) if self.seq >= first => Ok(*b),
-            _ => Err(Error::Truncated {
-                seq: self.seq,
-                first,
-            }),
+            _ => Err(Error::Truncated { seq: self.seq, first }),
         }
     }
 
@@ -88,22 +77,11 @@ impl Reader {
         let path = self.shared.segment_path(base);
         let mut file = File::open(&path).map_err(|e| match e.kind() {
             // Deleted under us: the position has fallen below the oldest kept segment.
-            std::io::ErrorKind::NotFound => Error::Truncated {
-                seq: self.seq,
-                first: base,
-            },
-            _ => Error::Io {
-                path: path.clone(),
-                source: e,
-            },
+            std::io::ErrorKind::NotFound => Error::Truncated { seq: self.seq, first: base },
+            _ => Error::Io { path: path.clone(), source: e },
         })?;
         file.seek(SeekFrom::Start(HEADER_LEN)).map_err(io(&path))?;
-        self.open = Some(Open {
-            base,
-            path,
-            file: BufReader::with_capacity(256 << 10, file),
-            offset: HEADER_LEN,
-        });
+        self.open = Some(Open { base, path, file: BufReader::with_capacity(256 << 10, file), offset: HEADER_LEN });
         Ok(())
     }
 
@@ -117,9 +95,7 @@ impl Reader {
                 let mut seq = base;
                 while seq < self.seq {
                     let mut header = [0u8; RECORD_HEADER_LEN];
-                    if read_full(&mut open.file, &mut header).map_err(io(&open.path))?
-                        < RECORD_HEADER_LEN
-                    {
+                    if read_full(&mut open.file, &mut header).map_err(io(&open.path))? < RECORD_HEADER_LEN {
                         return Err(corrupt(open, "segment ends before the requested record"));
                     }
                     let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as i64;
@@ -134,11 +110,7 @@ impl Reader {
             if n == 0 {
                 // End of this segment: the record must start the next one.
                 let next = {
-                    let segments = self
-                        .shared
-                        .segments
-                        .read()
-                        .unwrap_or_else(|e| e.into_inner());
+                    let segments = self.shared.segments.read().unwrap_or_else(|e| e.into_inner());
                     segments.iter().find(|b| **b > open.base).copied()
                 };
                 match next {
@@ -146,12 +118,7 @@ impl Reader {
                         self.open_segment(b)?;
                         continue;
                     }
-                    _ => {
-                        return Err(corrupt(
-                            open,
-                            "committed record missing at the end of a segment",
-                        ))
-                    }
+                    _ => return Err(corrupt(open, "committed record missing at the end of a segment")),
                 }
             }
             if n < RECORD_HEADER_LEN {
@@ -169,10 +136,7 @@ impl Reader {
                 return Err(corrupt(open, &why));
             }
             open.offset += (RECORD_HEADER_LEN + payload.len()) as u64;
-            let record = Record {
-                seq: self.seq,
-                payload: Bytes::from(payload),
-            };
+            let record = Record { seq: self.seq, payload: Bytes::from(payload) };
             self.seq += 1;
             return Ok(record);
         }
@@ -180,9 +144,5 @@ impl Reader {
 }
 
 fn corrupt(open: &Open, why: &str) -> Error {
-    Error::Corrupt {
-        path: open.path.clone(),
-        offset: open.offset,
-        why: why.to_string(),
-    }
+    Error::Corrupt { path: open.path.clone(), offset: open.offset, why: why.to_string() }
 }

@@ -8,10 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::{
-    io, segment_path, Error, Options, Request, Result, Shared, HEADER_LEN, RECORD_HEADER_LEN,
-    SEGMENT_MAGIC,
-};
+use crate::{io, segment_path, Error, Options, Request, Result, Shared, HEADER_LEN, RECORD_HEADER_LEN, SEGMENT_MAGIC};
 
 /// What the writer owns: the active segment and the next sequence.
 #[derive(Debug)]
@@ -28,12 +25,7 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
 
 fn create_segment(dir: &Path, base: u64) -> Result<File> {
     let path = segment_path(dir, base);
-    let mut f = OpenOptions::new()
-        .create_new(true)
-        .read(true)
-        .append(true)
-        .open(&path)
-        .map_err(io(&path))?;
+    let mut f = OpenOptions::new().create_new(true).read(true).append(true).open(&path).map_err(io(&path))?;
     let mut header = [0u8; HEADER_LEN as usize];
     header[..8].copy_from_slice(SEGMENT_MAGIC);
     header[8..].copy_from_slice(&base.to_le_bytes());
@@ -54,11 +46,7 @@ pub(crate) fn encode(buf: &mut Vec<u8>, seq: u64, payload: &[u8]) {
 }
 
 /// Checks a record header and payload read at `seq`; returns the reason it is not valid.
-pub(crate) fn check_record(
-    header: &[u8; RECORD_HEADER_LEN],
-    payload: &[u8],
-    seq: u64,
-) -> Option<String> {
+pub(crate) fn check_record(header: &[u8; RECORD_HEADER_LEN], payload: &[u8], seq: u64) -> Option<String> {
     let crc = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
     let got_seq = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
     if got_seq != seq {
@@ -79,10 +67,7 @@ pub(crate) fn recover(dir: &Path, options: &Options) -> Result<(WriterState, Vec
     for entry in std::fs::read_dir(&seg_dir).map_err(io(&seg_dir))? {
         let name = entry.map_err(io(&seg_dir))?.file_name();
         let name = name.to_string_lossy();
-        if let Some(base) = name
-            .strip_suffix(".log")
-            .and_then(|b| b.parse::<u64>().ok())
-        {
+        if let Some(base) = name.strip_suffix(".log").and_then(|b| b.parse::<u64>().ok()) {
             bases.push(base);
         }
     }
@@ -100,32 +85,14 @@ pub(crate) fn recover(dir: &Path, options: &Options) -> Result<(WriterState, Vec
     }
     let Some(&base) = bases.last() else {
         let active = create_segment(dir, 0)?;
-        return Ok((
-            WriterState {
-                next_seq: 0,
-                active,
-                active_base: 0,
-                active_len: HEADER_LEN,
-            },
-            vec![0],
-        ));
+        return Ok((WriterState { next_seq: 0, active, active_base: 0, active_len: HEADER_LEN }, vec![0]));
     };
     let path = segment_path(dir, base);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .open(&path)
-        .map_err(io(&path))?;
+    let mut file = OpenOptions::new().read(true).append(true).open(&path).map_err(io(&path))?;
     let mut header = [0u8; HEADER_LEN as usize];
     file.read_exact(&mut header).map_err(io(&path))?;
-    if &header[..8] != SEGMENT_MAGIC
-        || u64::from_le_bytes(header[8..].try_into().expect("8 bytes")) != base
-    {
-        return Err(Error::Corrupt {
-            path,
-            offset: 0,
-            why: "segment header does not match its name".into(),
-        });
+    if &header[..8] != SEGMENT_MAGIC || u64::from_le_bytes(header[8..].try_into().expect("8 bytes")) != base {
+        return Err(Error::Corrupt { path, offset: 0, why: "segment header does not match its name".into() });
     }
     let (valid_end, next_seq) = scan_valid(&mut file, base, options.max_record_bytes, &path)?;
     let len = file.metadata().map_err(io(&path))?.len();
@@ -134,15 +101,7 @@ pub(crate) fn recover(dir: &Path, options: &Options) -> Result<(WriterState, Vec
         file.set_len(valid_end).map_err(io(&path))?;
         file.sync_all().map_err(io(&path))?;
     }
-    Ok((
-        WriterState {
-            next_seq,
-            active: file,
-            active_base: base,
-            active_len: valid_end,
-        },
-        bases,
-    ))
+    Ok((WriterState { next_seq, active: file, active_base: base, active_len: valid_end }, bases))
 }
 
 /// Scans records from the header on; returns the end of the last valid record and the next sequence.
@@ -188,12 +147,7 @@ pub(crate) fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<us
 }
 
 /// The writer thread: group commit until every handle is dropped.
-pub(crate) fn run(
-    shared: Arc<Shared>,
-    mut state: WriterState,
-    options: Options,
-    mut rx: mpsc::Receiver<Request>,
-) {
+pub(crate) fn run(shared: Arc<Shared>, mut state: WriterState, options: Options, mut rx: mpsc::Receiver<Request>) {
     let mut buf = Vec::with_capacity(1 << 20);
     let mut batch: Vec<Request> = Vec::new();
     while let Some(first) = rx.blocking_recv() {
@@ -238,11 +192,7 @@ fn commit(
         state.active = create_segment(&shared.dir, base)?;
         state.active_base = base;
         state.active_len = HEADER_LEN;
-        shared
-            .segments
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(base);
+        shared.segments.write().unwrap_or_else(|e| e.into_inner()).push(base);
     }
     buf.clear();
     let mut ranges = Vec::with_capacity(batch.len());

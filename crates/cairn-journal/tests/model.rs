@@ -30,11 +30,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn options() -> Options {
-    Options {
-        segment_bytes: 600,
-        max_record_bytes: 1 << 16,
-        queue_depth: 16,
-    }
+    Options { segment_bytes: 600, max_record_bytes: 1 << 16, queue_depth: 16 }
 }
 
 struct Dir(PathBuf);
@@ -58,10 +54,7 @@ fn temp_dir() -> Dir {
 }
 
 fn last_segment(dir: &Path) -> PathBuf {
-    let mut segs: Vec<PathBuf> = std::fs::read_dir(dir.join("segments"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut segs: Vec<PathBuf> = std::fs::read_dir(dir.join("segments")).unwrap().map(|e| e.unwrap().path()).collect();
     segs.sort();
     segs.pop().unwrap()
 }
@@ -153,11 +146,7 @@ async fn concurrent_appends_share_fsyncs_and_get_dense_sequences() {
         tasks.push(tokio::spawn(async move {
             let mut ranges = Vec::new();
             for i in 0..50u8 {
-                ranges.push(
-                    j.append(vec![Bytes::from(vec![t, i]), Bytes::from(vec![t, i, 1])])
-                        .await
-                        .unwrap(),
-                );
+                ranges.push(j.append(vec![Bytes::from(vec![t, i]), Bytes::from(vec![t, i, 1])]).await.unwrap());
             }
             ranges
         }));
@@ -182,26 +171,14 @@ async fn concurrent_appends_share_fsyncs_and_get_dense_sequences() {
 #[test]
 fn limits_and_corruption_are_reported() {
     let dir = temp_dir();
-    let journal = Journal::open(
-        &dir.0,
-        Options {
-            max_record_bytes: 10,
-            ..options()
-        },
-    )
-    .unwrap();
+    let journal = Journal::open(&dir.0, Options { max_record_bytes: 10, ..options() }).unwrap();
     assert!(matches!(
         journal.append_blocking(vec![Bytes::from(vec![0u8; 11])]),
         Err(cairn_journal::Error::RecordTooLarge { .. })
     ));
     assert_eq!(journal.committed(), 0);
-    journal
-        .append_blocking(vec![Bytes::from_static(b"abc"), Bytes::from_static(b"def")])
-        .unwrap();
-    assert!(matches!(
-        journal.register_consumer("Bad Name"),
-        Err(cairn_journal::Error::InvalidConsumer(_))
-    ));
+    journal.append_blocking(vec![Bytes::from_static(b"abc"), Bytes::from_static(b"def")]).unwrap();
+    assert!(matches!(journal.register_consumer("Bad Name"), Err(cairn_journal::Error::InvalidConsumer(_))));
     drop(journal);
     // Flip a payload bit in a complete record at the tail: recovery drops it (it cannot be told from a torn write)...
     let seg = last_segment(&dir.0);
@@ -209,27 +186,15 @@ fn limits_and_corruption_are_reported() {
     let n = bytes.len();
     bytes[n - 1] ^= 0xff;
     std::fs::write(&seg, &bytes).unwrap();
-    let journal = Journal::open(
-        &dir.0,
-        Options {
-            max_record_bytes: 10,
-            ..options()
-        },
-    )
-    .unwrap();
+    let journal = Journal::open(&dir.0, Options { max_record_bytes: 10, ..options() }).unwrap();
     assert_eq!(journal.committed(), 1);
     assert_eq!(read_all(&journal, 0, 10), vec![(0, b"abc".to_vec())]);
     // ...and a reader position below the oldest segment is refused, not silently skipped.
     for i in 0..50u8 {
-        journal
-            .append_blocking(vec![Bytes::from(vec![i; 10])])
-            .unwrap();
+        journal.append_blocking(vec![Bytes::from(vec![i; 10])]).unwrap();
     }
     journal.register_consumer("c").unwrap();
     journal.save_checkpoint("c", 40).unwrap();
     assert!(journal.delete_consumed().unwrap() > 0);
-    assert!(matches!(
-        journal.reader(0).unwrap().next_batch(1, 100),
-        Err(cairn_journal::Error::Truncated { .. })
-    ));
+    assert!(matches!(journal.reader(0).unwrap().next_batch(1, 100), Err(cairn_journal::Error::Truncated { .. })));
 }

@@ -20,10 +20,7 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "cairn-loadgen",
-    about = "Signed AWS JSON load and start-up timing for cairn's benchmarks"
-)]
+#[command(name = "cairn-loadgen", about = "Signed AWS JSON load and start-up timing for cairn's benchmarks")]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -94,23 +91,11 @@ struct Signer {
 
 impl Signer {
     fn new(target: &Target) -> Result<Signer> {
-        let uri: http::Uri = format!("{}/", target.endpoint.trim_end_matches('/'))
-            .parse()
-            .context("endpoint")?;
+        let uri: http::Uri = format!("{}/", target.endpoint.trim_end_matches('/')).parse().context("endpoint")?;
         let host = uri.authority().context("endpoint has no host")?.to_string();
         Ok(Signer {
-            identity: Credentials::new(
-                &target.access_key_id,
-                &target.secret_access_key,
-                None,
-                None,
-                "loadgen",
-            )
-            .into(),
-            amz_target: format!(
-                "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.{}",
-                target.operation
-            ),
+            identity: Credentials::new(&target.access_key_id, &target.secret_access_key, None, None, "loadgen").into(),
+            amz_target: format!("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.{}", target.operation),
             body: Bytes::from(target.body.clone()),
             uri: uri.to_string(),
             host,
@@ -138,9 +123,7 @@ impl Signer {
         let signable = SignableRequest::new(
             "POST",
             self.uri.as_str(),
-            req.headers()
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.to_str().unwrap_or(""))),
+            req.headers().iter().map(|(k, v)| (k.as_str(), v.to_str().unwrap_or(""))),
             SignableBody::Bytes(&self.body),
         )?;
         let (instructions, _) = sign(signable, &params)?.into_parts();
@@ -154,9 +137,7 @@ type HttpClient = Client<HttpConnector, Full<Bytes>>;
 fn client(pool: usize) -> HttpClient {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
-    Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(pool)
-        .build(connector)
+    Client::builder(TokioExecutor::new()).pool_max_idle_per_host(pool).build(connector)
 }
 
 /// Sends one request; Ok(true) when it was answered with HTTP 200.
@@ -173,19 +154,11 @@ struct WorkerStats {
     errors: u64,
 }
 
-async fn run(
-    signer: Arc<Signer>,
-    concurrency: usize,
-    warmup: Duration,
-    duration: Duration,
-) -> Result<()> {
+async fn run(signer: Arc<Signer>, concurrency: usize, warmup: Duration, duration: Duration) -> Result<()> {
     let client = client(concurrency);
     // One check before loading, so a misconfigured target fails loudly instead of measuring errors.
     if !call(&client, &signer).await? {
-        bail!(
-            "the first {} request was not answered with 200",
-            signer.target.operation
-        );
+        bail!("the first {} request was not answered with 200", signer.target.operation);
     }
     let start = Instant::now();
     let measure_from = start + warmup;
@@ -202,9 +175,7 @@ async fn run(
                 }
                 let ok = call(&client, &signer).await.unwrap_or(false);
                 if t0 >= measure_from {
-                    stats
-                        .latencies_us
-                        .push(t0.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                    stats.latencies_us.push(t0.elapsed().as_micros().min(u32::MAX as u128) as u32);
                     stats.errors += u64::from(!ok);
                 }
             }
@@ -220,10 +191,7 @@ async fn run(
     }
     all.sort_unstable();
     let pct = |p: f64| {
-        all.get(((all.len() as f64 * p).ceil() as usize).saturating_sub(1))
-            .copied()
-            .unwrap_or(0) as f64
-            / 1000.0
+        all.get(((all.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0) as f64 / 1000.0
     };
     let secs = duration.as_secs_f64();
     let report = serde_json::json!({
@@ -267,27 +235,15 @@ async fn startup(signer: Arc<Signer>, timeout: Duration, command: &[String]) -> 
     let _ = child.kill();
     let _ = child.wait();
     let elapsed = result?;
-    println!(
-        "{}",
-        serde_json::json!({ "command": command[0], "startup_ms": elapsed.as_secs_f64() * 1000.0 })
-    );
+    println!("{}", serde_json::json!({ "command": command[0], "startup_ms": elapsed.as_secs_f64() * 1000.0 }));
     Ok(())
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Cmd::Run {
-            target,
-            concurrency,
-            duration,
-            warmup,
-            threads,
-        } => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(threads.max(1))
-                .enable_all()
-                .build()?;
+        Cmd::Run { target, concurrency, duration, warmup, threads } => {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(1)).enable_all().build()?;
             let signer = Arc::new(Signer::new(&target)?);
             rt.block_on(run(
                 signer,
@@ -297,9 +253,7 @@ fn main() -> Result<()> {
             ))
         }
         Cmd::Call { target } => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             let signer = Signer::new(&target)?;
             rt.block_on(async {
                 let resp = client(1).request(signer.request()?).await?;
@@ -312,14 +266,8 @@ fn main() -> Result<()> {
                 Ok(())
             })
         }
-        Cmd::Startup {
-            target,
-            timeout,
-            command,
-        } => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
+        Cmd::Startup { target, timeout, command } => {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             let signer = Arc::new(Signer::new(&target)?);
             rt.block_on(startup(signer, Duration::from_secs_f64(timeout), &command))
         }

@@ -25,21 +25,8 @@ impl Arn {
     pub fn parse(s: &str) -> Result<Arn> {
         let invalid = || Error::InvalidArn(format!("{s:?} is not a valid ARN"));
         let mut it = s.splitn(6, ':');
-        let (
-            Some("arn"),
-            Some(partition),
-            Some(service),
-            Some(region),
-            Some(account),
-            Some(resource),
-        ) = (
-            it.next(),
-            it.next(),
-            it.next(),
-            it.next(),
-            it.next(),
-            it.next(),
-        )
+        let (Some("arn"), Some(partition), Some(service), Some(region), Some(account), Some(resource)) =
+            (it.next(), it.next(), it.next(), it.next(), it.next(), it.next())
         else {
             return Err(invalid());
         };
@@ -57,10 +44,7 @@ impl Arn {
 
     /// A CloudTrail resource ARN: `arn:aws:cloudtrail:<region>:<account>:<kind>/<id>`.
     pub fn cloudtrail_resource(&self) -> Option<(ResourceKind, &str)> {
-        if self.service != "cloudtrail"
-            || !names::is_region(&self.region)
-            || !names::is_account_id(&self.account)
-        {
+        if self.service != "cloudtrail" || !names::is_region(&self.region) || !names::is_account_id(&self.account) {
             return None;
         }
         let (kind, id) = self.resource.split_once('/')?;
@@ -83,11 +67,7 @@ pub fn trail_arn(region: &str, account: &str, name: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrailRef {
     Name(String),
-    Arn {
-        region: String,
-        account: String,
-        name: String,
-    },
+    Arn { region: String, account: String, name: String },
 }
 
 impl TrailRef {
@@ -97,11 +77,7 @@ impl TrailRef {
             return match arn.cloudtrail_resource() {
                 Some((ResourceKind::Trail, name)) => {
                     names::validate_trail_name(name)?;
-                    Ok(TrailRef::Arn {
-                        region: arn.region.clone(),
-                        account: arn.account.clone(),
-                        name: name.into(),
-                    })
+                    Ok(TrailRef::Arn { region: arn.region.clone(), account: arn.account.clone(), name: name.into() })
                 }
                 _ => Err(Error::InvalidArn(format!("{s:?} is not a valid trail ARN"))),
             };
@@ -117,38 +93,22 @@ mod tests {
 
     #[test]
     fn trail_refs() {
-        assert_eq!(
-            TrailRef::parse("my-trail").unwrap(),
-            TrailRef::Name("my-trail".into())
-        );
+        assert_eq!(TrailRef::parse("my-trail").unwrap(), TrailRef::Name("my-trail".into()));
         assert_eq!(
             TrailRef::parse("arn:aws:cloudtrail:us-east-2:123456789012:trail/MyTrail").unwrap(),
-            TrailRef::Arn {
-                region: "us-east-2".into(),
-                account: "123456789012".into(),
-                name: "MyTrail".into()
-            }
+            TrailRef::Arn { region: "us-east-2".into(), account: "123456789012".into(), name: "MyTrail".into() }
         );
         assert!(matches!(
             TrailRef::parse("arn:aws:cloudtrail:us-east-2:1234:trail/MyTrail"),
             Err(Error::InvalidArn(_))
         ));
-        assert!(matches!(
-            TrailRef::parse("arn:aws:s3:::bucket"),
-            Err(Error::InvalidArn(_))
-        ));
+        assert!(matches!(TrailRef::parse("arn:aws:s3:::bucket"), Err(Error::InvalidArn(_))));
         assert!(matches!(
             TrailRef::parse("arn:aws:cloudtrail:us-east-2:123456789012:trail/a"),
             Err(Error::InvalidTrailName(_))
         ));
-        assert!(matches!(
-            TrailRef::parse("x"),
-            Err(Error::InvalidTrailName(_))
-        ));
+        assert!(matches!(TrailRef::parse("x"), Err(Error::InvalidTrailName(_))));
         let a = Arn::parse("arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/abc").unwrap();
-        assert_eq!(
-            a.cloudtrail_resource(),
-            Some((ResourceKind::EventDataStore, "abc"))
-        );
+        assert_eq!(a.cloudtrail_resource(), Some((ResourceKind::EventDataStore, "abc")));
     }
 }

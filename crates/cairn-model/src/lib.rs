@@ -10,8 +10,7 @@ pub mod trail;
 
 pub use arn::{Arn, ResourceKind};
 pub use selectors::{
-    AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector, EventSelectors,
-    InsightSelector,
+    AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector, EventSelectors, InsightSelector,
 };
 pub use tags::Tag;
 pub use trail::{LoggingState, Trail};

@@ -117,18 +117,12 @@ impl AdvancedFieldSelector {
     }
 
     fn value_count(&self) -> usize {
-        self.operators()
-            .iter()
-            .filter_map(|(_, v)| *v)
-            .map(Vec::len)
-            .sum()
+        self.operators().iter().filter_map(|(_, v)| *v).map(Vec::len).sum()
     }
 
     /// True when the only operator used is `Equals`.
     fn equals_only(&self) -> bool {
-        self.operators()
-            .iter()
-            .all(|(op, v)| *op == "Equals" || v.is_none())
+        self.operators().iter().all(|(op, v)| *op == "Equals" || v.is_none())
     }
 }
 
@@ -173,20 +167,15 @@ impl EventSelectors {
         match self {
             EventSelectors::Basic(selectors) => selectors.iter().any(|s| {
                 s.include_management_events
-                    && (s.read_write_type == "All"
-                        || (s.read_write_type == "ReadOnly") == read_only)
+                    && (s.read_write_type == "All" || (s.read_write_type == "ReadOnly") == read_only)
             }),
             EventSelectors::Advanced(selectors) => selectors.iter().any(|s| {
                 category_of(s) == Some("Management")
-                    && s.field_selectors
-                        .iter()
-                        .filter(|f| f.field == "readOnly")
-                        .all(|f| {
-                            f.equals.as_ref().is_some_and(|v| {
-                                v.iter()
-                                    .any(|x| x == if read_only { "true" } else { "false" })
-                            })
-                        })
+                    && s.field_selectors.iter().filter(|f| f.field == "readOnly").all(|f| {
+                        f.equals
+                            .as_ref()
+                            .is_some_and(|v| v.iter().any(|x| x == if read_only { "true" } else { "false" }))
+                    })
             }),
         }
     }
@@ -194,12 +183,8 @@ impl EventSelectors {
     /// Whether the trail logs any data events.
     pub fn logs_data(&self) -> bool {
         match self {
-            EventSelectors::Basic(selectors) => {
-                selectors.iter().any(|s| !s.data_resources.is_empty())
-            }
-            EventSelectors::Advanced(selectors) => {
-                selectors.iter().any(|s| category_of(s) == Some("Data"))
-            }
+            EventSelectors::Basic(selectors) => selectors.iter().any(|s| !s.data_resources.is_empty()),
+            EventSelectors::Advanced(selectors) => selectors.iter().any(|s| category_of(s) == Some("Data")),
         }
     }
 }
@@ -245,15 +230,11 @@ fn validate_basic(selectors: &[EventSelector]) -> Result<()> {
                 ));
             };
             if r.values.is_empty() {
-                return invalid(format!(
-                    "data resource of type {ty} must have at least one value"
-                ));
+                return invalid(format!("data resource of type {ty} must have at least one value"));
             }
             for v in &r.values {
                 if !valid_data_resource_value(ty, prefix, v) {
-                    return invalid(format!(
-                        "value {v:?} is not valid for data resource type {ty}"
-                    ));
+                    return invalid(format!("value {v:?} is not valid for data resource type {ty}"));
                 }
             }
             total_values += r.values.len();
@@ -295,31 +276,20 @@ fn validate_advanced(selectors: &[AdvancedEventSelector]) -> Result<()> {
             }
         }
         if s.field_selectors.is_empty() {
-            return invalid(format!(
-                "advanced event selector {n} must have at least one field selector"
-            ));
+            return invalid(format!("advanced event selector {n} must have at least one field selector"));
         }
         let mut seen = Vec::new();
         for f in &s.field_selectors {
             if !ADVANCED_FIELDS.contains(&f.field.as_str()) {
-                return invalid(format!(
-                    "field {:?} in advanced event selector {n} is not supported",
-                    f.field
-                ));
+                return invalid(format!("field {:?} in advanced event selector {n} is not supported", f.field));
             }
             if seen.contains(&f.field.as_str()) {
-                return invalid(format!(
-                    "field {:?} appears more than once in advanced event selector {n}",
-                    f.field
-                ));
+                return invalid(format!("field {:?} appears more than once in advanced event selector {n}", f.field));
             }
             seen.push(f.field.as_str());
             let ops = f.operators();
             if ops.iter().all(|(_, v)| v.is_none()) {
-                return invalid(format!(
-                    "field {:?} in advanced event selector {n} has no operator",
-                    f.field
-                ));
+                return invalid(format!("field {:?} in advanced event selector {n} has no operator", f.field));
             }
             for (op, values) in ops {
                 let Some(values) = values else { continue };
@@ -329,44 +299,27 @@ fn validate_advanced(selectors: &[AdvancedEventSelector]) -> Result<()> {
                         f.field
                     )));
                 }
-                if let Some(bad) = values
-                    .iter()
-                    .find(|v| v.is_empty() || v.chars().count() > 2048)
-                {
+                if let Some(bad) = values.iter().find(|v| v.is_empty() || v.chars().count() > 2048) {
                     return Err(Error::Validation(format!(
                         "value {bad:?} of field {:?} must be between 1 and 2048 characters",
                         f.field
                     )));
                 }
             }
-            if matches!(
-                f.field.as_str(),
-                "eventCategory" | "readOnly" | "resources.type"
-            ) && !f.equals_only()
-            {
-                return invalid(format!(
-                    "field {:?} supports only the Equals operator",
-                    f.field
-                ));
+            if matches!(f.field.as_str(), "eventCategory" | "readOnly" | "resources.type") && !f.equals_only() {
+                return invalid(format!("field {:?} supports only the Equals operator", f.field));
             }
             if f.field == "readOnly" {
                 let v = f.equals.as_deref().unwrap_or_default();
                 if v.len() != 1 || !(v[0] == "true" || v[0] == "false") {
-                    return invalid(
-                        "readOnly must equal exactly one of \"true\" or \"false\"".into(),
-                    );
+                    return invalid("readOnly must equal exactly one of \"true\" or \"false\"".into());
                 }
             }
             total_values += f.value_count();
         }
-        let category = s
-            .field_selectors
-            .iter()
-            .find(|f| f.field == "eventCategory");
+        let category = s.field_selectors.iter().find(|f| f.field == "eventCategory");
         let Some(values) = category.and_then(|f| f.equals.as_ref()) else {
-            return invalid(format!(
-                "advanced event selector {n} must have an eventCategory field with Equals"
-            ));
+            return invalid(format!("advanced event selector {n} must have an eventCategory field with Equals"));
         };
         if values.len() != 1 || !TRAIL_EVENT_CATEGORIES.contains(&values[0].as_str()) {
             return invalid(format!(
@@ -380,12 +333,8 @@ fn validate_advanced(selectors: &[AdvancedEventSelector]) -> Result<()> {
                         "eventCategory" | "readOnly" => {}
                         "eventSource" => {
                             let excluded = f.not_equals.as_deref().unwrap_or_default();
-                            if f.operators()
-                                .iter()
-                                .any(|(op, v)| *op != "NotEquals" && v.is_some())
-                                || excluded
-                                    .iter()
-                                    .any(|x| !EXCLUDABLE_SOURCES.contains(&x.as_str()))
+                            if f.operators().iter().any(|(op, v)| *op != "NotEquals" && v.is_some())
+                                || excluded.iter().any(|x| !EXCLUDABLE_SOURCES.contains(&x.as_str()))
                             {
                                 return invalid(format!(
                                     "management event selector {n} may only exclude kms.amazonaws.com or rdsdata.amazonaws.com with eventSource NotEquals"
@@ -394,21 +343,15 @@ fn validate_advanced(selectors: &[AdvancedEventSelector]) -> Result<()> {
                         }
                         other => {
                             return invalid(format!(
-                            "field {other:?} is not supported in a management event selector ({n})"
-                        ))
+                                "field {other:?} is not supported in a management event selector ({n})"
+                            ))
                         }
                     }
                 }
             }
             "Data" => {
-                let ty = s
-                    .field_selectors
-                    .iter()
-                    .find(|f| f.field == "resources.type");
-                if ty
-                    .and_then(|f| f.equals.as_ref())
-                    .is_none_or(|v| v.len() != 1)
-                {
+                let ty = s.field_selectors.iter().find(|f| f.field == "resources.type");
+                if ty.and_then(|f| f.equals.as_ref()).is_none_or(|v| v.len() != 1) {
                     return invalid(format!(
                         "data event selector {n} must have a resources.type field that equals exactly one resource type"
                     ));
@@ -416,9 +359,7 @@ fn validate_advanced(selectors: &[AdvancedEventSelector]) -> Result<()> {
             }
             _ => {
                 if !s.field_selectors.iter().any(|f| f.field == "eventSource") {
-                    return invalid(format!(
-                        "network activity event selector {n} must have an eventSource field"
-                    ));
+                    return invalid(format!("network activity event selector {n} must have an eventSource field"));
                 }
             }
         }
@@ -432,27 +373,19 @@ fn validate_advanced(selectors: &[AdvancedEventSelector]) -> Result<()> {
 }
 
 /// Validates insight selectors against the trail's event selectors, as `PutInsightSelectors` must.
-pub fn validate_insight_selectors(
-    insights: &[InsightSelector],
-    events: &EventSelectors,
-) -> Result<()> {
+pub fn validate_insight_selectors(insights: &[InsightSelector], events: &EventSelectors) -> Result<()> {
     let bad = |m: String| Err(Error::InvalidInsightSelectors(m));
     let mut seen = Vec::new();
     for s in insights {
         let ty = s.insight_type.as_deref().unwrap_or_default();
         if !matches!(ty, "ApiCallRateInsight" | "ApiErrorRateInsight") {
-            return bad(format!(
-                "insight type {ty:?} is not valid: use ApiCallRateInsight or ApiErrorRateInsight"
-            ));
+            return bad(format!("insight type {ty:?} is not valid: use ApiCallRateInsight or ApiErrorRateInsight"));
         }
         if seen.contains(&ty) {
             return bad(format!("insight type {ty} is given more than once"));
         }
         seen.push(ty);
-        let categories = s
-            .event_categories
-            .clone()
-            .unwrap_or_else(|| vec!["Management".into()]);
+        let categories = s.event_categories.clone().unwrap_or_else(|| vec!["Management".into()]);
         for c in &categories {
             match c.as_str() {
                 "Management" => {
@@ -462,26 +395,18 @@ pub fn validate_insight_selectors(
                         events.logs_management(false) || events.logs_management(true)
                     };
                     if !ok {
-                        let what = if ty == "ApiCallRateInsight" {
-                            "write"
-                        } else {
-                            "read or write"
-                        };
-                        return bad(format!("{ty} on management events requires the trail to log {what} management events"));
+                        let what = if ty == "ApiCallRateInsight" { "write" } else { "read or write" };
+                        return bad(format!(
+                            "{ty} on management events requires the trail to log {what} management events"
+                        ));
                     }
                 }
                 "Data" => {
                     if !events.logs_data() {
-                        return bad(format!(
-                            "{ty} on data events requires the trail to log data events"
-                        ));
+                        return bad(format!("{ty} on data events requires the trail to log data events"));
                     }
                 }
-                other => {
-                    return bad(format!(
-                        "event category {other:?} is not valid: use Management or Data"
-                    ))
-                }
+                other => return bad(format!("event category {other:?} is not valid: use Management or Data")),
             }
         }
     }
@@ -503,10 +428,7 @@ mod tests {
     #[test]
     fn basic_selector_rules() {
         let cases: &[(&str, bool)] = &[
-            (
-                r#"[{"ReadWriteType":"All","IncludeManagementEvents":true}]"#,
-                true,
-            ),
+            (r#"[{"ReadWriteType":"All","IncludeManagementEvents":true}]"#, true),
             (r#"[{"ReadWriteType":"Sometimes"}]"#, false),
             (r#"[{},{},{},{},{}]"#, true),
             (r#"[{},{},{},{},{},{}]"#, false),
@@ -514,55 +436,29 @@ mod tests {
                 r#"[{"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::amzn-s3-demo-bucket1/"]}]}]"#,
                 true,
             ),
-            (
-                r#"[{"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3"]}]}]"#,
-                true,
-            ),
-            (
-                r#"[{"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::Bad_Bucket/"]}]}]"#,
-                false,
-            ),
+            (r#"[{"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3"]}]}]"#, true),
+            (r#"[{"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::Bad_Bucket/"]}]}]"#, false),
             (
                 r#"[{"DataResources":[{"Type":"AWS::Lambda::Function","Values":["arn:aws:lambda:us-west-2:111111111111:function:helloworld"]}]}]"#,
                 true,
             ),
-            (
-                r#"[{"DataResources":[{"Type":"AWS::EC2::Snapshot","Values":["arn:aws:ec2"]}]}]"#,
-                false,
-            ),
-            (
-                r#"[{"DataResources":[{"Type":"AWS::S3::Object","Values":[]}]}]"#,
-                false,
-            ),
-            (
-                r#"[{"ExcludeManagementEventSources":["kms.amazonaws.com"]}]"#,
-                true,
-            ),
-            (
-                r#"[{"ExcludeManagementEventSources":["s3.amazonaws.com"]}]"#,
-                false,
-            ),
+            (r#"[{"DataResources":[{"Type":"AWS::EC2::Snapshot","Values":["arn:aws:ec2"]}]}]"#, false),
+            (r#"[{"DataResources":[{"Type":"AWS::S3::Object","Values":[]}]}]"#, false),
+            (r#"[{"ExcludeManagementEventSources":["kms.amazonaws.com"]}]"#, true),
+            (r#"[{"ExcludeManagementEventSources":["s3.amazonaws.com"]}]"#, false),
         ];
         for (json, ok) in cases {
             assert_eq!(basic(json).is_ok(), *ok, "{json}: {:?}", basic(json));
         }
-        let many: Vec<String> = (0..251)
-            .map(|i| format!("\"arn:aws:s3:::bucket-{i}/\""))
-            .collect();
-        let json = format!(
-            r#"[{{"DataResources":[{{"Type":"AWS::S3::Object","Values":[{}]}}]}}]"#,
-            many.join(",")
-        );
+        let many: Vec<String> = (0..251).map(|i| format!("\"arn:aws:s3:::bucket-{i}/\"")).collect();
+        let json = format!(r#"[{{"DataResources":[{{"Type":"AWS::S3::Object","Values":[{}]}}]}}]"#, many.join(","));
         assert!(matches!(basic(&json), Err(Error::InvalidEventSelectors(_))));
     }
 
     #[test]
     fn advanced_selector_rules() {
         let cases: &[(&str, bool)] = &[
-            (
-                r#"[{"Name":"mgmt","FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]}]}]"#,
-                true,
-            ),
+            (r#"[{"Name":"mgmt","FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]}]}]"#, true),
             (
                 r#"[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["false"]}]}]"#,
                 true,
@@ -571,26 +467,14 @@ mod tests {
                 r#"[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["maybe"]}]}]"#,
                 false,
             ),
-            (
-                r#"[{"FieldSelectors":[{"Field":"readOnly","Equals":["true"]}]}]"#,
-                false,
-            ),
-            (
-                r#"[{"FieldSelectors":[{"Field":"eventCategory","StartsWith":["Man"]}]}]"#,
-                false,
-            ),
-            (
-                r#"[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Insight"]}]}]"#,
-                false,
-            ),
+            (r#"[{"FieldSelectors":[{"Field":"readOnly","Equals":["true"]}]}]"#, false),
+            (r#"[{"FieldSelectors":[{"Field":"eventCategory","StartsWith":["Man"]}]}]"#, false),
+            (r#"[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Insight"]}]}]"#, false),
             (
                 r#"[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"resources.ARN","StartsWith":["arn:aws:s3:::b/"]}]}]"#,
                 true,
             ),
-            (
-                r#"[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]}]}]"#,
-                false,
-            ),
+            (r#"[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]}]}]"#, false),
             (
                 r#"[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"eventName","Equals":["CreateTrail"]}]}]"#,
                 false,
@@ -620,17 +504,12 @@ mod tests {
         for (json, ok) in cases {
             assert_eq!(advanced(json).is_ok(), *ok, "{json}: {:?}", advanced(json));
         }
-        let many: Vec<String> = (0..501)
-            .map(|i| format!("\"arn:aws:s3:::b/{i}\""))
-            .collect();
+        let many: Vec<String> = (0..501).map(|i| format!("\"arn:aws:s3:::b/{i}\"")).collect();
         let json = format!(
             r#"[{{"FieldSelectors":[{{"Field":"eventCategory","Equals":["Data"]}},{{"Field":"resources.type","Equals":["AWS::S3::Object"]}},{{"Field":"resources.ARN","StartsWith":[{}]}}]}}]"#,
             many.join(",")
         );
-        assert!(matches!(
-            advanced(&json),
-            Err(Error::InvalidEventSelectors(_))
-        ));
+        assert!(matches!(advanced(&json), Err(Error::InvalidEventSelectors(_))));
     }
 
     #[test]
@@ -640,36 +519,16 @@ mod tests {
             event_categories: c.map(|c| vec![c.into()]),
         };
         let all = EventSelectors::default();
-        let read_only = EventSelectors::Basic(vec![EventSelector {
-            read_write_type: "ReadOnly".into(),
-            ..Default::default()
-        }]);
-        assert!(validate_insight_selectors(
-            &[
-                sel("ApiCallRateInsight", None),
-                sel("ApiErrorRateInsight", None)
-            ],
-            &all
-        )
-        .is_ok());
-        assert!(
-            validate_insight_selectors(&[sel("ApiCallRateInsight", None)], &read_only).is_err()
-        );
-        assert!(
-            validate_insight_selectors(&[sel("ApiErrorRateInsight", None)], &read_only).is_ok()
-        );
-        assert!(
-            validate_insight_selectors(&[sel("ApiCallRateInsight", Some("Data"))], &all).is_err()
-        );
+        let read_only =
+            EventSelectors::Basic(vec![EventSelector { read_write_type: "ReadOnly".into(), ..Default::default() }]);
+        assert!(validate_insight_selectors(&[sel("ApiCallRateInsight", None), sel("ApiErrorRateInsight", None)], &all)
+            .is_ok());
+        assert!(validate_insight_selectors(&[sel("ApiCallRateInsight", None)], &read_only).is_err());
+        assert!(validate_insight_selectors(&[sel("ApiErrorRateInsight", None)], &read_only).is_ok());
+        assert!(validate_insight_selectors(&[sel("ApiCallRateInsight", Some("Data"))], &all).is_err());
         assert!(validate_insight_selectors(&[sel("Bogus", None)], &all).is_err());
-        assert!(validate_insight_selectors(
-            &[
-                sel("ApiCallRateInsight", None),
-                sel("ApiCallRateInsight", None)
-            ],
-            &all
-        )
-        .is_err());
+        assert!(validate_insight_selectors(&[sel("ApiCallRateInsight", None), sel("ApiCallRateInsight", None)], &all)
+            .is_err());
         assert!(validate_insight_selectors(&[], &all).is_ok());
     }
 }

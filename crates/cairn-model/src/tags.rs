@@ -25,17 +25,17 @@ pub fn validate(tags: &[Tag]) -> Result<()> {
     for (i, t) in tags.iter().enumerate() {
         let len = t.key.chars().count();
         if !(1..=128).contains(&len) || !t.key.chars().all(allowed) {
-            return bad(format!(
-                "tag key {:?} is not valid: 1 to 128 letters, digits, spaces or _.:/=+-@",
-                t.key
-            ));
+            return bad(format!("tag key {:?} is not valid: 1 to 128 letters, digits, spaces or _.:/=+-@", t.key));
         }
         if t.key.to_ascii_lowercase().starts_with("aws:") {
             return bad(format!("tag key {:?} uses the reserved prefix aws:", t.key));
         }
         if let Some(v) = &t.value {
             if v.chars().count() > 256 || !v.chars().all(allowed) {
-                return bad(format!("tag value {v:?} for key {:?} is not valid: at most 256 letters, digits, spaces or _.:/=+-@", t.key));
+                return bad(format!(
+                    "tag value {v:?} for key {:?} is not valid: at most 256 letters, digits, spaces or _.:/=+-@",
+                    t.key
+                ));
             }
         }
         if tags[..i].iter().any(|o| o.key == t.key) {
@@ -69,11 +69,7 @@ pub fn remove(existing: &[Tag], remove: &[Tag]) -> Result<Vec<Tag>> {
     validate(remove)?;
     Ok(existing
         .iter()
-        .filter(|t| {
-            !remove
-                .iter()
-                .any(|r| r.key == t.key && (r.value.is_none() || r.value == t.value))
-        })
+        .filter(|t| !remove.iter().any(|r| r.key == t.key && (r.value.is_none() || r.value == t.value)))
         .cloned()
         .collect())
 }
@@ -83,10 +79,7 @@ mod tests {
     use super::*;
 
     fn tag(k: &str, v: Option<&str>) -> Tag {
-        Tag {
-            key: k.into(),
-            value: v.map(Into::into),
-        }
+        Tag { key: k.into(), value: v.map(Into::into) }
     }
 
     #[test]
@@ -102,18 +95,11 @@ mod tests {
 
     #[test]
     fn merge_and_remove() {
-        let a = merge(
-            &[tag("a", Some("1"))],
-            &[tag("a", Some("2")), tag("b", None)],
-        )
-        .unwrap();
+        let a = merge(&[tag("a", Some("1"))], &[tag("a", Some("2")), tag("b", None)]).unwrap();
         assert_eq!(a, vec![tag("a", Some("2")), tag("b", None)]);
         let full: Vec<Tag> = (0..50).map(|i| tag(&format!("k{i}"), None)).collect();
         assert!(merge(&full, &[tag("k0", Some("x"))]).is_ok());
-        assert!(matches!(
-            merge(&full, &[tag("new", None)]),
-            Err(Error::TagsLimitExceeded(_))
-        ));
+        assert!(matches!(merge(&full, &[tag("new", None)]), Err(Error::TagsLimitExceeded(_))));
         assert_eq!(remove(&a, &[tag("a", Some("wrong"))]).unwrap().len(), 2);
         assert_eq!(remove(&a, &[tag("a", None)]).unwrap(), vec![tag("b", None)]);
     }

@@ -150,16 +150,9 @@ fn parse_principal(account_id: &str, s: &str) -> Result<Principal, ConfigError> 
         None if s == "root" => PrincipalKind::Root,
         Some(("user", n)) if !n.is_empty() => PrincipalKind::User(n.into()),
         Some(("role", n)) if !n.is_empty() => PrincipalKind::Role(n.into()),
-        _ => {
-            return Err(ConfigError(format!(
-                "principal {s:?} must be root, user/<name> or role/<name>"
-            )))
-        }
+        _ => return Err(ConfigError(format!("principal {s:?} must be root, user/<name> or role/<name>"))),
     };
-    Ok(Principal {
-        account_id: account_id.into(),
-        kind,
-    })
+    Ok(Principal { account_id: account_id.into(), kind })
 }
 
 impl Config {
@@ -176,33 +169,19 @@ impl Config {
                 return err(format!("account {} is configured twice", a.id));
             }
             for c in &a.credentials {
-                if c.access_key_id.len() < 16
-                    || !c.access_key_id.bytes().all(|b| b.is_ascii_alphanumeric())
-                {
-                    return err(format!(
-                        "access key id {:?} must be at least 16 letters or digits",
-                        c.access_key_id
-                    ));
+                if c.access_key_id.len() < 16 || !c.access_key_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return err(format!("access key id {:?} must be at least 16 letters or digits", c.access_key_id));
                 }
                 if c.secret_access_key.len() < 16 {
-                    return err(format!(
-                        "secret access key of {} must be at least 16 characters",
-                        c.access_key_id
-                    ));
+                    return err(format!("secret access key of {} must be at least 16 characters", c.access_key_id));
                 }
                 if credentials.iter().any(|(k, _)| k == &c.access_key_id) {
-                    return err(format!(
-                        "access key id {} is configured twice",
-                        c.access_key_id
-                    ));
+                    return err(format!("access key id {} is configured twice", c.access_key_id));
                 }
                 let principal = parse_principal(&a.id, &c.principal)?;
                 credentials.push((
                     c.access_key_id.clone(),
-                    Credential {
-                        secret_access_key: c.secret_access_key.clone(),
-                        principal,
-                    },
+                    Credential { secret_access_key: c.secret_access_key.clone(), principal },
                 ));
             }
         }
@@ -211,30 +190,19 @@ impl Config {
                 DEV_ACCESS_KEY_ID.into(),
                 Credential {
                     secret_access_key: DEV_SECRET_ACCESS_KEY.into(),
-                    principal: Principal {
-                        account_id: DEV_ACCOUNT_ID.into(),
-                        kind: PrincipalKind::Root,
-                    },
+                    principal: Principal { account_id: DEV_ACCOUNT_ID.into(), kind: PrincipalKind::Root },
                 },
             ));
         }
         if let Some(org) = &self.organization {
             let valid_id = org.id.len() >= 12
                 && org.id.starts_with("o-")
-                && org.id[2..]
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                && org.id[2..].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
             if !valid_id {
-                return err(format!(
-                    "organization id {:?} must look like o-a1b2c3d4e5",
-                    org.id
-                ));
+                return err(format!("organization id {:?} must look like o-a1b2c3d4e5", org.id));
             }
             if !is_account_id(&org.management_account) {
-                return err(format!(
-                    "management account {:?} must be 12 digits",
-                    org.management_account
-                ));
+                return err(format!("management account {:?} must be 12 digits", org.management_account));
             }
             if let Some(m) = org.member_accounts.iter().find(|m| !is_account_id(m)) {
                 return err(format!("member account {m:?} must be 12 digits"));
@@ -255,17 +223,11 @@ impl Config {
         }
         let max_request_bytes = self.max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES);
         if !(1024..=64 * 1024 * 1024).contains(&max_request_bytes) {
-            return err(format!(
-                "max_request_bytes {max_request_bytes} must be between 1 KiB and 64 MiB"
-            ));
+            return err(format!("max_request_bytes {max_request_bytes} must be between 1 KiB and 64 MiB"));
         }
         Ok(Settings {
-            listen: self
-                .listen
-                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses")),
-            data_dir: self
-                .data_dir
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            listen: self.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses")),
+            data_dir: self.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             max_request_bytes,
             credentials,
             organization: self.organization,
@@ -294,10 +256,7 @@ mod tests {
         assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(s.credentials.len(), 1);
         assert_eq!(s.credentials[0].0, DEV_ACCESS_KEY_ID);
-        assert_eq!(
-            s.credentials[0].1.principal.arn(),
-            "arn:aws:iam::123456789012:root"
-        );
+        assert_eq!(s.credentials[0].1.principal.arn(), "arn:aws:iam::123456789012:root");
     }
 
     #[test]
@@ -317,9 +276,6 @@ mod tests {
             assert!(parse(b).is_err(), "{b}");
         }
         let s = parse(r#"{"accounts":[{"id":"111111111111","credentials":[{"access_key_id":"AKIA0000000000000001","secret_access_key":"0123456789abcdef","principal":"role/admin"}]}]}"#).unwrap();
-        assert_eq!(
-            s.credentials[0].1.principal.arn(),
-            "arn:aws:iam::111111111111:role/admin"
-        );
+        assert_eq!(s.credentials[0].1.principal.arn(), "arn:aws:iam::111111111111:role/admin");
     }
 }

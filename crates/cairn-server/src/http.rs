@@ -2,10 +2,11 @@
 //! and AWS JSON 1.1 responses and errors.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -16,6 +17,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
+use crate::audit::{self, ApiCallEvent};
 use crate::{organizations, selectors, tags, trails, App, Ctx};
 
 /// The SigV4 signing name of the CloudTrail API.
@@ -31,31 +33,27 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
+    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
 }
 
-async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
+async fn handle(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let result = respond(&app, req, &request_id).await;
+    let result = respond(&app, req, &request_id, peer).await;
     let (status, body, error_type) = match result {
         Ok(body) => (StatusCode::OK, body, None),
         Err(e) => {
             if e.code == ErrorCode::InternalFailure {
                 tracing::error!(request_id, message = %e.message, "internal failure");
             }
-            let status =
-                StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
             (status, e.body(), Some(e.code.shape_name()))
         }
     };
     let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(JSON_CONTENT_TYPE),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         h.insert("x-amzn-requestid", v);
     }
@@ -65,29 +63,20 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     resp
 }
 
-async fn respond(app: &Arc<App>, req: Request, request_id: &str) -> Result<Vec<u8>, ApiError> {
+async fn respond(app: &Arc<App>, req: Request, request_id: &str, peer: SocketAddr) -> Result<Vec<u8>, ApiError> {
+    let received_at = app.clock.now_millis();
     let (parts, body) = req.into_parts();
     let limit = app.settings.max_request_bytes;
     let too_large = || {
-        ApiError::new(
-            ErrorCode::RequestEntityTooLarge,
-            format!("request body is larger than the {limit}-byte limit"),
-        )
+        ApiError::new(ErrorCode::RequestEntityTooLarge, format!("request body is larger than the {limit}-byte limit"))
     };
     // Refuse an announced oversized body before reading any of it; a chunked one is cut off at the limit.
-    let announced = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let announced = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if announced.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
     let body: Body = body;
-    let bytes = Limited::new(body, limit)
-        .collect()
-        .await
-        .map_err(|_| too_large())?
-        .to_bytes();
+    let bytes = Limited::new(body, limit).collect().await.map_err(|_| too_large())?.to_bytes();
 
     let signed = SignedRequest {
         method: parts.method.as_str(),
@@ -99,9 +88,8 @@ async fn respond(app: &Arc<App>, req: Request, request_id: &str) -> Result<Vec<u
     let verified = sigv4::verify(&signed, SERVICE, OffsetDateTime::now_utc(), |akid| {
         app.credential(akid).map(|c| c.secret_access_key.as_str())
     })?;
-    let credential = app
-        .credential(&verified.access_key_id)
-        .ok_or_else(|| ApiError::internal("verified credential vanished"))?;
+    let credential =
+        app.credential(&verified.access_key_id).ok_or_else(|| ApiError::internal("verified credential vanished"))?;
     let ctx = Ctx {
         account_id: credential.principal.account_id.clone(),
         region: verified.region,
@@ -109,11 +97,7 @@ async fn respond(app: &Arc<App>, req: Request, request_id: &str) -> Result<Vec<u
         request_id: request_id.to_string(),
     };
 
-    let target = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
     let op = if parts.method == axum::http::Method::POST && parts.uri.path() == "/" {
         Operation::from_target(target)
     } else {
@@ -122,27 +106,74 @@ async fn respond(app: &Arc<App>, req: Request, request_id: &str) -> Result<Vec<u
     let Some(op) = op else {
         return Err(ApiError::new(
             ErrorCode::UnknownOperation,
-            format!(
-                "{} {} with target {target:?} is not an operation of CloudTrail",
-                parts.method,
-                parts.uri.path()
-            ),
+            format!("{} {} with target {target:?} is not an operation of CloudTrail", parts.method, parts.uri.path()),
         ));
     };
     // Handlers are synchronous. Reads only touch the in-memory catalog and run inline; writes commit to SQLite
     // (an fsync) and run on the blocking pool so they never stall the request loop.
-    if op.is_read_only() {
-        return dispatch(app, &ctx, op, &bytes);
-    }
-    let app = Arc::clone(app);
-    tokio::task::spawn_blocking(move || dispatch(&app, &ctx, op, &bytes))
-        .await
-        .map_err(|e| ApiError::internal(format!("handler panicked: {e}")))?
+    let result = if op.is_read_only() {
+        dispatch(app, &ctx, op, &bytes)
+    } else {
+        let (app, ctx, bytes) = (Arc::clone(app), ctx.clone(), bytes.clone());
+        tokio::task::spawn_blocking(move || dispatch(&app, &ctx, op, &bytes))
+            .await
+            .map_err(|e| ApiError::internal(format!("handler panicked: {e}")))?
+    };
+    let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    record(app, &ctx, op, &verified.access_key_id, received_at, peer, user_agent, &bytes, &result).await?;
+    result
+}
+
+/// Records the call as a management event and waits until it is durable: no answer without its record.
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    app: &App,
+    ctx: &Ctx,
+    op: Operation,
+    access_key_id: &str,
+    received_at: i64,
+    peer: SocketAddr,
+    user_agent: &str,
+    input: &[u8],
+    result: &Result<Vec<u8>, ApiError>,
+) -> Result<(), ApiError> {
+    let event_time = audit::event_time(received_at);
+    let read_only = op.is_read_only();
+    let (error_code, error_message) = match result {
+        Ok(_) => (None, None),
+        Err(e) => (Some(e.code.shape_name()), Some(e.message.as_str())),
+    };
+    let event = ApiCallEvent {
+        event_version: audit::EVENT_VERSION,
+        user_identity: audit::user_identity(&ctx.principal, access_key_id, &event_time),
+        event_source: "cloudtrail.amazonaws.com",
+        event_name: op.name(),
+        aws_region: &ctx.region,
+        source_ip_address: peer.ip().to_string(),
+        user_agent: user_agent.to_string(),
+        error_code,
+        error_message,
+        request_parameters: audit::request_parameters(input),
+        response_elements: audit::response_elements(read_only, result.as_ref().ok().map(Vec::as_slice)),
+        request_id: &ctx.request_id,
+        event_id: uuid::Uuid::new_v4().to_string(),
+        read_only,
+        event_type: "AwsApiCall",
+        management_event: true,
+        recipient_account_id: &ctx.account_id,
+        event_category: "Management",
+        event_time,
+    };
+    let payload = serde_json::to_vec(&event).map_err(|e| ApiError::internal(format!("serializing an event: {e}")))?;
+    app.journal.append(vec![payload.into()]).await.map_err(|e| {
+        tracing::error!(error = %e, "cannot record an API call in the journal");
+        ApiError::internal("the call could not be recorded durably")
+    })?;
+    Ok(())
 }
 
 fn json<T: Serialize>(value: T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(&value)
-        .map_err(|e| ApiError::internal(format!("serializing a response: {e}")))
+    serde_json::to_vec(&value).map_err(|e| ApiError::internal(format!("serializing a response: {e}")))
 }
 
 fn dispatch(app: &App, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, ApiError> {
@@ -165,12 +196,8 @@ fn dispatch(app: &App, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>,
         Op::AddTags => json(tags::add(app, ctx, input(body)?)?),
         Op::RemoveTags => json(tags::remove(app, ctx, input(body)?)?),
         Op::ListTags => json(tags::list(app, ctx, input(body)?)?),
-        Op::RegisterOrganizationDelegatedAdmin => {
-            json(organizations::register(app, ctx, input(body)?)?)
-        }
-        Op::DeregisterOrganizationDelegatedAdmin => {
-            json(organizations::deregister(app, ctx, input(body)?)?)
-        }
+        Op::RegisterOrganizationDelegatedAdmin => json(organizations::register(app, ctx, input(body)?)?),
+        Op::DeregisterOrganizationDelegatedAdmin => json(organizations::deregister(app, ctx, input(body)?)?),
         other => Err(ApiError::new(
             ErrorCode::UnsupportedOperation,
             format!("{} is not supported by this version of cairn", other.name()),

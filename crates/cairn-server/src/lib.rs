@@ -1,6 +1,7 @@
 //! cairn's server: the HTTP endpoint speaking AWS JSON 1.1, authentication, and one handler module per operation
 //! family. Only this crate (and the binary above it) knows about sockets and HTTP.
 
+pub mod audit;
 pub mod config;
 mod http;
 mod organizations;
@@ -15,6 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use cairn_api::{ApiError, ErrorCode};
 use cairn_catalog::Catalog;
+use cairn_journal::Journal;
 use config::{Credential, OrganizationConfig, Principal, Settings};
 
 pub use http::{router, serve};
@@ -30,10 +32,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_millis(&self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
     }
 }
 
@@ -41,12 +40,10 @@ impl Clock for SystemClock {
 pub enum Error {
     #[error(transparent)]
     Catalog(#[from] cairn_catalog::Error),
+    #[error(transparent)]
+    Journal(#[from] cairn_journal::Error),
     #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { what: &'static str, path: PathBuf, source: std::io::Error },
 }
 
 /// Everything a request handler can reach.
@@ -54,6 +51,8 @@ pub enum Error {
 pub struct App {
     pub settings: Settings,
     pub catalog: Catalog,
+    /// Every event, durable before it is acknowledged.
+    pub journal: Journal,
     pub clock: Arc<dyn Clock>,
     credentials: HashMap<String, Credential>,
 }
@@ -74,21 +73,16 @@ impl App {
             let path = path.clone();
             move |source| Error::Io { what, path, source }
         };
-        std::fs::create_dir_all(&settings.data_dir)
-            .map_err(io("creating data directory", &settings.data_dir))?;
+        std::fs::create_dir_all(&settings.data_dir).map_err(io("creating data directory", &settings.data_dir))?;
         let buckets = settings.data_dir.join("buckets");
         for b in &settings.buckets {
             let dir = buckets.join(b);
             std::fs::create_dir_all(&dir).map_err(io("creating bucket directory", &dir))?;
         }
         let catalog = Catalog::open(&settings.data_dir.join("catalog.sqlite"))?;
+        let journal = Journal::open(&settings.data_dir.join("journal"), cairn_journal::Options::default())?;
         let credentials = settings.credentials.iter().cloned().collect();
-        Ok(App {
-            settings,
-            catalog,
-            clock,
-            credentials,
-        })
+        Ok(App { settings, catalog, journal, clock, credentials })
     }
 
     pub fn credential(&self, access_key_id: &str) -> Option<&Credential> {
@@ -106,9 +100,8 @@ impl App {
 
     /// The organization `account` belongs to (as management or member account), if any.
     pub fn organization_of(&self, account: &str) -> Option<&OrganizationConfig> {
-        self.organization().filter(|o| {
-            o.management_account == account || o.member_accounts.iter().any(|m| m == account)
-        })
+        self.organization()
+            .filter(|o| o.management_account == account || o.member_accounts.iter().any(|m| m == account))
     }
 
     /// Whether `account` may manage organization trails: the management account or a delegated administrator.
@@ -119,9 +112,7 @@ impl App {
                 format!("account {account} is not a member of an organization"),
             ));
         };
-        let delegated = self
-            .catalog
-            .read(|s| s.delegated_admins(&org.id).any(|a| a == account));
+        let delegated = self.catalog.read(|s| s.delegated_admins(&org.id).any(|a| a == account));
         if org.management_account != account && !delegated {
             return Err(ApiError::new(
                 ErrorCode::NotOrganizationMasterAccount,

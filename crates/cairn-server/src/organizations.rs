@@ -26,19 +26,13 @@ fn managed_organization<'a>(app: &'a App, ctx: &Ctx) -> Result<&'a OrganizationC
     let Some(org) = app.organization_of(&ctx.account_id) else {
         return Err(ApiError::new(
             ErrorCode::OrganizationsNotInUse,
-            format!(
-                "account {} is not a member of an organization",
-                ctx.account_id
-            ),
+            format!("account {} is not a member of an organization", ctx.account_id),
         ));
     };
     if org.management_account != ctx.account_id {
         return Err(ApiError::new(
             ErrorCode::NotOrganizationManagementAccount,
-            format!(
-                "account {} is not the management account of organization {}",
-                ctx.account_id, org.id
-            ),
+            format!("account {} is not the management account of organization {}", ctx.account_id, org.id),
         ));
     }
     Ok(org)
@@ -57,10 +51,7 @@ pub(crate) fn register(app: &App, ctx: &Ctx, req: RegisterDelegatedAdminRequest)
     if !org.member_accounts.contains(&member) {
         return Err(ApiError::new(
             ErrorCode::AccountNotFound,
-            format!(
-                "account {member} is not a member of organization {}",
-                org.id
-            ),
+            format!("account {member} is not a member of organization {}", org.id),
         ));
     }
     write(app, |state, changes| {
@@ -74,10 +65,7 @@ pub(crate) fn register(app: &App, ctx: &Ctx, req: RegisterDelegatedAdminRequest)
         if admins.len() >= MAX_DELEGATED_ADMINS {
             return Err(ApiError::new(
                 ErrorCode::DelegatedAdminAccountLimitExceeded,
-                format!(
-                    "organization {} already has {MAX_DELEGATED_ADMINS} delegated administrators",
-                    org.id
-                ),
+                format!("organization {} already has {MAX_DELEGATED_ADMINS} delegated administrators", org.id),
             ));
         }
         changes.add_delegated_admin(org.id.clone(), member.clone());
@@ -85,11 +73,7 @@ pub(crate) fn register(app: &App, ctx: &Ctx, req: RegisterDelegatedAdminRequest)
     })
 }
 
-pub(crate) fn deregister(
-    app: &App,
-    ctx: &Ctx,
-    req: DeregisterDelegatedAdminRequest,
-) -> Result<Empty> {
+pub(crate) fn deregister(app: &App, ctx: &Ctx, req: DeregisterDelegatedAdminRequest) -> Result<Empty> {
     let admin = required(req.delegated_admin_account_id, "delegatedAdminAccountId")?;
     check_account_id(&admin, "delegatedAdminAccountId")?;
     let org = managed_organization(app, ctx)?;

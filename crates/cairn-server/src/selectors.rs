@@ -2,8 +2,8 @@
 //! GetInsightSelectors.
 
 use cairn_api::shapes::{
-    EventSelectorsResponse, InsightSelectorsResponse, PutEventSelectorsRequest,
-    PutInsightSelectorsRequest, TrailSelectorRequest,
+    EventSelectorsResponse, InsightSelectorsResponse, PutEventSelectorsRequest, PutInsightSelectorsRequest,
+    TrailSelectorRequest,
 };
 use cairn_api::{required, ApiError, ErrorCode, Result};
 use cairn_model::selectors::validate_insight_selectors;
@@ -17,11 +17,7 @@ fn selectors_response(t: &Trail) -> EventSelectorsResponse {
         EventSelectors::Basic(b) => (Some(b.clone()), None),
         EventSelectors::Advanced(a) => (None, Some(a.clone())),
     };
-    EventSelectorsResponse {
-        trail_arn: t.arn(),
-        event_selectors: basic,
-        advanced_event_selectors: advanced,
-    }
+    EventSelectorsResponse { trail_arn: t.arn(), event_selectors: basic, advanced_event_selectors: advanced }
 }
 
 pub(crate) fn put_event_selectors(
@@ -58,29 +54,14 @@ pub(crate) fn put_event_selectors(
     })
 }
 
-pub(crate) fn get_event_selectors(
-    app: &App,
-    ctx: &Ctx,
-    req: TrailSelectorRequest,
-) -> Result<EventSelectorsResponse> {
+pub(crate) fn get_event_selectors(app: &App, ctx: &Ctx, req: TrailSelectorRequest) -> Result<EventSelectorsResponse> {
     let name = required(req.trail_name, "trailName")?;
-    app.catalog.read(|state| {
-        Ok(selectors_response(resolve(
-            app,
-            state,
-            ctx,
-            &name,
-            Access::Read,
-        )?))
-    })
+    app.catalog.read(|state| Ok(selectors_response(resolve(app, state, ctx, &name, Access::Read)?)))
 }
 
 /// Event data stores arrive with CloudTrail Lake; until then no store exists to name.
 fn no_event_data_store(eds: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::EventDataStoreNotFound,
-        format!("event data store {eds} does not exist"),
-    )
+    ApiError::new(ErrorCode::EventDataStoreNotFound, format!("event data store {eds} does not exist"))
 }
 
 pub(crate) fn put_insight_selectors(
@@ -89,11 +70,7 @@ pub(crate) fn put_insight_selectors(
     req: PutInsightSelectorsRequest,
 ) -> Result<InsightSelectorsResponse> {
     let insights = required(req.insight_selectors, "insightSelectors")?;
-    let name = match (
-        req.trail_name,
-        req.event_data_store,
-        req.insights_destination,
-    ) {
+    let name = match (req.trail_name, req.event_data_store, req.insights_destination) {
         (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
             return Err(ApiError::new(
                 ErrorCode::InvalidParameterCombination,
@@ -103,20 +80,14 @@ pub(crate) fn put_insight_selectors(
         (Some(name), None, None) => name,
         (None, Some(eds), _) => return Err(no_event_data_store(&eds)),
         (None, None, _) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterCombination,
-                "specify TrailName or EventDataStore",
-            ))
+            return Err(ApiError::new(ErrorCode::InvalidParameterCombination, "specify TrailName or EventDataStore"))
         }
     };
     write(app, |state, changes| {
         let mut t = resolve(app, state, ctx, &name, Access::Write)?.clone();
         validate_insight_selectors(&insights, &t.event_selectors)?;
         t.insight_selectors = insights;
-        let response = InsightSelectorsResponse {
-            trail_arn: t.arn(),
-            insight_selectors: t.insight_selectors.clone(),
-        };
+        let response = InsightSelectorsResponse { trail_arn: t.arn(), insight_selectors: t.insight_selectors.clone() };
         changes.put_trail(t);
         Ok(response)
     })
@@ -137,10 +108,7 @@ pub(crate) fn get_insight_selectors(
         (Some(name), None) => name,
         (None, Some(eds)) => return Err(no_event_data_store(&eds)),
         (None, None) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterCombination,
-                "specify TrailName or EventDataStore",
-            ))
+            return Err(ApiError::new(ErrorCode::InvalidParameterCombination, "specify TrailName or EventDataStore"))
         }
     };
     app.catalog.read(|state| {
@@ -151,9 +119,6 @@ pub(crate) fn get_insight_selectors(
                 format!("trail {} does not have Insights enabled", t.arn()),
             ));
         }
-        Ok(InsightSelectorsResponse {
-            trail_arn: t.arn(),
-            insight_selectors: t.insight_selectors.clone(),
-        })
+        Ok(InsightSelectorsResponse { trail_arn: t.arn(), insight_selectors: t.insight_selectors.clone() })
     })
 }

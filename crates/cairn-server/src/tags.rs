@@ -15,41 +15,24 @@ const MAX_LIST_RESOURCES: usize = 20;
 /// Resolves a resource ARN to the ARN its tags are kept under.
 fn resource(app: &App, state: &State, ctx: &Ctx, id: &str, access: Access) -> Result<String> {
     let arn = Arn::parse(id).map_err(|_| {
-        ApiError::new(
-            ErrorCode::CloudTrailARNInvalid,
-            format!("resource id {id:?} is not a valid ARN"),
-        )
+        ApiError::new(ErrorCode::CloudTrailARNInvalid, format!("resource id {id:?} is not a valid ARN"))
     })?;
     let Some((kind, _)) = arn.cloudtrail_resource() else {
         return Err(ApiError::new(
             ErrorCode::ResourceTypeNotSupported,
-            format!(
-                "resource {id} is not a CloudTrail trail, event data store, channel or dashboard"
-            ),
+            format!("resource {id} is not a CloudTrail trail, event data store, channel or dashboard"),
         ));
     };
     match kind {
-        ResourceKind::Trail => resolve(app, state, ctx, id, access)
-            .map(|t| t.arn())
-            .map_err(|e| match e.code {
-                ErrorCode::TrailNotFound => ApiError::new(
-                    ErrorCode::ResourceNotFound,
-                    format!("resource {id} not found"),
-                ),
-                _ => e,
-            }),
-        ResourceKind::EventDataStore => Err(ApiError::new(
-            ErrorCode::EventDataStoreNotFound,
-            format!("event data store {id} not found"),
-        )),
-        ResourceKind::Channel => Err(ApiError::new(
-            ErrorCode::ChannelNotFound,
-            format!("channel {id} not found"),
-        )),
-        ResourceKind::Dashboard => Err(ApiError::new(
-            ErrorCode::ResourceNotFound,
-            format!("dashboard {id} not found"),
-        )),
+        ResourceKind::Trail => resolve(app, state, ctx, id, access).map(|t| t.arn()).map_err(|e| match e.code {
+            ErrorCode::TrailNotFound => ApiError::new(ErrorCode::ResourceNotFound, format!("resource {id} not found")),
+            _ => e,
+        }),
+        ResourceKind::EventDataStore => {
+            Err(ApiError::new(ErrorCode::EventDataStoreNotFound, format!("event data store {id} not found")))
+        }
+        ResourceKind::Channel => Err(ApiError::new(ErrorCode::ChannelNotFound, format!("channel {id} not found"))),
+        ResourceKind::Dashboard => Err(ApiError::new(ErrorCode::ResourceNotFound, format!("dashboard {id} not found"))),
     }
 }
 
@@ -86,10 +69,7 @@ pub(crate) fn list(app: &App, ctx: &Ctx, req: ListTagsRequest) -> Result<ListTag
             .iter()
             .map(|id| {
                 let arn = resource(app, state, ctx, id, Access::Read)?;
-                Ok(ResourceTag {
-                    tags_list: state.tags(&arn).to_vec(),
-                    resource_id: arn,
-                })
+                Ok(ResourceTag { tags_list: state.tags(&arn).to_vec(), resource_id: arn })
             })
             .collect::<Result<_>>()?;
         Ok(ListTagsResponse { resource_tag_list })

@@ -4,16 +4,13 @@
 use std::collections::BTreeSet;
 
 use cairn_api::shapes::{
-    CreateTrailRequest, DescribeTrailsRequest, DescribeTrailsResponse, Empty, GetTrailResponse,
-    GetTrailStatusResponse, ListTrailsResponse, NextTokenRequest, TrailInfo, TrailNameRequest,
-    TrailShape, UpdateTrailRequest,
+    CreateTrailRequest, DescribeTrailsRequest, DescribeTrailsResponse, Empty, GetTrailResponse, GetTrailStatusResponse,
+    ListTrailsResponse, NextTokenRequest, TrailInfo, TrailNameRequest, TrailShape, UpdateTrailRequest,
 };
 use cairn_api::{max_len, required, ApiError, ErrorCode, Result};
 use cairn_catalog::{Changes, State};
 use cairn_model::arn::{trail_arn, Arn, TrailRef};
-use cairn_model::names::{
-    validate_bucket_name, validate_s3_prefix, validate_sns_topic_name, validate_trail_name,
-};
+use cairn_model::names::{validate_bucket_name, validate_s3_prefix, validate_sns_topic_name, validate_trail_name};
 use cairn_model::{tags, EventSelectors, LoggingState, Trail};
 
 use crate::{epoch_seconds, internal, App, Ctx};
@@ -41,54 +38,32 @@ pub(crate) enum Access {
 /// Whether `account` can see `trail`: its own, or an organization trail of its organization.
 fn visible(app: &App, account: &str, trail: &Trail) -> bool {
     trail.account_id == account
-        || trail
-            .organization_id
-            .as_ref()
-            .is_some_and(|o| app.organization_of(account).is_some_and(|org| &org.id == o))
+        || trail.organization_id.as_ref().is_some_and(|o| app.organization_of(account).is_some_and(|org| &org.id == o))
 }
 
 fn not_found(ctx: &Ctx, name: &str) -> ApiError {
-    let arn = if name.starts_with("arn:") {
-        name.to_string()
-    } else {
-        trail_arn(&ctx.region, &ctx.account_id, name)
-    };
-    ApiError::new(
-        ErrorCode::TrailNotFound,
-        format!("unknown trail: {arn} for the user: {}", ctx.account_id),
-    )
+    let arn = if name.starts_with("arn:") { name.to_string() } else { trail_arn(&ctx.region, &ctx.account_id, name) };
+    ApiError::new(ErrorCode::TrailNotFound, format!("unknown trail: {arn} for the user: {}", ctx.account_id))
 }
 
 /// Resolves a trail named by name (in the caller's region) or ARN (any region), enforcing who may change it.
-pub(crate) fn resolve<'s>(
-    app: &App,
-    state: &'s State,
-    ctx: &Ctx,
-    name: &str,
-    access: Access,
-) -> Result<&'s Trail> {
+pub(crate) fn resolve<'s>(app: &App, state: &'s State, ctx: &Ctx, name: &str, access: Access) -> Result<&'s Trail> {
     let trail = match TrailRef::parse(name)? {
         TrailRef::Name(n) => {
             let mut found: Vec<&Trail> = state
                 .trails()
-                .filter(|t| {
-                    t.name == n && t.exists_in(&ctx.region) && visible(app, &ctx.account_id, t)
-                })
+                .filter(|t| t.name == n && t.exists_in(&ctx.region) && visible(app, &ctx.account_id, t))
                 .collect();
             // The caller's own trail wins over an organization trail of the same name.
             found.sort_by_key(|t| t.account_id != ctx.account_id);
             found.first().copied()
         }
-        TrailRef::Arn { .. } => state
-            .trail(name)
-            .filter(|t| visible(app, &ctx.account_id, t)),
+        TrailRef::Arn { .. } => state.trail(name).filter(|t| visible(app, &ctx.account_id, t)),
     };
     let trail = trail.ok_or_else(|| not_found(ctx, name))?;
     if access != Access::Read && trail.account_id != ctx.account_id {
-        let delegated = trail
-            .organization_id
-            .as_ref()
-            .is_some_and(|o| state.delegated_admins(o).any(|a| a == ctx.account_id));
+        let delegated =
+            trail.organization_id.as_ref().is_some_and(|o| state.delegated_admins(o).any(|a| a == ctx.account_id));
         if !delegated {
             return Err(ApiError::new(
                 ErrorCode::NotOrganizationMasterAccount,
@@ -102,11 +77,7 @@ pub(crate) fn resolve<'s>(
     if access == Access::Write && trail.home_region != ctx.region {
         return Err(ApiError::new(
             ErrorCode::InvalidHomeRegion,
-            format!(
-                "trail {} can be changed only from its home region {}",
-                trail.arn(),
-                trail.home_region
-            ),
+            format!("trail {} can be changed only from its home region {}", trail.arn(), trail.home_region),
         ));
     }
     Ok(trail)
@@ -158,10 +129,7 @@ fn validate_sns(topic: &str) -> Result<()> {
                 && validate_sns_topic_name(&a.resource).is_ok()
         });
         if !ok {
-            return Err(ApiError::new(
-                ErrorCode::InvalidSnsTopicName,
-                format!("SNS topic ARN {topic:?} is not valid"),
-            ));
+            return Err(ApiError::new(ErrorCode::InvalidSnsTopicName, format!("SNS topic ARN {topic:?} is not valid")));
         }
         return Ok(());
     }
@@ -170,29 +138,17 @@ fn validate_sns(topic: &str) -> Result<()> {
 
 /// Normalizes a KMS key given as key id, alias name, key ARN or alias ARN to a fully specified ARN.
 fn normalize_kms_key(key: &str, region: &str, account: &str) -> Result<String> {
-    let bad = || {
-        ApiError::new(
-            ErrorCode::InvalidKmsKeyId,
-            format!("KMS key id {key:?} is not valid"),
-        )
-    };
+    let bad = || ApiError::new(ErrorCode::InvalidKmsKeyId, format!("KMS key id {key:?} is not valid"));
     if key.starts_with("arn:") {
         let arn = Arn::parse(key).map_err(|_| bad())?;
         let ok = arn.service == "kms"
             && cairn_model::names::is_account_id(&arn.account)
             && (arn.resource.strip_prefix("key/").is_some_and(is_key_id)
-                || arn
-                    .resource
-                    .strip_prefix("alias/")
-                    .is_some_and(|a| !a.is_empty()));
+                || arn.resource.strip_prefix("alias/").is_some_and(|a| !a.is_empty()));
         return if ok { Ok(key.to_string()) } else { Err(bad()) };
     }
     if let Some(alias) = key.strip_prefix("alias/") {
-        if alias.is_empty()
-            || !alias
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b))
-        {
+        if alias.is_empty() || !alias.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b)) {
             return Err(bad());
         }
         return Ok(format!("arn:aws:kms:{region}:{account}:{key}"));
@@ -206,14 +162,8 @@ fn normalize_kms_key(key: &str, region: &str, account: &str) -> Result<String> {
 fn is_key_id(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     let mrk = parts.first() == Some(&"mrk") && parts.len() == 2 && parts[1].len() == 32;
-    let uuid = parts.len() == 5
-        && [8, 4, 4, 4, 12]
-            .iter()
-            .zip(&parts)
-            .all(|(n, p)| p.len() == *n);
-    (mrk || uuid)
-        && s.bytes()
-            .all(|b| b.is_ascii_hexdigit() || b == b'-' || b"mrk".contains(&b))
+    let uuid = parts.len() == 5 && [8, 4, 4, 4, 12].iter().zip(&parts).all(|(n, p)| p.len() == *n);
+    (mrk || uuid) && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-' || b"mrk".contains(&b))
 }
 
 fn validate_log_group_arn(arn: &str) -> Result<()> {
@@ -221,19 +171,15 @@ fn validate_log_group_arn(arn: &str) -> Result<()> {
         a.service == "logs"
             && cairn_model::names::is_region(&a.region)
             && cairn_model::names::is_account_id(&a.account)
-            && a.resource
-                .strip_prefix("log-group:")
-                .is_some_and(|g| !g.is_empty())
+            && a.resource.strip_prefix("log-group:").is_some_and(|g| !g.is_empty())
     });
     if ok {
         Ok(())
     } else {
-        Err(
-            cairn_model::Error::InvalidCloudWatchLogsLogGroupArn(format!(
-                "CloudWatch Logs log group ARN {arn:?} is not valid"
-            ))
-            .into(),
-        )
+        Err(cairn_model::Error::InvalidCloudWatchLogsLogGroupArn(format!(
+            "CloudWatch Logs log group ARN {arn:?} is not valid"
+        ))
+        .into())
     }
 }
 
@@ -242,17 +188,13 @@ fn validate_role_arn(arn: &str) -> Result<()> {
         a.service == "iam"
             && a.region.is_empty()
             && cairn_model::names::is_account_id(&a.account)
-            && a.resource
-                .strip_prefix("role/")
-                .is_some_and(|r| !r.is_empty())
+            && a.resource.strip_prefix("role/").is_some_and(|r| !r.is_empty())
     });
     if ok {
         Ok(())
     } else {
-        Err(cairn_model::Error::InvalidCloudWatchLogsRoleArn(format!(
-            "CloudWatch Logs role ARN {arn:?} is not valid"
-        ))
-        .into())
+        Err(cairn_model::Error::InvalidCloudWatchLogsRoleArn(format!("CloudWatch Logs role ARN {arn:?} is not valid"))
+            .into())
     }
 }
 
@@ -265,10 +207,7 @@ fn validate_settings(app: &App, t: &Trail) -> Result<()> {
     if let Some(s) = &t.sns_topic_name {
         validate_sns(s)?;
     }
-    match (
-        &t.cloud_watch_logs_log_group_arn,
-        &t.cloud_watch_logs_role_arn,
-    ) {
+    match (&t.cloud_watch_logs_log_group_arn, &t.cloud_watch_logs_role_arn) {
         (Some(g), Some(r)) => {
             validate_log_group_arn(g)?;
             validate_role_arn(r)?;
@@ -304,10 +243,7 @@ fn validate_settings(app: &App, t: &Trail) -> Result<()> {
 
 /// Trails of `account` present in `region`, other than `except`.
 fn count_in_region(state: &State, account: &str, region: &str, except: &str) -> usize {
-    state
-        .trails()
-        .filter(|t| t.account_id == account && t.exists_in(region) && t.arn() != except)
-        .count()
+    state.trails().filter(|t| t.account_id == account && t.exists_in(region) && t.arn() != except).count()
 }
 
 /// Name uniqueness and the per-region limit, for a trail about to be stored (new or changed).
@@ -317,17 +253,12 @@ fn check_room(state: &State, t: &Trail, previous_arn: Option<&str>) -> Result<()
         o.account_id == t.account_id
             && o.name == t.name
             && o.arn() != except
-            && (o.home_region == t.home_region
-                || o.is_multi_region_trail
-                || t.is_multi_region_trail)
+            && (o.home_region == t.home_region || o.is_multi_region_trail || t.is_multi_region_trail)
     });
     if let Some(o) = clash {
         return Err(ApiError::new(
             ErrorCode::TrailAlreadyExists,
-            format!(
-                "trail {} already exists in account {} (home region {})",
-                o.name, o.account_id, o.home_region
-            ),
+            format!("trail {} already exists in account {} (home region {})", o.name, o.account_id, o.home_region),
         ));
     }
     let regions: BTreeSet<&str> = if t.is_multi_region_trail {
@@ -344,10 +275,7 @@ fn check_room(state: &State, t: &Trail, previous_arn: Option<&str>) -> Result<()
         if count_in_region(state, &t.account_id, region, except) >= MAX_TRAILS_PER_REGION {
             return Err(ApiError::new(
                 ErrorCode::MaximumNumberOfTrailsExceeded,
-                format!(
-                    "account {} already has {MAX_TRAILS_PER_REGION} trails in region {region}",
-                    t.account_id
-                ),
+                format!("account {} already has {MAX_TRAILS_PER_REGION} trails in region {region}", t.account_id),
             ));
         }
     }
@@ -382,9 +310,7 @@ pub(crate) fn create(app: &App, ctx: &Ctx, req: CreateTrailRequest) -> Result<Tr
         include_global_service_events: req.include_global_service_events.unwrap_or(true),
         is_multi_region_trail: req.is_multi_region_trail.unwrap_or(false),
         log_file_validation_enabled: req.enable_log_file_validation.unwrap_or(false),
-        cloud_watch_logs_log_group_arn: req
-            .cloud_watch_logs_log_group_arn
-            .filter(|s| !s.is_empty()),
+        cloud_watch_logs_log_group_arn: req.cloud_watch_logs_log_group_arn.filter(|s| !s.is_empty()),
         cloud_watch_logs_role_arn: req.cloud_watch_logs_role_arn.filter(|s| !s.is_empty()),
         kms_key_id,
         organization_id: organization_id.map(|o| o.id.clone()),
@@ -409,9 +335,7 @@ pub(crate) fn create(app: &App, ctx: &Ctx, req: CreateTrailRequest) -> Result<Tr
 pub(crate) fn update(app: &App, ctx: &Ctx, req: UpdateTrailRequest) -> Result<TrailShape> {
     let name = required(req.name, "name")?;
     let org_change = match req.is_organization_trail {
-        Some(true) => Some(Some(
-            app.may_manage_organization(&ctx.account_id)?.id.clone(),
-        )),
+        Some(true) => Some(Some(app.may_manage_organization(&ctx.account_id)?.id.clone())),
         Some(false) => Some(None),
         None => None,
     };
@@ -443,24 +367,15 @@ pub(crate) fn update(app: &App, ctx: &Ctx, req: UpdateTrailRequest) -> Result<Tr
             t.cloud_watch_logs_role_arn = r;
         }
         if let Some(k) = clearable(req.kms_key_id) {
-            t.kms_key_id = k
-                .map(|k| normalize_kms_key(&k, &t.home_region, &t.account_id))
-                .transpose()?;
+            t.kms_key_id = k.map(|k| normalize_kms_key(&k, &t.home_region, &t.account_id)).transpose()?;
         }
         if let Some(o) = &org_change {
             if o.is_some()
-                && t.account_id
-                    != *app
-                        .organization()
-                        .map(|o| &o.management_account)
-                        .unwrap_or(&t.account_id)
+                && t.account_id != *app.organization().map(|o| &o.management_account).unwrap_or(&t.account_id)
             {
                 return Err(ApiError::new(
                     ErrorCode::NotOrganizationMasterAccount,
-                    format!(
-                        "trail {} does not belong to the organization's management account",
-                        t.arn()
-                    ),
+                    format!("trail {} does not belong to the organization's management account", t.arn()),
                 ));
             }
             t.organization_id = o.clone();
@@ -488,23 +403,14 @@ pub(crate) fn get(app: &App, ctx: &Ctx, req: TrailNameRequest) -> Result<GetTrai
     let name = required(req.name, "name")?;
     app.catalog.read(|state| {
         let t = resolve(app, state, ctx, &name, Access::Read)?;
-        Ok(GetTrailResponse {
-            trail: full_shape(t),
-        })
+        Ok(GetTrailResponse { trail: full_shape(t) })
     })
 }
 
-pub(crate) fn describe(
-    app: &App,
-    ctx: &Ctx,
-    req: DescribeTrailsRequest,
-) -> Result<DescribeTrailsResponse> {
+pub(crate) fn describe(app: &App, ctx: &Ctx, req: DescribeTrailsRequest) -> Result<DescribeTrailsResponse> {
     let names = req.trail_name_list.unwrap_or_default();
     let include_shadows = req.include_shadow_trails.unwrap_or(true);
-    let refs = names
-        .iter()
-        .map(|n| TrailRef::parse(n))
-        .collect::<Result<Vec<_>, _>>()?;
+    let refs = names.iter().map(|n| TrailRef::parse(n)).collect::<Result<Vec<_>, _>>()?;
     app.catalog.read(|state| {
         let shown = |t: &&Trail| {
             visible(app, &ctx.account_id, t)
@@ -523,17 +429,11 @@ pub(crate) fn describe(
                     // Names match trails of the caller's region and account only.
                     TrailRef::Name(n) => state
                         .trails()
-                        .filter(|t| {
-                            &t.name == n
-                                && t.account_id == ctx.account_id
-                                && t.exists_in(&ctx.region)
-                        })
+                        .filter(|t| &t.name == n && t.account_id == ctx.account_id && t.exists_in(&ctx.region))
                         .collect(),
-                    TrailRef::Arn { .. } => state
-                        .trail(raw)
-                        .filter(|t| visible(app, &ctx.account_id, t))
-                        .into_iter()
-                        .collect(),
+                    TrailRef::Arn { .. } => {
+                        state.trail(raw).filter(|t| visible(app, &ctx.account_id, t)).into_iter().collect()
+                    }
                 };
                 for t in found {
                     if !out.iter().any(|o| o.trail_arn == t.arn()) {
@@ -554,12 +454,7 @@ fn encode_token(arn: &str) -> String {
 }
 
 fn decode_token(token: &str) -> Result<String> {
-    let bad = || {
-        ApiError::new(
-            ErrorCode::InvalidNextToken,
-            "the pagination token is not valid",
-        )
-    };
+    let bad = || ApiError::new(ErrorCode::InvalidNextToken, "the pagination token is not valid");
     let hex = token.strip_prefix(TOKEN_PREFIX).ok_or_else(bad)?;
     if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad());
@@ -584,11 +479,7 @@ pub(crate) fn list(app: &App, ctx: &Ctx, req: NextTokenRequest) -> Result<ListTr
         let trails: Vec<TrailInfo> = rest
             .by_ref()
             .take(LIST_PAGE_SIZE)
-            .map(|t| TrailInfo {
-                trail_arn: t.arn(),
-                name: t.name.clone(),
-                home_region: t.home_region.clone(),
-            })
+            .map(|t| TrailInfo { trail_arn: t.arn(), name: t.name.clone(), home_region: t.home_region.clone() })
             .collect();
         let next_token = match (rest.next(), trails.last()) {
             (Some(_), Some(last)) => Some(encode_token(&last.trail_arn)),
@@ -601,18 +492,11 @@ pub(crate) fn list(app: &App, ctx: &Ctx, req: NextTokenRequest) -> Result<ListTr
 fn iso(millis: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(millis as i128 * 1_000_000)
         .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default()
 }
 
-pub(crate) fn status(
-    app: &App,
-    ctx: &Ctx,
-    req: TrailNameRequest,
-) -> Result<GetTrailStatusResponse> {
+pub(crate) fn status(app: &App, ctx: &Ctx, req: TrailNameRequest) -> Result<GetTrailStatusResponse> {
     let name = required(req.name, "name")?;
     app.catalog.read(|state| {
         let t = resolve(app, state, ctx, &name, Access::Read)?;
@@ -664,11 +548,7 @@ mod tests {
         let arn = "arn:aws:kms:us-east-2:123456789012:key/12345678-1234-1234-1234-123456789012";
         assert_eq!(normalize_kms_key(arn, r, a).unwrap(), arn);
         for bad in ["not-a-key", "alias/", "arn:aws:s3:::bucket", "1234"] {
-            assert_eq!(
-                normalize_kms_key(bad, r, a).unwrap_err().code,
-                ErrorCode::InvalidKmsKeyId,
-                "{bad}"
-            );
+            assert_eq!(normalize_kms_key(bad, r, a).unwrap_err().code, ErrorCode::InvalidKmsKeyId, "{bad}");
         }
     }
 
@@ -677,10 +557,7 @@ mod tests {
         let arn = "arn:aws:cloudtrail:us-east-1:123456789012:trail/t";
         assert_eq!(decode_token(&encode_token(arn)).unwrap(), arn);
         for bad in ["", "garbage", "cairn-trails-v1:zz", "cairn-trails-v1:abc"] {
-            assert_eq!(
-                decode_token(bad).unwrap_err().code,
-                ErrorCode::InvalidNextToken
-            );
+            assert_eq!(decode_token(bad).unwrap_err().code, ErrorCode::InvalidNextToken);
         }
     }
 }

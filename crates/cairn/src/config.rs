@@ -28,10 +28,7 @@ pub fn load(flags: &Overrides, env: &HashMap<String, String>) -> Result<Settings
     };
     if config.listen.is_none() {
         if let Some(v) = env.get(ENV_LISTEN) {
-            config.listen = Some(
-                v.parse()
-                    .with_context(|| format!("{ENV_LISTEN}={v:?} is not an address"))?,
-            );
+            config.listen = Some(v.parse().with_context(|| format!("{ENV_LISTEN}={v:?} is not an address"))?);
         }
     }
     if config.data_dir.is_none() {
@@ -39,10 +36,8 @@ pub fn load(flags: &Overrides, env: &HashMap<String, String>) -> Result<Settings
     }
     if config.max_request_bytes.is_none() {
         if let Some(v) = env.get(ENV_MAX_REQUEST_BYTES) {
-            config.max_request_bytes = Some(
-                v.parse()
-                    .with_context(|| format!("{ENV_MAX_REQUEST_BYTES}={v:?} is not a number"))?,
-            );
+            config.max_request_bytes =
+                Some(v.parse().with_context(|| format!("{ENV_MAX_REQUEST_BYTES}={v:?} is not a number"))?);
         }
     }
     if let Some(l) = flags.listen {
@@ -55,8 +50,7 @@ pub fn load(flags: &Overrides, env: &HashMap<String, String>) -> Result<Settings
 }
 
 fn read_file(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading configuration {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading configuration {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing configuration {}", path.display()))
 }
 
@@ -65,15 +59,11 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn write_config(name: &str, text: &str) -> PathBuf {
-        let path =
-            std::env::temp_dir().join(format!("cairn-config-{name}-{}.toml", std::process::id()));
+        let path = std::env::temp_dir().join(format!("cairn-config-{name}-{}.toml", std::process::id()));
         std::fs::write(&path, text).unwrap();
         path
     }
@@ -86,21 +76,12 @@ mod tests {
 
         let e = env(&[(ENV_LISTEN, "127.0.0.1:1111"), (ENV_DATA_DIR, "/env/dir")]);
         let s = load(&Overrides::default(), &e).unwrap();
-        assert_eq!(
-            (s.listen.port(), s.data_dir.clone()),
-            (1111, PathBuf::from("/env/dir"))
-        );
+        assert_eq!((s.listen.port(), s.data_dir.clone()), (1111, PathBuf::from("/env/dir")));
 
         let file = write_config("precedence", "listen = \"127.0.0.1:2222\"\n");
-        let flags = Overrides {
-            config: Some(file.clone()),
-            ..Default::default()
-        };
+        let flags = Overrides { config: Some(file.clone()), ..Default::default() };
         let s = load(&flags, &e).unwrap();
-        assert_eq!(
-            (s.listen.port(), s.data_dir.clone()),
-            (2222, PathBuf::from("/env/dir"))
-        );
+        assert_eq!((s.listen.port(), s.data_dir.clone()), (2222, PathBuf::from("/env/dir")));
 
         let flags = Overrides {
             config: Some(file.clone()),
@@ -108,10 +89,7 @@ mod tests {
             data_dir: Some("/flag/dir".into()),
         };
         let s = load(&flags, &e).unwrap();
-        assert_eq!(
-            (s.listen.port(), s.data_dir),
-            (3333, PathBuf::from("/flag/dir"))
-        );
+        assert_eq!((s.listen.port(), s.data_dir), (3333, PathBuf::from("/flag/dir")));
         std::fs::remove_file(file).unwrap();
     }
 
@@ -136,14 +114,7 @@ kind = "local"
 buckets = ["trail-bucket"]
 "#,
         );
-        let s = load(
-            &Overrides {
-                config: Some(file.clone()),
-                ..Default::default()
-            },
-            &env(&[]),
-        )
-        .unwrap();
+        let s = load(&Overrides { config: Some(file.clone()), ..Default::default() }, &env(&[])).unwrap();
         assert_eq!(s.data_dir, PathBuf::from("/var/lib/cairn"));
         assert_eq!(s.credentials[0].0, "AKIAMGMT000000000001");
         assert_eq!(s.organization.unwrap().member_accounts.len(), 2);
@@ -153,25 +124,11 @@ buckets = ["trail-bucket"]
 
     #[test]
     fn unknown_fields_and_bad_values_are_refused() {
-        for (name, text) in [
-            ("unknown", "listn = \"x\"\n"),
-            ("badaddr", "listen = \"nope\"\n"),
-        ] {
+        for (name, text) in [("unknown", "listn = \"x\"\n"), ("badaddr", "listen = \"nope\"\n")] {
             let file = write_config(name, text);
-            assert!(load(
-                &Overrides {
-                    config: Some(file.clone()),
-                    ..Default::default()
-                },
-                &env(&[])
-            )
-            .is_err());
+            assert!(load(&Overrides { config: Some(file.clone()), ..Default::default() }, &env(&[])).is_err());
             std::fs::remove_file(file).unwrap();
         }
-        assert!(load(
-            &Overrides::default(),
-            &env(&[(ENV_LISTEN, "not-an-address")])
-        )
-        .is_err());
+        assert!(load(&Overrides::default(), &env(&[(ENV_LISTEN, "not-an-address")])).is_err());
     }
 }

@@ -12,11 +12,7 @@ use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "cairn",
-    version,
-    about = "A self-hosted audit trail service that speaks the AWS CloudTrail API"
-)]
+#[command(name = "cairn", version, about = "A self-hosted audit trail service that speaks the AWS CloudTrail API")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,50 +37,28 @@ enum Command {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Serve {
-            config,
-            listen,
-            data_dir,
-        } => {
-            let env = std::env::vars()
-                .filter(|(k, _)| k.starts_with("CAIRN_"))
-                .collect();
-            let settings = config::load(
-                &config::Overrides {
-                    config,
-                    listen,
-                    data_dir,
-                },
-                &env,
-            )?;
+        Command::Serve { config, listen, data_dir } => {
+            let env = std::env::vars().filter(|(k, _)| k.starts_with("CAIRN_")).collect();
+            let settings = config::load(&config::Overrides { config, listen, data_dir }, &env)?;
             serve(settings)
         }
     }
 }
 
 fn serve(settings: cairn_server::config::Settings) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .with_context(|| format!("binding {}", settings.listen))?;
+        let listener =
+            TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
         let addr = listener.local_addr()?;
         let data_dir = settings.data_dir.clone();
         let app = Arc::new(App::open(settings, Arc::new(SystemClock))?);
         // Tests and scripts read this line to learn the port.
-        println!(
-            "cairn listening on http://{addr} (data directory {})",
-            data_dir.display()
-        );
+        println!("cairn listening on http://{addr} (data directory {})", data_dir.display());
         tracing::info!(%addr, data_dir = %data_dir.display(), "cairn serving");
         cairn_server::serve(listener, app, shutdown_signal()).await?;
         tracing::info!("cairn stopped");

@@ -11,31 +11,17 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 use aws_sdk_cloudtrail::config::{BehaviorVersion, Region};
 use aws_sdk_cloudtrail::error::ProvideErrorMetadata;
-use aws_sigv4::http_request::{
-    sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
-};
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings};
 use aws_sigv4::sign::v4;
 
-pub const MGMT: (&str, &str, &str) = (
-    "111111111111",
-    "AKIAMGMT000000000001",
-    "mgmt-secret-000000000000000000000000000",
-);
-pub const MEMBER: (&str, &str, &str) = (
-    "222222222222",
-    "AKIAMEMB000000000002",
-    "member-secret-0000000000000000000000000",
-);
-pub const MEMBER2: (&str, &str, &str) = (
-    "444444444444",
-    "AKIAMEMB000000000004",
-    "member2-secret-000000000000000000000000",
-);
-pub const OUTSIDER: (&str, &str, &str) = (
-    "333333333333",
-    "AKIAOUTS000000000003",
-    "outsider-secret-00000000000000000000000",
-);
+pub const MGMT: (&str, &str, &str) =
+    ("111111111111", "AKIAMGMT000000000001", "mgmt-secret-000000000000000000000000000");
+pub const MEMBER: (&str, &str, &str) =
+    ("222222222222", "AKIAMEMB000000000002", "member-secret-0000000000000000000000000");
+pub const MEMBER2: (&str, &str, &str) =
+    ("444444444444", "AKIAMEMB000000000004", "member2-secret-000000000000000000000000");
+pub const OUTSIDER: (&str, &str, &str) =
+    ("333333333333", "AKIAOUTS000000000003", "outsider-secret-00000000000000000000000");
 pub const ORG_ID: &str = "o-a1b2c3d4e5";
 
 /// The configuration most tests run with: an organization, members, an outsider, two local buckets.
@@ -63,10 +49,7 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new() -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
+        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().subsec_nanos();
         let dir = std::env::temp_dir().join(format!(
             "cairn-test-{}-{}-{nanos}",
             std::process::id(),
@@ -110,9 +93,7 @@ impl Server {
             .spawn()
             .expect("cairn starts");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let addr = line
             .split("http://")
             .nth(1)
@@ -131,21 +112,21 @@ impl Server {
         client(&self.endpoint(), who.1, who.2, region)
     }
 
+    /// Kills the process with SIGKILL: nothing gets a chance to flush.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "cairn did not stop after SIGTERM"
-            );
+            assert!(std::time::Instant::now() < deadline, "cairn did not stop after SIGTERM");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -158,12 +139,26 @@ impl Drop for Server {
     }
 }
 
-pub fn client(
-    endpoint: &str,
-    akid: &str,
-    secret: &str,
-    region: &str,
-) -> aws_sdk_cloudtrail::Client {
+/// Every record in a stopped server's journal, parsed as JSON.
+pub fn journal_events(data_dir: &std::path::Path) -> Vec<serde_json::Value> {
+    journal_payloads(data_dir).iter().map(|p| serde_json::from_str(p).unwrap()).collect()
+}
+
+/// Every record in a stopped server's journal, as stored.
+pub fn journal_payloads(data_dir: &std::path::Path) -> Vec<String> {
+    let journal = cairn_journal::Journal::open(&data_dir.join("journal"), Default::default()).unwrap();
+    let mut reader = journal.reader(journal.first_seq()).unwrap();
+    let mut out = Vec::new();
+    loop {
+        let batch = reader.next_batch(1000, usize::MAX).unwrap();
+        if batch.is_empty() {
+            return out;
+        }
+        out.extend(batch.iter().map(|r| String::from_utf8(r.payload.to_vec()).unwrap()));
+    }
+}
+
+pub fn client(endpoint: &str, akid: &str, secret: &str, region: &str) -> aws_sdk_cloudtrail::Client {
     let conf = aws_sdk_cloudtrail::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
@@ -189,25 +184,14 @@ pub fn code<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, R: st
 /// How a raw request is signed.
 #[derive(Debug, Clone, Copy)]
 pub enum Signing<'a> {
-    Headers {
-        akid: &'a str,
-        secret: &'a str,
-        at: SystemTime,
-    },
-    Query {
-        akid: &'a str,
-        secret: &'a str,
-    },
+    Headers { akid: &'a str, secret: &'a str, at: SystemTime },
+    Query { akid: &'a str, secret: &'a str },
     Unsigned,
 }
 
 impl Signing<'_> {
     pub fn as_<'a>(who: (&'a str, &'a str, &'a str)) -> Signing<'a> {
-        Signing::Headers {
-            akid: who.1,
-            secret: who.2,
-            at: SystemTime::now(),
-        }
+        Signing::Headers { akid: who.1, secret: who.2, at: SystemTime::now() }
     }
 }
 
@@ -225,10 +209,7 @@ impl Raw {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -243,47 +224,36 @@ pub fn raw(server: &Server, target: Option<&str>, body: &[u8], signing: Signing<
         req = req.header("x-amz-target", t);
     }
     let mut req = req.body(body.to_vec()).unwrap();
-    let sign_with = |akid: &str,
-                     secret: &str,
-                     at: SystemTime,
-                     loc: SignatureLocation,
-                     req: &mut http::Request<Vec<u8>>| {
-        let identity = Credentials::new(akid, secret, None, None, "raw").into();
-        let mut settings = SigningSettings::default();
-        settings.signature_location = loc;
-        settings.expires_in = Some(Duration::from_secs(300));
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region("us-east-1")
-            .name("cloudtrail")
-            .time(at)
-            .settings(settings)
-            .build()
-            .unwrap()
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            req.uri().to_string(),
-            req.headers()
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
-            SignableBody::Bytes(req.body()),
-        )
-        .unwrap();
-        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-        instructions.apply_to_request_http1x(req);
-    };
+    let sign_with =
+        |akid: &str, secret: &str, at: SystemTime, loc: SignatureLocation, req: &mut http::Request<Vec<u8>>| {
+            let identity = Credentials::new(akid, secret, None, None, "raw").into();
+            let mut settings = SigningSettings::default();
+            settings.signature_location = loc;
+            settings.expires_in = Some(Duration::from_secs(300));
+            let params = v4::SigningParams::builder()
+                .identity(&identity)
+                .region("us-east-1")
+                .name("cloudtrail")
+                .time(at)
+                .settings(settings)
+                .build()
+                .unwrap()
+                .into();
+            let signable = SignableRequest::new(
+                "POST",
+                req.uri().to_string(),
+                req.headers().iter().map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
+                SignableBody::Bytes(req.body()),
+            )
+            .unwrap();
+            let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+            instructions.apply_to_request_http1x(req);
+        };
     match signing {
-        Signing::Headers { akid, secret, at } => {
-            sign_with(akid, secret, at, SignatureLocation::Headers, &mut req)
+        Signing::Headers { akid, secret, at } => sign_with(akid, secret, at, SignatureLocation::Headers, &mut req),
+        Signing::Query { akid, secret } => {
+            sign_with(akid, secret, SystemTime::now(), SignatureLocation::QueryParams, &mut req)
         }
-        Signing::Query { akid, secret } => sign_with(
-            akid,
-            secret,
-            SystemTime::now(),
-            SignatureLocation::QueryParams,
-            &mut req,
-        ),
         Signing::Unsigned => {}
     }
     send(server, &req, None)
@@ -291,19 +261,12 @@ pub fn raw(server: &Server, target: Option<&str>, body: &[u8], signing: Signing<
 
 /// Writes a request on a fresh connection; `content_length` overrides the announced length.
 pub fn send(server: &Server, req: &http::Request<Vec<u8>>, content_length: Option<u64>) -> Raw {
-    let path = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
+    let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut head = format!("{} {path} HTTP/1.1\r\nconnection: close\r\n", req.method());
     for (k, v) in req.headers() {
         head.push_str(&format!("{k}: {}\r\n", v.to_str().unwrap()));
     }
-    head.push_str(&format!(
-        "content-length: {}\r\n\r\n",
-        content_length.unwrap_or(req.body().len() as u64)
-    ));
+    head.push_str(&format!("content-length: {}\r\n\r\n", content_length.unwrap_or(req.body().len() as u64)));
     let mut stream = TcpStream::connect(&server.addr).unwrap();
     stream.write_all(head.as_bytes()).unwrap();
     // The server may answer (and close) before reading an oversized body.
@@ -315,25 +278,10 @@ pub fn read_response(mut stream: TcpStream) -> Raw {
     let mut buf = Vec::new();
     let _ = stream.read_to_end(&mut buf);
     let text = String::from_utf8_lossy(&buf).to_string();
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP response: {text:?}"));
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP response: {text:?}"));
     let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    Raw {
-        status,
-        headers,
-        body: serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
-    }
+    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let headers =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    Raw { status, headers, body: serde_json::from_str(body).unwrap_or(serde_json::Value::Null) }
 }

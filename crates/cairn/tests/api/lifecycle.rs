@@ -1,9 +1,7 @@
 //! The process: zero-configuration start, persistence across restart, clean shutdown on SIGTERM.
 
 use crate::common::*;
-use aws_sdk_cloudtrail::types::{
-    AdvancedEventSelector, AdvancedFieldSelector, InsightSelector, InsightType, Tag,
-};
+use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector, InsightSelector, InsightType, Tag};
 
 #[tokio::test]
 async fn state_survives_restart() {
@@ -28,11 +26,7 @@ async fn state_survives_restart() {
             .advanced_event_selectors(
                 AdvancedEventSelector::builder()
                     .field_selectors(
-                        AdvancedFieldSelector::builder()
-                            .field("eventCategory")
-                            .equals("Management")
-                            .build()
-                            .unwrap(),
+                        AdvancedFieldSelector::builder().field("eventCategory").equals("Management").build().unwrap(),
                     )
                     .build()
                     .unwrap(),
@@ -42,59 +36,27 @@ async fn state_survives_restart() {
             .unwrap();
         ct.put_insight_selectors()
             .trail_name("durable")
-            .insight_selectors(
-                InsightSelector::builder()
-                    .insight_type(InsightType::ApiCallRateInsight)
-                    .build(),
-            )
+            .insight_selectors(InsightSelector::builder().insight_type(InsightType::ApiCallRateInsight).build())
             .send()
             .await
             .unwrap();
         ct.start_logging().name("durable").send().await.unwrap();
-        ct.register_organization_delegated_admin()
-            .member_account_id(MEMBER.0)
-            .send()
-            .await
-            .unwrap();
+        ct.register_organization_delegated_admin().member_account_id(MEMBER.0).send().await.unwrap();
         // SIGKILL: nothing gets a chance to flush.
         drop(server);
     }
     let server = Server::start(&dir);
     let ct = server.client(MGMT, "eu-central-1");
-    let t = ct
-        .get_trail()
-        .name(&arn)
-        .send()
-        .await
-        .unwrap()
-        .trail
-        .unwrap();
+    let t = ct.get_trail().name(&arn).send().await.unwrap().trail.unwrap();
     assert_eq!(t.is_multi_region_trail(), Some(true));
     assert_eq!(t.has_insight_selectors(), Some(true));
-    assert!(ct
-        .get_trail_status()
-        .name("durable")
-        .send()
-        .await
-        .unwrap()
-        .is_logging()
-        .unwrap());
-    let sel = ct
-        .get_event_selectors()
-        .trail_name("durable")
-        .send()
-        .await
-        .unwrap();
+    assert!(ct.get_trail_status().name("durable").send().await.unwrap().is_logging().unwrap());
+    let sel = ct.get_event_selectors().trail_name("durable").send().await.unwrap();
     assert_eq!(sel.advanced_event_selectors().len(), 1);
     let tags = ct.list_tags().resource_id_list(&arn).send().await.unwrap();
     assert_eq!(tags.resource_tag_list()[0].tags_list().len(), 1);
     assert_eq!(
-        code(
-            ct.register_organization_delegated_admin()
-                .member_account_id(MEMBER.0)
-                .send()
-                .await
-        ),
+        code(ct.register_organization_delegated_admin().member_account_id(MEMBER.0).send().await),
         "AccountRegisteredException"
     );
     assert_eq!(server.terminate().code(), Some(0));
@@ -106,23 +68,10 @@ async fn zero_configuration_serves_the_development_account_and_stops_on_sigterm(
     // No config, no data directory flag: ./cairn-data under the working directory.
     let server = Server::start_with(dir.0.clone(), &[]);
     assert!(dir.0.join("cairn-data").join("catalog.sqlite").exists());
-    let ct = client(
-        &server.endpoint(),
-        "AKIAIOSFODNN7EXAMPLE",
-        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        "us-east-1",
-    );
+    let ct =
+        client(&server.endpoint(), "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "us-east-1");
     std::fs::create_dir_all(dir.0.join("cairn-data/buckets/amzn-s3-demo-bucket")).unwrap();
-    let out = ct
-        .create_trail()
-        .name("my-trail")
-        .s3_bucket_name("amzn-s3-demo-bucket")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        out.trail_arn(),
-        Some("arn:aws:cloudtrail:us-east-1:123456789012:trail/my-trail")
-    );
+    let out = ct.create_trail().name("my-trail").s3_bucket_name("amzn-s3-demo-bucket").send().await.unwrap();
+    assert_eq!(out.trail_arn(), Some("arn:aws:cloudtrail:us-east-1:123456789012:trail/my-trail"));
     assert_eq!(server.terminate().code(), Some(0));
 }

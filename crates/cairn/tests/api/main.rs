@@ -1,5 +1,6 @@
 //! Integration tests: the real `cairn` binary driven by the official AWS SDK for Rust and the official signer.
 
+mod audit;
 mod common;
 mod lifecycle;
 mod organizations;

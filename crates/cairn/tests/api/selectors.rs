@@ -2,8 +2,8 @@
 
 use crate::common::*;
 use aws_sdk_cloudtrail::types::{
-    AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector, InsightSelector,
-    InsightType, ReadWriteType,
+    AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector, InsightSelector, InsightType,
+    ReadWriteType,
 };
 
 const REGION: &str = "us-east-1";
@@ -21,27 +21,14 @@ async fn basic_then_advanced_selectors() {
     let dir = TempDir::new();
     let server = Server::start(&dir);
     let ct = server.client(MGMT, REGION);
-    ct.create_trail()
-        .name("sel")
-        .s3_bucket_name("trail-bucket")
-        .send()
-        .await
-        .unwrap();
-    let defaults = ct
-        .get_event_selectors()
-        .trail_name("sel")
-        .send()
-        .await
-        .unwrap();
+    ct.create_trail().name("sel").s3_bucket_name("trail-bucket").send().await.unwrap();
+    let defaults = ct.get_event_selectors().trail_name("sel").send().await.unwrap();
     let d = &defaults.event_selectors()[0];
     assert_eq!(d.read_write_type(), Some(&ReadWriteType::All));
     assert_eq!(d.include_management_events(), Some(true));
     assert!(defaults.advanced_event_selectors().is_empty());
 
-    let s3 = DataResource::builder()
-        .r#type("AWS::S3::Object")
-        .values("arn:aws:s3:::trail-bucket/")
-        .build();
+    let s3 = DataResource::builder().r#type("AWS::S3::Object").values("arn:aws:s3:::trail-bucket/").build();
     let put = ct
         .put_event_selectors()
         .trail_name("sel")
@@ -56,36 +43,12 @@ async fn basic_then_advanced_selectors() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        put.trail_arn(),
-        Some("arn:aws:cloudtrail:us-east-1:111111111111:trail/sel")
-    );
-    let got = ct
-        .get_event_selectors()
-        .trail_name("sel")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        got.event_selectors()[0].read_write_type(),
-        Some(&ReadWriteType::WriteOnly)
-    );
-    assert_eq!(
-        got.event_selectors()[0].data_resources()[0].values(),
-        ["arn:aws:s3:::trail-bucket/"]
-    );
-    assert_eq!(
-        got.event_selectors()[0].exclude_management_event_sources(),
-        ["kms.amazonaws.com"]
-    );
-    let t = ct
-        .get_trail()
-        .name("sel")
-        .send()
-        .await
-        .unwrap()
-        .trail
-        .unwrap();
+    assert_eq!(put.trail_arn(), Some("arn:aws:cloudtrail:us-east-1:111111111111:trail/sel"));
+    let got = ct.get_event_selectors().trail_name("sel").send().await.unwrap();
+    assert_eq!(got.event_selectors()[0].read_write_type(), Some(&ReadWriteType::WriteOnly));
+    assert_eq!(got.event_selectors()[0].data_resources()[0].values(), ["arn:aws:s3:::trail-bucket/"]);
+    assert_eq!(got.event_selectors()[0].exclude_management_event_sources(), ["kms.amazonaws.com"]);
+    let t = ct.get_trail().name("sel").send().await.unwrap().trail.unwrap();
     assert_eq!(t.has_custom_event_selectors(), Some(true));
 
     let advanced = AdvancedEventSelector::builder()
@@ -95,22 +58,9 @@ async fn basic_then_advanced_selectors() {
         .field_selectors(field("readOnly", &["false"]))
         .build()
         .unwrap();
-    ct.put_event_selectors()
-        .trail_name("sel")
-        .advanced_event_selectors(advanced.clone())
-        .send()
-        .await
-        .unwrap();
-    let got = ct
-        .get_event_selectors()
-        .trail_name("sel")
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        got.event_selectors().is_empty(),
-        "advanced selectors replace basic ones"
-    );
+    ct.put_event_selectors().trail_name("sel").advanced_event_selectors(advanced.clone()).send().await.unwrap();
+    let got = ct.get_event_selectors().trail_name("sel").send().await.unwrap();
+    assert!(got.event_selectors().is_empty(), "advanced selectors replace basic ones");
     assert_eq!(got.advanced_event_selectors(), [advanced]);
 }
 
@@ -119,17 +69,10 @@ async fn selector_errors_change_nothing() {
     let dir = TempDir::new();
     let server = Server::start(&dir);
     let ct = server.client(MGMT, REGION);
-    ct.create_trail()
-        .name("sel")
-        .s3_bucket_name("trail-bucket")
-        .send()
-        .await
-        .unwrap();
+    ct.create_trail().name("sel").s3_bucket_name("trail-bucket").send().await.unwrap();
     let put = || ct.put_event_selectors().trail_name("sel");
-    let mgmt = AdvancedEventSelector::builder()
-        .field_selectors(field("eventCategory", &["Management"]))
-        .build()
-        .unwrap();
+    let mgmt =
+        AdvancedEventSelector::builder().field_selectors(field("eventCategory", &["Management"])).build().unwrap();
     let mut six = put();
     for _ in 0..6 {
         six = six.event_selectors(EventSelector::builder().build());
@@ -139,47 +82,31 @@ async fn selector_errors_change_nothing() {
         ("InvalidEventSelectorsException", put()),
         (
             "InvalidEventSelectorsException",
+            put().event_selectors(EventSelector::builder().build()).advanced_event_selectors(mgmt.clone()),
+        ),
+        (
+            "InvalidEventSelectorsException",
+            put().event_selectors(
+                EventSelector::builder()
+                    .data_resources(DataResource::builder().r#type("AWS::EC2::Instance").values("arn:aws:ec2").build())
+                    .build(),
+            ),
+        ),
+        (
+            "InvalidEventSelectorsException",
             put()
-                .event_selectors(EventSelector::builder().build())
-                .advanced_event_selectors(mgmt.clone()),
+                .event_selectors(EventSelector::builder().exclude_management_event_sources("s3.amazonaws.com").build()),
         ),
         (
             "InvalidEventSelectorsException",
-            put().event_selectors(
-                EventSelector::builder()
-                    .data_resources(
-                        DataResource::builder()
-                            .r#type("AWS::EC2::Instance")
-                            .values("arn:aws:ec2")
-                            .build(),
-                    )
-                    .build(),
-            ),
-        ),
-        (
-            "InvalidEventSelectorsException",
-            put().event_selectors(
-                EventSelector::builder()
-                    .exclude_management_event_sources("s3.amazonaws.com")
-                    .build(),
+            put().advanced_event_selectors(
+                AdvancedEventSelector::builder().field_selectors(field("readOnly", &["true"])).build().unwrap(),
             ),
         ),
         (
             "InvalidEventSelectorsException",
             put().advanced_event_selectors(
-                AdvancedEventSelector::builder()
-                    .field_selectors(field("readOnly", &["true"]))
-                    .build()
-                    .unwrap(),
-            ),
-        ),
-        (
-            "InvalidEventSelectorsException",
-            put().advanced_event_selectors(
-                AdvancedEventSelector::builder()
-                    .field_selectors(field("eventCategory", &["Data"]))
-                    .build()
-                    .unwrap(),
+                AdvancedEventSelector::builder().field_selectors(field("eventCategory", &["Data"])).build().unwrap(),
             ),
         ),
         (
@@ -194,22 +121,14 @@ async fn selector_errors_change_nothing() {
         ),
         (
             "TrailNotFoundException",
-            ct.put_event_selectors()
-                .trail_name("absent")
-                .advanced_event_selectors(mgmt.clone()),
+            ct.put_event_selectors().trail_name("absent").advanced_event_selectors(mgmt.clone()),
         ),
-        (
-            "ValidationException",
-            ct.put_event_selectors()
-                .advanced_event_selectors(mgmt.clone()),
-        ),
+        ("ValidationException", ct.put_event_selectors().advanced_event_selectors(mgmt.clone())),
     ];
     for (want, call) in cases {
         assert_eq!(code(call.send().await), want);
     }
-    let many: Vec<String> = (0..501)
-        .map(|i| format!("arn:aws:s3:::trail-bucket/{i}"))
-        .collect();
+    let many: Vec<String> = (0..501).map(|i| format!("arn:aws:s3:::trail-bucket/{i}")).collect();
     let mut arns = AdvancedFieldSelector::builder().field("resources.ARN");
     for a in &many {
         arns = arns.starts_with(a);
@@ -220,30 +139,11 @@ async fn selector_errors_change_nothing() {
         .field_selectors(arns.build().unwrap())
         .build()
         .unwrap();
+    assert_eq!(code(put().advanced_event_selectors(big).send().await), "InvalidEventSelectorsException");
+    let got = ct.get_event_selectors().trail_name("sel").send().await.unwrap();
+    assert_eq!(got.event_selectors().len(), 1, "refused selectors changed the trail");
     assert_eq!(
-        code(put().advanced_event_selectors(big).send().await),
-        "InvalidEventSelectorsException"
-    );
-    let got = ct
-        .get_event_selectors()
-        .trail_name("sel")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        got.event_selectors().len(),
-        1,
-        "refused selectors changed the trail"
-    );
-    assert_eq!(
-        ct.get_trail()
-            .name("sel")
-            .send()
-            .await
-            .unwrap()
-            .trail
-            .unwrap()
-            .has_custom_event_selectors(),
+        ct.get_trail().name("sel").send().await.unwrap().trail.unwrap().has_custom_event_selectors(),
         Some(false)
     );
 }
@@ -253,22 +153,10 @@ async fn insight_selectors() {
     let dir = TempDir::new();
     let server = Server::start(&dir);
     let ct = server.client(MGMT, REGION);
-    ct.create_trail()
-        .name("ins")
-        .s3_bucket_name("trail-bucket")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        code(ct.get_insight_selectors().trail_name("ins").send().await),
-        "InsightNotEnabledException"
-    );
-    let call_rate = InsightSelector::builder()
-        .insight_type(InsightType::ApiCallRateInsight)
-        .build();
-    let error_rate = InsightSelector::builder()
-        .insight_type(InsightType::ApiErrorRateInsight)
-        .build();
+    ct.create_trail().name("ins").s3_bucket_name("trail-bucket").send().await.unwrap();
+    assert_eq!(code(ct.get_insight_selectors().trail_name("ins").send().await), "InsightNotEnabledException");
+    let call_rate = InsightSelector::builder().insight_type(InsightType::ApiCallRateInsight).build();
+    let error_rate = InsightSelector::builder().insight_type(InsightType::ApiErrorRateInsight).build();
     let out = ct
         .put_insight_selectors()
         .trail_name("ins")
@@ -278,57 +166,25 @@ async fn insight_selectors() {
         .await
         .unwrap();
     assert_eq!(out.insight_selectors().len(), 2);
-    let got = ct
-        .get_insight_selectors()
-        .trail_name("ins")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        got.insight_selectors(),
-        [call_rate.clone(), error_rate.clone()]
-    );
-    assert_eq!(
-        ct.get_trail()
-            .name("ins")
-            .send()
-            .await
-            .unwrap()
-            .trail
-            .unwrap()
-            .has_insight_selectors(),
-        Some(true)
-    );
+    let got = ct.get_insight_selectors().trail_name("ins").send().await.unwrap();
+    assert_eq!(got.insight_selectors(), [call_rate.clone(), error_rate.clone()]);
+    assert_eq!(ct.get_trail().name("ins").send().await.unwrap().trail.unwrap().has_insight_selectors(), Some(true));
 
     // An empty list turns Insights off.
-    ct.put_insight_selectors()
-        .trail_name("ins")
-        .set_insight_selectors(Some(vec![]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        code(ct.get_insight_selectors().trail_name("ins").send().await),
-        "InsightNotEnabledException"
-    );
+    ct.put_insight_selectors().trail_name("ins").set_insight_selectors(Some(vec![])).send().await.unwrap();
+    assert_eq!(code(ct.get_insight_selectors().trail_name("ins").send().await), "InsightNotEnabledException");
 
     // Call-rate Insights need write management events.
     ct.put_event_selectors()
         .trail_name("ins")
-        .event_selectors(
-            EventSelector::builder()
-                .read_write_type(ReadWriteType::ReadOnly)
-                .build(),
-        )
+        .event_selectors(EventSelector::builder().read_write_type(ReadWriteType::ReadOnly).build())
         .send()
         .await
         .unwrap();
     let cases = vec![
         (
             "InvalidInsightSelectorsException",
-            ct.put_insight_selectors()
-                .trail_name("ins")
-                .insight_selectors(call_rate.clone()),
+            ct.put_insight_selectors().trail_name("ins").insight_selectors(call_rate.clone()),
         ),
         (
             "InvalidInsightSelectorsException",
@@ -341,46 +197,22 @@ async fn insight_selectors() {
             "InvalidInsightSelectorsException",
             ct.put_insight_selectors()
                 .trail_name("ins")
-                .insight_selectors(
-                    InsightSelector::builder()
-                        .insight_type(InsightType::from("Bogus"))
-                        .build(),
-                ),
+                .insight_selectors(InsightSelector::builder().insight_type(InsightType::from("Bogus")).build()),
         ),
+        ("InvalidParameterCombinationException", ct.put_insight_selectors().insight_selectors(error_rate.clone())),
         (
             "InvalidParameterCombinationException",
-            ct.put_insight_selectors()
-                .insight_selectors(error_rate.clone()),
+            ct.put_insight_selectors().trail_name("ins").event_data_store("eds").insight_selectors(error_rate.clone()),
         ),
-        (
-            "InvalidParameterCombinationException",
-            ct.put_insight_selectors()
-                .trail_name("ins")
-                .event_data_store("eds")
-                .insight_selectors(error_rate.clone()),
-        ),
-        (
-            "ValidationException",
-            ct.put_insight_selectors().trail_name("ins"),
-        ),
+        ("ValidationException", ct.put_insight_selectors().trail_name("ins")),
         (
             "TrailNotFoundException",
-            ct.put_insight_selectors()
-                .trail_name("absent")
-                .insight_selectors(error_rate.clone()),
+            ct.put_insight_selectors().trail_name("absent").insight_selectors(error_rate.clone()),
         ),
     ];
     for (want, call) in cases {
         assert_eq!(code(call.send().await), want);
     }
-    assert_eq!(
-        code(ct.get_insight_selectors().trail_name("ins").send().await),
-        "InsightNotEnabledException"
-    );
-    ct.put_insight_selectors()
-        .trail_name("ins")
-        .insight_selectors(error_rate)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(code(ct.get_insight_selectors().trail_name("ins").send().await), "InsightNotEnabledException");
+    ct.put_insight_selectors().trail_name("ins").insight_selectors(error_rate).send().await.unwrap();
 }

@@ -1,0 +1,201 @@
+//! Self-audit: every authenticated call to cairn's CloudTrail API becomes a management event, shaped exactly as AWS
+//! records CloudTrail's own API calls, and is durable in the journal before the call is answered.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::config::{Principal, PrincipalKind};
+
+/// The event version cairn writes.
+pub const EVENT_VERSION: &str = "1.11";
+
+/// AWS's field order for an API-call record.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiCallEvent<'a> {
+    pub event_version: &'static str,
+    pub user_identity: UserIdentity,
+    pub event_time: String,
+    pub event_source: &'static str,
+    pub event_name: &'a str,
+    pub aws_region: &'a str,
+    #[serde(rename = "sourceIPAddress")]
+    pub source_ip_address: String,
+    pub user_agent: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<&'a str>,
+    pub request_parameters: Value,
+    pub response_elements: Value,
+    #[serde(rename = "requestID")]
+    pub request_id: &'a str,
+    #[serde(rename = "eventID")]
+    pub event_id: String,
+    pub read_only: bool,
+    pub event_type: &'static str,
+    pub management_event: bool,
+    pub recipient_account_id: &'a str,
+    pub event_category: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdentity {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub principal_id: String,
+    pub arn: String,
+    pub account_id: String,
+    pub access_key_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_context: Option<Value>,
+}
+
+/// A stable IAM-style unique id (`AIDA…`, `AROA…`) for a principal, derived from its ARN.
+fn unique_id(prefix: &str, arn: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut out = String::from(prefix);
+    for round in 0..17u64 {
+        for b in arn.bytes().chain(round.to_le_bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        out.push(ALPHABET[(h >> 59) as usize] as char);
+    }
+    out
+}
+
+/// The `userIdentity` AWS records for a credential: root, an IAM user, or an assumed role session.
+pub fn user_identity(principal: &Principal, access_key_id: &str, event_time: &str) -> UserIdentity {
+    let account = principal.account_id.clone();
+    match &principal.kind {
+        PrincipalKind::Root => UserIdentity {
+            kind: "Root",
+            principal_id: account.clone(),
+            arn: principal.arn(),
+            account_id: account,
+            access_key_id: access_key_id.to_string(),
+            user_name: None,
+            session_context: None,
+        },
+        PrincipalKind::User(name) => UserIdentity {
+            kind: "IAMUser",
+            principal_id: unique_id("AIDA", &principal.arn()),
+            arn: principal.arn(),
+            account_id: account,
+            access_key_id: access_key_id.to_string(),
+            user_name: Some(name.clone()),
+            session_context: None,
+        },
+        PrincipalKind::Role(name) => {
+            let role_id = unique_id("AROA", &principal.arn());
+            let session = access_key_id;
+            UserIdentity {
+                kind: "AssumedRole",
+                principal_id: format!("{role_id}:{session}"),
+                arn: format!("arn:aws:sts::{account}:assumed-role/{name}/{session}"),
+                account_id: account.clone(),
+                access_key_id: access_key_id.to_string(),
+                user_name: None,
+                session_context: Some(serde_json::json!({
+                    "sessionIssuer": {
+                        "type": "Role",
+                        "principalId": role_id,
+                        "arn": principal.arn(),
+                        "accountId": account,
+                        "userName": name,
+                    },
+                    "attributes": { "creationDate": event_time, "mfaAuthenticated": "false" },
+                })),
+            }
+        }
+    }
+}
+
+/// AWS records request parameters and response elements with camelCase member names.
+pub fn camel_case(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let mut c = k.chars();
+                    let key = match c.next() {
+                        Some(first) => first.to_lowercase().chain(c).collect(),
+                        None => k,
+                    };
+                    (key, camel_case(v))
+                })
+                .collect::<Map<String, Value>>(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(camel_case).collect()),
+        other => other,
+    }
+}
+
+/// `requestParameters`: the input as given, camelCased; null when the call had no input.
+pub fn request_parameters(body: &[u8]) -> Value {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) if !m.is_empty() => camel_case(Value::Object(m)),
+        _ => Value::Null,
+    }
+}
+
+/// `responseElements`: the output of a successful mutating call, camelCased; null for read-only calls, empty
+/// outputs and errors, as AWS records them.
+pub fn response_elements(read_only: bool, response: Option<&[u8]>) -> Value {
+    match response {
+        Some(body) if !read_only => match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(m)) if !m.is_empty() => camel_case(Value::Object(m)),
+            _ => Value::Null,
+        },
+        _ => Value::Null,
+    }
+}
+
+/// Whole-second UTC time with `Z`, as CloudTrail's `eventTime`.
+pub fn event_time(millis: i64) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    t.format(&fmt).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn camel_cases_nested_members() {
+        let v = camel_case(
+            json!({"TrailName": "t", "EventSelectors": [{"ReadWriteType": "All", "DataResources": [{"Type": "x", "Values": []}]}], "S3BucketName": "b", "TrailARN": "a"}),
+        );
+        assert_eq!(
+            v,
+            json!({"trailName": "t", "eventSelectors": [{"readWriteType": "All", "dataResources": [{"type": "x", "values": []}]}], "s3BucketName": "b", "trailARN": "a"})
+        );
+        assert_eq!(request_parameters(b"{}"), Value::Null);
+        assert_eq!(request_parameters(b""), Value::Null);
+        assert_eq!(response_elements(true, Some(b"{\"A\":1}")), Value::Null);
+        assert_eq!(response_elements(false, Some(b"{}")), Value::Null);
+        assert_eq!(response_elements(false, Some(b"{\"TrailARN\":\"x\"}")), json!({"trailARN": "x"}));
+    }
+
+    #[test]
+    fn identities_and_times() {
+        let user = Principal { account_id: "111111111111".into(), kind: PrincipalKind::User("alice".into()) };
+        let id = user_identity(&user, "AKIAEXAMPLE", "2026-01-01T00:00:00Z");
+        assert_eq!((id.kind, id.user_name.as_deref()), ("IAMUser", Some("alice")));
+        assert!(id.principal_id.starts_with("AIDA") && id.principal_id.len() == 21);
+        assert_eq!(id.principal_id, user_identity(&user, "AKIAOTHER", "x").principal_id, "ids are stable");
+        let role = Principal { account_id: "111111111111".into(), kind: PrincipalKind::Role("auditor".into()) };
+        let id = user_identity(&role, "AKIAEXAMPLE", "2026-01-01T00:00:00Z");
+        assert_eq!(id.arn, "arn:aws:sts::111111111111:assumed-role/auditor/AKIAEXAMPLE");
+        assert_eq!(id.session_context.unwrap()["sessionIssuer"]["arn"], "arn:aws:iam::111111111111:role/auditor");
+        assert_eq!(event_time(1_795_355_931_362), "2026-11-22T13:58:51Z");
+    }
+}
