@@ -211,3 +211,28 @@ pub struct ListTagsResponse {
 /// The empty output of operations that answer `{}`.
 #[derive(Debug, Serialize)]
 pub struct Empty {}
+
+/// A record the ingestion API accepted: its position in the request and its event id.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestSuccess {
+    pub index: usize,
+    #[serde(rename = "eventID")]
+    pub event_id: String,
+}
+
+/// A record the ingestion API refused, and why.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestFailure {
+    pub index: usize,
+    pub error_code: &'static str,
+    pub error_message: String,
+}
+
+/// The answer of the ingestion API: every record is either in `successful` (durable) or in `failed`.
+#[derive(Debug, Serialize)]
+pub struct IngestResponse {
+    pub successful: Vec<IngestSuccess>,
+    pub failed: Vec<IngestFailure>,
+}

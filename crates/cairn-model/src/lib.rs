@@ -3,6 +3,7 @@
 //! Nothing here performs I/O or knows about HTTP; the protocol layer (`cairn-api`) maps [`Error`] to AWS error codes.
 
 pub mod arn;
+pub mod event;
 pub mod names;
 pub mod selectors;
 pub mod tags;

@@ -19,6 +19,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:4573";
 pub const DEFAULT_DATA_DIR: &str = "cairn-data";
 /// Largest request body accepted on the CloudTrail endpoint, by default.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// Largest (decompressed) request body accepted on the ingestion endpoint, by default.
+pub const DEFAULT_MAX_INGEST_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,6 +31,8 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: Option<usize>,
+    /// Largest (decompressed) ingestion request body accepted, in bytes.
+    pub max_ingest_bytes: Option<usize>,
     #[serde(default)]
     pub accounts: Vec<AccountConfig>,
     pub organization: Option<OrganizationConfig>,
@@ -52,6 +56,9 @@ pub struct CredentialConfig {
     /// `root`, `user/<name>` or `role/<name>`.
     #[serde(default = "root")]
     pub principal: String,
+    /// Accounts this credential may send events into through the ingestion API (`"*"`: every account).
+    #[serde(default)]
+    pub ingest_accounts: Vec<String>,
 }
 
 fn root() -> String {
@@ -127,6 +134,14 @@ impl Principal {
 pub struct Credential {
     pub secret_access_key: String,
     pub principal: Principal,
+    /// Accounts the credential may ingest events into; `"*"` grants every account.
+    pub ingest_accounts: Vec<String>,
+}
+
+impl Credential {
+    pub fn may_ingest_into(&self, account: &str) -> bool {
+        self.ingest_accounts.iter().any(|a| a == "*" || a == account)
+    }
 }
 
 /// The configuration after defaults and validation: what the server runs with.
@@ -135,6 +150,7 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub max_request_bytes: usize,
+    pub max_ingest_bytes: usize,
     /// Access key id to credential.
     pub credentials: Vec<(String, Credential)>,
     pub organization: Option<OrganizationConfig>,
@@ -179,9 +195,16 @@ impl Config {
                     return err(format!("access key id {} is configured twice", c.access_key_id));
                 }
                 let principal = parse_principal(&a.id, &c.principal)?;
+                if let Some(bad) = c.ingest_accounts.iter().find(|i| *i != "*" && !is_account_id(i)) {
+                    return err(format!("ingest account {bad:?} of {} must be 12 digits or \"*\"", c.access_key_id));
+                }
                 credentials.push((
                     c.access_key_id.clone(),
-                    Credential { secret_access_key: c.secret_access_key.clone(), principal },
+                    Credential {
+                        secret_access_key: c.secret_access_key.clone(),
+                        principal,
+                        ingest_accounts: c.ingest_accounts.clone(),
+                    },
                 ));
             }
         }
@@ -191,6 +214,7 @@ impl Config {
                 Credential {
                     secret_access_key: DEV_SECRET_ACCESS_KEY.into(),
                     principal: Principal { account_id: DEV_ACCOUNT_ID.into(), kind: PrincipalKind::Root },
+                    ingest_accounts: vec![DEV_ACCOUNT_ID.into()],
                 },
             ));
         }
@@ -225,7 +249,12 @@ impl Config {
         if !(1024..=64 * 1024 * 1024).contains(&max_request_bytes) {
             return err(format!("max_request_bytes {max_request_bytes} must be between 1 KiB and 64 MiB"));
         }
+        let max_ingest_bytes = self.max_ingest_bytes.unwrap_or(DEFAULT_MAX_INGEST_BYTES);
+        if !(1024..=1024 * 1024 * 1024).contains(&max_ingest_bytes) {
+            return err(format!("max_ingest_bytes {max_ingest_bytes} must be between 1 KiB and 1 GiB"));
+        }
         Ok(Settings {
+            max_ingest_bytes,
             listen: self.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses")),
             data_dir: self.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             max_request_bytes,

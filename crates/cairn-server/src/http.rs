@@ -5,8 +5,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -18,13 +19,17 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
 use crate::audit::{self, ApiCallEvent};
+use crate::config::Credential;
 use crate::{organizations, selectors, tags, trails, App, Ctx};
 
 /// The SigV4 signing name of the CloudTrail API.
 const SERVICE: &str = "cloudtrail";
 
 pub fn router(app: Arc<App>) -> Router {
-    Router::new().fallback(handle).with_state(app)
+    Router::new()
+        .route(crate::ingest::PATH, axum::routing::post(crate::ingest::handle))
+        .fallback(handle)
+        .with_state(app)
 }
 
 /// Serves until `shutdown` completes, then finishes in-flight requests.
@@ -41,6 +46,11 @@ pub async fn serve(
 async fn handle(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let result = respond(&app, req, &request_id, peer).await;
+    finish(&request_id, JSON_CONTENT_TYPE, result)
+}
+
+/// Turns a handler's result into the HTTP response: the body, or AWS's error shape with its status.
+pub(crate) fn finish(request_id: &str, content_type: &'static str, result: Result<Vec<u8>, ApiError>) -> Response {
     let (status, body, error_type) = match result {
         Ok(body) => (StatusCode::OK, body, None),
         Err(e) => {
@@ -53,8 +63,8 @@ async fn handle(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<Sock
     };
     let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("x-amzn-requestid", v);
     }
     if let Some(t) = error_type {
@@ -63,33 +73,46 @@ async fn handle(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<Sock
     resp
 }
 
-async fn respond(app: &Arc<App>, req: Request, request_id: &str, peer: SocketAddr) -> Result<Vec<u8>, ApiError> {
-    let received_at = app.clock.now_millis();
-    let (parts, body) = req.into_parts();
-    let limit = app.settings.max_request_bytes;
+/// Reads a request body of at most `limit` bytes. An announced oversized body is refused before any of it is
+/// read; a chunked one is cut off at the limit.
+pub(crate) async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(ErrorCode::RequestEntityTooLarge, format!("request body is larger than the {limit}-byte limit"))
     };
-    // Refuse an announced oversized body before reading any of it; a chunked one is cut off at the limit.
     let announced = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if announced.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    let body: Body = body;
-    let bytes = Limited::new(body, limit).collect().await.map_err(|_| too_large())?.to_bytes();
+    Ok(Limited::new(body, limit).collect().await.map_err(|_| too_large())?.to_bytes())
+}
 
+/// Verifies the request's SigV4 signature for `service`; returns the verification and the caller's credential.
+pub(crate) fn authenticate<'a>(
+    app: &'a App,
+    parts: &Parts,
+    body: &[u8],
+    service: &str,
+) -> Result<(sigv4::Verified, &'a Credential), ApiError> {
     let signed = SignedRequest {
         method: parts.method.as_str(),
         path: parts.uri.path(),
         query: parts.uri.query().unwrap_or(""),
         headers: &parts.headers,
-        body: &bytes,
+        body,
     };
-    let verified = sigv4::verify(&signed, SERVICE, OffsetDateTime::now_utc(), |akid| {
+    let verified = sigv4::verify(&signed, service, OffsetDateTime::now_utc(), |akid| {
         app.credential(akid).map(|c| c.secret_access_key.as_str())
     })?;
     let credential =
         app.credential(&verified.access_key_id).ok_or_else(|| ApiError::internal("verified credential vanished"))?;
+    Ok((verified, credential))
+}
+
+async fn respond(app: &Arc<App>, req: Request, request_id: &str, peer: SocketAddr) -> Result<Vec<u8>, ApiError> {
+    let received_at = app.clock.now_millis();
+    let (parts, body) = req.into_parts();
+    let bytes = read_body(&parts, body, app.settings.max_request_bytes).await?;
+    let (verified, credential) = authenticate(app, &parts, &bytes, SERVICE)?;
     let ctx = Ctx {
         account_id: credential.principal.account_id.clone(),
         region: verified.region,

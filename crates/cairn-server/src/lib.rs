@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod config;
 mod http;
+mod ingest;
 mod organizations;
 mod selectors;
 mod tags;

@@ -20,6 +20,7 @@ pub struct Overrides {
 pub const ENV_LISTEN: &str = "CAIRN_LISTEN";
 pub const ENV_DATA_DIR: &str = "CAIRN_DATA_DIR";
 pub const ENV_MAX_REQUEST_BYTES: &str = "CAIRN_MAX_REQUEST_BYTES";
+pub const ENV_MAX_INGEST_BYTES: &str = "CAIRN_MAX_INGEST_BYTES";
 
 pub fn load(flags: &Overrides, env: &HashMap<String, String>) -> Result<Settings> {
     let mut config = match &flags.config {
@@ -38,6 +39,12 @@ pub fn load(flags: &Overrides, env: &HashMap<String, String>) -> Result<Settings
         if let Some(v) = env.get(ENV_MAX_REQUEST_BYTES) {
             config.max_request_bytes =
                 Some(v.parse().with_context(|| format!("{ENV_MAX_REQUEST_BYTES}={v:?} is not a number"))?);
+        }
+    }
+    if config.max_ingest_bytes.is_none() {
+        if let Some(v) = env.get(ENV_MAX_INGEST_BYTES) {
+            config.max_ingest_bytes =
+                Some(v.parse().with_context(|| format!("{ENV_MAX_INGEST_BYTES}={v:?} is not a number"))?);
         }
     }
     if let Some(l) = flags.listen {

@@ -27,8 +27,10 @@ pub const ORG_ID: &str = "o-a1b2c3d4e5";
 /// The configuration most tests run with: an organization, members, an outsider, two local buckets.
 pub fn config(data_dir: &std::path::Path) -> String {
     let account = |(id, akid, secret): (&str, &str, &str), principal: &str| {
+        // The management account's key may ingest into itself and the first member; the others into nothing.
+        let ingest = if id == "111111111111" { "[\"111111111111\", \"222222222222\"]" } else { "[]" };
         format!(
-            "[[accounts]]\nid = \"{id}\"\n[[accounts.credentials]]\naccess_key_id = \"{akid}\"\nsecret_access_key = \"{secret}\"\nprincipal = \"{principal}\"\n"
+            "[[accounts]]\nid = \"{id}\"\n[[accounts.credentials]]\naccess_key_id = \"{akid}\"\nsecret_access_key = \"{secret}\"\nprincipal = \"{principal}\"\ningest_accounts = {ingest}\n"
         )
     };
     format!(
@@ -215,13 +217,26 @@ impl Raw {
 
 /// Sends one POST / with the given target and body, signed by the official signer, over a fresh connection.
 pub fn raw(server: &Server, target: Option<&str>, body: &[u8], signing: Signing<'_>) -> Raw {
+    let headers: Vec<(&str, &str)> = target.map(|t| ("x-amz-target", t)).into_iter().collect();
+    raw_to(server, "/", "cloudtrail", &headers, body, signing)
+}
+
+/// Sends one POST to `path` with extra headers, signed for `service` by the official signer.
+pub fn raw_to(
+    server: &Server,
+    path: &str,
+    service: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    signing: Signing<'_>,
+) -> Raw {
     let mut req = http::Request::builder()
         .method("POST")
-        .uri(format!("http://{}/", server.addr))
+        .uri(format!("http://{}{path}", server.addr))
         .header("host", &server.addr)
         .header("content-type", "application/x-amz-json-1.1");
-    if let Some(t) = target {
-        req = req.header("x-amz-target", t);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
     }
     let mut req = req.body(body.to_vec()).unwrap();
     let sign_with =
@@ -233,7 +248,7 @@ pub fn raw(server: &Server, target: Option<&str>, body: &[u8], signing: Signing<
             let params = v4::SigningParams::builder()
                 .identity(&identity)
                 .region("us-east-1")
-                .name("cloudtrail")
+                .name(service)
                 .time(at)
                 .settings(settings)
                 .build()

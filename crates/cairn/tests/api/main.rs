@@ -2,6 +2,7 @@
 
 mod audit;
 mod common;
+mod ingest;
 mod lifecycle;
 mod organizations;
 mod protocol;

@@ -1,0 +1,156 @@
+//! The producer ingestion API: `POST /v1/ingest`, SigV4-signed for the service `cairn`. It takes CloudTrail
+//! records (a trail log file's `{"Records":[...]}` or a single record, optionally gzip-compressed), checks each one,
+//! journals the good ones durably in one append, and answers which records were accepted and which were refused.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header;
+use axum::response::Response;
+use bytes::Bytes;
+use cairn_api::shapes::{IngestFailure, IngestResponse, IngestSuccess};
+use cairn_api::{ApiError, ErrorCode};
+use cairn_model::event::{check_record, MAX_EVENT_BYTES};
+use serde_json::Value;
+
+use crate::config::Credential;
+use crate::http::{authenticate, finish, read_body};
+use crate::App;
+
+pub const PATH: &str = "/v1/ingest";
+/// The SigV4 signing name of the ingestion API.
+pub const SERVICE: &str = "cairn";
+/// Most records one ingestion request may carry.
+pub const MAX_RECORDS: usize = 10_000;
+
+pub(crate) async fn handle(
+    State(app): State<Arc<App>>,
+    ConnectInfo(_peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let result = ingest(&app, req).await;
+    finish(&request_id, "application/json", result)
+}
+
+async fn ingest(app: &Arc<App>, req: Request) -> Result<Vec<u8>, ApiError> {
+    let (parts, body) = req.into_parts();
+    let limit = app.settings.max_ingest_bytes;
+    let bytes = read_body(&parts, body, limit).await?;
+    let (_, credential) = authenticate(app, &parts, &bytes, SERVICE)?;
+    if credential.ingest_accounts.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::AccessDenied,
+            format!("credential of {} is not granted ingestion into any account", credential.principal.arn()),
+        ));
+    }
+    let gzip = parts
+        .headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let credential = credential.clone();
+    // Decompressing, parsing and checking a large batch is CPU work: keep it off the request loop.
+    let (payloads, mut response) = tokio::task::spawn_blocking(move || prepare(&bytes, gzip, limit, &credential))
+        .await
+        .map_err(|e| ApiError::internal(format!("ingestion worker panicked: {e}")))??;
+    if !payloads.is_empty() {
+        app.journal.append(payloads).await.map_err(|e| {
+            tracing::error!(error = %e, "cannot journal ingested events");
+            ApiError::internal("the events could not be recorded durably; none of them were accepted")
+        })?;
+    }
+    response.failed.sort_by_key(|f| f.index);
+    serde_json::to_vec(&response).map_err(|e| ApiError::internal(format!("serializing a response: {e}")))
+}
+
+fn decompress(bytes: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::new();
+    let mut decoder = flate2::read::MultiGzDecoder::new(bytes).take(limit as u64 + 1);
+    decoder
+        .read_to_end(&mut out)
+        .map_err(|e| ApiError::new(ErrorCode::Serialization, format!("request body is not valid gzip: {e}")))?;
+    if out.len() > limit {
+        return Err(ApiError::new(
+            ErrorCode::RequestEntityTooLarge,
+            format!("decompressed request body is larger than the {limit}-byte limit"),
+        ));
+    }
+    Ok(out)
+}
+
+/// Checks every record; returns the journal payloads of the accepted ones and the answer.
+fn prepare(
+    bytes: &[u8],
+    gzip: bool,
+    limit: usize,
+    credential: &Credential,
+) -> Result<(Vec<Bytes>, IngestResponse), ApiError> {
+    let inflated;
+    let body = if gzip {
+        inflated = decompress(bytes, limit)?;
+        &inflated[..]
+    } else {
+        bytes
+    };
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(ErrorCode::Serialization, format!("request body is not valid JSON: {e}")))?;
+    let records = match value {
+        Value::Object(mut m) if m.contains_key("Records") => match m.remove("Records") {
+            Some(Value::Array(records)) => records,
+            _ => return Err(ApiError::new(ErrorCode::Serialization, "Records must be an array of records")),
+        },
+        record @ Value::Object(_) => vec![record],
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::Serialization,
+                "request body must be a record or an object with a Records array",
+            ))
+        }
+    };
+    if records.len() > MAX_RECORDS {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!("a request can carry at most {MAX_RECORDS} records, this one has {}", records.len()),
+        ));
+    }
+    let mut payloads = Vec::with_capacity(records.len());
+    let mut response = IngestResponse { successful: Vec::with_capacity(records.len()), failed: Vec::new() };
+    for (index, mut record) in records.into_iter().enumerate() {
+        let refused =
+            |code: &'static str, message: String| IngestFailure { index, error_code: code, error_message: message };
+        let info = match check_record(&mut record, || uuid::Uuid::new_v4().to_string()) {
+            Ok(info) => info,
+            Err(e) => {
+                response.failed.push(refused(e.code, e.message));
+                continue;
+            }
+        };
+        if !credential.may_ingest_into(&info.account_id) {
+            response.failed.push(refused(
+                "AccessDenied",
+                format!("{} may not send events into account {}", credential.principal.arn(), info.account_id),
+            ));
+            continue;
+        }
+        let payload = match serde_json::to_vec(&record) {
+            Ok(p) => p,
+            Err(e) => {
+                response.failed.push(refused("InvalidRecord", format!("record cannot be serialized: {e}")));
+                continue;
+            }
+        };
+        if payload.len() > MAX_EVENT_BYTES {
+            response.failed.push(refused(
+                "EventTooLarge",
+                format!("event is {} bytes, more than the {MAX_EVENT_BYTES}-byte limit", payload.len()),
+            ));
+            continue;
+        }
+        payloads.push(Bytes::from(payload));
+        response.successful.push(IngestSuccess { index, event_id: info.event_id });
+    }
+    Ok((payloads, response))
+}
