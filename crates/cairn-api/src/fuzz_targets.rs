@@ -9,8 +9,13 @@ use crate::shapes::{
 };
 use crate::{parse_input, sigv4};
 
-/// AWS JSON 1.1 input parsing for several operations, then the model's validation of what parsed.
+/// AWS JSON 1.1 input parsing for several operations, then the model's validation of what parsed; and the checks
+/// of producers' event records.
 pub fn aws_json_input(data: &[u8]) {
+    if let Ok((_, payload)) = cairn_model::event::check_record(&String::from_utf8_lossy(data), || "id".into()) {
+        // Whatever is accepted must be a JSON object.
+        assert!(serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&payload).is_ok(), "{payload}");
+    }
     let _ = parse_input::<CreateTrailRequest>(data);
     let _ = parse_input::<DescribeTrailsRequest>(data);
     let _ = parse_input::<TagsRequest>(data).map(|r| r.tags_list.map(|t| cairn_model::tags::validate(&t)));
@@ -64,6 +69,7 @@ mod tests {
         br#"{"Name":"my-trail","S3BucketName":"amzn-s3-demo-bucket","IsMultiRegionTrail":true,"TagsList":[{"Key":"a","Value":"b"}]}"#,
         br#"{"TrailName":"t","EventSelectors":[{"ReadWriteType":"All","DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::b/"]}]}]}"#,
         br#"{"TrailName":"t","AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]}]}]}"#,
+        br#"{"eventTime":"2026-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"us-east-1","recipientAccountId":"111111111111"}"#,
         br#"{"trailNameList":["arn:aws:cloudtrail:us-east-1:123456789012:trail/x"],"includeShadowTrails":false}"#,
         b"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20240101%2Fus-east-1%2Fcloudtrail%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00\nhost: h\n\n{}",
         b"\nauthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/cloudtrail/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc\nx-amz-date: 20240101T000000Z\nhost: h\n\n{}",

@@ -19,6 +19,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 
+mod records;
+
 #[derive(Debug, Parser)]
 #[command(name = "cairn-loadgen", about = "Signed AWS JSON load and start-up timing for cairn's benchmarks")]
 struct Cli {
@@ -49,6 +51,37 @@ enum Cmd {
     Call {
         #[command(flatten)]
         target: Target,
+    },
+    /// Send batches of realistic 1-2 KB CloudTrail records to cairn's ingestion API and report events/s and the
+    /// acknowledgement latency percentiles (each acknowledgement means the batch is durable).
+    Ingest {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+        #[arg(long, default_value_t = 2.0)]
+        warmup: f64,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Records in each request.
+        #[arg(long, default_value_t = 100)]
+        records_per_request: usize,
+        /// Requests per second across all clients (unlimited when absent).
+        #[arg(long)]
+        rate: Option<f64>,
+    },
+    /// The hardware floor: append the same record bytes to a file and fdatasync after every batch, for a duration.
+    Floor {
+        /// File to append to (on the disk under test); removed afterwards.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// Records per write + fdatasync.
+        #[arg(long, default_value_t = 1600)]
+        records_per_batch: usize,
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
     },
     /// Spawn a server command and time how long until it answers a request successfully.
     Startup {
@@ -85,7 +118,9 @@ struct Signer {
     target: Target,
     uri: String,
     host: String,
-    amz_target: String,
+    service: &'static str,
+    /// Headers besides host: the AWS JSON target, or the ingestion content type.
+    headers: Vec<(&'static str, String)>,
     body: Bytes,
 }
 
@@ -95,7 +130,14 @@ impl Signer {
         let host = uri.authority().context("endpoint has no host")?.to_string();
         Ok(Signer {
             identity: Credentials::new(&target.access_key_id, &target.secret_access_key, None, None, "loadgen").into(),
-            amz_target: format!("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.{}", target.operation),
+            service: "cloudtrail",
+            headers: vec![
+                ("content-type", "application/x-amz-json-1.1".into()),
+                (
+                    "x-amz-target",
+                    format!("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.{}", target.operation),
+                ),
+            ],
             body: Bytes::from(target.body.clone()),
             uri: uri.to_string(),
             host,
@@ -103,19 +145,28 @@ impl Signer {
         })
     }
 
+    /// A signer for cairn's ingestion API with the given body.
+    fn ingest(target: &Target, body: Bytes) -> Result<Signer> {
+        let mut s = Signer::new(target)?;
+        s.uri = format!("{}/v1/ingest", target.endpoint.trim_end_matches('/'));
+        s.service = "cairn";
+        s.target.operation = "ingest".into();
+        s.headers = vec![("content-type", "application/json".into())];
+        s.body = body;
+        Ok(s)
+    }
+
     /// A freshly signed request, as an SDK would send it.
     fn request(&self) -> Result<http::Request<Full<Bytes>>> {
-        let mut req = http::Request::builder()
-            .method("POST")
-            .uri(&self.uri)
-            .header("host", &self.host)
-            .header("content-type", "application/x-amz-json-1.1")
-            .header("x-amz-target", &self.amz_target)
-            .body(self.body.clone())?;
+        let mut req = http::Request::builder().method("POST").uri(&self.uri).header("host", &self.host);
+        for (k, v) in &self.headers {
+            req = req.header(*k, v);
+        }
+        let mut req = req.body(self.body.clone())?;
         let params = v4::SigningParams::builder()
             .identity(&self.identity)
             .region(&self.target.region)
-            .name("cloudtrail")
+            .name(self.service)
             .time(SystemTime::now())
             .settings(SigningSettings::default())
             .build()?
@@ -154,26 +205,48 @@ struct WorkerStats {
     errors: u64,
 }
 
-async fn run(signer: Arc<Signer>, concurrency: usize, warmup: Duration, duration: Duration) -> Result<()> {
+/// How requests are paced and counted.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    concurrency: usize,
+    warmup: Duration,
+    duration: Duration,
+    /// Requests per second across all clients; unlimited when `None`.
+    rate: Option<f64>,
+    /// Events each request carries (for events/s).
+    events_per_request: usize,
+}
+
+async fn run(signers: Vec<Arc<Signer>>, load: Load) -> Result<()> {
+    let Load { concurrency, warmup, duration, rate, events_per_request } = load;
     let client = client(concurrency);
     // One check before loading, so a misconfigured target fails loudly instead of measuring errors.
-    if !call(&client, &signer).await? {
-        bail!("the first {} request was not answered with 200", signer.target.operation);
+    if !call(&client, &signers[0]).await? {
+        bail!("the first {} request was not answered with 200", signers[0].target.operation);
     }
     let start = Instant::now();
     let measure_from = start + warmup;
     let end = measure_from + duration;
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (client, signer) = (client.clone(), Arc::clone(&signer));
+    // With a rate, each client sends on its own schedule, spread evenly over the interval.
+    let interval = rate.map(|r| Duration::from_secs_f64(concurrency as f64 / r));
+    for worker in 0..concurrency {
+        let (client, signers) = (client.clone(), signers.clone());
         tasks.push(tokio::spawn(async move {
             let mut stats = WorkerStats::default();
+            let mut next = start + interval.map_or(Duration::ZERO, |i| i.mul_f64(worker as f64 / concurrency as f64));
+            let mut n = worker;
             loop {
+                if let Some(i) = interval {
+                    tokio::time::sleep_until(next.into()).await;
+                    next += i;
+                }
                 let t0 = Instant::now();
                 if t0 >= end {
                     break;
                 }
-                let ok = call(&client, &signer).await.unwrap_or(false);
+                n += 1;
+                let ok = call(&client, &signers[n % signers.len()]).await.unwrap_or(false);
                 if t0 >= measure_from {
                     stats.latencies_us.push(t0.elapsed().as_micros().min(u32::MAX as u128) as u32);
                     stats.errors += u64::from(!ok);
@@ -195,13 +268,14 @@ async fn run(signer: Arc<Signer>, concurrency: usize, warmup: Duration, duration
     };
     let secs = duration.as_secs_f64();
     let report = serde_json::json!({
-        "operation": signer.target.operation,
-        "endpoint": signer.target.endpoint,
+        "operation": signers[0].target.operation,
+        "endpoint": signers[0].target.endpoint,
         "concurrency": concurrency,
         "duration_s": secs,
         "requests": all.len(),
         "errors": errors,
         "throughput_rps": all.len() as f64 / secs,
+        "events_per_s": (all.len() as u64 - errors) as f64 * events_per_request as f64 / secs,
         "p50_ms": pct(0.50),
         "p90_ms": pct(0.90),
         "p99_ms": pct(0.99),
@@ -245,13 +319,30 @@ fn main() -> Result<()> {
         Cmd::Run { target, concurrency, duration, warmup, threads } => {
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(1)).enable_all().build()?;
             let signer = Arc::new(Signer::new(&target)?);
-            rt.block_on(run(
-                signer,
-                concurrency.max(1),
-                Duration::from_secs_f64(warmup),
-                Duration::from_secs_f64(duration),
-            ))
+            let load = Load {
+                concurrency: concurrency.max(1),
+                warmup: Duration::from_secs_f64(warmup),
+                duration: Duration::from_secs_f64(duration),
+                rate: None,
+                events_per_request: 1,
+            };
+            rt.block_on(run(vec![signer], load))
         }
+        Cmd::Ingest { target, concurrency, duration, warmup, threads, records_per_request, rate } => {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(1)).enable_all().build()?;
+            let signers = (0..16)
+                .map(|i| Ok(Arc::new(Signer::ingest(&target, records::batch(i, records_per_request))?)))
+                .collect::<Result<Vec<_>>>()?;
+            let load = Load {
+                concurrency: concurrency.max(1),
+                warmup: Duration::from_secs_f64(warmup),
+                duration: Duration::from_secs_f64(duration),
+                rate,
+                events_per_request: records_per_request,
+            };
+            rt.block_on(run(signers, load))
+        }
+        Cmd::Floor { file, records_per_batch, duration } => records::floor(&file, records_per_batch, duration),
         Cmd::Call { target } => {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             let signer = Signer::new(&target)?;

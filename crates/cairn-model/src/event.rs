@@ -1,7 +1,8 @@
 //! CloudTrail event records sent by producers: the checks a record must pass before it is journaled, and the
 //! members cairn fills in when a producer leaves them out. Unknown members are kept verbatim.
 
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::names::{is_account_id, is_region};
 
@@ -73,61 +74,112 @@ pub fn is_event_time(s: &str) -> bool {
         && num(17..19) < 60
 }
 
-fn required_str<'a>(record: &'a Map<String, Value>, field: &str) -> Result<&'a str, RecordError> {
-    match record.get(field) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s),
-        Some(Value::String(_)) | None | Some(Value::Null) => {
-            Err(refuse("MissingField", format!("record has no {field}")))
-        }
-        Some(_) => Err(refuse("InvalidField", format!("{field} must be a string"))),
+/// The members of a record cairn checks; every other member stays as the producer wrote it.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Checked<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    event_time: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    event_source: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    event_name: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    aws_region: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    recipient_account_id: Option<&'a RawValue>,
+    #[serde(rename = "eventID", borrow, default, deserialize_with = "present")]
+    event_id: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    event_version: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    event_category: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    management_event: Option<&'a RawValue>,
+}
+
+/// Keeps a member that is present, even as `null` (which `Option` alone would read as absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+/// A member that must be a non-empty string when present.
+fn string_member(raw: Option<&RawValue>, field: &str) -> Result<Option<String>, RecordError> {
+    let Some(raw) = raw else { return Ok(None) };
+    match serde_json::from_str::<Value>(raw.get()) {
+        Ok(Value::String(s)) if !s.is_empty() => Ok(Some(s)),
+        Ok(Value::String(_)) => Err(refuse("MissingField", format!("record has an empty {field}"))),
+        Ok(Value::Null) => Err(refuse("MissingField", format!("record has no {field}"))),
+        _ => Err(refuse("InvalidField", format!("{field} must be a string"))),
     }
 }
 
-/// Validates a producer's record and fills `eventID` (from `new_id`), `eventVersion` and `eventCategory` when
-/// absent. The caller checks the serialized size against [`MAX_EVENT_BYTES`].
-pub fn check_record(value: &mut Value, new_id: impl FnOnce() -> String) -> Result<RecordInfo, RecordError> {
-    let Value::Object(record) = value else {
+fn required(raw: Option<&RawValue>, field: &str) -> Result<String, RecordError> {
+    string_member(raw, field)?.ok_or_else(|| refuse("MissingField", format!("record has no {field}")))
+}
+
+/// Validates a producer's record (one JSON object, as sent) and returns it ready for the journal: byte for byte
+/// as sent, with `eventID` (from `new_id`), `eventVersion` and `eventCategory` added when absent.
+pub fn check_record(raw: &str, new_id: impl FnOnce() -> String) -> Result<(RecordInfo, String), RecordError> {
+    let raw = raw.trim();
+    if !raw.starts_with('{') {
         return Err(refuse("InvalidRecord", "a record must be a JSON object"));
-    };
-    let time = required_str(record, "eventTime")?;
-    if !is_event_time(time) {
+    }
+    let c: Checked<'_> = serde_json::from_str(raw)
+        .map_err(|e| refuse("InvalidRecord", format!("record is not a valid JSON object: {e}")))?;
+    let time = required(c.event_time, "eventTime")?;
+    if !is_event_time(&time) {
         return Err(refuse(
             "InvalidEventTime",
             format!("eventTime {time:?} is not a UTC time like 2026-01-01T00:00:00Z"),
         ));
     }
-    required_str(record, "eventSource")?;
-    required_str(record, "eventName")?;
-    let region = required_str(record, "awsRegion")?;
-    if !is_region(region) {
+    required(c.event_source, "eventSource")?;
+    required(c.event_name, "eventName")?;
+    let region = required(c.aws_region, "awsRegion")?;
+    if !is_region(&region) {
         return Err(refuse("InvalidField", format!("awsRegion {region:?} is not a region")));
     }
-    let account = required_str(record, "recipientAccountId")?;
-    if !is_account_id(account) {
-        return Err(refuse("InvalidField", format!("recipientAccountId {account:?} is not a 12-digit account id")));
+    let account_id = required(c.recipient_account_id, "recipientAccountId")?;
+    if !is_account_id(&account_id) {
+        return Err(refuse("InvalidField", format!("recipientAccountId {account_id:?} is not a 12-digit account id")));
     }
-    let (account_id, region) = (account.to_string(), region.to_string());
-    let event_id = match record.get("eventID") {
-        None | Some(Value::Null) => {
+    let given_id = string_member(c.event_id, "eventID")
+        .map_err(|_| refuse("InvalidField", "eventID must be a string of 1 to 256 characters"))?;
+    if given_id.as_ref().is_some_and(|id| id.len() > 256) {
+        return Err(refuse("InvalidField", "eventID must be a string of 1 to 256 characters"));
+    }
+    let version = string_member(c.event_version, "eventVersion")
+        .map_err(|_| refuse("InvalidField", "eventVersion must be a non-empty string"))?;
+    let category = string_member(c.event_category, "eventCategory")
+        .map_err(|_| refuse("InvalidField", "eventCategory must be a non-empty string"))?;
+    // Members to add go right after the opening brace; the rest of the record is untouched.
+    let mut added = String::new();
+    if version.is_none() {
+        added.push_str(&format!("\"eventVersion\":\"{DEFAULT_EVENT_VERSION}\","));
+    }
+    let event_id = match given_id {
+        Some(id) => id,
+        None => {
             let id = new_id();
-            record.insert("eventID".into(), Value::String(id.clone()));
+            added.push_str(&format!("\"eventID\":{},", Value::String(id.clone())));
             id
         }
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => s.clone(),
-        Some(_) => return Err(refuse("InvalidField", "eventID must be a string of 1 to 256 characters")),
     };
-    match record.get("eventVersion") {
-        None | Some(Value::Null) => {
-            record.insert("eventVersion".into(), Value::String(DEFAULT_EVENT_VERSION.into()));
-        }
-        Some(Value::String(_)) => {}
-        Some(_) => return Err(refuse("InvalidField", "eventVersion must be a string")),
+    if category.is_none() {
+        let data = c.management_event.is_some_and(|m| m.get() == "false");
+        added.push_str(if data { "\"eventCategory\":\"Data\"," } else { "\"eventCategory\":\"Management\"," });
     }
-    if !record.contains_key("eventCategory") {
-        let data = record.get("managementEvent") == Some(&Value::Bool(false));
-        record.insert("eventCategory".into(), Value::String(if data { "Data" } else { "Management" }.into()));
-    }
-    Ok(RecordInfo { account_id, region, event_id })
+    let payload = if added.is_empty() {
+        raw.to_string()
+    } else {
+        let mut p = String::with_capacity(raw.len() + added.len());
+        p.push('{');
+        p.push_str(&added);
+        p.push_str(&raw[1..]);
+        p
+    };
+    Ok((RecordInfo { account_id, region, event_id }, payload))
 }
 
 #[cfg(test)]
@@ -161,10 +213,13 @@ mod tests {
                "awsRegion": "us-east-1", "recipientAccountId": "111111111111", "custom": {"kept": [1, 2]}})
     }
 
+    fn check(v: &Value, id: &str) -> Result<(RecordInfo, Value), RecordError> {
+        check_record(&v.to_string(), || id.to_string()).map(|(i, p)| (i, serde_json::from_str(&p).unwrap()))
+    }
+
     #[test]
     fn records_are_checked_and_filled() {
-        let mut r = base();
-        let info = check_record(&mut r, || "new-id".into()).unwrap();
+        let (info, r) = check(&base(), "new-id").unwrap();
         assert_eq!(
             info,
             RecordInfo { account_id: "111111111111".into(), region: "us-east-1".into(), event_id: "new-id".into() }
@@ -179,11 +234,16 @@ mod tests {
         data["managementEvent"] = json!(false);
         data["eventID"] = json!("given");
         data["eventVersion"] = json!("1.08");
-        let info = check_record(&mut data, || unreachable!()).unwrap();
+        let (info, r) = check(&data, "unused").unwrap();
         assert_eq!(
-            (info.event_id.as_str(), data["eventVersion"].as_str(), data["eventCategory"].as_str()),
+            (info.event_id.as_str(), r["eventVersion"].as_str(), r["eventCategory"].as_str()),
             ("given", Some("1.08"), Some("Data"))
         );
+
+        // A complete record is kept byte for byte, whitespace and member order included.
+        let complete = r#"{ "eventVersion":"1.09", "zz":1, "eventID":"e-1", "eventCategory":"Management", "eventTime":"2026-01-01T00:00:00Z",
+            "eventSource":"s3.amazonaws.com", "eventName":"GetObject", "awsRegion":"eu-west-1", "recipientAccountId":"111111111111", "aa":{"b":2,"a":1} }"#;
+        assert_eq!(check_record(complete, || unreachable!()).unwrap().1, complete.trim());
 
         let bad: &[(&str, Value, &str)] = &[
             ("eventTime", json!("yesterday"), "InvalidEventTime"),
@@ -193,16 +253,24 @@ mod tests {
             ("awsRegion", json!("mars"), "InvalidField"),
             ("recipientAccountId", json!("1234"), "InvalidField"),
             ("eventID", json!(7), "InvalidField"),
+            ("eventID", Value::Null, "InvalidField"),
+            ("eventID", json!("x".repeat(257)), "InvalidField"),
             ("eventVersion", json!(1.11), "InvalidField"),
+            ("eventCategory", json!(["Data"]), "InvalidField"),
         ];
         for (field, v, code) in bad {
             let mut r = base();
             r[*field] = v.clone();
-            assert_eq!(check_record(&mut r, || "x".into()).unwrap_err().code, *code, "{field}");
+            assert_eq!(check(&r, "x").unwrap_err().code, *code, "{field}");
         }
         let mut r = base();
         r.as_object_mut().unwrap().remove("recipientAccountId");
-        assert_eq!(check_record(&mut r, || "x".into()).unwrap_err().code, "MissingField");
-        assert_eq!(check_record(&mut json!([1]), || "x".into()).unwrap_err().code, "InvalidRecord");
+        assert_eq!(check(&r, "x").unwrap_err().code, "MissingField");
+        assert_eq!(check(&json!([1]), "x").unwrap_err().code, "InvalidRecord");
+        assert_eq!(check_record("{\"eventTime\": ", || "x".into()).unwrap_err().code, "InvalidRecord");
+        assert_eq!(
+            check_record(r#"{"eventName":"a","eventName":"b"}"#, || "x".into()).unwrap_err().code,
+            "InvalidRecord"
+        );
     }
 }

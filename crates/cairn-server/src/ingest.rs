@@ -13,7 +13,7 @@ use bytes::Bytes;
 use cairn_api::shapes::{IngestFailure, IngestResponse, IngestSuccess};
 use cairn_api::{ApiError, ErrorCode};
 use cairn_model::event::{check_record, MAX_EVENT_BYTES};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::config::Credential;
 use crate::http::{authenticate, finish, read_body};
@@ -66,6 +66,30 @@ async fn ingest(app: &Arc<App>, req: Request) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(&response).map_err(|e| ApiError::internal(format!("serializing a response: {e}")))
 }
 
+/// The records of a body: the elements of `{"Records": [...]}`, or the body itself when it is one record. Records
+/// stay unparsed slices of the body.
+fn split_records(body: &str) -> Result<Vec<&RawValue>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(rename = "Records", borrow)]
+        records: Option<&'a RawValue>,
+    }
+    let serialization = |m: String| ApiError::new(ErrorCode::Serialization, m);
+    if !body.trim_start().starts_with('{') {
+        return Err(serialization("request body must be a record or an object with a Records array".into()));
+    }
+    let envelope: Envelope<'_> =
+        serde_json::from_str(body).map_err(|e| serialization(format!("request body is not valid JSON: {e}")))?;
+    match envelope.records {
+        Some(records) => serde_json::from_str::<Vec<&RawValue>>(records.get())
+            .map_err(|_| serialization("Records must be an array of records".into())),
+        None => {
+            Ok(vec![serde_json::from_str(body)
+                .map_err(|e| serialization(format!("request body is not valid JSON: {e}")))?])
+        }
+    }
+}
+
 fn decompress(bytes: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
     let mut out = Vec::new();
     let mut decoder = flate2::read::MultiGzDecoder::new(bytes).take(limit as u64 + 1);
@@ -95,21 +119,9 @@ fn prepare(
     } else {
         bytes
     };
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(ErrorCode::Serialization, format!("request body is not valid JSON: {e}")))?;
-    let records = match value {
-        Value::Object(mut m) if m.contains_key("Records") => match m.remove("Records") {
-            Some(Value::Array(records)) => records,
-            _ => return Err(ApiError::new(ErrorCode::Serialization, "Records must be an array of records")),
-        },
-        record @ Value::Object(_) => vec![record],
-        _ => {
-            return Err(ApiError::new(
-                ErrorCode::Serialization,
-                "request body must be a record or an object with a Records array",
-            ))
-        }
-    };
+    let body = std::str::from_utf8(body)
+        .map_err(|e| ApiError::new(ErrorCode::Serialization, format!("request body is not UTF-8: {e}")))?;
+    let records = split_records(body)?;
     if records.len() > MAX_RECORDS {
         return Err(ApiError::new(
             ErrorCode::Validation,
@@ -118,11 +130,11 @@ fn prepare(
     }
     let mut payloads = Vec::with_capacity(records.len());
     let mut response = IngestResponse { successful: Vec::with_capacity(records.len()), failed: Vec::new() };
-    for (index, mut record) in records.into_iter().enumerate() {
+    for (index, raw) in records.into_iter().enumerate() {
         let refused =
             |code: &'static str, message: String| IngestFailure { index, error_code: code, error_message: message };
-        let info = match check_record(&mut record, || uuid::Uuid::new_v4().to_string()) {
-            Ok(info) => info,
+        let (info, payload) = match check_record(raw.get(), || uuid::Uuid::new_v4().to_string()) {
+            Ok(checked) => checked,
             Err(e) => {
                 response.failed.push(refused(e.code, e.message));
                 continue;
@@ -135,13 +147,6 @@ fn prepare(
             ));
             continue;
         }
-        let payload = match serde_json::to_vec(&record) {
-            Ok(p) => p,
-            Err(e) => {
-                response.failed.push(refused("InvalidRecord", format!("record cannot be serialized: {e}")));
-                continue;
-            }
-        };
         if payload.len() > MAX_EVENT_BYTES {
             response.failed.push(refused(
                 "EventTooLarge",

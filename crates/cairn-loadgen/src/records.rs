@@ -1,0 +1,102 @@
+//! Realistic CloudTrail records for ingestion benchmarks (1-2 KB each, varied like a real account's traffic), and
+//! the hardware floor they are compared with.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+
+const NAMES: [(&str, &str); 8] = [
+    ("ec2.amazonaws.com", "RunInstances"),
+    ("s3.amazonaws.com", "PutBucketPolicy"),
+    ("iam.amazonaws.com", "CreateAccessKey"),
+    ("sts.amazonaws.com", "AssumeRole"),
+    ("kms.amazonaws.com", "Decrypt"),
+    ("lambda.amazonaws.com", "UpdateFunctionCode20150331v2"),
+    ("ec2.amazonaws.com", "DescribeInstances"),
+    ("cloudtrail.amazonaws.com", "StopLogging"),
+];
+
+/// One record; `i` varies names, identities, times and sizes.
+pub fn record(i: usize) -> serde_json::Value {
+    let (source, name) = NAMES[i % NAMES.len()];
+    let padding = "x".repeat(200 + (i * 7919) % 700);
+    let region = ["us-east-1", "eu-west-1", "ap-southeast-2"][i % 3];
+    serde_json::json!({
+        "eventVersion": "1.11",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": format!("AROAEXAMPLEROLEID{:04}:session-{i}", i % 1000),
+            "arn": format!("arn:aws:sts::111111111111:assumed-role/deployer-{}/session-{i}", i % 17),
+            "accountId": "111111111111",
+            "accessKeyId": format!("ASIAEXAMPLE{:09}", i % 100_000),
+            "sessionContext": {
+                "sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLEROLEID", "arn": format!("arn:aws:iam::111111111111:role/deployer-{}", i % 17), "accountId": "111111111111", "userName": format!("deployer-{}", i % 17)},
+                "attributes": {"creationDate": "2026-11-20T09:00:00Z", "mfaAuthenticated": "false"}
+            }
+        },
+        "eventTime": format!("2026-11-20T{:02}:{:02}:{:02}Z", (i / 3600) % 24, (i / 60) % 60, i % 60),
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": region,
+        "sourceIPAddress": format!("10.{}.{}.{}", i % 256, (i / 256) % 256, (i * 13) % 256),
+        "userAgent": "aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64 api/ec2#1.173.0",
+        "requestParameters": {"resourceId": format!("i-{:017x}", i * 2_654_435_761), "tags": [{"key": "team", "value": "platform"}], "note": padding},
+        "responseElements": null,
+        "requestID": format!("{:08x}-1111-4222-8333-{:012x}", i, i * 31),
+        "readOnly": i.is_multiple_of(3),
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": "111111111111",
+        "eventCategory": "Management",
+        "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": "ec2.us-east-1.amazonaws.com"}
+    })
+}
+
+/// A `{"Records":[...]}` body of `n` records, the `k`-th of a set of distinct bodies.
+pub fn batch(k: usize, n: usize) -> Bytes {
+    let records: Vec<serde_json::Value> = (0..n).map(|i| record(k * n + i)).collect();
+    Bytes::from(serde_json::to_vec(&serde_json::json!({ "Records": records })).expect("records serialize"))
+}
+
+/// Appends the same records, serialized, to `file` with one fdatasync per batch for `seconds`; prints events/s and
+/// the latency of each write + fdatasync.
+pub fn floor(file: &std::path::Path, per_batch: usize, seconds: f64) -> Result<()> {
+    let records: Vec<Vec<u8>> =
+        (0..per_batch).map(|i| serde_json::to_vec(&record(i)).expect("records serialize")).collect();
+    let mut buf = Vec::new();
+    for r in &records {
+        // The journal's framing: 16 header bytes per record.
+        buf.extend_from_slice(&[0u8; 16]);
+        buf.extend_from_slice(r);
+    }
+    let mut f = std::fs::OpenOptions::new().create(true).truncate(true).write(true).open(file).context("floor file")?;
+    let (start, mut batches, mut lat) = (Instant::now(), 0u64, Vec::new());
+    while start.elapsed() < Duration::from_secs_f64(seconds) {
+        let t0 = Instant::now();
+        f.write_all(&buf)?;
+        f.sync_data()?;
+        lat.push(t0.elapsed().as_micros() as u32);
+        batches += 1;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    drop(f);
+    let _ = std::fs::remove_file(file);
+    lat.sort_unstable();
+    let pct =
+        |p: f64| lat[((lat.len() as f64 * p).ceil() as usize).saturating_sub(1).min(lat.len() - 1)] as f64 / 1000.0;
+    let avg_record = records.iter().map(Vec::len).sum::<usize>() as f64 / records.len() as f64;
+    println!(
+        "{}",
+        serde_json::json!({
+            "records_per_batch": per_batch,
+            "avg_record_bytes": avg_record,
+            "events_per_s": (batches * per_batch as u64) as f64 / secs,
+            "mb_per_s": (batches as f64 * buf.len() as f64) / secs / 1e6,
+            "p50_ms": pct(0.5),
+            "p99_ms": pct(0.99),
+        })
+    );
+    Ok(())
+}
