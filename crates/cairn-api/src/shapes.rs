@@ -236,3 +236,56 @@ pub struct IngestResponse {
     pub successful: Vec<IngestSuccess>,
     pub failed: Vec<IngestFailure>,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LookupAttribute {
+    pub attribute_key: Option<String>,
+    pub attribute_value: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LookupEventsRequest {
+    pub lookup_attributes: Option<Vec<LookupAttribute>>,
+    /// Seconds since the epoch.
+    pub start_time: Option<f64>,
+    pub end_time: Option<f64>,
+    pub event_category: Option<String>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ResourceShape {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventShape {
+    pub event_id: String,
+    pub event_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    pub event_time: f64,
+    pub event_source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    pub resources: Vec<ResourceShape>,
+    pub cloud_trail_event: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LookupEventsResponse {
+    pub events: Vec<EventShape>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 
 use crate::audit::{self, ApiCallEvent};
 use crate::config::Credential;
-use crate::{organizations, selectors, tags, trails, App, Ctx};
+use crate::{lookup, organizations, selectors, tags, trails, App, Ctx};
 
 /// The SigV4 signing name of the CloudTrail API.
 const SERVICE: &str = "cloudtrail";
@@ -38,6 +38,7 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    crate::history::spawn(Arc::clone(&app));
     axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
@@ -219,6 +220,7 @@ fn dispatch(app: &App, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>,
         Op::AddTags => json(tags::add(app, ctx, input(body)?)?),
         Op::RemoveTags => json(tags::remove(app, ctx, input(body)?)?),
         Op::ListTags => json(tags::list(app, ctx, input(body)?)?),
+        Op::LookupEvents => json(lookup::lookup_events(app, ctx, input(body)?)?),
         Op::RegisterOrganizationDelegatedAdmin => json(organizations::register(app, ctx, input(body)?)?),
         Op::DeregisterOrganizationDelegatedAdmin => json(organizations::deregister(app, ctx, input(body)?)?),
         other => Err(ApiError::new(

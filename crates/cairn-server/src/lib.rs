@@ -3,8 +3,10 @@
 
 pub mod audit;
 pub mod config;
+mod history;
 mod http;
 mod ingest;
+mod lookup;
 mod organizations;
 mod selectors;
 mod tags;
@@ -54,6 +56,8 @@ pub struct App {
     pub catalog: Catalog,
     /// Every event, durable before it is acknowledged.
     pub journal: Journal,
+    /// Event history (LookupEvents), fed from the journal.
+    pub history: cairn_store::History,
     pub clock: Arc<dyn Clock>,
     credentials: HashMap<String, Credential>,
 }
@@ -83,7 +87,7 @@ impl App {
         let catalog = Catalog::open(&settings.data_dir.join("catalog.sqlite"))?;
         let journal = Journal::open(&settings.data_dir.join("journal"), cairn_journal::Options::default())?;
         let credentials = settings.credentials.iter().cloned().collect();
-        Ok(App { settings, catalog, journal, clock, credentials })
+        Ok(App { settings, catalog, journal, history: cairn_store::History::new(), clock, credentials })
     }
 
     pub fn credential(&self, access_key_id: &str) -> Option<&Credential> {

@@ -4,6 +4,7 @@ mod audit;
 mod common;
 mod ingest;
 mod lifecycle;
+mod lookup;
 mod organizations;
 mod protocol;
 mod selectors;

@@ -1,0 +1,247 @@
+//! What event history needs from a CloudTrail record: its time, identity, lookup attributes and resources, and
+//! which account and region's history it belongs to.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Services whose events CloudTrail records in us-east-1, whatever region they were called in.
+pub const GLOBAL_SERVICES: &[&str] = &[
+    "iam.amazonaws.com",
+    "sts.amazonaws.com",
+    "cloudfront.amazonaws.com",
+    "route53.amazonaws.com",
+    "route53domains.amazonaws.com",
+    "organizations.amazonaws.com",
+    "waf.amazonaws.com",
+    "shield.amazonaws.com",
+    "globalaccelerator.amazonaws.com",
+    "account.amazonaws.com",
+    "billingconsole.amazonaws.com",
+    "health.amazonaws.com",
+    "networkmanager.amazonaws.com",
+];
+
+/// The lookup attributes of LookupEvents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LookupKey {
+    EventId,
+    EventName,
+    ReadOnly,
+    Username,
+    ResourceType,
+    ResourceName,
+    EventSource,
+    AccessKeyId,
+}
+
+impl LookupKey {
+    pub const ALL: [LookupKey; 8] = [
+        LookupKey::EventId,
+        LookupKey::EventName,
+        LookupKey::ReadOnly,
+        LookupKey::Username,
+        LookupKey::ResourceType,
+        LookupKey::ResourceName,
+        LookupKey::EventSource,
+        LookupKey::AccessKeyId,
+    ];
+
+    pub fn parse(s: &str) -> Option<LookupKey> {
+        LookupKey::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LookupKey::EventId => "EventId",
+            LookupKey::EventName => "EventName",
+            LookupKey::ReadOnly => "ReadOnly",
+            LookupKey::Username => "Username",
+            LookupKey::ResourceType => "ResourceType",
+            LookupKey::ResourceName => "ResourceName",
+            LookupKey::EventSource => "EventSource",
+            LookupKey::AccessKeyId => "AccessKeyId",
+        }
+    }
+}
+
+/// The parts of a record event history indexes and answers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFields {
+    pub account_id: String,
+    /// The region whose history holds the event (us-east-1 for global services).
+    pub region: String,
+    pub time_ms: i64,
+    pub event_id: String,
+    pub event_name: String,
+    pub event_source: String,
+    pub read_only: Option<bool>,
+    pub username: Option<String>,
+    pub access_key_id: Option<String>,
+    /// (type, name) pairs.
+    pub resources: Vec<(Option<String>, Option<String>)>,
+    pub category: String,
+    pub management: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Raw {
+    event_time: Option<String>,
+    #[serde(rename = "eventID")]
+    event_id: Option<String>,
+    event_name: Option<String>,
+    event_source: Option<String>,
+    aws_region: Option<String>,
+    recipient_account_id: Option<String>,
+    read_only: Option<Value>,
+    management_event: Option<bool>,
+    event_category: Option<String>,
+    user_identity: Option<Value>,
+    resources: Option<Vec<Value>>,
+    request_parameters: Option<Value>,
+}
+
+/// Milliseconds since the epoch of a CloudTrail `eventTime`.
+pub fn parse_time(s: &str) -> Option<i64> {
+    if !cairn_model::event::is_event_time(s) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s[r].parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + n(11..13)? * 3600 + n(14..16)? * 60 + n(17..19)?;
+    let frac = &s[19..s.len() - 1];
+    let millis = if frac.len() > 1 {
+        let digits: String = frac[1..].chars().chain("000".chars()).take(3).collect();
+        digits.parse::<i64>().ok()?
+    } else {
+        0
+    };
+    Some(secs * 1000 + millis)
+}
+
+/// The user name LookupEvents reports: the IAM user, the role session, or `root`.
+fn username(identity: &Value) -> Option<String> {
+    if let Some(name) = identity.get("userName").and_then(Value::as_str) {
+        return Some(name.to_string());
+    }
+    match identity.get("type").and_then(Value::as_str) {
+        Some("Root") => Some("root".into()),
+        Some("AssumedRole") | Some("FederatedUser") => {
+            identity.get("arn").and_then(Value::as_str).and_then(|a| a.rsplit('/').next()).map(str::to_string)
+        }
+        _ => identity
+            .pointer("/sessionContext/sessionIssuer/userName")
+            .and_then(Value::as_str)
+            .or_else(|| identity.get("invokedBy").and_then(Value::as_str))
+            .map(str::to_string),
+    }
+}
+
+/// Resources of a record: its `resources` member, or for CloudTrail's own calls the trail it names.
+fn resources(raw: &Raw) -> Vec<(Option<String>, Option<String>)> {
+    if let Some(list) = &raw.resources {
+        return list
+            .iter()
+            .map(|r| {
+                let s = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
+                (s("type"), s("ARN").or_else(|| s("arn")))
+            })
+            .collect();
+    }
+    if raw.event_source.as_deref() == Some("cloudtrail.amazonaws.com") {
+        let params = raw.request_parameters.as_ref();
+        let name = ["name", "trailName"].iter().find_map(|k| params?.get(*k)?.as_str());
+        if let Some(name) = name {
+            return vec![(Some("AWS::CloudTrail::Trail".into()), Some(name.to_string()))];
+        }
+    }
+    Vec::new()
+}
+
+/// Extracts what history needs from a journaled record; `None` for records that are not CloudTrail events.
+pub fn extract(payload: &[u8]) -> Option<EventFields> {
+    let raw: Raw = serde_json::from_slice(payload).ok()?;
+    let time_ms = parse_time(raw.event_time.as_deref()?)?;
+    let event_source = raw.event_source.clone()?;
+    let region = if GLOBAL_SERVICES.contains(&event_source.as_str()) {
+        "us-east-1".to_string()
+    } else {
+        raw.aws_region.clone()?
+    };
+    let identity = raw.user_identity.clone().unwrap_or(Value::Null);
+    let category = raw.event_category.clone().unwrap_or_else(|| "Management".into());
+    let management = raw.management_event.unwrap_or(category == "Management");
+    let read_only = match &raw.read_only {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) => s.parse().ok(),
+        _ => None,
+    };
+    Some(EventFields {
+        account_id: raw.recipient_account_id.clone()?,
+        region,
+        time_ms,
+        event_id: raw.event_id.clone()?,
+        event_name: raw.event_name.clone()?,
+        username: username(&identity),
+        access_key_id: identity.get("accessKeyId").and_then(Value::as_str).map(str::to_string),
+        resources: resources(&raw),
+        event_source,
+        read_only,
+        category,
+        management,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_time("2026-11-22T13:58:51Z"), Some(1_795_355_931_000));
+        assert_eq!(parse_time("2026-11-22T13:58:51.362Z"), Some(1_795_355_931_362));
+        assert_eq!(parse_time("2024-02-29T00:00:00.5Z"), Some(1_709_164_800_500));
+        assert_eq!(parse_time("2024-02-30T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn fields_identities_resources_and_regions() {
+        let e = json!({"eventTime": "2026-01-01T00:00:00Z", "eventID": "e1", "eventName": "CreateUser",
+            "eventSource": "iam.amazonaws.com", "awsRegion": "eu-west-1", "recipientAccountId": "111111111111",
+            "readOnly": false, "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::111111111111:assumed-role/admin/alice@example.com", "accessKeyId": "ASIAX"},
+            "resources": [{"ARN": "arn:aws:iam::111111111111:user/bob", "accountId": "111111111111", "type": "AWS::IAM::User"}]});
+        let f = extract(e.to_string().as_bytes()).unwrap();
+        assert_eq!(f.region, "us-east-1", "global services are recorded in us-east-1");
+        assert_eq!(f.username.as_deref(), Some("alice@example.com"));
+        assert_eq!(f.access_key_id.as_deref(), Some("ASIAX"));
+        assert_eq!(f.read_only, Some(false));
+        assert_eq!(
+            f.resources,
+            vec![(Some("AWS::IAM::User".into()), Some("arn:aws:iam::111111111111:user/bob".into()))]
+        );
+        assert!(f.management);
+
+        let e = json!({"eventTime": "2026-01-01T00:00:00Z", "eventID": "e2", "eventName": "StopLogging",
+            "eventSource": "cloudtrail.amazonaws.com", "awsRegion": "eu-west-1", "recipientAccountId": "111111111111",
+            "userIdentity": {"type": "Root", "arn": "arn:aws:iam::111111111111:root"}, "requestParameters": {"name": "my-trail"},
+            "eventCategory": "Management"});
+        let f = extract(e.to_string().as_bytes()).unwrap();
+        assert_eq!((f.region.as_str(), f.username.as_deref()), ("eu-west-1", Some("root")));
+        assert_eq!(f.resources, vec![(Some("AWS::CloudTrail::Trail".into()), Some("my-trail".into()))]);
+
+        let data = json!({"eventTime": "2026-01-01T00:00:00Z", "eventID": "e3", "eventName": "GetObject",
+            "eventSource": "s3.amazonaws.com", "awsRegion": "eu-west-1", "recipientAccountId": "111111111111",
+            "managementEvent": false, "eventCategory": "Data"});
+        assert!(!extract(data.to_string().as_bytes()).unwrap().management);
+        assert!(extract(b"{\"not\": \"an event\"}").is_none());
+    }
+}

@@ -1,0 +1,244 @@
+//! LookupEvents through the SDK: every call shows up, with AWS's event shape; attributes, time ranges, pagination
+//! bound to its parameters, isolation, global services, and history rebuilt after a restart.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_sdk_cloudtrail::primitives::DateTime;
+use aws_sdk_cloudtrail::types::{EventCategory, LookupAttribute, LookupAttributeKey};
+use serde_json::json;
+
+use crate::common::*;
+
+fn attr(key: LookupAttributeKey, value: &str) -> LookupAttribute {
+    LookupAttribute::builder().attribute_key(key).attribute_value(value).build().unwrap()
+}
+
+fn now_iso(offset_secs: i64) -> String {
+    let t = DateTime::from_secs(
+        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64 + offset_secs,
+    );
+    t.fmt(aws_sdk_cloudtrail::primitives::DateTimeFormat::DateTime)
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap()
+        .trim_end_matches('Z')
+        .to_string()
+        + "Z"
+}
+
+fn producer_event(name: &str, region: &str, source: &str, offset_secs: i64) -> serde_json::Value {
+    json!({"eventTime": now_iso(offset_secs), "eventSource": source, "eventName": name, "awsRegion": region,
+           "recipientAccountId": MGMT.0, "readOnly": false,
+           "userIdentity": {"type": "IAMUser", "userName": "deployer", "accessKeyId": "AKIAPRODUCER"},
+           "resources": [{"ARN": "arn:aws:ec2:eu-west-1:111111111111:instance/i-1", "accountId": MGMT.0, "type": "AWS::EC2::Instance"}]})
+}
+
+fn ingest(server: &Server, records: Vec<serde_json::Value>) {
+    let r = raw_to(
+        server,
+        "/v1/ingest",
+        "cairn",
+        &[],
+        json!({"Records": records}).to_string().as_bytes(),
+        Signing::as_(MGMT),
+    );
+    assert!(r.body["failed"].as_array().unwrap().is_empty(), "{:?}", r.body);
+}
+
+/// Polls until `f` holds: history follows the journal within moments, not synchronously.
+async fn eventually<F, Fut>(mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while !f().await {
+        assert!(Instant::now() < deadline, "not visible in event history within a second");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn every_call_shows_up_with_aws_shape() {
+    let dir = TempDir::new();
+    let server = Server::start(&dir);
+    let ct = server.client(MGMT, "us-east-1");
+    ct.create_trail().name("looked-up").s3_bucket_name("trail-bucket").send().await.unwrap();
+    let by_name = || ct.lookup_events().lookup_attributes(attr(LookupAttributeKey::EventName, "CreateTrail")).send();
+    eventually(|| async { !by_name().await.unwrap().events().is_empty() }).await;
+    let out = by_name().await.unwrap();
+    let e = &out.events()[0];
+    assert_eq!(e.event_name(), Some("CreateTrail"));
+    assert_eq!(e.event_source(), Some("cloudtrail.amazonaws.com"));
+    assert_eq!(e.read_only(), Some("false"));
+    assert_eq!(e.username(), Some("root"));
+    assert_eq!(e.access_key_id(), Some(MGMT.1));
+    assert_eq!(e.resources()[0].resource_type(), Some("AWS::CloudTrail::Trail"));
+    assert_eq!(e.resources()[0].resource_name(), Some("looked-up"));
+    let age = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64
+        - e.event_time().unwrap().secs();
+    assert!((0..60).contains(&age));
+    let full: serde_json::Value = serde_json::from_str(e.cloud_trail_event().unwrap()).unwrap();
+    assert_eq!(full["eventID"], e.event_id().unwrap());
+    assert_eq!(full["requestParameters"]["name"], "looked-up");
+    assert_eq!(full["eventVersion"], "1.11");
+
+    // Lookups are calls too, recorded as read-only events; by event id, exactly one event comes back.
+    let one = ct
+        .lookup_events()
+        .lookup_attributes(attr(LookupAttributeKey::EventId, e.event_id().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.events().len(), 1);
+    eventually(|| async {
+        let r = ct.lookup_events().lookup_attributes(attr(LookupAttributeKey::ReadOnly, "true")).send().await.unwrap();
+        r.events().iter().any(|e| e.event_name() == Some("LookupEvents"))
+    })
+    .await;
+    // Other accounts and regions see none of it.
+    let member = server.client(MEMBER, "us-east-1").lookup_events().send().await.unwrap();
+    assert!(member.events().iter().all(|e| e.event_name() == Some("LookupEvents")), "member sees only its own calls");
+    let west = server
+        .client(MGMT, "eu-west-1")
+        .lookup_events()
+        .lookup_attributes(attr(LookupAttributeKey::EventName, "CreateTrail"))
+        .send()
+        .await
+        .unwrap();
+    assert!(west.events().is_empty());
+}
+
+#[tokio::test]
+async fn producers_events_paginate_newest_first_and_stably() {
+    let dir = TempDir::new();
+    let server = Server::start(&dir);
+    let records: Vec<_> =
+        (0..120).map(|i| producer_event(&format!("Op{i:03}"), "eu-west-1", "ec2.amazonaws.com", -600 + i)).collect();
+    ingest(&server, records);
+    let ct = server.client(MGMT, "eu-west-1");
+    let source = || attr(LookupAttributeKey::EventSource, "ec2.amazonaws.com");
+    eventually(|| async { ct.lookup_events().lookup_attributes(source()).send().await.unwrap().events().len() == 50 })
+        .await;
+    let first = ct.lookup_events().lookup_attributes(source()).send().await.unwrap();
+    assert_eq!(first.events()[0].event_name(), Some("Op119"), "newest first");
+    assert_eq!(first.events()[49].event_name(), Some("Op070"));
+    // Newer events arriving between pages do not disturb the pages that follow.
+    ingest(&server, vec![producer_event("Newest", "eu-west-1", "ec2.amazonaws.com", 0)]);
+    let second =
+        ct.lookup_events().lookup_attributes(source()).next_token(first.next_token().unwrap()).send().await.unwrap();
+    assert_eq!(second.events()[0].event_name(), Some("Op069"));
+    let third =
+        ct.lookup_events().lookup_attributes(source()).next_token(second.next_token().unwrap()).send().await.unwrap();
+    assert_eq!(third.events().len(), 20);
+    assert!(third.next_token().is_none());
+    // The SDK's paginator walks every page.
+    let all = ct
+        .lookup_events()
+        .lookup_attributes(source())
+        .max_results(7)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await;
+    assert_eq!(all.len(), 121);
+    let by_resource = ct
+        .lookup_events()
+        .lookup_attributes(attr(LookupAttributeKey::ResourceName, "arn:aws:ec2:eu-west-1:111111111111:instance/i-1"))
+        .max_results(5)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_resource.events().len(), 5);
+    assert_eq!(by_resource.events()[0].resources()[0].resource_type(), Some("AWS::EC2::Instance"));
+    // A token is bound to the parameters it came with.
+    let other = ct
+        .lookup_events()
+        .lookup_attributes(attr(LookupAttributeKey::Username, "deployer"))
+        .next_token(first.next_token().unwrap())
+        .send()
+        .await;
+    assert_eq!(code(other), "InvalidNextTokenException");
+    // Time ranges are inclusive and narrow the pages.
+    let t = first.events()[10].event_time().unwrap().clone();
+    let exact = ct.lookup_events().lookup_attributes(source()).start_time(t.clone()).end_time(t).send().await.unwrap();
+    assert_eq!(exact.events().len(), 1);
+    assert_eq!(exact.events()[0].event_name(), Some("Op109"));
+}
+
+#[tokio::test]
+async fn global_services_are_in_us_east_1_and_history_survives_restart() {
+    let dir = TempDir::new();
+    {
+        let server = Server::start(&dir);
+        ingest(&server, vec![producer_event("CreateUser", "eu-west-1", "iam.amazonaws.com", -5)]);
+        let east = server.client(MGMT, "us-east-1");
+        let by_name =
+            || east.lookup_events().lookup_attributes(attr(LookupAttributeKey::EventName, "CreateUser")).send();
+        eventually(|| async { by_name().await.unwrap().events().len() == 1 }).await;
+        let west = server.client(MGMT, "eu-west-1");
+        assert!(west
+            .lookup_events()
+            .lookup_attributes(attr(LookupAttributeKey::EventName, "CreateUser"))
+            .send()
+            .await
+            .unwrap()
+            .events()
+            .is_empty());
+        assert_eq!(server.terminate().code(), Some(0));
+    }
+    let server = Server::start(&dir);
+    let east = server.client(MGMT, "us-east-1");
+    eventually(|| async {
+        east.lookup_events()
+            .lookup_attributes(attr(LookupAttributeKey::EventName, "CreateUser"))
+            .send()
+            .await
+            .unwrap()
+            .events()
+            .len()
+            == 1
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn lookup_errors() {
+    let dir = TempDir::new();
+    let server = Server::start(&dir);
+    let ct = server.client(MGMT, "us-east-1");
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let cases = vec![
+        (
+            "InvalidLookupAttributesException",
+            ct.lookup_events()
+                .lookup_attributes(attr(LookupAttributeKey::EventName, "a"))
+                .lookup_attributes(attr(LookupAttributeKey::Username, "b")),
+        ),
+        (
+            "InvalidLookupAttributesException",
+            ct.lookup_events().lookup_attributes(attr(LookupAttributeKey::from("Color"), "red")),
+        ),
+        (
+            "InvalidLookupAttributesException",
+            ct.lookup_events().lookup_attributes(attr(LookupAttributeKey::EventName, &"_".repeat(1001))),
+        ),
+        ("InvalidMaxResultsException", ct.lookup_events().max_results(0)),
+        ("InvalidMaxResultsException", ct.lookup_events().max_results(51)),
+        (
+            "InvalidTimeRangeException",
+            ct.lookup_events().start_time(DateTime::from_secs(now)).end_time(DateTime::from_secs(now - 60)),
+        ),
+        ("InvalidTimeRangeException", ct.lookup_events().end_time(DateTime::from_secs(now - 91 * 86_400))),
+        ("InvalidEventCategoryException", ct.lookup_events().event_category(EventCategory::from("management"))),
+        ("InvalidNextTokenException", ct.lookup_events().next_token("forged")),
+    ];
+    for (want, call) in cases {
+        assert_eq!(code(call.send().await), want);
+    }
+    let insights = ct.lookup_events().event_category(EventCategory::Insight).send().await.unwrap();
+    assert!(insights.events().is_empty(), "no Insights events exist yet");
+    ct.lookup_events().lookup_attributes(attr(LookupAttributeKey::EventName, &"a".repeat(2000))).send().await.unwrap();
+}
