@@ -162,8 +162,8 @@ async fn producers_events_paginate_newest_first_and_stably() {
         .await;
     assert_eq!(code(other), "InvalidNextTokenException");
     // Time ranges are inclusive and narrow the pages.
-    let t = first.events()[10].event_time().unwrap().clone();
-    let exact = ct.lookup_events().lookup_attributes(source()).start_time(t.clone()).end_time(t).send().await.unwrap();
+    let t = *first.events()[10].event_time().unwrap();
+    let exact = ct.lookup_events().lookup_attributes(source()).start_time(t).end_time(t).send().await.unwrap();
     assert_eq!(exact.events().len(), 1);
     assert_eq!(exact.events()[0].event_name(), Some("Op109"));
 }
