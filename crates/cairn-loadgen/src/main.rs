@@ -6,18 +6,11 @@
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
 use clap::{Args, Parser, Subcommand};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
 
 mod records;
 
@@ -113,90 +106,46 @@ struct Target {
     secret_access_key: String,
 }
 
+/// A request to send repeatedly, with what to call it in reports.
 struct Signer {
-    identity: Identity,
+    inner: cairn_client::Signer,
     target: Target,
-    uri: String,
-    host: String,
-    service: &'static str,
-    /// Headers besides host: the AWS JSON target, or the ingestion content type.
-    headers: Vec<(&'static str, String)>,
-    body: Bytes,
+}
+
+impl Target {
+    fn endpoint(&self) -> cairn_client::Endpoint {
+        cairn_client::Endpoint {
+            url: self.endpoint.clone(),
+            region: self.region.clone(),
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: self.secret_access_key.clone(),
+        }
+    }
 }
 
 impl Signer {
     fn new(target: &Target) -> Result<Signer> {
-        let uri: http::Uri = format!("{}/", target.endpoint.trim_end_matches('/')).parse().context("endpoint")?;
-        let host = uri.authority().context("endpoint has no host")?.to_string();
-        Ok(Signer {
-            identity: Credentials::new(&target.access_key_id, &target.secret_access_key, None, None, "loadgen").into(),
-            service: "cloudtrail",
-            headers: vec![
-                ("content-type", "application/x-amz-json-1.1".into()),
-                (
-                    "x-amz-target",
-                    format!("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.{}", target.operation),
-                ),
-            ],
-            body: Bytes::from(target.body.clone()),
-            uri: uri.to_string(),
-            host,
-            target: target.clone(),
-        })
+        let inner =
+            cairn_client::Signer::cloudtrail(&target.endpoint(), &target.operation, Bytes::from(target.body.clone()))?;
+        Ok(Signer { inner, target: target.clone() })
     }
 
     /// A signer for cairn's ingestion API with the given body.
     fn ingest(target: &Target, body: Bytes) -> Result<Signer> {
-        let mut s = Signer::new(target)?;
-        s.uri = format!("{}/v1/ingest", target.endpoint.trim_end_matches('/'));
-        s.service = "cairn";
-        s.target.operation = "ingest".into();
-        s.headers = vec![("content-type", "application/json".into())];
-        s.body = body;
-        Ok(s)
-    }
-
-    /// A freshly signed request, as an SDK would send it.
-    fn request(&self) -> Result<http::Request<Full<Bytes>>> {
-        let mut req = http::Request::builder().method("POST").uri(&self.uri).header("host", &self.host);
-        for (k, v) in &self.headers {
-            req = req.header(*k, v);
-        }
-        let mut req = req.body(self.body.clone())?;
-        let params = v4::SigningParams::builder()
-            .identity(&self.identity)
-            .region(&self.target.region)
-            .name(self.service)
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()?
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            self.uri.as_str(),
-            req.headers().iter().map(|(k, v)| (k.as_str(), v.to_str().unwrap_or(""))),
-            SignableBody::Bytes(&self.body),
-        )?;
-        let (instructions, _) = sign(signable, &params)?.into_parts();
-        instructions.apply_to_request_http1x(&mut req);
-        Ok(req.map(Full::new))
+        let inner = cairn_client::Signer::ingest(&target.endpoint(), body)?;
+        Ok(Signer { inner, target: Target { operation: "ingest".into(), ..target.clone() } })
     }
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+type HttpClient = cairn_client::HttpClient;
 
 fn client(pool: usize) -> HttpClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    Client::builder(TokioExecutor::new()).pool_max_idle_per_host(pool).build(connector)
+    cairn_client::http_client(pool)
 }
 
 /// Sends one request; Ok(true) when it was answered with HTTP 200.
 async fn call(client: &HttpClient, signer: &Signer) -> Result<bool> {
-    let resp = client.request(signer.request()?).await?;
-    let ok = resp.status() == http::StatusCode::OK;
-    resp.into_body().collect().await?;
-    Ok(ok)
+    Ok(cairn_client::send(client, &signer.inner).await?.0 == http::StatusCode::OK)
 }
 
 #[derive(Debug, Default)]
@@ -347,9 +296,7 @@ fn main() -> Result<()> {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             let signer = Signer::new(&target)?;
             rt.block_on(async {
-                let resp = client(1).request(signer.request()?).await?;
-                let status = resp.status();
-                let body = resp.into_body().collect().await?.to_bytes();
+                let (status, body) = cairn_client::send(&client(1), &signer.inner).await?;
                 println!("{} {}", status.as_u16(), String::from_utf8_lossy(&body));
                 if !status.is_success() {
                     bail!("{} answered {status}", target.operation);

@@ -1,6 +1,7 @@
-//! The `cairn` command: `cairn serve` runs the CloudTrail-compatible server.
+//! The `cairn` command: `cairn serve` runs the CloudTrail-compatible server; `cairn lookup` reads event history.
 
 mod config;
+mod lookup;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,6 +33,8 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Look up events in event history (LookupEvents) of a running cairn.
+    Lookup(Box<lookup::LookupArgs>),
 }
 
 fn main() -> Result<()> {
@@ -46,6 +49,7 @@ fn main() -> Result<()> {
             let settings = config::load(&config::Overrides { config, listen, data_dir }, &env)?;
             serve(settings)
         }
+        Command::Lookup(args) => lookup::run(*args),
     }
 }
 

@@ -242,3 +242,47 @@ async fn lookup_errors() {
     assert!(insights.events().is_empty(), "no Insights events exist yet");
     ct.lookup_events().lookup_attributes(attr(LookupAttributeKey::EventName, &"a".repeat(2000))).send().await.unwrap();
 }
+
+#[tokio::test]
+async fn cairn_lookup_prints_a_table_and_json() {
+    let dir = TempDir::new();
+    let server = Server::start(&dir);
+    let ct = server.client(MGMT, "us-east-1");
+    ct.create_trail().name("cli-trail").s3_bucket_name("trail-bucket").send().await.unwrap();
+    let by_name = || ct.lookup_events().lookup_attributes(attr(LookupAttributeKey::EventName, "CreateTrail")).send();
+    eventually(|| async { !by_name().await.unwrap().events().is_empty() }).await;
+    let lookup = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args([
+                "lookup",
+                "--endpoint",
+                &server.endpoint(),
+                "--access-key-id",
+                MGMT.1,
+                "--secret-access-key",
+                MGMT.2,
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (ok, table, err) = lookup(&["--event-name", "CreateTrail"]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("EVENT TIME") && lines.len() == 2, "{table}");
+    assert!(
+        lines[1].contains("CreateTrail")
+            && lines[1].contains("root")
+            && lines[1].contains("AWS::CloudTrail::Trail cli-trail")
+    );
+    let (ok, json, _) =
+        lookup(&["--output", "json", "--event-source", "cloudtrail.amazonaws.com", "--max-events", "3"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["Events"].as_array().unwrap().len(), 3, "{json}");
+    let (ok, _, err) = lookup(&["--event-name", "A", "--username", "B"]);
+    assert!(!ok && err.contains("cannot be used with"), "{err}");
+    let (ok, _, err) = lookup(&["--start-time", "2026-02-02", "--end-time", "2026-01-01"]);
+    assert!(!ok && err.contains("InvalidTimeRangeException"), "{err}");
+}

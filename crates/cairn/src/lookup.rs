@@ -1,0 +1,206 @@
+//! `cairn lookup`: event history for people. The filters of LookupEvents as flags, pages fetched as needed, and a
+//! readable table (or the events as JSON).
+
+use anyhow::{bail, Context, Result};
+use bytes::Bytes;
+use clap::{ArgGroup, Args, ValueEnum};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("attribute").multiple(false)))]
+pub struct LookupArgs {
+    /// cairn's address.
+    #[arg(long, env = "CAIRN_ENDPOINT", default_value = "http://127.0.0.1:4573")]
+    endpoint: String,
+    /// Region whose history to read.
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    region: String,
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = cairn_server::config::DEV_ACCESS_KEY_ID)]
+    access_key_id: String,
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", default_value = cairn_server::config::DEV_SECRET_ACCESS_KEY, hide_default_value = true)]
+    secret_access_key: String,
+    #[arg(long, group = "attribute")]
+    event_id: Option<String>,
+    #[arg(long, group = "attribute")]
+    event_name: Option<String>,
+    /// `true` or `false`.
+    #[arg(long, group = "attribute")]
+    read_only: Option<String>,
+    #[arg(long, group = "attribute")]
+    username: Option<String>,
+    #[arg(long, group = "attribute")]
+    resource_type: Option<String>,
+    #[arg(long, group = "attribute")]
+    resource_name: Option<String>,
+    #[arg(long, group = "attribute")]
+    event_source: Option<String>,
+    #[arg(long, group = "attribute")]
+    access_key: Option<String>,
+    /// Earliest event time, as 2026-11-20 or 2026-11-20T10:00:00Z.
+    #[arg(long)]
+    start_time: Option<String>,
+    /// Latest event time, as 2026-11-20 or 2026-11-20T10:00:00Z.
+    #[arg(long)]
+    end_time: Option<String>,
+    /// Insights events instead of management events.
+    #[arg(long)]
+    insight: bool,
+    /// Most events to show (fetched 50 per request).
+    #[arg(long, default_value_t = 50)]
+    max_events: usize,
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    output: Output,
+}
+
+fn epoch_seconds(s: &str) -> Result<f64> {
+    let full = if s.len() == 10 { format!("{s}T00:00:00Z") } else { s.to_string() };
+    let ms = cairn_store::extract::parse_time(&full)
+        .with_context(|| format!("{s:?} is not a date (2026-11-20) or a UTC time (2026-11-20T10:00:00Z)"))?;
+    Ok(ms as f64 / 1000.0)
+}
+
+impl LookupArgs {
+    fn request(&self, next_token: Option<&str>, page: usize) -> Result<Value> {
+        let attrs = [
+            ("EventId", &self.event_id),
+            ("EventName", &self.event_name),
+            ("ReadOnly", &self.read_only),
+            ("Username", &self.username),
+            ("ResourceType", &self.resource_type),
+            ("ResourceName", &self.resource_name),
+            ("EventSource", &self.event_source),
+            ("AccessKeyId", &self.access_key),
+        ];
+        let mut req = json!({ "MaxResults": page });
+        if let Some((k, Some(v))) = attrs.iter().find(|(_, v)| v.is_some()) {
+            req["LookupAttributes"] = json!([{ "AttributeKey": k, "AttributeValue": v }]);
+        }
+        if let Some(t) = &self.start_time {
+            req["StartTime"] = json!(epoch_seconds(t)?);
+        }
+        if let Some(t) = &self.end_time {
+            req["EndTime"] = json!(epoch_seconds(t)?);
+        }
+        if self.insight {
+            req["EventCategory"] = json!("insight");
+        }
+        if let Some(t) = next_token {
+            req["NextToken"] = json!(t);
+        }
+        Ok(req)
+    }
+}
+
+pub fn run(args: LookupArgs) -> Result<()> {
+    let endpoint = cairn_client::Endpoint {
+        url: args.endpoint.clone(),
+        region: args.region.clone(),
+        access_key_id: args.access_key_id.clone(),
+        secret_access_key: args.secret_access_key.clone(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let events = rt.block_on(async {
+        let client = cairn_client::http_client(1);
+        let mut events: Vec<Value> = Vec::new();
+        let mut token: Option<String> = None;
+        while events.len() < args.max_events {
+            let page = (args.max_events - events.len()).min(50);
+            let body = serde_json::to_vec(&args.request(token.as_deref(), page)?)?;
+            let signer = cairn_client::Signer::cloudtrail(&endpoint, "LookupEvents", Bytes::from(body))?;
+            let (status, body) = cairn_client::send(&client, &signer)
+                .await
+                .with_context(|| format!("calling cairn at {}", args.endpoint))?;
+            let resp: Value = serde_json::from_slice(&body).context("cairn's answer is not JSON")?;
+            if !status.is_success() {
+                bail!("{}: {}", resp["__type"].as_str().unwrap_or("error"), resp["message"].as_str().unwrap_or(""));
+            }
+            events.extend(resp["Events"].as_array().cloned().unwrap_or_default());
+            match resp["NextToken"].as_str() {
+                Some(t) => token = Some(t.to_string()),
+                None => break,
+            }
+        }
+        Ok::<_, anyhow::Error>(events)
+    })?;
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&json!({ "Events": events }))?),
+        Output::Table => print!("{}", table(&events)),
+    }
+    Ok(())
+}
+
+/// Events as aligned columns, newest first.
+fn table(events: &[Value]) -> String {
+    let header = ["EVENT TIME", "EVENT NAME", "USER NAME", "EVENT SOURCE", "RESOURCES", "EVENT ID"];
+    let rows: Vec<[String; 6]> = events
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("-").to_string();
+            let time =
+                e["EventTime"].as_f64().map_or("-".into(), |t| cairn_server::audit::event_time((t * 1000.0) as i64));
+            let resources: Vec<String> = e["Resources"]
+                .as_array()
+                .map(|rs| {
+                    rs.iter()
+                        .map(|r| {
+                            format!(
+                                "{} {}",
+                                r["ResourceType"].as_str().unwrap_or("?"),
+                                r["ResourceName"].as_str().unwrap_or("?")
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let resources = if resources.is_empty() { "-".to_string() } else { resources.join(", ") };
+            [time, s("EventName"), s("Username"), s("EventSource"), resources, s("EventId")]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut out: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        if let Some(last) = out.last_mut() {
+            *last = last.trim_end().to_string();
+        }
+        out.join("  ") + "\n"
+    };
+    let mut out = line(&header.map(String::from));
+    for r in &rows {
+        out.push_str(&line(r));
+    }
+    if rows.is_empty() {
+        out.push_str("(no events)\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_table() {
+        assert_eq!(epoch_seconds("2026-11-20").unwrap(), 1_795_132_800.0);
+        assert_eq!(epoch_seconds("2026-11-20T00:00:01Z").unwrap(), 1_795_132_801.0);
+        assert!(epoch_seconds("yesterday").is_err());
+        let t = table(&[json!({"EventTime": 1_795_132_800.0, "EventName": "CreateTrail", "Username": "root",
+            "EventSource": "cloudtrail.amazonaws.com", "EventId": "e-1",
+            "Resources": [{"ResourceType": "AWS::CloudTrail::Trail", "ResourceName": "t"}]})]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].starts_with("EVENT TIME"));
+        assert!(lines[1].starts_with("2026-11-20T00:00:00Z  CreateTrail"), "{t}");
+        assert!(lines[1].contains("AWS::CloudTrail::Trail t") && lines[1].ends_with("e-1"));
+        assert!(table(&[]).contains("(no events)"));
+    }
+}
