@@ -40,6 +40,26 @@ pub fn required<T>(value: Option<T>, member: &str) -> Result<T> {
     })
 }
 
+/// Pagination tokens: `prefix` followed by the hex of what the token carries. Opaque to clients; decoding refuses
+/// anything this server did not issue in this form.
+pub mod token {
+    pub fn encode(prefix: &str, plain: &str) -> String {
+        format!("{prefix}{}", crate::sigv4::hex(plain.as_bytes()))
+    }
+
+    pub fn decode(prefix: &str, token: &str) -> Option<String> {
+        let hex = token.strip_prefix(prefix)?;
+        if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        String::from_utf8(bytes).ok()
+    }
+}
+
 /// Checks a list member against the model's maximum length.
 pub fn max_len<T>(list: &[T], max: usize, member: &str) -> Result<()> {
     if list.len() > max {

@@ -166,30 +166,44 @@ impl Journal {
         }
     }
 
-    /// Appends records in order; returns their sequence numbers once they are durable.
-    pub async fn append(&self, records: Vec<Bytes>) -> Result<Range<u64>> {
+    /// Checks the records and builds the writer's request; `Err(range)` when there is nothing to write.
+    #[allow(clippy::type_complexity)]
+    fn prepare(
+        &self,
+        records: Vec<Bytes>,
+    ) -> Result<Result<(&mpsc::Sender<Request>, Request, oneshot::Receiver<Result<Range<u64>>>), Range<u64>>> {
         self.check(&records)?;
         if records.is_empty() {
             let end = self.committed();
-            return Ok(end..end);
+            return Ok(Err(end..end));
         }
-        let (done, rx) = oneshot::channel();
         let tx = self.tx.as_ref().ok_or_else(|| Error::Failed("journal is closed".into()))?;
-        tx.send(Request { records, done }).await.map_err(|_| Error::Failed("journal writer stopped".into()))?;
-        rx.await.map_err(|_| Error::Failed("journal writer stopped".into()))?
+        let (done, rx) = oneshot::channel();
+        Ok(Ok((tx, Request { records, done }, rx)))
+    }
+
+    /// Appends records in order; returns their sequence numbers once they are durable.
+    pub async fn append(&self, records: Vec<Bytes>) -> Result<Range<u64>> {
+        let stopped = || Error::Failed("journal writer stopped".into());
+        match self.prepare(records)? {
+            Err(empty) => Ok(empty),
+            Ok((tx, req, rx)) => {
+                tx.send(req).await.map_err(|_| stopped())?;
+                rx.await.map_err(|_| stopped())?
+            }
+        }
     }
 
     /// [`Journal::append`] for callers outside an async runtime.
     pub fn append_blocking(&self, records: Vec<Bytes>) -> Result<Range<u64>> {
-        self.check(&records)?;
-        if records.is_empty() {
-            let end = self.committed();
-            return Ok(end..end);
+        let stopped = || Error::Failed("journal writer stopped".into());
+        match self.prepare(records)? {
+            Err(empty) => Ok(empty),
+            Ok((tx, req, rx)) => {
+                tx.blocking_send(req).map_err(|_| stopped())?;
+                rx.blocking_recv().map_err(|_| stopped())?
+            }
         }
-        let (done, rx) = oneshot::channel();
-        let tx = self.tx.as_ref().ok_or_else(|| Error::Failed("journal is closed".into()))?;
-        tx.blocking_send(Request { records, done }).map_err(|_| Error::Failed("journal writer stopped".into()))?;
-        rx.blocking_recv().map_err(|_| Error::Failed("journal writer stopped".into()))?
     }
 
     /// One past the last durable record: the sequence the next record will get.

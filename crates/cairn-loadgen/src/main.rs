@@ -27,18 +27,8 @@ enum Cmd {
     Run {
         #[command(flatten)]
         target: Target,
-        /// Concurrent clients, each with its own keep-alive connection.
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
-        /// Measured duration in seconds.
-        #[arg(long, default_value_t = 10.0)]
-        duration: f64,
-        /// Unmeasured warm-up in seconds.
-        #[arg(long, default_value_t = 2.0)]
-        warmup: f64,
-        /// Worker threads of the generator itself.
-        #[arg(long, default_value_t = 1)]
-        threads: usize,
+        #[command(flatten)]
+        load: LoadArgs,
     },
     /// Send one request and print the status and body (for setting up benchmark state).
     Call {
@@ -50,14 +40,8 @@ enum Cmd {
     Ingest {
         #[command(flatten)]
         target: Target,
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
-        #[arg(long, default_value_t = 10.0)]
-        duration: f64,
-        #[arg(long, default_value_t = 2.0)]
-        warmup: f64,
-        #[arg(long, default_value_t = 1)]
-        threads: usize,
+        #[command(flatten)]
+        load: LoadArgs,
         /// Records in each request.
         #[arg(long, default_value_t = 100)]
         records_per_request: usize,
@@ -87,6 +71,39 @@ enum Cmd {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
+}
+
+/// How hard and how long to load.
+#[derive(Debug, Args, Clone, Copy)]
+struct LoadArgs {
+    /// Concurrent clients, each with its own keep-alive connection.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Measured duration in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Unmeasured warm-up in seconds.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Worker threads of the generator itself.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+impl LoadArgs {
+    fn runtime(&self) -> Result<tokio::runtime::Runtime> {
+        Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(self.threads.max(1)).enable_all().build()?)
+    }
+
+    fn load(&self, rate: Option<f64>, events_per_request: usize) -> Load {
+        Load {
+            concurrency: self.concurrency.max(1),
+            warmup: Duration::from_secs_f64(self.warmup),
+            duration: Duration::from_secs_f64(self.duration),
+            rate,
+            events_per_request,
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -265,31 +282,15 @@ async fn startup(signer: Arc<Signer>, timeout: Duration, command: &[String]) -> 
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Cmd::Run { target, concurrency, duration, warmup, threads } => {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(1)).enable_all().build()?;
+        Cmd::Run { target, load } => {
             let signer = Arc::new(Signer::new(&target)?);
-            let load = Load {
-                concurrency: concurrency.max(1),
-                warmup: Duration::from_secs_f64(warmup),
-                duration: Duration::from_secs_f64(duration),
-                rate: None,
-                events_per_request: 1,
-            };
-            rt.block_on(run(vec![signer], load))
+            load.runtime()?.block_on(run(vec![signer], load.load(None, 1)))
         }
-        Cmd::Ingest { target, concurrency, duration, warmup, threads, records_per_request, rate } => {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(1)).enable_all().build()?;
+        Cmd::Ingest { target, load, records_per_request, rate } => {
             let signers = (0..16)
                 .map(|i| Ok(Arc::new(Signer::ingest(&target, records::batch(i, records_per_request))?)))
                 .collect::<Result<Vec<_>>>()?;
-            let load = Load {
-                concurrency: concurrency.max(1),
-                warmup: Duration::from_secs_f64(warmup),
-                duration: Duration::from_secs_f64(duration),
-                rate,
-                events_per_request: records_per_request,
-            };
-            rt.block_on(run(signers, load))
+            load.runtime()?.block_on(run(signers, load.load(rate, records_per_request)))
         }
         Cmd::Floor { file, records_per_batch, duration } => records::floor(&file, records_per_batch, duration),
         Cmd::Call { target } => {

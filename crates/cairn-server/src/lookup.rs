@@ -42,8 +42,7 @@ fn binding(ctx: &Ctx, req: &LookupEventsRequest) -> u64 {
 }
 
 fn encode_token(bound: u64, c: Cursor) -> String {
-    let plain = format!("{bound:016x}.{}.{}", c.time_ms, c.seq);
-    format!("{TOKEN_PREFIX}{}", cairn_api::sigv4::hex(plain.as_bytes()))
+    cairn_api::token::encode(TOKEN_PREFIX, &format!("{bound:016x}.{}.{}", c.time_ms, c.seq))
 }
 
 fn decode_token(token: &str, bound: u64) -> Result<Cursor> {
@@ -53,16 +52,7 @@ fn decode_token(token: &str, bound: u64) -> Result<Cursor> {
             "the pagination token is not valid or was issued for different parameters",
         )
     };
-    let hex = token.strip_prefix(TOKEN_PREFIX).ok_or_else(bad)?;
-    if hex.len() % 2 != 0 || !hex.is_ascii() {
-        return Err(bad());
-    }
-    let bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
-    let plain = String::from_utf8(bytes).map_err(|_| bad())?;
+    let plain = cairn_api::token::decode(TOKEN_PREFIX, token).ok_or_else(bad)?;
     let mut it = plain.split('.');
     let (Some(b), Some(t), Some(s), None) = (it.next(), it.next(), it.next(), it.next()) else { return Err(bad()) };
     if u64::from_str_radix(b, 16).ok() != Some(bound) {

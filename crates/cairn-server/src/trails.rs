@@ -450,21 +450,12 @@ pub(crate) fn describe(app: &App, ctx: &Ctx, req: DescribeTrailsRequest) -> Resu
 const TOKEN_PREFIX: &str = "cairn-trails-v1:";
 
 fn encode_token(arn: &str) -> String {
-    format!("{TOKEN_PREFIX}{}", cairn_api::sigv4::hex(arn.as_bytes()))
+    cairn_api::token::encode(TOKEN_PREFIX, arn)
 }
 
 fn decode_token(token: &str) -> Result<String> {
-    let bad = || ApiError::new(ErrorCode::InvalidNextToken, "the pagination token is not valid");
-    let hex = token.strip_prefix(TOKEN_PREFIX).ok_or_else(bad)?;
-    if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad());
-    }
-    let bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
-    String::from_utf8(bytes).map_err(|_| bad())
+    cairn_api::token::decode(TOKEN_PREFIX, token)
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidNextToken, "the pagination token is not valid"))
 }
 
 pub(crate) fn list(app: &App, ctx: &Ctx, req: NextTokenRequest) -> Result<ListTrailsResponse> {
