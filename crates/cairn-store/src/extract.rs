@@ -1,8 +1,10 @@
 //! What event history needs from a CloudTrail record: its time, identity, lookup attributes and resources, and
 //! which account and region's history it belongs to.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Services whose events CloudTrail records in us-east-1, whatever region they were called in.
 pub const GLOBAL_SERVICES: &[&str] = &[
@@ -83,22 +85,85 @@ pub struct EventFields {
     pub management: bool,
 }
 
+// Only the members history needs are read, borrowed where the JSON allows; everything else is skipped without
+// building values (requestParameters and responseElements can be large).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Raw {
-    event_time: Option<String>,
-    #[serde(rename = "eventID")]
-    event_id: Option<String>,
-    event_name: Option<String>,
-    event_source: Option<String>,
-    aws_region: Option<String>,
-    recipient_account_id: Option<String>,
-    read_only: Option<Value>,
+struct Raw<'a> {
+    #[serde(borrow)]
+    event_time: Option<Cow<'a, str>>,
+    #[serde(rename = "eventID", borrow)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_source: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    aws_region: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    recipient_account_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    read_only: Option<&'a RawValue>,
     management_event: Option<bool>,
-    event_category: Option<String>,
-    user_identity: Option<Value>,
-    resources: Option<Vec<Value>>,
-    request_parameters: Option<Value>,
+    #[serde(borrow)]
+    event_category: Option<Cow<'a, str>>,
+    // Parsed leniently: a producer's odd userIdentity or resources must not keep the event out of history.
+    #[serde(borrow)]
+    user_identity: Option<&'a RawValue>,
+    #[serde(borrow)]
+    resources: Option<&'a RawValue>,
+    #[serde(borrow)]
+    request_parameters: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    arn: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    access_key_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    invoked_by: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    session_context: Option<SessionContext<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionContext<'a> {
+    #[serde(borrow)]
+    session_issuer: Option<SessionIssuer<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionIssuer<'a> {
+    #[serde(borrow)]
+    user_name: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct ResourceRef<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(rename = "ARN", borrow)]
+    upper_arn: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    arn: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TrailParams<'a> {
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    trail_name: Option<Cow<'a, str>>,
 }
 
 /// Milliseconds since the epoch of a CloudTrail `eventTime`.
@@ -127,38 +192,38 @@ pub fn parse_time(s: &str) -> Option<i64> {
 }
 
 /// The user name LookupEvents reports: the IAM user, the role session, or `root`.
-fn username(identity: &Value) -> Option<String> {
-    if let Some(name) = identity.get("userName").and_then(Value::as_str) {
+fn username(identity: &Identity<'_>) -> Option<String> {
+    if let Some(name) = &identity.user_name {
         return Some(name.to_string());
     }
-    match identity.get("type").and_then(Value::as_str) {
+    match identity.kind.as_deref() {
         Some("Root") => Some("root".into()),
         Some("AssumedRole") | Some("FederatedUser") => {
-            identity.get("arn").and_then(Value::as_str).and_then(|a| a.rsplit('/').next()).map(str::to_string)
+            identity.arn.as_deref().and_then(|a| a.rsplit('/').next()).map(str::to_string)
         }
         _ => identity
-            .pointer("/sessionContext/sessionIssuer/userName")
-            .and_then(Value::as_str)
-            .or_else(|| identity.get("invokedBy").and_then(Value::as_str))
+            .session_context
+            .as_ref()
+            .and_then(|c| c.session_issuer.as_ref())
+            .and_then(|i| i.user_name.as_deref())
+            .or(identity.invoked_by.as_deref())
             .map(str::to_string),
     }
 }
 
 /// Resources of a record: its `resources` member, or for CloudTrail's own calls the trail it names.
-fn resources(raw: &Raw) -> Vec<(Option<String>, Option<String>)> {
-    if let Some(list) = &raw.resources {
+fn resources(raw: &Raw<'_>) -> Vec<(Option<String>, Option<String>)> {
+    if let Some(list) = raw.resources.and_then(|r| serde_json::from_str::<Vec<ResourceRef<'_>>>(r.get()).ok()) {
         return list
             .iter()
             .map(|r| {
-                let s = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
-                (s("type"), s("ARN").or_else(|| s("arn")))
+                (r.kind.as_deref().map(str::to_string), r.upper_arn.as_ref().or(r.arn.as_ref()).map(|a| a.to_string()))
             })
             .collect();
     }
     if raw.event_source.as_deref() == Some("cloudtrail.amazonaws.com") {
-        let params = raw.request_parameters.as_ref();
-        let name = ["name", "trailName"].iter().find_map(|k| params?.get(*k)?.as_str());
-        if let Some(name) = name {
+        let params = raw.request_parameters.and_then(|p| serde_json::from_str::<TrailParams<'_>>(p.get()).ok());
+        if let Some(name) = params.and_then(|p| p.name.or(p.trail_name)) {
             return vec![(Some("AWS::CloudTrail::Trail".into()), Some(name.to_string()))];
         }
     }
@@ -167,30 +232,31 @@ fn resources(raw: &Raw) -> Vec<(Option<String>, Option<String>)> {
 
 /// Extracts what history needs from a journaled record; `None` for records that are not CloudTrail events.
 pub fn extract(payload: &[u8]) -> Option<EventFields> {
-    let raw: Raw = serde_json::from_slice(payload).ok()?;
+    let raw: Raw<'_> = serde_json::from_slice(payload).ok()?;
     let time_ms = parse_time(raw.event_time.as_deref()?)?;
-    let event_source = raw.event_source.clone()?;
+    let event_source = raw.event_source.as_deref()?.to_string();
     let region = if GLOBAL_SERVICES.contains(&event_source.as_str()) {
         "us-east-1".to_string()
     } else {
-        raw.aws_region.clone()?
+        raw.aws_region.as_deref()?.to_string()
     };
-    let identity = raw.user_identity.clone().unwrap_or(Value::Null);
-    let category = raw.event_category.clone().unwrap_or_else(|| "Management".into());
+    let category = raw.event_category.as_deref().unwrap_or("Management").to_string();
     let management = raw.management_event.unwrap_or(category == "Management");
-    let read_only = match &raw.read_only {
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::String(s)) => s.parse().ok(),
+    let read_only = match raw.read_only.map(RawValue::get) {
+        Some("true") | Some("\"true\"") => Some(true),
+        Some("false") | Some("\"false\"") => Some(false),
         _ => None,
     };
+    let identity = raw.user_identity.and_then(|i| serde_json::from_str::<Identity<'_>>(i.get()).ok());
+    let identity = identity.as_ref();
     Some(EventFields {
-        account_id: raw.recipient_account_id.clone()?,
+        account_id: raw.recipient_account_id.as_deref()?.to_string(),
         region,
         time_ms,
-        event_id: raw.event_id.clone()?,
-        event_name: raw.event_name.clone()?,
-        username: username(&identity),
-        access_key_id: identity.get("accessKeyId").and_then(Value::as_str).map(str::to_string),
+        event_id: raw.event_id.as_deref()?.to_string(),
+        event_name: raw.event_name.as_deref()?.to_string(),
+        username: identity.and_then(username),
+        access_key_id: identity.and_then(|i| i.access_key_id.as_deref()).map(str::to_string),
         resources: resources(&raw),
         event_source,
         read_only,
@@ -243,5 +309,9 @@ mod tests {
             "managementEvent": false, "eventCategory": "Data"});
         assert!(!extract(data.to_string().as_bytes()).unwrap().management);
         assert!(extract(b"{\"not\": \"an event\"}").is_none());
+        let odd = json!({"eventTime": "2026-01-01T00:00:00Z", "eventID": "e4", "eventName": "X", "eventSource": "x.amazonaws.com",
+            "awsRegion": "eu-west-1", "recipientAccountId": "111111111111", "userIdentity": "not an object", "resources": 5});
+        let f = extract(odd.to_string().as_bytes()).unwrap();
+        assert_eq!((f.username, f.resources.len()), (None, 0));
     }
 }
