@@ -12,6 +12,23 @@ const BATCH_BYTES: usize = 16 << 20;
 /// How often events past retention are dropped.
 const EXPIRE_EVERY: Duration = Duration::from_secs(60);
 
+/// Longest a lookup waits for history to catch up with the journal.
+const CATCH_UP: Duration = Duration::from_secs(2);
+
+/// Waits until history has applied every record committed before this call (so a lookup sees every call answered
+/// before it), for at most [`CATCH_UP`]; after that the lookup answers from what history has.
+pub(crate) async fn catch_up(app: &App) {
+    let target = app.journal.committed();
+    let mut applied = app.history_applied.subscribe();
+    if tokio::time::timeout(CATCH_UP, applied.wait_for(|a| *a >= target)).await.is_err() {
+        tracing::warn!(
+            target,
+            applied = *applied.borrow(),
+            "event history is behind the journal; answering from what it has"
+        );
+    }
+}
+
 /// Starts the consumer and the expiry loop on the current runtime.
 pub(crate) fn spawn(app: Arc<App>) {
     let consumer = Arc::clone(&app);
@@ -53,10 +70,14 @@ async fn consume(app: Arc<App>) {
         };
         reader = r;
         match batch {
-            Ok(records) if records.is_empty() => reader.wait().await,
+            Ok(records) if records.is_empty() => {
+                app.history_applied.send_replace(reader.position());
+                reader.wait().await
+            }
             Ok(records) => {
                 let now = app.clock.now_millis();
                 app.history.insert_batch(records.iter().map(|r| (r.seq, &r.payload[..])), now);
+                app.history_applied.send_replace(reader.position());
             }
             Err(e) => {
                 // A corrupt or unreadable journal must be looked at; retrying keeps the rest of cairn serving.

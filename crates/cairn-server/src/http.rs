@@ -135,6 +135,9 @@ async fn respond(app: &Arc<App>, req: Request, request_id: &str, peer: SocketAdd
     };
     // Handlers are synchronous. Reads only touch the in-memory catalog and run inline; writes commit to SQLite
     // (an fsync) and run on the blocking pool so they never stall the request loop.
+    if op == Operation::LookupEvents {
+        crate::history::catch_up(app).await;
+    }
     let result = if op.is_read_only() {
         dispatch(app, &ctx, op, &bytes)
     } else {

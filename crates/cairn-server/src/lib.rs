@@ -58,6 +58,8 @@ pub struct App {
     pub journal: Journal,
     /// Event history (LookupEvents), fed from the journal.
     pub history: cairn_store::History,
+    /// The journal position event history has applied up to.
+    pub history_applied: tokio::sync::watch::Sender<u64>,
     pub clock: Arc<dyn Clock>,
     credentials: HashMap<String, Credential>,
 }
@@ -87,7 +89,15 @@ impl App {
         let catalog = Catalog::open(&settings.data_dir.join("catalog.sqlite"))?;
         let journal = Journal::open(&settings.data_dir.join("journal"), cairn_journal::Options::default())?;
         let credentials = settings.credentials.iter().cloned().collect();
-        Ok(App { settings, catalog, journal, history: cairn_store::History::new(), clock, credentials })
+        Ok(App {
+            settings,
+            catalog,
+            journal,
+            history: cairn_store::History::new(),
+            history_applied: tokio::sync::watch::channel(0).0,
+            clock,
+            credentials,
+        })
     }
 
     pub fn credential(&self, access_key_id: &str) -> Option<&Credential> {
