@@ -49,6 +49,24 @@ enum Cmd {
         #[arg(long)]
         rate: Option<f64>,
     },
+    /// Fill cairn with `events` deterministic records spread over the last `days` days (through the ingestion API),
+    /// optionally writing the same records as JSON lines for a baseline to load.
+    Fill {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        events: usize,
+        #[arg(long, default_value_t = 80)]
+        days: u64,
+        /// Records per request.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Also write every record, one JSON object per line, to this file.
+        #[arg(long)]
+        dump: Option<std::path::PathBuf>,
+    },
     /// The hardware floor: append the same record bytes to a file and fdatasync after every batch, for a duration.
     Floor {
         /// File to append to (on the disk under test); removed afterwards.
@@ -251,6 +269,61 @@ async fn run(signers: Vec<Arc<Signer>>, load: Load) -> Result<()> {
     Ok(())
 }
 
+async fn fill(
+    target: Target,
+    events: usize,
+    days: u64,
+    batch: usize,
+    concurrency: usize,
+    dump: Option<std::path::PathBuf>,
+) -> Result<()> {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let next = Arc::new(AtomicUsize::new(0));
+    let dump = match dump {
+        Some(p) => Some(Arc::new(std::sync::Mutex::new(std::io::BufWriter::new(std::fs::File::create(p)?)))),
+        None => None,
+    };
+    let client = client(concurrency);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (next, dump, client, target) = (Arc::clone(&next), dump.clone(), client.clone(), target.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let first = next.fetch_add(batch, Ordering::Relaxed);
+                if first >= events {
+                    return Ok::<_, anyhow::Error>(());
+                }
+                let records = records::spread(first, batch.min(events - first), events, days, now);
+                if let Some(d) = &dump {
+                    let mut w = d.lock().unwrap_or_else(|e| e.into_inner());
+                    for r in &records {
+                        serde_json::to_writer(&mut *w, r)?;
+                        w.write_all(b"\n")?;
+                    }
+                }
+                let body = Bytes::from(serde_json::to_vec(&serde_json::json!({ "Records": records }))?);
+                let signer = Signer::ingest(&target, body)?;
+                let (status, answer) = cairn_client::send(&client, &signer.inner).await?;
+                if !status.is_success() || answer.windows(12).any(|w| w == b"\"errorCode\":") {
+                    bail!("ingestion refused records: {status} {}", String::from_utf8_lossy(&answer));
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    if let Some(d) = dump {
+        d.lock().unwrap_or_else(|e| e.into_inner()).flush()?;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!("{}", serde_json::json!({ "events": events, "seconds": secs, "events_per_s": events as f64 / secs }));
+    Ok(())
+}
+
 async fn startup(signer: Arc<Signer>, timeout: Duration, command: &[String]) -> Result<()> {
     let client = client(1);
     let t0 = Instant::now();
@@ -291,6 +364,10 @@ fn main() -> Result<()> {
                 .map(|i| Ok(Arc::new(Signer::ingest(&target, records::batch(i, records_per_request))?)))
                 .collect::<Result<Vec<_>>>()?;
             load.runtime()?.block_on(run(signers, load.load(rate, records_per_request)))
+        }
+        Cmd::Fill { target, events, days, batch, concurrency, dump } => {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            rt.block_on(fill(target, events, days, batch.max(1), concurrency.max(1), dump))
         }
         Cmd::Floor { file, records_per_batch, duration } => records::floor(&file, records_per_batch, duration),
         Cmd::Call { target } => {

@@ -20,6 +20,16 @@ const NAMES: [(&str, &str); 8] = [
 
 /// One record; `i` varies names, identities, times and sizes.
 pub fn record(i: usize) -> serde_json::Value {
+    record_at(i, &format!("2026-11-20T{:02}:{:02}:{:02}Z", (i / 3600) % 24, (i / 60) % 60, i % 60))
+}
+
+/// The deterministic eventID of record `i`, so that benchmarks know ids to look up.
+pub fn event_id(i: usize) -> String {
+    format!("00000000-0000-4000-8000-{i:012x}")
+}
+
+/// Record `i` at the given eventTime.
+pub fn record_at(i: usize, event_time: &str) -> serde_json::Value {
     let (source, name) = NAMES[i % NAMES.len()];
     let padding = "x".repeat(200 + (i * 7919) % 700);
     let region = ["us-east-1", "eu-west-1", "ap-southeast-2"][i % 3];
@@ -36,7 +46,8 @@ pub fn record(i: usize) -> serde_json::Value {
                 "attributes": {"creationDate": "2026-11-20T09:00:00Z", "mfaAuthenticated": "false"}
             }
         },
-        "eventTime": format!("2026-11-20T{:02}:{:02}:{:02}Z", (i / 3600) % 24, (i / 60) % 60, i % 60),
+        "eventTime": event_time,
+        "eventID": event_id(i),
         "eventSource": source,
         "eventName": name,
         "awsRegion": region,
@@ -44,6 +55,7 @@ pub fn record(i: usize) -> serde_json::Value {
         "userAgent": "aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64 api/ec2#1.173.0",
         "requestParameters": {"resourceId": format!("i-{:017x}", i * 2_654_435_761), "tags": [{"key": "team", "value": "platform"}], "note": padding},
         "responseElements": null,
+        "resources": [{"ARN": format!("arn:aws:ec2:{region}:111111111111:instance/i-{:08x}", i % 5000), "accountId": "111111111111", "type": "AWS::EC2::Instance"}],
         "requestID": format!("{:08x}-1111-4222-8333-{:012x}", i, i * 31),
         "readOnly": i.is_multiple_of(3),
         "eventType": "AwsApiCall",
@@ -58,6 +70,33 @@ pub fn record(i: usize) -> serde_json::Value {
 pub fn batch(k: usize, n: usize) -> Bytes {
     let records: Vec<serde_json::Value> = (0..n).map(|i| record(k * n + i)).collect();
     Bytes::from(serde_json::to_vec(&serde_json::json!({ "Records": records })).expect("records serialize"))
+}
+
+/// `n` records numbered from `first`, spread evenly over the `days` before `now_secs` (record 0 oldest).
+pub fn spread(first: usize, n: usize, total: usize, days: u64, now_secs: u64) -> Vec<serde_json::Value> {
+    let span = days * 86_400;
+    (first..first + n)
+        .map(|i| {
+            let t = now_secs - span + (i as u64 * span) / total.max(1) as u64;
+            record_at(i, &iso(t))
+        })
+        .collect()
+}
+
+/// Seconds since the epoch as CloudTrail's `eventTime`.
+fn iso(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let s = secs % 86_400;
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
 }
 
 /// Appends the same records, serialized, to `file` with one fdatasync per batch for `seconds`; prints events/s and

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Benchmark for LookupEvents (issue 3): p50 and p99 latency of the first page (50 events, newest first) for each of
+# the eight lookup attributes, over $EVENTS stored events spread over 80 days, for cairn and, in the same run, for
+# DuckDB answering the same lookups over the same events in Parquet. Also cairn's resident memory once idle.
+# Environment: EVENTS (1000000; the issue's figure is at 10000000), SECONDS per lookup (5).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
+EVENTS=${EVENTS:-1000000}
+SECONDS_PER=${SECONDS:-5}
+DUCKDB_VERSION=${DUCKDB_VERSION:-1.4.2}
+venv="${CAIRN_BENCH_VENV:-$HOME/.cache/cairn-bench-venv}"
+
+cargo build --release -p cairn -p cairn-loadgen >&2
+cairn="$CARGO_TARGET_DIR/release/cairn"
+loadgen="$CARGO_TARGET_DIR/release/cairn-loadgen"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -c "import duckdb, sys; sys.exit(duckdb.__version__ != '$DUCKDB_VERSION')" 2>/dev/null ||
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==$DUCKDB_VERSION"
+
+work=$(mktemp -d "${BENCH_DIR:-/tmp}/cairn-lookup-bench.XXXXXX")
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+akid=AKIAPRODUCER00000001
+secret=producer-secret-000000000000000000000
+cat > "$work/cairn.toml" <<TOML
+data_dir = "$work/data"
+[[accounts]]
+id = "111111111111"
+[[accounts.credentials]]
+access_key_id = "$akid"
+secret_access_key = "$secret"
+principal = "role/producer"
+ingest_accounts = ["111111111111"]
+TOML
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$cairn" serve --config "$work/cairn.toml" --listen "127.0.0.1:$port" > /dev/null 2>&1 &
+pid=$!
+for _ in $(seq 200); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && break; sleep 0.05; done
+endpoint="http://127.0.0.1:$port"
+
+echo "filling cairn with $EVENTS events (and writing them for DuckDB)" >&2
+"$loadgen" fill --endpoint "$endpoint" --access-key-id "$akid" --secret-access-key "$secret" \
+  --events "$EVENTS" --dump "$work/events.jsonl" >&2
+
+# One lookup per attribute, with values the generated records are known to hold (crates/cairn-loadgen/src/records.rs:
+# record i is in region [us-east-1, eu-west-1, ap-southeast-2][i % 3]).
+python3 - "$EVENTS" > "$work/lookups.json" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+mid = (n // 2) // 3 * 3 + 1  # a record in eu-west-1 near the middle of the range
+print(json.dumps([
+    {"key": "EventId", "value": f"00000000-0000-4000-8000-{mid:012x}", "region": "eu-west-1"},
+    {"key": "EventName", "value": "RunInstances", "region": "eu-west-1"},
+    {"key": "ReadOnly", "value": "true", "region": "eu-west-1"},
+    {"key": "Username", "value": f"session-{mid}", "region": "eu-west-1"},
+    {"key": "ResourceType", "value": "AWS::EC2::Instance", "region": "eu-west-1"},
+    {"key": "ResourceName", "value": "arn:aws:ec2:eu-west-1:111111111111:instance/i-00000001", "region": "eu-west-1"},
+    {"key": "EventSource", "value": "ec2.amazonaws.com", "region": "eu-west-1"},
+    {"key": "AccessKeyId", "value": "ASIAEXAMPLE000000004", "region": "eu-west-1"},
+]))
+PY
+
+echo "cairn lookups" >&2
+: > "$work/cairn.jsonl"
+python3 -c 'import json,sys; [print(json.dumps(l)) for l in json.load(open(sys.argv[1]))]' "$work/lookups.json" |
+while read -r lk; do
+  key=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["key"])' "$lk")
+  body=$(python3 -c 'import json,sys; l=json.loads(sys.argv[1]); print(json.dumps({"LookupAttributes":[{"AttributeKey":l["key"],"AttributeValue":l["value"]}],"MaxResults":50}))' "$lk")
+  "$loadgen" run --endpoint "$endpoint" --access-key-id "$akid" --secret-access-key "$secret" --region eu-west-1 \
+    --operation LookupEvents --body "$body" --concurrency 1 --duration "$SECONDS_PER" --warmup 1 |
+    python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); r["key"]=sys.argv[1]; print(json.dumps(r))' "$key" >> "$work/cairn.jsonl"
+done
+rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+
+echo "DuckDB lookups" >&2
+"$venv/bin/python" bench/lookup_duckdb.py "$work/events.jsonl" "$work" "$work/lookups.json" "$SECONDS_PER" > "$work/duckdb.jsonl"
+
+python3 - "$work/cairn.jsonl" "$work/duckdb.jsonl" "$rss_kb" "$EVENTS" <<'PY'
+import json, sys
+cairn = {r["key"]: r for r in map(json.loads, open(sys.argv[1]))}
+duck = {r["key"]: r for r in map(json.loads, open(sys.argv[2]))}
+rss_mb, n = int(sys.argv[3]) / 1024, int(sys.argv[4])
+print(f"LookupEvents benchmark: {n} events over 80 days; first page of 50, newest first; one client")
+print(f"{'attribute':14} {'cairn p50':>10} {'cairn p99':>10} {'duckdb p50':>11} {'duckdb p99':>11} {'p99 ratio':>10}")
+for k, c in cairn.items():
+    d = duck[k]
+    print(f"{k:14} {c['p50_ms']:10.2f} {c['p99_ms']:10.2f} {d['p50_ms']:11.2f} {d['p99_ms']:11.2f} {d['p99_ms'] / max(c['p99_ms'], 1e-9):9.1f}x")
+print(f"errors: {sum(c['errors'] for c in cairn.values())}; goal: cairn p99 <= 20 ms per page at 10,000,000 events")
+print(f"cairn resident memory, idle with {n} events: {rss_mb:.0f} MB (goal: <= 200 MB at 10,000,000)")
+PY
