@@ -376,3 +376,30 @@ async fn update_errors_change_nothing() {
     assert_eq!((t.s3_bucket_name(), t.s3_key_prefix(), t.kms_key_id()), (Some("trail-bucket"), Some("p"), None));
     assert_eq!(t.is_multi_region_trail(), Some(false));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_of_one_name_let_exactly_one_win() {
+    let dir = TempDir::new();
+    let server = Server::start(&dir);
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let ct = server.client(MGMT, REGION);
+        tasks.push(tokio::spawn(async move {
+            ct.create_trail().name("contended").s3_bucket_name("trail-bucket").send().await.map(|_| ()).map_err(|e| {
+                e.as_service_error()
+                    .and_then(|s| aws_sdk_cloudtrail::error::ProvideErrorMetadata::code(s))
+                    .unwrap_or("?")
+                    .to_string()
+            })
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(code) => assert_eq!(code, "TrailAlreadyExistsException"),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(server.client(MGMT, REGION).describe_trails().send().await.unwrap().trail_list().len(), 1);
+}
