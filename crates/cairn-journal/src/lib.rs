@@ -155,6 +155,11 @@ impl Journal {
         Ok(Journal { shared, tx: Some(tx), writer: Some(writer) })
     }
 
+    /// Why the journal stopped accepting appends, if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.shared.failed.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     fn check(&self, records: &[Bytes]) -> Result<()> {
         if let Some(why) = self.shared.failed.lock().unwrap_or_else(|e| e.into_inner()).clone() {
             return Err(Error::Failed(why));

@@ -28,6 +28,8 @@ pub struct ApiCallEvent<'a> {
     pub error_message: Option<&'a str>,
     pub request_parameters: Value,
     pub response_elements: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub additional_event_data: Option<Value>,
     #[serde(rename = "requestID")]
     pub request_id: &'a str,
     #[serde(rename = "eventID")]

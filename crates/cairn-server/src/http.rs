@@ -133,22 +133,33 @@ async fn respond(app: &Arc<App>, req: Request, request_id: &str, peer: SocketAdd
             format!("{} {} with target {target:?} is not an operation of CloudTrail", parts.method, parts.uri.path()),
         ));
     };
-    // Handlers are synchronous. Reads only touch the in-memory catalog and run inline; writes commit to SQLite
-    // (an fsync) and run on the blocking pool so they never stall the request loop.
     if op == Operation::LookupEvents {
         crate::history::catch_up(app).await;
     }
-    let result = if op.is_read_only() {
-        dispatch(app, &ctx, op, &bytes)
-    } else {
-        let (app, ctx, bytes) = (Arc::clone(app), ctx.clone(), bytes.clone());
-        tokio::task::spawn_blocking(move || dispatch(&app, &ctx, op, &bytes))
-            .await
-            .map_err(|e| ApiError::internal(format!("handler panicked: {e}")))?
-    };
-    let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    record(app, &ctx, op, &verified.access_key_id, received_at, peer, user_agent, &bytes, &result).await?;
-    result
+    // Nothing may change that cannot be recorded.
+    if let Some(why) = app.journal.failure().filter(|_| !op.is_read_only()) {
+        tracing::error!(error = %why, "refusing a change: the journal cannot record it");
+        return Err(ApiError::internal("the journal cannot record calls; nothing was changed"));
+    }
+    let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let (app, akid) = (Arc::clone(app), verified.access_key_id);
+    // The call and its record run in their own task: a client that disconnects cannot leave a change unrecorded.
+    tokio::spawn(async move {
+        // Handlers are synchronous. Reads only touch the in-memory catalog and run inline; writes commit to SQLite
+        // (an fsync) and run on the blocking pool so they never stall the request loop.
+        let result = if op.is_read_only() {
+            dispatch(&app, &ctx, op, &bytes)
+        } else {
+            let (app, ctx, bytes) = (Arc::clone(&app), ctx.clone(), bytes.clone());
+            tokio::task::spawn_blocking(move || dispatch(&app, &ctx, op, &bytes))
+                .await
+                .map_err(|e| ApiError::internal(format!("handler panicked: {e}")))?
+        };
+        record(&app, &ctx, op, &akid, received_at, peer, &user_agent, &bytes, &result).await?;
+        result
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("call task failed: {e}")))?
 }
 
 /// Records the call as a management event and waits until it is durable: no answer without its record.
@@ -182,6 +193,7 @@ async fn record(
         error_message,
         request_parameters: audit::request_parameters(input),
         response_elements: audit::response_elements(read_only, result.as_ref().ok().map(Vec::as_slice)),
+        additional_event_data: None,
         request_id: &ctx.request_id,
         event_id: uuid::Uuid::new_v4().to_string(),
         read_only,
@@ -191,7 +203,20 @@ async fn record(
         event_category: "Management",
         event_time,
     };
-    let payload = serde_json::to_vec(&event).map_err(|e| ApiError::internal(format!("serializing an event: {e}")))?;
+    let serialize = |e: &ApiCallEvent<'_>| {
+        serde_json::to_vec(e).map_err(|e| ApiError::internal(format!("serializing an event: {e}")))
+    };
+    let mut event = event;
+    let mut payload = serialize(&event)?;
+    if payload.len() > cairn_model::event::MAX_EVENT_BYTES {
+        // The call is recorded whatever its size; what does not fit is left out, and the record says so.
+        event.request_parameters = serde_json::Value::Null;
+        event.response_elements = serde_json::Value::Null;
+        event.additional_event_data = Some(serde_json::json!({
+            "omitted": "requestParameters and responseElements (the event would exceed 256 KB)"
+        }));
+        payload = serialize(&event)?;
+    }
     app.journal.append(vec![payload.into()]).await.map_err(|e| {
         tracing::error!(error = %e, "cannot record an API call in the journal");
         ApiError::internal("the call could not be recorded durably")

@@ -180,3 +180,24 @@ async fn sigkill_under_load_loses_no_acknowledged_call() {
     assert_eq!(server.terminate().code(), Some(0));
     assert_eq!(journal_events(&dir.0.join("data")).len(), events.len() + 1);
 }
+
+#[tokio::test]
+async fn calls_too_large_to_record_whole_are_recorded_without_their_parameters() {
+    let dir = TempDir::new();
+    // The development configuration accepts request bodies up to 1 MiB, more than an event may hold.
+    let server = Server::start_with(dir.0.clone(), &[]);
+    let values: Vec<String> = (0..300).map(|i| format!("arn:aws:s3:::bucket/{i}/{}", "k".repeat(2000))).collect();
+    let body = serde_json::json!({"TrailName": "no-such-trail", "AdvancedEventSelectors": [{"FieldSelectors": [
+        {"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+        {"Field": "resources.ARN", "StartsWith": values}]}]});
+    let dev = ("123456789012", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+    let r = raw(&server, Some("CloudTrail_20131101.PutEventSelectors"), body.to_string().as_bytes(), Signing::as_(dev));
+    assert_eq!(r.error_type(), "TrailNotFoundException");
+    let rid = r.header("x-amzn-requestid").unwrap().to_string();
+    assert_eq!(server.terminate().code(), Some(0));
+    let events = journal_events(&dir.0.join("cairn-data"));
+    let e = events.iter().find(|e| e["requestID"] == rid.as_str()).expect("the call is recorded");
+    assert_eq!(e["requestParameters"], Value::Null);
+    assert!(e["additionalEventData"]["omitted"].as_str().unwrap().contains("256 KB"));
+    assert_eq!(e["errorCode"], "TrailNotFoundException");
+}
