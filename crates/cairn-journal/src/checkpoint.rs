@@ -40,7 +40,9 @@ fn decode(bytes: &[u8]) -> Option<u64> {
 
 pub(crate) fn save(dir: &Path, name: &str, seq: u64) -> Result<()> {
     let ck_dir = dir.join("checkpoints");
-    let tmp = ck_dir.join(format!(".{name}.tmp"));
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = ck_dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
     let path = ck_dir.join(format!("{name}.ckpt"));
     let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
     f.write_all(&encode(seq)).map_err(io(&tmp))?;

@@ -29,8 +29,14 @@
 //!
 //! Opening the journal scans the last segment from its header: the first record that is short, longer than the
 //! record limit, fails its CRC, or does not carry the next sequence marks a torn tail, which is truncated away
-//! (then fsynced). Every complete record before it is kept. Sealed segments were fsynced before the next one was
-//! created and are not rescanned; readers verify every record's CRC and sequence as they read.
+//! (then fsynced). Every complete record before it is kept. The bytes cut off are first copied to
+//! `<segment>.torn-<offset>` beside the segment, so that nothing is ever destroyed: after a power loss they are an
+//! unacknowledged write, but a damaged disk could also put a bad record in the middle of good ones, and an
+//! operator can then recover the rest. A last segment whose header never became durable (shorter than a header, or
+//! a header that does not match its name with nothing after it) held nothing acknowledged and is removed. Sealed
+//! segments were fsynced before the next one was created and are not rescanned; readers verify every record's CRC
+//! and sequence as they read. Recovery and readers accept record lengths up to a fixed on-disk cap, whatever the
+//! configured append limit.
 
 mod checkpoint;
 mod reader;
@@ -50,6 +56,11 @@ pub use reader::{Reader, Record};
 const SEGMENT_MAGIC: &[u8; 8] = b"CAIRNJL1";
 const HEADER_LEN: u64 = 16;
 const RECORD_HEADER_LEN: usize = 16;
+/// The largest record length recovery and readers believe. Fixed, so that lowering the configured append limit
+/// never turns acknowledged records into a "torn tail".
+pub(crate) const ON_DISK_RECORD_CAP: u32 = 1 << 30;
+/// Most payload bytes one group commit writes.
+pub(crate) const MAX_BATCH_BYTES: usize = 64 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -135,7 +146,7 @@ impl std::fmt::Debug for Request {
 impl Journal {
     /// Opens (creating if needed) the journal in `dir`, recovering a torn tail.
     pub fn open(dir: &Path, options: Options) -> Result<Journal> {
-        let (state, segments) = writer::recover(dir, &options)?;
+        let (state, segments) = writer::recover(dir)?;
         let (committed, _) = watch::channel(state.next_seq);
         let checkpoints = checkpoint::load_all(dir)?;
         let shared = Arc::new(Shared {

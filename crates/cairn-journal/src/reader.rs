@@ -57,9 +57,17 @@ impl Reader {
         let mut out = Vec::new();
         let mut bytes = 0;
         while self.seq < committed && out.len() < max_records && bytes < max_bytes {
-            let r = self.read_one()?;
-            bytes += r.payload.len();
-            out.push(r);
+            match self.read_one() {
+                Ok(r) => {
+                    bytes += r.payload.len();
+                    out.push(r);
+                }
+                Err(e) => {
+                    // Start over from the position on the next call, and keep what was read.
+                    self.open = None;
+                    return if out.is_empty() { Err(e) } else { Ok(out) };
+                }
+            }
         }
         Ok(out)
     }
@@ -125,7 +133,7 @@ impl Reader {
                 return Err(corrupt(open, "short record header"));
             }
             let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes"));
-            if len > self.shared.max_record_bytes {
+            if len > crate::ON_DISK_RECORD_CAP {
                 return Err(corrupt(open, "record length over the limit"));
             }
             let mut payload = vec![0u8; len as usize];

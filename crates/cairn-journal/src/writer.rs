@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::{io, segment_path, Error, Options, Request, Result, Shared, HEADER_LEN, RECORD_HEADER_LEN, SEGMENT_MAGIC};
+use crate::{
+    io, segment_path, Error, Options, Request, Result, Shared, HEADER_LEN, MAX_BATCH_BYTES, ON_DISK_RECORD_CAP,
+    RECORD_HEADER_LEN, SEGMENT_MAGIC,
+};
 
 /// What the writer owns: the active segment and the next sequence.
 #[derive(Debug)]
@@ -59,10 +62,18 @@ pub(crate) fn check_record(header: &[u8; RECORD_HEADER_LEN], payload: &[u8], seq
 }
 
 /// Opens the segments, truncates a torn tail of the last one, and returns the writer's state and the segment list.
-pub(crate) fn recover(dir: &Path, options: &Options) -> Result<(WriterState, Vec<u64>)> {
+pub(crate) fn recover(dir: &Path) -> Result<(WriterState, Vec<u64>)> {
     let seg_dir = dir.join("segments");
+    let fresh = !seg_dir.exists();
     std::fs::create_dir_all(&seg_dir).map_err(io(&seg_dir))?;
     std::fs::create_dir_all(dir.join("checkpoints")).map_err(io(dir))?;
+    if fresh {
+        // New directories are durable only once their parents are synced.
+        sync_dir(dir)?;
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+    }
     let mut bases: Vec<u64> = Vec::new();
     for entry in std::fs::read_dir(&seg_dir).map_err(io(&seg_dir))? {
         let name = entry.map_err(io(&seg_dir))?.file_name();
@@ -72,15 +83,18 @@ pub(crate) fn recover(dir: &Path, options: &Options) -> Result<(WriterState, Vec
         }
     }
     bases.sort_unstable();
-    // A last segment whose header never became durable holds nothing acknowledged: remove it.
+    // A last segment whose header never became durable holds nothing acknowledged (records are appended only
+    // after the header is fsynced): remove it.
     while let Some(&last) = bases.last() {
         let path = segment_path(dir, last);
         let len = std::fs::metadata(&path).map_err(io(&path))?.len();
-        if len >= HEADER_LEN {
+        let torn = len < HEADER_LEN || (len == HEADER_LEN && !header_matches(&path, last)?);
+        if !torn {
             break;
         }
         tracing::warn!(path = %path.display(), "removing a segment with a torn header");
         std::fs::remove_file(&path).map_err(io(&path))?;
+        sync_dir(&seg_dir)?;
         bases.pop();
     }
     let Some(&base) = bases.last() else {
@@ -94,9 +108,10 @@ pub(crate) fn recover(dir: &Path, options: &Options) -> Result<(WriterState, Vec
     if &header[..8] != SEGMENT_MAGIC || u64::from_le_bytes(header[8..].try_into().expect("8 bytes")) != base {
         return Err(Error::Corrupt { path, offset: 0, why: "segment header does not match its name".into() });
     }
-    let (valid_end, next_seq) = scan_valid(&mut file, base, options.max_record_bytes, &path)?;
+    let (valid_end, next_seq) = scan_valid(&mut file, base, ON_DISK_RECORD_CAP, &path)?;
     let len = file.metadata().map_err(io(&path))?.len();
     if valid_end < len {
+        preserve_tail(&mut file, &path, valid_end)?;
         tracing::warn!(path = %path.display(), kept = valid_end, dropped = len - valid_end, "truncating a torn journal tail");
         file.set_len(valid_end).map_err(io(&path))?;
         file.sync_all().map_err(io(&path))?;
@@ -104,8 +119,26 @@ pub(crate) fn recover(dir: &Path, options: &Options) -> Result<(WriterState, Vec
     Ok((WriterState { next_seq, active: file, active_base: base, active_len: valid_end }, bases))
 }
 
+fn header_matches(path: &Path, base: u64) -> Result<bool> {
+    let mut header = [0u8; HEADER_LEN as usize];
+    File::open(path).and_then(|mut f| f.read_exact(&mut header)).map_err(io(path))?;
+    Ok(&header[..8] == SEGMENT_MAGIC && u64::from_le_bytes(header[8..].try_into().expect("8 bytes")) == base)
+}
+
+/// Copies the bytes from `from` to the end of the segment to `<segment>.torn-<from>` (fsynced) before they are cut.
+fn preserve_tail(file: &mut File, path: &Path, from: u64) -> Result<()> {
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(from)).map_err(io(path))?;
+    file.read_to_end(&mut tail).map_err(io(path))?;
+    let keep = path.with_extension(format!("log.torn-{from}"));
+    let mut f = File::create(&keep).map_err(io(&keep))?;
+    f.write_all(&tail).and_then(|_| f.sync_all()).map_err(io(&keep))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
 /// Scans records from the header on; returns the end of the last valid record and the next sequence.
 fn scan_valid(file: &mut File, base: u64, max_record: u32, path: &Path) -> Result<(u64, u64)> {
+    let file_len = file.metadata().map_err(io(path))?.len();
     file.seek(SeekFrom::Start(HEADER_LEN)).map_err(io(path))?;
     let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
     let (mut offset, mut seq) = (HEADER_LEN, base);
@@ -116,7 +149,9 @@ fn scan_valid(file: &mut File, base: u64, max_record: u32, path: &Path) -> Resul
             break;
         }
         let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes"));
-        if len > max_record {
+        // A length running past the end of the file is a torn write: stop before allocating for it.
+        let end = offset + (RECORD_HEADER_LEN as u64) + u64::from(len);
+        if len > max_record || end > file_len {
             break;
         }
         payload.resize(len as usize, 0);
@@ -126,7 +161,7 @@ fn scan_valid(file: &mut File, base: u64, max_record: u32, path: &Path) -> Resul
         if check_record(&header, &payload, seq).is_some() {
             break;
         }
-        offset += (RECORD_HEADER_LEN + len as usize) as u64;
+        offset = end;
         seq += 1;
     }
     Ok((offset, seq))
@@ -151,8 +186,11 @@ pub(crate) fn run(shared: Arc<Shared>, mut state: WriterState, options: Options,
     let mut buf = Vec::with_capacity(1 << 20);
     let mut batch: Vec<Request> = Vec::new();
     while let Some(first) = rx.blocking_recv() {
+        let mut bytes: usize = first.records.iter().map(|r| r.len()).sum();
         batch.push(first);
-        while let Ok(more) = rx.try_recv() {
+        while bytes < MAX_BATCH_BYTES {
+            let Ok(more) = rx.try_recv() else { break };
+            bytes += more.records.iter().map(|r| r.len()).sum::<usize>();
             batch.push(more);
         }
         let result = commit(&shared, &mut state, &options, &mut buf, &batch);
@@ -206,8 +244,11 @@ fn commit(
         ranges.push(start..seq);
     }
     let path = shared.segment_path(state.active_base);
-    state.active.write_all(buf).map_err(io(&path))?;
-    state.active.sync_data().map_err(io(&path))?;
+    if let Err(e) = state.active.write_all(buf).and_then(|_| state.active.sync_data()) {
+        // Nothing of this batch is acknowledged: take back whatever reached the file, as far as the disk lets us.
+        let _ = state.active.set_len(state.active_len).and_then(|_| state.active.sync_all());
+        return Err(Error::Io { path, source: e });
+    }
     state.active_len += buf.len() as u64;
     state.next_seq = seq;
     Ok(ranges)

@@ -198,3 +198,35 @@ fn limits_and_corruption_are_reported() {
     assert!(journal.delete_consumed().unwrap() > 0);
     assert!(matches!(journal.reader(0).unwrap().next_batch(1, 100), Err(cairn_journal::Error::Truncated { .. })));
 }
+
+#[test]
+fn recovery_keeps_acknowledged_records_and_destroys_nothing() {
+    let dir = temp_dir();
+    let journal = Journal::open(&dir.0, Options { max_record_bytes: 1 << 20, ..options() }).unwrap();
+    journal.append_blocking(vec![Bytes::from(vec![7u8; 300]), Bytes::from(vec![8u8; 300])]).unwrap();
+    drop(journal);
+    // A smaller append limit later must not turn acknowledged records into a "torn tail".
+    let journal = Journal::open(&dir.0, Options { max_record_bytes: 10, ..options() }).unwrap();
+    assert_eq!(journal.committed(), 2);
+    assert_eq!(read_all(&journal, 0, 10).len(), 2);
+    drop(journal);
+
+    // A torn tail is cut from the segment but kept beside it.
+    let seg = last_segment(&dir.0);
+    let intact = std::fs::metadata(&seg).unwrap().len();
+    std::fs::OpenOptions::new().append(true).open(&seg).unwrap().write_all(b"\x05\x00\x00\x00garbage").unwrap();
+    let journal = Journal::open(&dir.0, options()).unwrap();
+    assert_eq!(journal.committed(), 2);
+    assert_eq!(std::fs::metadata(&seg).unwrap().len(), intact);
+    let kept = seg.with_extension(format!("log.torn-{intact}"));
+    assert_eq!(std::fs::read(kept).unwrap(), b"\x05\x00\x00\x00garbage");
+    drop(journal);
+
+    // A new segment whose header never reached the disk (zeros) holds nothing acknowledged and does not block opening.
+    std::fs::write(dir.0.join("segments").join(format!("{:020}.log", 2)), [0u8; 16]).unwrap();
+    let journal = Journal::open(&dir.0, options()).unwrap();
+    assert_eq!(journal.committed(), 2);
+    assert_eq!(journal.segment_count(), 1);
+    journal.append_blocking(vec![Bytes::from_static(b"after")]).unwrap();
+    assert_eq!(read_all(&journal, 0, 10).last().unwrap().1, b"after");
+}
