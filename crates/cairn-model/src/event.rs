@@ -28,6 +28,8 @@ pub struct RecordInfo {
     pub account_id: String,
     pub region: String,
     pub event_id: String,
+    /// The eventTime, in milliseconds since the epoch.
+    pub time_ms: i64,
 }
 
 /// Checks `eventTime`: `YYYY-MM-DDTHH:MM:SSZ`, optionally with a fraction of a second, a real UTC date and time.
@@ -96,6 +98,20 @@ struct Checked<'a> {
     event_category: Option<&'a RawValue>,
     #[serde(borrow, default, deserialize_with = "present")]
     management_event: Option<&'a RawValue>,
+    // Members event history reads: declared so that a record giving one of them twice is refused here rather
+    // than dropped by history later.
+    #[serde(borrow, default, deserialize_with = "present")]
+    #[allow(dead_code)]
+    user_identity: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    #[allow(dead_code)]
+    resources: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    #[allow(dead_code)]
+    read_only: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    #[allow(dead_code)]
+    request_parameters: Option<&'a RawValue>,
 }
 
 /// Keeps a member that is present, even as `null` (which `Option` alone would read as absent).
@@ -118,6 +134,31 @@ fn required(raw: Option<&RawValue>, field: &str) -> Result<String, RecordError> 
     string_member(raw, field)?.ok_or_else(|| refuse("MissingField", format!("record has no {field}")))
 }
 
+/// Milliseconds since the epoch of a valid `eventTime` (see [`is_event_time`]).
+pub fn event_time_millis(s: &str) -> Option<i64> {
+    if !is_event_time(s) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s[r].parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + n(11..13)? * 3600 + n(14..16)? * 60 + n(17..19)?;
+    let frac = &s[19..s.len() - 1];
+    let millis = if frac.len() > 1 {
+        let digits: String = frac[1..].chars().chain("000".chars()).take(3).collect();
+        digits.parse::<i64>().ok()?
+    } else {
+        0
+    };
+    Some(secs * 1000 + millis)
+}
+
 /// Validates a producer's record (one JSON object, as sent) and returns it ready for the journal: byte for byte
 /// as sent, with `eventID` (from `new_id`), `eventVersion` and `eventCategory` added when absent.
 pub fn check_record(raw: &str, new_id: impl FnOnce() -> String) -> Result<(RecordInfo, String), RecordError> {
@@ -128,11 +169,14 @@ pub fn check_record(raw: &str, new_id: impl FnOnce() -> String) -> Result<(Recor
     let c: Checked<'_> = serde_json::from_str(raw)
         .map_err(|e| refuse("InvalidRecord", format!("record is not a valid JSON object: {e}")))?;
     let time = required(c.event_time, "eventTime")?;
-    if !is_event_time(&time) {
+    let Some(time_ms) = event_time_millis(&time) else {
         return Err(refuse(
             "InvalidEventTime",
             format!("eventTime {time:?} is not a UTC time like 2026-01-01T00:00:00Z"),
         ));
+    };
+    if let Some(m) = c.management_event.map(RawValue::get).filter(|m| !matches!(*m, "true" | "false")) {
+        return Err(refuse("InvalidField", format!("managementEvent must be true or false, not {m}")));
     }
     required(c.event_source, "eventSource")?;
     required(c.event_name, "eventName")?;
@@ -179,7 +223,7 @@ pub fn check_record(raw: &str, new_id: impl FnOnce() -> String) -> Result<(Recor
         p.push_str(&raw[1..]);
         p
     };
-    Ok((RecordInfo { account_id, region, event_id }, payload))
+    Ok((RecordInfo { account_id, region, event_id, time_ms }, payload))
 }
 
 #[cfg(test)]
@@ -222,7 +266,12 @@ mod tests {
         let (info, r) = check(&base(), "new-id").unwrap();
         assert_eq!(
             info,
-            RecordInfo { account_id: "111111111111".into(), region: "us-east-1".into(), event_id: "new-id".into() }
+            RecordInfo {
+                account_id: "111111111111".into(),
+                region: "us-east-1".into(),
+                event_id: "new-id".into(),
+                time_ms: 1_767_225_600_000
+            }
         );
         assert_eq!(
             (r["eventID"].as_str(), r["eventVersion"].as_str(), r["eventCategory"].as_str()),
@@ -257,7 +306,15 @@ mod tests {
             ("eventID", json!("x".repeat(257)), "InvalidField"),
             ("eventVersion", json!(1.11), "InvalidField"),
             ("eventCategory", json!(["Data"]), "InvalidField"),
+            ("managementEvent", json!("false"), "InvalidField"),
         ];
+        let twice = base().to_string().replacen(
+            '{',
+            r#"{"userIdentity":{"type":"Root"},"userIdentity":{"type":"IAMUser"},"#,
+            1,
+        );
+        assert_eq!(check_record(&twice, || "x".into()).unwrap_err().code, "InvalidRecord");
+        assert_eq!(event_time_millis("2026-11-22T13:58:51.362Z"), Some(1_795_355_931_362));
         for (field, v, code) in bad {
             let mut r = base();
             r[*field] = v.clone();

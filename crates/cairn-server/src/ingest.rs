@@ -24,6 +24,19 @@ pub const PATH: &str = "/v1/ingest";
 pub const SERVICE: &str = "cairn";
 /// Most records one ingestion request may carry.
 pub const MAX_RECORDS: usize = 10_000;
+/// How far in the future an eventTime may be (clock skew between producers and cairn).
+const MAX_FUTURE_MS: i64 = 15 * 60 * 1000;
+
+/// The eventID given to a record that has none: derived from its bytes (a UUID of version 8), so that a producer
+/// retrying the same record gets the same id and history keeps it once.
+fn derived_event_id(raw: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut b: [u8; 16] = Sha256::digest(raw.as_bytes())[..16].try_into().expect("16 bytes");
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = cairn_api::sigv4::hex(&b);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
 
 pub(crate) async fn handle(
     State(app): State<Arc<App>>,
@@ -52,10 +65,12 @@ async fn ingest(app: &Arc<App>, req: Request) -> Result<Vec<u8>, ApiError> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     let credential = credential.clone();
+    let now_ms = app.clock.now_millis();
     // Decompressing, parsing and checking a large batch is CPU work: keep it off the request loop.
-    let (payloads, mut response) = tokio::task::spawn_blocking(move || prepare(&bytes, gzip, limit, &credential))
-        .await
-        .map_err(|e| ApiError::internal(format!("ingestion worker panicked: {e}")))??;
+    let (payloads, mut response) =
+        tokio::task::spawn_blocking(move || prepare(&bytes, gzip, limit, &credential, now_ms))
+            .await
+            .map_err(|e| ApiError::internal(format!("ingestion worker panicked: {e}")))??;
     if !payloads.is_empty() {
         app.journal.append(payloads).await.map_err(|e| {
             tracing::error!(error = %e, "cannot journal ingested events");
@@ -111,6 +126,7 @@ fn prepare(
     gzip: bool,
     limit: usize,
     credential: &Credential,
+    now_ms: i64,
 ) -> Result<(Vec<Bytes>, IngestResponse), ApiError> {
     let inflated;
     let body = if gzip {
@@ -133,13 +149,17 @@ fn prepare(
     for (index, raw) in records.into_iter().enumerate() {
         let refused =
             |code: &'static str, message: String| IngestFailure { index, error_code: code, error_message: message };
-        let (info, payload) = match check_record(raw.get(), || uuid::Uuid::new_v4().to_string()) {
+        let (info, payload) = match check_record(raw.get(), || derived_event_id(raw.get())) {
             Ok(checked) => checked,
             Err(e) => {
                 response.failed.push(refused(e.code, e.message));
                 continue;
             }
         };
+        if info.time_ms > now_ms + MAX_FUTURE_MS {
+            response.failed.push(refused("InvalidEventTime", "eventTime is more than 15 minutes in the future".into()));
+            continue;
+        }
         if !credential.may_ingest_into(&info.account_id) {
             response.failed.push(refused(
                 "AccessDenied",
@@ -158,4 +178,18 @@ fn prepare(
         response.successful.push(IngestSuccess { index, event_id: info.event_id });
     }
     Ok((payloads, response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_ids_are_stable_uuids() {
+        let a = derived_event_id(r#"{"eventName":"X"}"#);
+        assert_eq!(a, derived_event_id(r#"{"eventName":"X"}"#));
+        assert_ne!(a, derived_event_id(r#"{"eventName":"Y"}"#));
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "8", "version 8");
+    }
 }

@@ -104,7 +104,8 @@ struct Raw<'a> {
     recipient_account_id: Option<Cow<'a, str>>,
     #[serde(borrow)]
     read_only: Option<&'a RawValue>,
-    management_event: Option<bool>,
+    #[serde(borrow)]
+    management_event: Option<&'a RawValue>,
     #[serde(borrow)]
     event_category: Option<Cow<'a, str>>,
     // Parsed leniently: a producer's odd userIdentity or resources must not keep the event out of history.
@@ -168,27 +169,7 @@ struct TrailParams<'a> {
 
 /// Milliseconds since the epoch of a CloudTrail `eventTime`.
 pub fn parse_time(s: &str) -> Option<i64> {
-    if !cairn_model::event::is_event_time(s) {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| s[r].parse::<i64>().ok();
-    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + n(11..13)? * 3600 + n(14..16)? * 60 + n(17..19)?;
-    let frac = &s[19..s.len() - 1];
-    let millis = if frac.len() > 1 {
-        let digits: String = frac[1..].chars().chain("000".chars()).take(3).collect();
-        digits.parse::<i64>().ok()?
-    } else {
-        0
-    };
-    Some(secs * 1000 + millis)
+    cairn_model::event::event_time_millis(s)
 }
 
 /// The user name LookupEvents reports: the IAM user, the role session, or `root`.
@@ -241,7 +222,11 @@ pub fn extract(payload: &[u8]) -> Option<EventFields> {
         raw.aws_region.as_deref()?.to_string()
     };
     let category = raw.event_category.as_deref().unwrap_or("Management").to_string();
-    let management = raw.management_event.unwrap_or(category == "Management");
+    let management = match raw.management_event.map(RawValue::get) {
+        Some("true") => true,
+        Some("false") => false,
+        _ => category == "Management",
+    };
     let read_only = match raw.read_only.map(RawValue::get) {
         Some("true") | Some("\"true\"") => Some(true),
         Some("false") | Some("\"false\"") => Some(false),

@@ -105,6 +105,15 @@ async fn single_records_gzip_and_whole_request_errors() {
     for (r, want) in refused {
         assert_eq!(r.error_type(), want, "{:?}", r.body);
     }
+    // Times too far in the future are refused; a retried record without an eventID gets the same derived id.
+    let mut future = record("111111111111", "Future");
+    future["eventTime"] = json!("2099-01-01T00:00:00Z");
+    let r = ingest(&server, MGMT, future.to_string().as_bytes(), &[]);
+    assert_eq!(r.body["failed"][0]["errorCode"], "InvalidEventTime");
+    let retry = record("111111111111", "Retried").to_string();
+    let first = ingest(&server, MGMT, retry.as_bytes(), &[]);
+    let second = ingest(&server, MGMT, retry.as_bytes(), &[]);
+    assert_eq!(first.body["successful"][0]["eventID"], second.body["successful"][0]["eventID"]);
     let many = json!({"Records": vec![Value::Null; 10_001]});
     assert_eq!(ingest(&server, MGMT, many.to_string().as_bytes(), &[]).error_type(), "ValidationException");
     assert_eq!(server.terminate().code(), Some(0));
@@ -113,5 +122,5 @@ async fn single_records_gzip_and_whole_request_errors() {
         .filter(|e| e["eventSource"] == "ec2.amazonaws.com")
         .map(|e| e["eventName"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(names, ["Single", "FromLog1", "FromLog2"], "refused requests journaled nothing");
+    assert_eq!(names, ["Single", "FromLog1", "FromLog2", "Retried", "Retried"], "refused requests journaled nothing");
 }
