@@ -49,10 +49,50 @@ pub struct Page {
 
 type Key = (i64, u64);
 
+/// The events holding one attribute value. Most values (every eventID, most user names and resources) belong to a
+/// single event, so that case takes no set of its own.
+#[derive(Debug)]
+enum Postings {
+    One(Key),
+    Many(BTreeSet<Key>),
+}
+
+impl Postings {
+    fn insert(&mut self, key: Key) {
+        match self {
+            Postings::One(k) if *k == key => {}
+            Postings::One(k) => *self = Postings::Many(BTreeSet::from([*k, key])),
+            Postings::Many(set) => {
+                set.insert(key);
+            }
+        }
+    }
+
+    /// Removes `key`; true when nothing is left.
+    fn remove(&mut self, key: &Key) -> bool {
+        match self {
+            Postings::One(k) => k == key,
+            Postings::Many(set) => {
+                set.remove(key);
+                set.is_empty()
+            }
+        }
+    }
+
+    /// Keys in `range`, newest first, at most `n`.
+    fn newest(&self, range: (std::ops::Bound<Key>, std::ops::Bound<Key>), n: usize) -> Vec<Key> {
+        match self {
+            Postings::One(k) if std::ops::RangeBounds::contains(&range, k) => vec![*k],
+            Postings::One(_) => Vec::new(),
+            Postings::Many(set) => set.range(range).rev().take(n).copied().collect(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Partition {
     events: BTreeMap<Key, Arc<StoredEvent>>,
-    index: HashMap<(LookupKey, String), BTreeSet<Key>>,
+    index: HashMap<(LookupKey, String), Postings>,
 }
 
 fn attribute_values(f: &EventFields) -> Vec<(LookupKey, String)> {
@@ -86,12 +126,17 @@ fn attribute_values(f: &EventFields) -> Vec<(LookupKey, String)> {
 impl Partition {
     fn insert(&mut self, event: StoredEvent) -> bool {
         let id_key = (LookupKey::EventId, event.fields.event_id.clone());
-        if self.index.get(&id_key).is_some_and(|s| !s.is_empty()) {
+        if self.index.contains_key(&id_key) {
             return false;
         }
         let key = (event.fields.time_ms, event.seq);
         for attr in attribute_values(&event.fields) {
-            self.index.entry(attr).or_default().insert(key);
+            match self.index.get_mut(&attr) {
+                Some(p) => p.insert(key),
+                None => {
+                    self.index.insert(attr, Postings::One(key));
+                }
+            }
         }
         self.events.insert(key, Arc::new(event));
         true
@@ -102,11 +147,8 @@ impl Partition {
         let old = std::mem::replace(&mut self.events, keep);
         for (key, event) in &old {
             for attr in attribute_values(&event.fields) {
-                if let Some(set) = self.index.get_mut(&attr) {
-                    set.remove(key);
-                    if set.is_empty() {
-                        self.index.remove(&attr);
-                    }
+                if self.index.get_mut(&attr).is_some_and(|p| p.remove(key)) {
+                    self.index.remove(&attr);
                 }
             }
         }
@@ -200,7 +242,7 @@ impl History {
         let mut keys: Vec<Key> = match q.attribute {
             None => p.events.range(range).rev().take(q.limit + 1).map(|(k, _)| *k).collect(),
             Some((key, value)) => match p.index.get(&(key, value.to_string())) {
-                Some(set) => set.range(range).rev().take(q.limit + 1).copied().collect(),
+                Some(postings) => postings.newest(range, q.limit + 1),
                 None => Vec::new(),
             },
         };
