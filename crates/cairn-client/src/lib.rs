@@ -86,11 +86,16 @@ impl Signer {
 
     /// The request, signed now.
     pub fn request(&self) -> Result<http::Request<Full<Bytes>>> {
+        self.request_with(self.body.clone())
+    }
+
+    /// The request with another body, signed now.
+    pub fn request_with(&self, body: Bytes) -> Result<http::Request<Full<Bytes>>> {
         let mut req = http::Request::builder().method("POST").uri(&self.uri).header("host", &self.host);
         for (k, v) in &self.headers {
             req = req.header(*k, v);
         }
-        let mut req = req.body(self.body.clone()).map_err(|e| Error::Sign(e.to_string()))?;
+        let mut req = req.body(body).map_err(|e| Error::Sign(e.to_string()))?;
         let params = v4::SigningParams::builder()
             .identity(&self.identity)
             .region(&self.region)
@@ -104,7 +109,7 @@ impl Signer {
             "POST",
             self.uri.as_str(),
             req.headers().iter().map(|(k, v)| (k.as_str(), v.to_str().unwrap_or(""))),
-            SignableBody::Bytes(&self.body),
+            SignableBody::Bytes(req.body()),
         )
         .map_err(|e| Error::Sign(e.to_string()))?;
         let (instructions, _) = sign(signable, &params).map_err(|e| Error::Sign(e.to_string()))?.into_parts();
@@ -124,7 +129,12 @@ pub fn http_client(pool: usize) -> HttpClient {
 
 /// Signs and sends the request; returns the status and body.
 pub async fn send(client: &HttpClient, signer: &Signer) -> Result<(http::StatusCode, Bytes)> {
-    let resp = client.request(signer.request()?).await.map_err(|e| Error::Http(e.to_string()))?;
+    send_request(client, signer.request()?).await
+}
+
+/// Sends an already signed request; returns the status and body.
+pub async fn send_request(client: &HttpClient, req: http::Request<Full<Bytes>>) -> Result<(http::StatusCode, Bytes)> {
+    let resp = client.request(req).await.map_err(|e| Error::Http(e.to_string()))?;
     let status = resp.status();
     let body = resp.into_body().collect().await.map_err(|e| Error::Http(e.to_string()))?.to_bytes();
     Ok((status, body))

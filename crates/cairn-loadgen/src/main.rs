@@ -145,7 +145,13 @@ struct Target {
 struct Signer {
     inner: cairn_client::Signer,
     target: Target,
+    /// For ingestion: the body and where its records' eventIDs end, stamped afresh for every request so that every
+    /// record sent is a distinct event.
+    template: Option<(Vec<u8>, Vec<usize>)>,
 }
+
+/// The next eventID number to stamp (above the ids `fill` uses).
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1 << 40);
 
 impl Target {
     fn endpoint(&self) -> cairn_client::Endpoint {
@@ -162,13 +168,20 @@ impl Signer {
     fn new(target: &Target) -> Result<Signer> {
         let inner =
             cairn_client::Signer::cloudtrail(&target.endpoint(), &target.operation, Bytes::from(target.body.clone()))?;
-        Ok(Signer { inner, target: target.clone() })
+        Ok(Signer { inner, target: target.clone(), template: None })
     }
 
     /// A signer for cairn's ingestion API with the given body.
     fn ingest(target: &Target, body: Bytes) -> Result<Signer> {
         let inner = cairn_client::Signer::ingest(&target.endpoint(), body)?;
-        Ok(Signer { inner, target: Target { operation: "ingest".into(), ..target.clone() } })
+        Ok(Signer { inner, target: Target { operation: "ingest".into(), ..target.clone() }, template: None })
+    }
+
+    /// A signer for cairn's ingestion API whose records get fresh eventIDs at every request.
+    fn ingest_template(target: &Target, (body, offsets): (Vec<u8>, Vec<usize>)) -> Result<Signer> {
+        let mut s = Signer::ingest(target, Bytes::new())?;
+        s.template = Some((body, offsets));
+        Ok(s)
     }
 }
 
@@ -180,7 +193,16 @@ fn client(pool: usize) -> HttpClient {
 
 /// Sends one request; Ok(true) when it was answered with HTTP 200.
 async fn call(client: &HttpClient, signer: &Signer) -> Result<bool> {
-    Ok(cairn_client::send(client, &signer.inner).await?.0 == http::StatusCode::OK)
+    let req = match &signer.template {
+        Some((body, offsets)) => {
+            let mut body = body.clone();
+            let first = NEXT_ID.fetch_add(offsets.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            records::stamp(&mut body, offsets, first);
+            signer.inner.request_with(Bytes::from(body))?
+        }
+        None => signer.inner.request()?,
+    };
+    Ok(cairn_client::send_request(client, req).await?.0 == http::StatusCode::OK)
 }
 
 #[derive(Debug, Default)]
@@ -361,7 +383,7 @@ fn main() -> Result<()> {
         }
         Cmd::Ingest { target, load, records_per_request, rate } => {
             let signers = (0..16)
-                .map(|i| Ok(Arc::new(Signer::ingest(&target, records::batch(i, records_per_request))?)))
+                .map(|i| Ok(Arc::new(Signer::ingest_template(&target, records::batch(i, records_per_request))?)))
                 .collect::<Result<Vec<_>>>()?;
             load.runtime()?.block_on(run(signers, load.load(rate, records_per_request)))
         }

@@ -5,7 +5,6 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use bytes::Bytes;
 
 const NAMES: [(&str, &str); 8] = [
     ("ec2.amazonaws.com", "RunInstances"),
@@ -66,10 +65,31 @@ pub fn record_at(i: usize, event_time: &str) -> serde_json::Value {
     })
 }
 
-/// A `{"Records":[...]}` body of `n` records, the `k`-th of a set of distinct bodies.
-pub fn batch(k: usize, n: usize) -> Bytes {
+const ID_PREFIX: &[u8] = b"\"eventID\":\"00000000-0000-4000-8000-";
+
+/// A `{"Records":[...]}` body of `n` records (the `k`-th of a set of distinct bodies), with the offsets of the
+/// 12 hex digits ending each record's eventID, so every request can carry fresh eventIDs.
+pub fn batch(k: usize, n: usize) -> (Vec<u8>, Vec<usize>) {
     let records: Vec<serde_json::Value> = (0..n).map(|i| record(k * n + i)).collect();
-    Bytes::from(serde_json::to_vec(&serde_json::json!({ "Records": records })).expect("records serialize"))
+    let body = serde_json::to_vec(&serde_json::json!({ "Records": records })).expect("records serialize");
+    let offsets = body
+        .windows(ID_PREFIX.len())
+        .enumerate()
+        .filter(|(_, w)| *w == ID_PREFIX)
+        .map(|(i, _)| i + ID_PREFIX.len())
+        .collect();
+    (body, offsets)
+}
+
+/// Writes `id` as 12 hex digits at each offset, one id per record.
+pub fn stamp(body: &mut [u8], offsets: &[usize], first_id: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (n, &at) in offsets.iter().enumerate() {
+        let id = first_id + n as u64;
+        for d in 0..12 {
+            body[at + d] = HEX[((id >> (44 - 4 * d)) & 0xf) as usize];
+        }
+    }
 }
 
 /// `n` records numbered from `first`, spread evenly over the `days` before `now_secs` (record 0 oldest).
@@ -138,4 +158,26 @@ pub fn floor(file: &std::path::Path, per_batch: usize, seconds: f64) -> Result<(
         })
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamped_bodies_carry_fresh_ids() {
+        let (mut body, offsets) = batch(0, 3);
+        assert_eq!(offsets.len(), 3);
+        stamp(&mut body, &offsets, 0xabc);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let ids: Vec<&str> = v["Records"].as_array().unwrap().iter().map(|r| r["eventID"].as_str().unwrap()).collect();
+        assert_eq!(
+            ids,
+            [
+                "00000000-0000-4000-8000-000000000abc",
+                "00000000-0000-4000-8000-000000000abd",
+                "00000000-0000-4000-8000-000000000abe"
+            ]
+        );
+    }
 }
