@@ -22,23 +22,12 @@ work=$(mktemp -d "${BENCH_DIR:-/tmp}/cairn-lookup-bench.XXXXXX")
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-akid=AKIAPRODUCER00000001
-secret=producer-secret-000000000000000000000
-cat > "$work/cairn.toml" <<TOML
-data_dir = "$work/data"
-[[accounts]]
-id = "111111111111"
-[[accounts.credentials]]
-access_key_id = "$akid"
-secret_access_key = "$secret"
-principal = "role/producer"
-ingest_accounts = ["111111111111"]
-TOML
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$cairn" serve --config "$work/cairn.toml" --listen "127.0.0.1:$port" > /dev/null 2>&1 &
-pid=$!
-for _ in $(seq 200); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && break; sleep 0.05; done
-endpoint="http://127.0.0.1:$port"
+source bench/lib.sh
+akid=$PRODUCER_AKID
+secret=$PRODUCER_SECRET
+start_producer_cairn "$cairn" "$work"
+pid=$CAIRN_PID
+endpoint=$CAIRN_ENDPOINT
 
 echo "filling cairn with $EVENTS events (and writing them for DuckDB)" >&2
 "$loadgen" fill --endpoint "$endpoint" --access-key-id "$akid" --secret-access-key "$secret" \

@@ -1,0 +1,37 @@
+# Helpers shared by the benchmark scripts (sourced, not run).
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+wait_port() {
+  for _ in $(seq 400); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $1))" 2>/dev/null && return
+    sleep 0.05
+  done
+  echo "port $1 never opened" >&2
+  exit 1
+}
+
+# The producer credential the ingestion and lookup benchmarks use, granted account 111111111111.
+PRODUCER_AKID=AKIAPRODUCER00000001
+PRODUCER_SECRET=producer-secret-000000000000000000000
+
+# start_producer_cairn <cairn binary> <work dir>: starts cairn with the producer credential on a free port; sets
+# CAIRN_PID and CAIRN_ENDPOINT.
+start_producer_cairn() {
+  cat > "$2/cairn.toml" <<TOML
+data_dir = "$2/data"
+[[accounts]]
+id = "111111111111"
+[[accounts.credentials]]
+access_key_id = "$PRODUCER_AKID"
+secret_access_key = "$PRODUCER_SECRET"
+principal = "role/producer"
+ingest_accounts = ["111111111111"]
+TOML
+  local port
+  port=$(free_port)
+  "$1" serve --config "$2/cairn.toml" --listen "127.0.0.1:$port" > /dev/null 2>&1 &
+  CAIRN_PID=$!
+  wait_port "$port"
+  CAIRN_ENDPOINT="http://127.0.0.1:$port"
+}
