@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::{Mutex, RwLock};
 
 use cairn_model::{Tag, Trail};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -258,12 +258,6 @@ fn persist(conn: &mut Connection, changes: &[Change]) -> Result<()> {
     Ok(())
 }
 
-/// Reads the schema version of a catalog file without migrating it.
-pub fn schema_version(path: &Path) -> Result<Option<i64>> {
-    let conn = Connection::open(path)?;
-    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0)).optional()?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,7 +331,8 @@ mod tests {
             assert_eq!(s.tags(&trail("one").arn())[0].key, "b");
             assert_eq!(s.delegated_admins("o-1").collect::<Vec<_>>(), vec!["222222222222"]);
         });
-        assert_eq!(schema_version(&path).unwrap(), Some(MIGRATIONS.len() as i64));
+        let version: i64 = Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

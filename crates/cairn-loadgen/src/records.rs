@@ -98,25 +98,9 @@ pub fn spread(first: usize, n: usize, total: usize, days: u64, now_secs: u64) ->
     (first..first + n)
         .map(|i| {
             let t = now_secs - span + (i as u64 * span) / total.max(1) as u64;
-            record_at(i, &iso(t))
+            record_at(i, &cairn_model::event::format_event_time(t as i64 * 1000))
         })
         .collect()
-}
-
-/// Seconds since the epoch as CloudTrail's `eventTime`.
-fn iso(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let s = secs % 86_400;
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
 }
 
 /// Appends the same records, serialized, to `file` with one fdatasync per batch for `seconds`; prints events/s and

@@ -159,6 +159,23 @@ pub fn event_time_millis(s: &str) -> Option<i64> {
     Some(secs * 1000 + millis)
 }
 
+/// Formats milliseconds since the epoch as CloudTrail's `eventTime`: whole seconds, UTC, `Z`.
+pub fn format_event_time(millis: i64) -> String {
+    let secs = millis.div_euclid(1000);
+    // Civil date from days (the inverse of the conversion in `event_time_millis`).
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let s = secs.rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
+}
+
 /// Validates a producer's record (one JSON object, as sent) and returns it ready for the journal: byte for byte
 /// as sent, with `eventID` (from `new_id`), `eventVersion` and `eventCategory` added when absent.
 pub fn check_record(raw: &str, new_id: impl FnOnce() -> String) -> Result<(RecordInfo, String), RecordError> {
@@ -315,6 +332,10 @@ mod tests {
         );
         assert_eq!(check_record(&twice, || "x".into()).unwrap_err().code, "InvalidRecord");
         assert_eq!(event_time_millis("2026-11-22T13:58:51.362Z"), Some(1_795_355_931_362));
+        assert_eq!(format_event_time(1_795_355_931_362), "2026-11-22T13:58:51Z");
+        for t in ["1970-01-01T00:00:00Z", "2024-02-29T23:59:59Z", "2000-03-01T12:00:00Z", "9999-12-31T23:59:59Z"] {
+            assert_eq!(format_event_time(event_time_millis(t).unwrap()), t);
+        }
         for (field, v, code) in bad {
             let mut r = base();
             r[*field] = v.clone();

@@ -158,14 +158,6 @@ pub fn response_elements(read_only: bool, response: Option<&[u8]>) -> Value {
     }
 }
 
-/// Whole-second UTC time with `Z`, as CloudTrail's `eventTime`.
-pub fn event_time(millis: i64) -> String {
-    let t =
-        time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    t.format(&fmt).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +190,5 @@ mod tests {
         let id = user_identity(&role, "AKIAEXAMPLE", "2026-01-01T00:00:00Z");
         assert_eq!(id.arn, "arn:aws:sts::111111111111:assumed-role/auditor/AKIAEXAMPLE");
         assert_eq!(id.session_context.unwrap()["sessionIssuer"]["arn"], "arn:aws:iam::111111111111:role/auditor");
-        assert_eq!(event_time(1_795_355_931_362), "2026-11-22T13:58:51Z");
     }
 }

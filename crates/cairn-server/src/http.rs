@@ -175,7 +175,7 @@ async fn record(
     input: &[u8],
     result: &Result<Vec<u8>, ApiError>,
 ) -> Result<(), ApiError> {
-    let event_time = audit::event_time(received_at);
+    let event_time = cairn_model::event::format_event_time(received_at);
     let read_only = op.is_read_only();
     let (error_code, error_message) = match result {
         Ok(_) => (None, None),

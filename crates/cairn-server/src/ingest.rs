@@ -3,10 +3,9 @@
 //! journals the good ones durably in one append, and answers which records were accepted and which were refused.
 
 use std::io::Read;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header;
 use axum::response::Response;
 use bytes::Bytes;
@@ -38,11 +37,7 @@ fn derived_event_id(raw: &str) -> String {
     format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
-pub(crate) async fn handle(
-    State(app): State<Arc<App>>,
-    ConnectInfo(_peer): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
+pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let result = ingest(&app, req).await;
     finish(&request_id, "application/json", result)

@@ -270,20 +270,7 @@ mod tests {
     const NOW: i64 = 1_795_355_931_000; // 2026-11-22T13:58:51Z
 
     fn time(ms: i64) -> String {
-        let secs = ms / 1000;
-        let days = secs.div_euclid(86_400);
-        // Civil date from days (inverse of extract::parse_time).
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
-        let s = secs.rem_euclid(86_400);
-        format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
+        cairn_model::event::format_event_time(ms)
     }
 
     fn event(id: &str, name: &str, ms: i64, region: &str) -> Vec<u8> {

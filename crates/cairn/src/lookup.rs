@@ -142,8 +142,9 @@ fn table(events: &[Value]) -> String {
         .iter()
         .map(|e| {
             let s = |k: &str| e[k].as_str().unwrap_or("-").to_string();
-            let time =
-                e["EventTime"].as_f64().map_or("-".into(), |t| cairn_server::audit::event_time((t * 1000.0) as i64));
+            let time = e["EventTime"]
+                .as_f64()
+                .map_or("-".into(), |t| cairn_model::event::format_event_time((t * 1000.0) as i64));
             let resources: Vec<String> = e["Resources"]
                 .as_array()
                 .map(|rs| {
