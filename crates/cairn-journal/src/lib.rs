@@ -245,11 +245,14 @@ impl Journal {
     /// Registers a consumer (idempotent) and returns its checkpoint; a new consumer starts at the oldest record.
     pub fn register_consumer(&self, name: &str) -> Result<u64> {
         checkpoint::validate_name(name)?;
-        if let Some(c) = self.checkpoint(name) {
-            return Ok(c);
+        // Held across reading the oldest record and recording it, so no deletion runs in between.
+        let mut checkpoints = self.shared.checkpoints.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = checkpoints.get(name) {
+            return Ok(*c);
         }
         let first = self.first_seq();
-        self.save_checkpoint(name, first)?;
+        checkpoint::save(&self.shared.dir, name, first)?;
+        checkpoints.insert(name.to_string(), first);
         Ok(first)
     }
 
@@ -269,7 +272,9 @@ impl Journal {
     /// Deletes the segments every registered consumer has passed; returns how many were deleted. Without any
     /// registered consumer nothing is deleted.
     pub fn delete_consumed(&self) -> Result<usize> {
-        let low = self.shared.checkpoints.lock().unwrap_or_else(|e| e.into_inner()).values().min().copied();
+        // Held through the deletion, so a consumer registering meanwhile cannot start below what is deleted.
+        let checkpoints = self.shared.checkpoints.lock().unwrap_or_else(|e| e.into_inner());
+        let low = checkpoints.values().min().copied();
         match low {
             Some(low) => self.delete_below(low),
             None => Ok(0),

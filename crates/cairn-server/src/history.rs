@@ -1,16 +1,29 @@
-//! The event history consumer: reads the journal from its start and feeds every record to event history, within
-//! moments of its append; and drops events past the 90-day retention as the clock advances.
+//! The event history consumer: reads the journal from history's checkpoint and feeds every record to event
+//! history within moments of its append; the flusher moves the in-memory tail to Parquet files, saves the
+//! checkpoint, lets the journal delete what every consumer has passed, and merges small files; and events past the
+//! 90-day retention are dropped as the clock advances.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::App;
+
+/// The journal consumer name of event history.
+pub(crate) const CONSUMER: &str = "history";
 
 /// Records read per journal batch.
 const BATCH_RECORDS: usize = 4096;
 const BATCH_BYTES: usize = 16 << 20;
 /// How often events past retention are dropped.
 const EXPIRE_EVERY: Duration = Duration::from_secs(60);
+
+/// The tail is flushed once it holds this many bytes of records...
+const FLUSH_BYTES: usize = 64 << 20;
+/// ...or once this much is held and nothing new arrived for [`FLUSH_IDLE`]...
+const FLUSH_IDLE_BYTES: usize = 8 << 20;
+const FLUSH_IDLE: Duration = Duration::from_secs(2);
+/// ...and whatever it holds at least this often, so the journal behind it can be deleted.
+const FLUSH_EVERY: Duration = Duration::from_secs(300);
 
 /// Longest a lookup waits for history to catch up with the journal.
 const CATCH_UP: Duration = Duration::from_secs(2);
@@ -29,26 +42,30 @@ pub(crate) async fn catch_up(app: &App) {
     }
 }
 
-/// Starts the consumer and the expiry loop on the current runtime.
+/// Starts the consumer, the flusher and the expiry loop on the current runtime.
 pub(crate) fn spawn(app: Arc<App>) {
-    let consumer = Arc::clone(&app);
-    tokio::spawn(async move { consume(consumer).await });
+    let flush_now = Arc::new(tokio::sync::Notify::new());
+    tokio::spawn(consume(Arc::clone(&app), Arc::clone(&flush_now)));
+    tokio::spawn(flusher(Arc::clone(&app), flush_now));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EXPIRE_EVERY);
         loop {
             tick.tick().await;
-            let dropped = app.history.expire(app.clock.now_millis());
-            if dropped > 0 {
-                tracing::info!(dropped, "event history dropped events past retention");
+            let history = Arc::clone(&app);
+            let now = app.clock.now_millis();
+            match tokio::task::spawn_blocking(move || history.history.expire(now)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(dropped)) => tracing::info!(dropped, "event history dropped events past retention"),
+                Ok(Err(e)) => tracing::error!(error = %e, "event history cannot drop expired files"),
+                Err(e) => tracing::error!(error = %e, "event history expiry panicked"),
             }
         }
     });
 }
 
-async fn consume(app: Arc<App>) {
-    // History is rebuilt from the journal at every start; it keeps no checkpoint of its own yet, so the journal
-    // keeps every segment.
-    let mut reader = match app.journal.reader(app.journal.first_seq()) {
+async fn consume(app: Arc<App>, flush_now: Arc<tokio::sync::Notify>) {
+    let from = *app.history_applied.borrow();
+    let mut reader = match app.journal.reader(from) {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "event history cannot read the journal");
@@ -78,6 +95,9 @@ async fn consume(app: Arc<App>) {
                 let now = app.clock.now_millis();
                 app.history.insert_batch(records.iter().map(|r| (r.seq, &r.payload[..])), now);
                 app.history_applied.send_replace(reader.position());
+                if app.history.tail_size().1 >= FLUSH_BYTES {
+                    flush_now.notify_one();
+                }
             }
             Err(e) => {
                 // A corrupt or unreadable journal must be looked at; retrying keeps the rest of cairn serving.
@@ -86,4 +106,55 @@ async fn consume(app: Arc<App>) {
             }
         }
     }
+}
+
+/// Flushes the tail by the policy above; runs beside the consumer, which keeps applying records meanwhile.
+async fn flusher(app: Arc<App>, flush_now: Arc<tokio::sync::Notify>) {
+    let mut last_flush = Instant::now();
+    let mut last_applied = (*app.history_applied.borrow(), Instant::now());
+    loop {
+        let _ = tokio::time::timeout(Duration::from_secs(1), flush_now.notified()).await;
+        let applied = *app.history_applied.borrow();
+        if applied != last_applied.0 {
+            last_applied = (applied, Instant::now());
+        }
+        let (events, bytes) = app.history.tail_size();
+        let idle = last_applied.1.elapsed() >= FLUSH_IDLE;
+        let due = bytes >= FLUSH_BYTES
+            || (idle && bytes >= FLUSH_IDLE_BYTES)
+            || (last_flush.elapsed() >= FLUSH_EVERY && (events > 0 || applied > checkpoint(&app)));
+        if !due {
+            continue;
+        }
+        let worker = Arc::clone(&app);
+        match tokio::task::spawn_blocking(move || flush(&worker, applied)).await {
+            Ok(Ok(())) => last_flush = Instant::now(),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "event history cannot write its files; keeping events in memory");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+            Err(e) => tracing::error!(error = %e, "event history flush panicked"),
+        }
+    }
+}
+
+fn checkpoint(app: &App) -> u64 {
+    app.journal.checkpoint(CONSUMER).unwrap_or(0)
+}
+
+fn flush(app: &App, upto: u64) -> Result<(), crate::Error> {
+    let started = Instant::now();
+    let flushed = app.history.flush(upto)?;
+    app.journal.save_checkpoint(CONSUMER, upto)?;
+    let segments = app.journal.delete_consumed()?;
+    let merged = app.history.compact()?;
+    tracing::info!(
+        events = flushed.events,
+        files = flushed.files,
+        merged_files = merged.files,
+        journal_segments_deleted = segments,
+        ms = started.elapsed().as_millis() as u64,
+        "event history flushed"
+    );
+    Ok(())
 }

@@ -45,6 +45,8 @@ pub enum Error {
     Catalog(#[from] cairn_catalog::Error),
     #[error(transparent)]
     Journal(#[from] cairn_journal::Error),
+    #[error("event history: {0}")]
+    History(#[from] cairn_store::Error),
     #[error("{what} {path}: {source}")]
     Io { what: &'static str, path: PathBuf, source: std::io::Error },
 }
@@ -56,7 +58,7 @@ pub struct App {
     pub catalog: Catalog,
     /// Every event, durable before it is acknowledged.
     pub journal: Journal,
-    /// Event history (LookupEvents), fed from the journal.
+    /// Event history (LookupEvents), fed from the journal; its files cover the journal below its checkpoint.
     pub history: cairn_store::History,
     /// The journal position event history has applied up to.
     pub history_applied: tokio::sync::watch::Sender<u64>,
@@ -88,13 +90,15 @@ impl App {
         }
         let catalog = Catalog::open(&settings.data_dir.join("catalog.sqlite"))?;
         let journal = Journal::open(&settings.data_dir.join("journal"), cairn_journal::Options::default())?;
+        let checkpoint = journal.register_consumer(history::CONSUMER)?;
+        let history = cairn_store::History::open(&settings.data_dir.join("history"), checkpoint)?;
         let credentials = settings.credentials.iter().cloned().collect();
         Ok(App {
             settings,
             catalog,
             journal,
-            history: cairn_store::History::new(),
-            history_applied: tokio::sync::watch::channel(0).0,
+            history,
+            history_applied: tokio::sync::watch::channel(checkpoint).0,
             clock,
             credentials,
         })

@@ -135,7 +135,10 @@ pub(crate) fn lookup_events(app: &App, ctx: &Ctx, req: LookupEventsRequest) -> R
         after,
         limit: limit as usize,
     };
-    let page = app.history.lookup(&query, now);
+    let page = app.history.lookup(&query, now).map_err(|e| {
+        tracing::error!(error = %e, "event history cannot answer a lookup");
+        ApiError::internal("event history could not be read; try again")
+    })?;
     Ok(LookupEventsResponse {
         events: page
             .events

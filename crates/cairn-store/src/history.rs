@@ -1,27 +1,67 @@
 //! Event history: the last 90 days of management events (and Insights events) of every account and region,
 //! newest first, looked up by one attribute and a time range.
 //!
-//! Each (account, region, category) partition keeps its events ordered by (eventTime, journal sequence) and one
-//! ordered index per lookup attribute value, so a page costs a range scan over matching events only. Events are
-//! deduplicated on eventID (consumers are at-least-once), and fall out 90 days after their eventTime, by the clock
-//! the caller passes in.
+//! Recent events live in the in-memory tail ([`crate::tail`]); [`History::flush`] moves them into Parquet files by
+//! date, each with its lookup index ([`crate::segment`], [`crate::index`]), and [`History::compact`] merges a
+//! date's small files. A lookup merges the tail with the files of the dates in its range, newest date first, and
+//! stops as soon as no older date can change the page.
 //!
-//! This is the in-memory tail of the history store, rebuilt from the journal at start; spilling it to Parquet
-//! files by date is the next step of the store (see ARCHITECTURE.md).
+//! Durability: the files cover the journal up to the checkpoint their owner saves after [`History::flush`]; at
+//! [`History::open`] files at or past that checkpoint (written by a flush whose checkpoint never landed), files a
+//! finished compaction replaced, and unfinished writes are removed, so replaying the journal from the checkpoint
+//! rebuilds exactly the tail. Events are deduplicated on eventID within their partition and date (consumers are
+//! at-least-once and producers retry), and fall out 90 days after their eventTime, by the clock the caller passes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::extract::{extract, EventFields, LookupKey};
+use crate::index::key_hash;
+use crate::segment::{category_of, date_of, event_id_hash, parse_stem, Segment};
+use crate::tail::{Key, Tail};
+use crate::{Error, Result};
 
 /// How long event history keeps an event, from its eventTime.
 pub const RETENTION_MS: i64 = 90 * 24 * 3600 * 1000;
 
+/// A date's files are merged once it has this many small ones.
+const COMPACT_FILES: usize = 8;
+/// Files holding at least this many bytes of records are left as they are.
+const COMPACT_SMALL_BYTES: u64 = 32 << 20;
+/// At most this many bytes of records are merged at once (compaction holds them in memory).
+const COMPACT_BUDGET_BYTES: u64 = 96 << 20;
+
 /// Which events a lookup returns: management events by default, Insights events when asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Category {
     Management,
     Insight,
+}
+
+impl Category {
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Category::Management => 0,
+            Category::Insight => 1,
+        }
+    }
+
+    pub(crate) fn from_code(c: u8) -> Option<Category> {
+        match c {
+            0 => Some(Category::Management),
+            1 => Some(Category::Insight),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Management => "Management",
+            Category::Insight => "Insight",
+        }
+    }
 }
 
 /// A position in newest-first order: the next page holds events strictly older than it.
@@ -47,115 +87,6 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
-type Key = (i64, u64);
-
-/// The events holding one attribute value. Most values (every eventID, most user names and resources) belong to a
-/// single event, so that case takes no set of its own.
-#[derive(Debug)]
-enum Postings {
-    One(Key),
-    Many(BTreeSet<Key>),
-}
-
-impl Postings {
-    fn insert(&mut self, key: Key) {
-        match self {
-            Postings::One(k) if *k == key => {}
-            Postings::One(k) => *self = Postings::Many(BTreeSet::from([*k, key])),
-            Postings::Many(set) => {
-                set.insert(key);
-            }
-        }
-    }
-
-    /// Removes `key`; true when nothing is left.
-    fn remove(&mut self, key: &Key) -> bool {
-        match self {
-            Postings::One(k) => k == key,
-            Postings::Many(set) => {
-                set.remove(key);
-                set.is_empty()
-            }
-        }
-    }
-
-    /// Keys in `range`, newest first, at most `n`.
-    fn newest(&self, range: (std::ops::Bound<Key>, std::ops::Bound<Key>), n: usize) -> Vec<Key> {
-        match self {
-            Postings::One(k) if std::ops::RangeBounds::contains(&range, k) => vec![*k],
-            Postings::One(_) => Vec::new(),
-            Postings::Many(set) => set.range(range).rev().take(n).copied().collect(),
-        }
-    }
-}
-
-#[derive(Debug, Default)]
-struct Partition {
-    events: BTreeMap<Key, Arc<StoredEvent>>,
-    index: HashMap<(LookupKey, String), Postings>,
-}
-
-fn attribute_values(f: &EventFields) -> Vec<(LookupKey, String)> {
-    let mut out = vec![
-        (LookupKey::EventId, f.event_id.clone()),
-        (LookupKey::EventName, f.event_name.clone()),
-        (LookupKey::EventSource, f.event_source.clone()),
-    ];
-    if let Some(r) = f.read_only {
-        out.push((LookupKey::ReadOnly, r.to_string()));
-    }
-    if let Some(u) = &f.username {
-        out.push((LookupKey::Username, u.clone()));
-    }
-    if let Some(a) = &f.access_key_id {
-        out.push((LookupKey::AccessKeyId, a.clone()));
-    }
-    for (ty, name) in &f.resources {
-        if let Some(t) = ty {
-            out.push((LookupKey::ResourceType, t.clone()));
-        }
-        if let Some(n) = name {
-            out.push((LookupKey::ResourceName, n.clone()));
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
-impl Partition {
-    fn insert(&mut self, event: StoredEvent) -> bool {
-        let id_key = (LookupKey::EventId, event.fields.event_id.clone());
-        if self.index.contains_key(&id_key) {
-            return false;
-        }
-        let key = (event.fields.time_ms, event.seq);
-        for attr in attribute_values(&event.fields) {
-            match self.index.get_mut(&attr) {
-                Some(p) => p.insert(key),
-                None => {
-                    self.index.insert(attr, Postings::One(key));
-                }
-            }
-        }
-        self.events.insert(key, Arc::new(event));
-        true
-    }
-
-    fn expire(&mut self, cutoff_ms: i64) -> usize {
-        let keep = self.events.split_off(&(cutoff_ms, 0));
-        let old = std::mem::replace(&mut self.events, keep);
-        for (key, event) in &old {
-            for attr in attribute_values(&event.fields) {
-                if self.index.get_mut(&attr).is_some_and(|p| p.remove(key)) {
-                    self.index.remove(&attr);
-                }
-            }
-        }
-        old.len()
-    }
-}
-
 /// What a lookup asks for.
 #[derive(Debug, Clone)]
 pub struct Query<'a> {
@@ -170,14 +101,114 @@ pub struct Query<'a> {
     pub limit: usize,
 }
 
+/// What a flush or compaction did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FlushStats {
+    pub events: usize,
+    pub files: usize,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    tail: Tail,
+    /// Published files by date (YYYY-MM-DD), each date's in journal order.
+    dates: BTreeMap<String, Vec<Arc<Segment>>>,
+}
+
+/// Event history: the tail plus the files, behind one lock so a flush moves events atomically.
 #[derive(Debug, Default)]
 pub struct History {
-    partitions: RwLock<HashMap<(String, String, Category), Partition>>,
+    dir: Option<PathBuf>,
+    state: RwLock<State>,
+    /// One flush, compaction or expiry of files at a time.
+    files: Mutex<()>,
+}
+
+/// A lookup candidate: a tail event, or a row of a file.
+enum Source {
+    Tail(Arc<StoredEvent>),
+    File(Arc<Segment>, u32),
 }
 
 impl History {
+    /// A history that keeps everything in memory (no files).
     pub fn new() -> History {
         History::default()
+    }
+
+    /// Opens the history files under `dir`, which cover the journal below `checkpoint`; removes what an
+    /// interrupted flush or compaction left behind.
+    pub fn open(dir: &Path, checkpoint: u64) -> Result<History> {
+        std::fs::create_dir_all(dir).map_err(crate::io(dir))?;
+        let mut dates: BTreeMap<String, Vec<Arc<Segment>>> = BTreeMap::new();
+        let mut removed = 0usize;
+        for entry in std::fs::read_dir(dir).map_err(crate::io(dir))? {
+            let entry = entry.map_err(crate::io(dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(date) = name.strip_prefix("date=").filter(|d| crate::segment::day_bounds(d).is_some()) else {
+                continue;
+            };
+            let date_dir = entry.path();
+            let mut found: HashMap<(u64, u64), (bool, bool)> = HashMap::new();
+            for f in std::fs::read_dir(&date_dir).map_err(crate::io(&date_dir))? {
+                let f = f.map_err(crate::io(&date_dir))?;
+                let fname = f.file_name().to_string_lossy().into_owned();
+                let parsed = fname
+                    .strip_suffix(".parquet")
+                    .map(|s| (s, true))
+                    .or_else(|| fname.strip_suffix(".idx").map(|s| (s, false)))
+                    .and_then(|(stem, pq)| Some((parse_stem(stem)?, pq)));
+                match parsed {
+                    Some((range, true)) => found.entry(range).or_default().0 = true,
+                    Some((range, false)) => found.entry(range).or_default().1 = true,
+                    None if fname.ends_with(".tmp") => {
+                        remove_file(&f.path())?;
+                        removed += 1;
+                    }
+                    None => {}
+                }
+            }
+            let mut segments = Vec::new();
+            for ((lo, hi), (pq, idx)) in found {
+                if pq && idx && lo < checkpoint {
+                    segments.push(Segment::open(&date_dir, date, lo, hi)?);
+                } else {
+                    // An unfinished write, or a flush whose checkpoint never landed: the journal still has it.
+                    let stem = format!("{lo:020}-{hi:020}");
+                    remove_file(&date_dir.join(format!("{stem}.idx")))?;
+                    remove_file(&date_dir.join(format!("{stem}.parquet")))?;
+                    removed += 1;
+                }
+            }
+            // A compaction that published its output but was stopped before removing its inputs.
+            let replaced: HashSet<(u64, u64)> = segments.iter().flat_map(|s| s.index.replaced.clone()).collect();
+            let (gone, kept): (Vec<_>, Vec<_>) = segments.into_iter().partition(|s| replaced.contains(&(s.lo, s.hi)));
+            for s in gone {
+                s.remove()?;
+                removed += 1;
+            }
+            let mut kept: Vec<Arc<Segment>> = kept.into_iter().map(Arc::new).collect();
+            kept.sort_by_key(|s| s.lo);
+            if !kept.is_empty() {
+                dates.insert(date.to_string(), kept);
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, "event history removed files an interrupted flush or compaction left");
+        }
+        Ok(History {
+            dir: Some(dir.to_path_buf()),
+            state: RwLock::new(State { tail: Tail::default(), dates }),
+            files: Mutex::new(()),
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Adds journaled records (sequence, payload); returns how many were new history events. Data events,
@@ -196,68 +227,329 @@ impl History {
                 Some(StoredEvent { seq, fields, raw })
             })
             .collect();
-        let mut partitions = self.partitions.write().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.write();
         let mut added = 0;
         for e in events {
-            let category = if e.fields.category == "Insight" { Category::Insight } else { Category::Management };
-            let key = (e.fields.account_id.clone(), e.fields.region.clone(), category);
-            added += usize::from(partitions.entry(key).or_default().insert(e));
+            if !state.in_files(&e) {
+                added += usize::from(state.tail.insert(e));
+            }
         }
         added
     }
 
-    /// Drops events whose eventTime is more than 90 days before `now_ms`; returns how many.
-    pub fn expire(&self, now_ms: i64) -> usize {
-        let mut partitions = self.partitions.write().unwrap_or_else(|e| e.into_inner());
-        let n = partitions.values_mut().map(|p| p.expire(now_ms - RETENTION_MS)).sum();
-        partitions.retain(|_, p| !p.events.is_empty());
-        n
+    /// Events in the in-memory tail, and the bytes of their records.
+    pub fn tail_size(&self) -> (usize, usize) {
+        let state = self.read();
+        (state.tail.len(), state.tail.bytes())
     }
 
-    /// Events kept, over all partitions.
+    /// Writes the tail's events with a sequence below `upto` to files, durably, and drops them from memory. The
+    /// caller then records `upto` as the history checkpoint.
+    pub fn flush(&self, upto: u64) -> Result<FlushStats> {
+        let Some(dir) = &self.dir else { return Ok(FlushStats::default()) };
+        let _files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let events = self.read().tail.below(upto);
+        let mut by_date: BTreeMap<String, Vec<&StoredEvent>> = BTreeMap::new();
+        for e in &events {
+            by_date.entry(date_of(e.fields.time_ms)).or_default().push(e);
+        }
+        let mut written = Vec::new();
+        for (date, mut group) in by_date {
+            sort_for_file(&mut group);
+            let lo = group.iter().map(|e| e.seq).min().expect("non-empty");
+            let hi = group.iter().map(|e| e.seq).max().expect("non-empty");
+            written.push(Arc::new(Segment::write(dir, &date, (lo, hi), &[], &group)?));
+        }
+        let stats = FlushStats { events: events.len(), files: written.len() };
+        drop(events);
+        let mut state = self.write();
+        for s in written {
+            let date = state.dates.entry(s.date.clone()).or_default();
+            date.push(s);
+            date.sort_by_key(|s| s.lo);
+        }
+        state.tail.remove_below(upto);
+        Ok(stats)
+    }
+
+    /// Merges the small files of dates that have gathered many; returns what was merged.
+    pub fn compact(&self) -> Result<FlushStats> {
+        let Some(dir) = &self.dir else { return Ok(FlushStats::default()) };
+        let _files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let plans: Vec<Vec<Arc<Segment>>> = self
+            .read()
+            .dates
+            .values()
+            .filter_map(|segs| {
+                let mut budget = 0;
+                let small: Vec<Arc<Segment>> = segs
+                    .iter()
+                    .filter(|s| s.index.raw_bytes < COMPACT_SMALL_BYTES)
+                    .take_while(|s| {
+                        budget += s.index.raw_bytes;
+                        budget <= COMPACT_BUDGET_BYTES
+                    })
+                    .cloned()
+                    .collect();
+                (small.len() >= COMPACT_FILES).then_some(small)
+            })
+            .collect();
+        let mut stats = FlushStats::default();
+        for inputs in plans {
+            let mut events = Vec::new();
+            for s in &inputs {
+                events.extend(s.read_all()?);
+            }
+            // Keep the first recording of each eventID.
+            events.sort_by_key(|e| e.seq);
+            let mut seen = HashSet::new();
+            events.retain(|e| seen.insert(event_id_hash(e)));
+            let mut refs: Vec<&StoredEvent> = events.iter().collect();
+            sort_for_file(&mut refs);
+            let lo = inputs.iter().map(|s| s.lo).min().expect("inputs");
+            let hi = inputs.iter().map(|s| s.hi).max().expect("inputs");
+            let replaced: Vec<(u64, u64)> = inputs.iter().map(|s| (s.lo, s.hi)).collect();
+            let date = inputs[0].date.clone();
+            let merged = Arc::new(Segment::write(dir, &date, (lo, hi), &replaced, &refs)?);
+            {
+                let mut state = self.write();
+                let segs = state.dates.entry(date).or_default();
+                segs.retain(|s| !replaced.contains(&(s.lo, s.hi)));
+                segs.push(merged);
+                segs.sort_by_key(|s| s.lo);
+            }
+            for s in &inputs {
+                s.remove()?;
+            }
+            stats.events += refs.len();
+            stats.files += inputs.len();
+        }
+        Ok(stats)
+    }
+
+    /// Drops events whose eventTime is more than 90 days before `now_ms`, and the files of dates wholly past it;
+    /// returns how many events were dropped.
+    pub fn expire(&self, now_ms: i64) -> Result<usize> {
+        let cutoff = now_ms - RETENTION_MS;
+        let _files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut dropped, gone) = {
+            let mut state = self.write();
+            let dropped = state.tail.expire(cutoff);
+            let old: Vec<String> = state.dates.iter().filter(|(_, s)| s[0].day.1 < cutoff).map(|(d, _)| d.clone()).collect();
+            let gone: Vec<Arc<Segment>> = old.iter().flat_map(|d| state.dates.remove(d).unwrap_or_default()).collect();
+            (dropped, gone)
+        };
+        for s in &gone {
+            dropped += s.index.rows as usize;
+            s.remove()?;
+        }
+        if let Some(dir) = &self.dir {
+            for date in gone.iter().map(|s| &s.date).collect::<HashSet<_>>() {
+                let d = dir.join(format!("date={date}"));
+                let _ = std::fs::remove_dir(&d);
+            }
+        }
+        Ok(dropped)
+    }
+
+    /// Events kept, over all partitions, in memory and in files.
     pub fn len(&self) -> usize {
-        self.partitions.read().unwrap_or_else(|e| e.into_inner()).values().map(|p| p.events.len()).sum()
+        let state = self.read();
+        state.tail.len() + state.dates.values().flatten().map(|s| s.index.rows as usize).sum::<usize>()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Number of history files.
+    pub fn file_count(&self) -> usize {
+        self.read().dates.values().map(Vec::len).sum()
+    }
+
     /// One page, newest first. Events older than the retention window are never returned, even before
     /// [`History::expire`] has dropped them.
-    pub fn lookup(&self, q: &Query<'_>, now_ms: i64) -> Page {
-        let partitions = self.partitions.read().unwrap_or_else(|e| e.into_inner());
-        let Some(p) = partitions.get(&(q.account_id.to_string(), q.region.to_string(), q.category)) else {
-            return Page { events: Vec::new(), next: None };
-        };
-        let low = (q.start_ms.max(now_ms - RETENTION_MS), 0u64);
+    pub fn lookup(&self, q: &Query<'_>, now_ms: i64) -> Result<Page> {
+        let empty = Page { events: Vec::new(), next: None };
+        let low: Key = (q.start_ms.max(now_ms - RETENTION_MS), 0);
         let high = match q.after {
-            Some(c) => std::ops::Bound::Excluded((c.time_ms, c.seq)),
-            None => std::ops::Bound::Included((q.end_ms, u64::MAX)),
+            Some(c) => Bound::Excluded((c.time_ms, c.seq)),
+            None => Bound::Included((q.end_ms, u64::MAX)),
         };
-        if high_below(high, low) {
-            return Page { events: Vec::new(), next: None };
+        let high_key = match high {
+            Bound::Included(k) | Bound::Excluded(k) => k,
+            Bound::Unbounded => unreachable!("always bounded"),
+        };
+        if high_key < low || (matches!(high, Bound::Excluded(_)) && high_key == low) {
+            return Ok(empty);
         }
-        let range = (std::ops::Bound::Included(low), high);
-        let mut keys: Vec<Key> = match q.attribute {
-            None => p.events.range(range).rev().take(q.limit + 1).map(|(k, _)| *k).collect(),
-            Some((key, value)) => match p.index.get(&(key, value.to_string())) {
-                Some(postings) => postings.newest(range, q.limit + 1),
-                None => Vec::new(),
-            },
+        let part = (q.account_id, q.region, q.category);
+        let n = q.limit + 1;
+        let (mut found, dates): (Vec<(Key, Source)>, Vec<Vec<Arc<Segment>>>) = {
+            let state = self.read();
+            let tail = state.tail.newest(part, q.attribute, (Bound::Included(low), high), n);
+            let found = tail.into_iter().map(|e| ((e.fields.time_ms, e.seq), Source::Tail(e))).collect();
+            let range = (Bound::Included(date_of(low.0)), Bound::Included(date_of(high_key.0)));
+            let dates = state.dates.range::<String, _>(range).rev().map(|(_, s)| s.clone()).collect();
+            (found, dates)
         };
-        let more = keys.len() > q.limit;
-        keys.truncate(q.limit);
-        let next = if more { keys.last().map(|&(time_ms, seq)| Cursor { time_ms, seq }) } else { None };
-        Page { events: keys.iter().filter_map(|k| p.events.get(k).cloned()).collect(), next }
+        let hash = q.attribute.map(|(k, v)| key_hash(q.account_id, q.region, q.category, k, v));
+        for segs in dates {
+            // Every event of this date and older ranks below what is found already.
+            let day_end = segs[0].day.1;
+            if found.iter().filter(|(k, _)| k.0 > day_end).count() >= n {
+                break;
+            }
+            for s in segs {
+                for (key, row) in candidates(&s, part, hash, low, high, n)? {
+                    found.push((key, Source::File(Arc::clone(&s), row)));
+                }
+            }
+        }
+        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.truncate(n);
+        let more = found.len() > q.limit;
+        found.truncate(q.limit);
+        let next = if more { found.last().map(|&((time_ms, seq), _)| Cursor { time_ms, seq }) } else { None };
+        Ok(Page { events: materialize(found, q.attribute)?, next })
     }
 }
 
-fn high_below(high: std::ops::Bound<Key>, low: Key) -> bool {
-    match high {
-        std::ops::Bound::Included(h) => h < low,
-        std::ops::Bound::Excluded(h) => h <= low,
-        std::ops::Bound::Unbounded => false,
+impl State {
+    /// Whether a file of the event's date already holds its eventID.
+    fn in_files(&self, e: &StoredEvent) -> bool {
+        let Some(segs) = self.dates.get(&date_of(e.fields.time_ms)) else { return false };
+        let hash = event_id_hash(e);
+        segs.iter().filter(|s| s.index.may_hold_event_id(hash)).any(|s| {
+            let fetched = s.index.rows_for(hash).map_err(|err| s.io_error(err)).and_then(|rows| s.fetch(&rows));
+            match fetched {
+                Ok(raws) => raws.iter().filter_map(|r| extract(r.as_bytes())).any(|f| {
+                    f.event_id == e.fields.event_id && f.account_id == e.fields.account_id && f.region == e.fields.region
+                }),
+                Err(err) => {
+                    tracing::error!(error = %err, "event history cannot read a file to deduplicate an event");
+                    false
+                }
+            }
+        })
+    }
+}
+
+/// File order: partition, then newest first.
+fn sort_for_file(events: &mut [&StoredEvent]) {
+    events.sort_by(|a, b| {
+        (&a.fields.account_id, &a.fields.region, category_of(a))
+            .cmp(&(&b.fields.account_id, &b.fields.region, category_of(b)))
+            .then_with(|| (b.fields.time_ms, b.seq).cmp(&(a.fields.time_ms, a.seq)))
+    });
+}
+
+fn within(key: Key, low: Key, high: Bound<Key>) -> bool {
+    key >= low
+        && match high {
+            Bound::Included(h) => key <= h,
+            Bound::Excluded(h) => key < h,
+            Bound::Unbounded => true,
+        }
+}
+
+fn below_high(key: Key, high: Bound<Key>) -> bool {
+    within(key, (i64::MIN, 0), high)
+}
+
+/// Up to `n` rows of one file in the partition within the bounds (holding the attribute value with `hash` when
+/// given), newest first.
+fn candidates(
+    s: &Segment,
+    part: (&str, &str, Category),
+    hash: Option<u64>,
+    low: Key,
+    high: Bound<Key>,
+    n: usize,
+) -> Result<Vec<(Key, u32)>> {
+    let Some(p) = s.index.parts.iter().find(|p| p.account == part.0 && p.region == part.1 && p.category == part.2)
+    else {
+        return Ok(Vec::new());
+    };
+    let io = |e| s.io_error(e);
+    let mut out = Vec::new();
+    match hash {
+        None => {
+            // Rows are newest first: find the first one under the upper bound.
+            let (mut a, mut b) = (p.start, p.end);
+            while a < b {
+                let mid = a + (b - a) / 2;
+                if below_high(s.index.key(mid).map_err(io)?, high) {
+                    b = mid;
+                } else {
+                    a = mid + 1;
+                }
+            }
+            let end = p.end.min(a.saturating_add(n as u32));
+            for (i, key) in s.index.keys(a, end).map_err(io)?.into_iter().enumerate() {
+                if key < low {
+                    break;
+                }
+                out.push((key, a + i as u32));
+            }
+        }
+        Some(hash) => {
+            let rows = s.index.rows_for(hash).map_err(io)?;
+            let (mut a, mut b) = (0, rows.len());
+            while a < b {
+                let mid = a + (b - a) / 2;
+                if below_high(s.index.key(rows[mid]).map_err(io)?, high) {
+                    b = mid;
+                } else {
+                    a = mid + 1;
+                }
+            }
+            for &row in rows[a..].iter().take(n) {
+                let key = s.index.key(row).map_err(io)?;
+                if key < low {
+                    break;
+                }
+                out.push((key, row));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Turns the chosen candidates into events, reading each file's rows in one pass.
+fn materialize(found: Vec<(Key, Source)>, attribute: Option<(LookupKey, &str)>) -> Result<Vec<Arc<StoredEvent>>> {
+    let mut by_file: HashMap<*const Segment, (Arc<Segment>, Vec<u32>)> = HashMap::new();
+    for (_, src) in &found {
+        if let Source::File(s, row) = src {
+            by_file.entry(Arc::as_ptr(s)).or_insert_with(|| (Arc::clone(s), Vec::new())).1.push(*row);
+        }
+    }
+    let mut fetched: HashMap<(*const Segment, u32), Arc<StoredEvent>> = HashMap::new();
+    for (ptr, (s, mut rows)) in by_file {
+        rows.sort_unstable();
+        let raws = s.fetch(&rows)?;
+        let keys: Vec<Key> = rows.iter().map(|&r| s.index.key(r)).collect::<std::io::Result<_>>().map_err(|e| s.io_error(e))?;
+        for ((row, raw), (_, seq)) in rows.into_iter().zip(raws).zip(keys) {
+            let fields = extract(raw.as_bytes())
+                .ok_or_else(|| Error::Corrupt { path: PathBuf::from(&s.date), reason: "unreadable event".into() })?;
+            fetched.insert((ptr, row), Arc::new(StoredEvent { seq, fields, raw: Arc::from(raw) }));
+        }
+    }
+    Ok(found
+        .into_iter()
+        .filter_map(|(_, src)| match src {
+            Source::Tail(e) => Some(e),
+            Source::File(s, row) => fetched.remove(&(Arc::as_ptr(&s), row)),
+        })
+        // A 64-bit hash collision in a file's index would name a row without the value.
+        .filter(|e| attribute.is_none_or(|(k, v)| crate::segment::attribute_values(&e.fields).contains(&(k, v))))
+        .collect())
+}
+
+fn remove_file(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(crate::io(path)(e)),
+        _ => Ok(()),
     }
 }
 
@@ -304,17 +596,17 @@ mod tests {
         let recs: Vec<Vec<u8>> =
             (0..10).map(|i| event(&format!("e{i}"), "RunInstances", NOW - DAY + i * 1000, "eu-west-1")).collect();
         h.insert_batch(recs.iter().enumerate().map(|(i, r)| (i as u64, r.as_slice())), NOW);
-        let first = h.lookup(&q(None, None, 4), NOW);
+        let first = h.lookup(&q(None, None, 4), NOW).unwrap();
         assert_eq!(ids(&first), ["e9", "e8", "e7", "e6"]);
         // Newer events arriving between pages do not shift the following pages.
         let newer = event("e10", "RunInstances", NOW - 1000, "eu-west-1");
         h.insert_batch([(10, newer.as_slice())], NOW);
-        let second = h.lookup(&q(None, first.next, 4), NOW);
+        let second = h.lookup(&q(None, first.next, 4), NOW).unwrap();
         assert_eq!(ids(&second), ["e5", "e4", "e3", "e2"]);
-        let third = h.lookup(&q(None, second.next, 4), NOW);
+        let third = h.lookup(&q(None, second.next, 4), NOW).unwrap();
         assert_eq!(ids(&third), ["e1", "e0"]);
         assert!(third.next.is_none());
-        assert_eq!(ids(&h.lookup(&q(None, None, 1), NOW)), ["e10"]);
+        assert_eq!(ids(&h.lookup(&q(None, None, 1), NOW).unwrap()), ["e10"]);
     }
 
     #[test]
@@ -331,22 +623,22 @@ mod tests {
             3,
             "eventID dedupe"
         );
-        assert_eq!(ids(&h.lookup(&q(Some((LookupKey::EventName, "RunInstances")), None, 50), NOW)), ["a"]);
-        assert_eq!(ids(&h.lookup(&q(Some((LookupKey::ReadOnly, "true")), None, 50), NOW)), ["b"]);
-        assert_eq!(ids(&h.lookup(&q(Some((LookupKey::Username, "alice")), None, 50), NOW)), ["b", "a"]);
-        assert_eq!(ids(&h.lookup(&q(Some((LookupKey::AccessKeyId, "AKIA1")), None, 50), NOW)), ["b", "a"]);
+        assert_eq!(ids(&h.lookup(&q(Some((LookupKey::EventName, "RunInstances")), None, 50), NOW).unwrap()), ["a"]);
+        assert_eq!(ids(&h.lookup(&q(Some((LookupKey::ReadOnly, "true")), None, 50), NOW).unwrap()), ["b"]);
+        assert_eq!(ids(&h.lookup(&q(Some((LookupKey::Username, "alice")), None, 50), NOW).unwrap()), ["b", "a"]);
+        assert_eq!(ids(&h.lookup(&q(Some((LookupKey::AccessKeyId, "AKIA1")), None, 50), NOW).unwrap()), ["b", "a"]);
         assert_eq!(
-            ids(&h.lookup(&q(Some((LookupKey::EventId, "c")), None, 50), NOW)),
+            ids(&h.lookup(&q(Some((LookupKey::EventId, "c")), None, 50), NOW).unwrap()),
             Vec::<&str>::new(),
             "other region"
         );
         let mut bounded = q(None, None, 50);
         bounded.start_ms = NOW - 2000;
         bounded.end_ms = NOW - 2000;
-        assert_eq!(ids(&h.lookup(&bounded, NOW)), ["b"], "bounds are inclusive");
+        assert_eq!(ids(&h.lookup(&bounded, NOW).unwrap()), ["b"], "bounds are inclusive");
         let mut other = q(None, None, 50);
         other.account_id = "222222222222";
-        assert!(h.lookup(&other, NOW).events.is_empty());
+        assert!(h.lookup(&other, NOW).unwrap().events.is_empty());
     }
 
     #[test]
@@ -358,11 +650,11 @@ mod tests {
         assert_eq!(h.insert_batch([(0, old.as_slice()), (1, edge.as_slice()), (2, fresh.as_slice())], NOW), 2);
         // Two days later the edge event is past 90 days: hidden at once, dropped by expire.
         let later = NOW + 2 * DAY;
-        assert_eq!(ids(&h.lookup(&q(None, None, 50), later)), ["fresh"]);
+        assert_eq!(ids(&h.lookup(&q(None, None, 50), later).unwrap()), ["fresh"]);
         assert_eq!(h.len(), 2);
-        assert_eq!(h.expire(later), 1);
+        assert_eq!(h.expire(later).unwrap(), 1);
         assert_eq!(h.len(), 1);
-        assert!(h.lookup(&q(Some((LookupKey::EventId, "edge")), None, 50), later).events.is_empty());
+        assert!(h.lookup(&q(Some((LookupKey::EventId, "edge")), None, 50), later).unwrap().events.is_empty());
     }
 
     #[test]
@@ -373,9 +665,9 @@ mod tests {
         let insight = json!({"eventTime": time(NOW), "eventID": "i", "eventName": "CreateTrail", "eventSource": "cloudtrail.amazonaws.com",
             "awsRegion": "eu-west-1", "recipientAccountId": "111111111111", "eventCategory": "Insight", "eventType": "AwsCloudTrailInsight"}).to_string();
         assert_eq!(h.insert_batch([(0, data.as_bytes()), (1, insight.as_bytes())], NOW), 1);
-        assert!(h.lookup(&q(None, None, 50), NOW).events.is_empty());
+        assert!(h.lookup(&q(None, None, 50), NOW).unwrap().events.is_empty());
         let mut qi = q(None, None, 50);
         qi.category = Category::Insight;
-        assert_eq!(ids(&h.lookup(&qi, NOW)), ["i"]);
+        assert_eq!(ids(&h.lookup(&qi, NOW).unwrap()), ["i"]);
     }
 }

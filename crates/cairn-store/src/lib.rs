@@ -1,8 +1,33 @@
 //! cairn's event store. Today: event history, the always-on store of the last 90 days of management events per
-//! account and region that LookupEvents queries, fed from the journal.
+//! account and region that LookupEvents queries, fed from the journal: an in-memory tail of recent events and
+//! Parquet files by date with their lookup indexes.
+
+use std::path::{Path, PathBuf};
 
 pub mod extract;
 pub mod history;
+mod index;
+mod segment;
+mod tail;
 
 pub use extract::{EventFields, LookupKey};
-pub use history::{Category, Cursor, History, Page, Query, StoredEvent, RETENTION_MS};
+pub use history::{Category, Cursor, FlushStats, History, Page, Query, StoredEvent, RETENTION_MS};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io { path: path.to_path_buf(), source }
+}

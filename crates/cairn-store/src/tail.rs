@@ -1,0 +1,177 @@
+//! The in-memory tail of event history: events applied from the journal since the last flush to Parquet.
+//!
+//! Each (account, region, category) partition keeps its events ordered by (eventTime, journal sequence) and one
+//! ordered index per lookup attribute value, so a page costs a range scan over matching events only.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
+use std::sync::Arc;
+
+use crate::extract::LookupKey;
+use crate::history::{Category, StoredEvent};
+use crate::segment::{attribute_values, category_of};
+
+pub(crate) type Key = (i64, u64);
+
+/// The events holding one attribute value. Most values (every eventID, most user names and resources) belong to a
+/// single event, so that case takes no set of its own.
+#[derive(Debug)]
+enum Postings {
+    One(Key),
+    Many(BTreeSet<Key>),
+}
+
+impl Postings {
+    fn insert(&mut self, key: Key) {
+        match self {
+            Postings::One(k) if *k == key => {}
+            Postings::One(k) => *self = Postings::Many(BTreeSet::from([*k, key])),
+            Postings::Many(set) => {
+                set.insert(key);
+            }
+        }
+    }
+
+    /// Removes `key`; true when nothing is left.
+    fn remove(&mut self, key: &Key) -> bool {
+        match self {
+            Postings::One(k) => k == key,
+            Postings::Many(set) => {
+                set.remove(key);
+                set.is_empty()
+            }
+        }
+    }
+
+    fn newest(&self, range: (Bound<Key>, Bound<Key>), n: usize) -> Vec<Key> {
+        match self {
+            Postings::One(k) if std::ops::RangeBounds::contains(&range, k) => vec![*k],
+            Postings::One(_) => Vec::new(),
+            Postings::Many(set) => set.range(range).rev().take(n).copied().collect(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Partition {
+    events: BTreeMap<Key, Arc<StoredEvent>>,
+    index: HashMap<(LookupKey, String), Postings>,
+}
+
+impl Partition {
+    fn insert(&mut self, event: Arc<StoredEvent>) -> bool {
+        if self.index.contains_key(&(LookupKey::EventId, event.fields.event_id.clone())) {
+            return false;
+        }
+        let key = (event.fields.time_ms, event.seq);
+        for (k, v) in attribute_values(&event.fields) {
+            match self.index.get_mut(&(k, v.to_string())) {
+                Some(p) => p.insert(key),
+                None => {
+                    self.index.insert((k, v.to_string()), Postings::One(key));
+                }
+            }
+        }
+        self.events.insert(key, event);
+        true
+    }
+
+    fn remove(&mut self, key: &Key) {
+        if let Some(event) = self.events.remove(key) {
+            for (k, v) in attribute_values(&event.fields) {
+                let attr = (k, v.to_string());
+                if self.index.get_mut(&attr).is_some_and(|p| p.remove(key)) {
+                    self.index.remove(&attr);
+                }
+            }
+        }
+    }
+}
+
+type PartKey = (String, String, Category);
+
+#[derive(Debug, Default)]
+pub(crate) struct Tail {
+    partitions: HashMap<PartKey, Partition>,
+    len: usize,
+    bytes: usize,
+}
+
+impl Tail {
+    /// Adds an event unless its partition already holds its eventID.
+    pub fn insert(&mut self, event: StoredEvent) -> bool {
+        let key = (event.fields.account_id.clone(), event.fields.region.clone(), category_of(&event));
+        let bytes = event.raw.len();
+        let added = self.partitions.entry(key).or_default().insert(Arc::new(event));
+        if added {
+            self.len += 1;
+            self.bytes += bytes;
+        }
+        added
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Bytes of records held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Every event with a sequence below `seq`.
+    pub fn below(&self, seq: u64) -> Vec<Arc<StoredEvent>> {
+        self.partitions.values().flat_map(|p| p.events.values()).filter(|e| e.seq < seq).cloned().collect()
+    }
+
+    /// Drops the events with a sequence below `seq` (they are now in files).
+    pub fn remove_below(&mut self, seq: u64) {
+        self.retain(|e| e.seq >= seq);
+    }
+
+    /// Drops events older than `cutoff_ms`; returns how many.
+    pub fn expire(&mut self, cutoff_ms: i64) -> usize {
+        let before = self.len;
+        self.retain(|e| e.fields.time_ms >= cutoff_ms);
+        before - self.len
+    }
+
+    fn retain(&mut self, keep: impl Fn(&StoredEvent) -> bool) {
+        for p in self.partitions.values_mut() {
+            let gone: Vec<(Key, usize)> =
+                p.events.iter().filter(|(_, e)| !keep(e)).map(|(k, e)| (*k, e.raw.len())).collect();
+            for (k, bytes) in gone {
+                p.remove(&k);
+                self.len -= 1;
+                self.bytes -= bytes;
+            }
+        }
+        self.partitions.retain(|_, p| !p.events.is_empty());
+        if self.partitions.is_empty() {
+            // Give the maps' memory back after a flush.
+            self.partitions = HashMap::new();
+        }
+    }
+
+    /// Up to `n` events of a partition within `range`, newest first, holding `attribute` when given.
+    pub fn newest(
+        &self,
+        part: (&str, &str, Category),
+        attribute: Option<(LookupKey, &str)>,
+        range: (Bound<Key>, Bound<Key>),
+        n: usize,
+    ) -> Vec<Arc<StoredEvent>> {
+        let Some(p) = self.partitions.get(&(part.0.to_string(), part.1.to_string(), part.2)) else {
+            return Vec::new();
+        };
+        match attribute {
+            None => p.events.range(range).rev().take(n).map(|(_, e)| Arc::clone(e)).collect(),
+            Some((key, value)) => match p.index.get(&(key, value.to_string())) {
+                Some(postings) => {
+                    postings.newest(range, n).iter().filter_map(|k| p.events.get(k).cloned()).collect()
+                }
+                None => Vec::new(),
+            },
+        }
+    }
+}
