@@ -38,6 +38,34 @@ pub struct Config {
     pub organization: Option<OrganizationConfig>,
     #[serde(default)]
     pub storage: StorageConfig,
+    #[serde(default)]
+    pub history: HistoryConfig,
+}
+
+/// When event history moves its in-memory tail to Parquet files.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// Flush once the tail holds this many bytes of records.
+    #[serde(default = "flush_bytes")]
+    pub flush_bytes: usize,
+    /// Flush whatever the tail holds at least this often (the journal behind it is then deleted).
+    #[serde(default = "flush_interval_seconds")]
+    pub flush_interval_seconds: u64,
+}
+
+fn flush_bytes() -> usize {
+    64 << 20
+}
+
+fn flush_interval_seconds() -> u64 {
+    300
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig { flush_bytes: flush_bytes(), flush_interval_seconds: flush_interval_seconds() }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -155,6 +183,7 @@ pub struct Settings {
     pub credentials: Vec<(String, Credential)>,
     pub organization: Option<OrganizationConfig>,
     pub buckets: Vec<String>,
+    pub history: HistoryConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -253,6 +282,9 @@ impl Config {
         if !(1024..=1024 * 1024 * 1024).contains(&max_ingest_bytes) {
             return err(format!("max_ingest_bytes {max_ingest_bytes} must be between 1 KiB and 1 GiB"));
         }
+        if self.history.flush_bytes == 0 || self.history.flush_interval_seconds == 0 {
+            return err("history.flush_bytes and history.flush_interval_seconds must be positive".into());
+        }
         Ok(Settings {
             max_ingest_bytes,
             listen: self.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses")),
@@ -261,6 +293,7 @@ impl Config {
             credentials,
             organization: self.organization,
             buckets: self.storage.buckets,
+            history: self.history,
         })
     }
 }

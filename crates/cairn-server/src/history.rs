@@ -17,13 +17,10 @@ const BATCH_BYTES: usize = 16 << 20;
 /// How often events past retention are dropped.
 const EXPIRE_EVERY: Duration = Duration::from_secs(60);
 
-/// The tail is flushed once it holds this many bytes of records...
-const FLUSH_BYTES: usize = 64 << 20;
-/// ...or once this much is held and nothing new arrived for [`FLUSH_IDLE`]...
-const FLUSH_IDLE_BYTES: usize = 8 << 20;
+/// The tail is flushed once it holds `history.flush_bytes` of records, or an eighth of that when nothing new arrived
+/// for [`FLUSH_IDLE`], and whatever it holds every `history.flush_interval_seconds` (so the journal behind it can be
+/// deleted).
 const FLUSH_IDLE: Duration = Duration::from_secs(2);
-/// ...and whatever it holds at least this often, so the journal behind it can be deleted.
-const FLUSH_EVERY: Duration = Duration::from_secs(300);
 
 /// Longest a lookup waits for history to catch up with the journal.
 const CATCH_UP: Duration = Duration::from_secs(2);
@@ -95,7 +92,7 @@ async fn consume(app: Arc<App>, flush_now: Arc<tokio::sync::Notify>) {
                 let now = app.clock.now_millis();
                 app.history.insert_batch(records.iter().map(|r| (r.seq, &r.payload[..])), now);
                 app.history_applied.send_replace(reader.position());
-                if app.history.tail_size().1 >= FLUSH_BYTES {
+                if app.history.tail_size().1 >= app.settings.history.flush_bytes {
                     flush_now.notify_one();
                 }
             }
@@ -120,9 +117,11 @@ async fn flusher(app: Arc<App>, flush_now: Arc<tokio::sync::Notify>) {
         }
         let (events, bytes) = app.history.tail_size();
         let idle = last_applied.1.elapsed() >= FLUSH_IDLE;
-        let due = bytes >= FLUSH_BYTES
-            || (idle && bytes >= FLUSH_IDLE_BYTES)
-            || (last_flush.elapsed() >= FLUSH_EVERY && (events > 0 || applied > checkpoint(&app)));
+        let policy = app.settings.history;
+        let due = bytes >= policy.flush_bytes
+            || (idle && bytes >= policy.flush_bytes / 8)
+            || (last_flush.elapsed() >= Duration::from_secs(policy.flush_interval_seconds)
+                && (events > 0 || applied > checkpoint(&app)));
         if !due {
             continue;
         }
