@@ -15,8 +15,8 @@ wait_port() {
 PRODUCER_AKID=AKIAPRODUCER00000001
 PRODUCER_SECRET=producer-secret-000000000000000000000
 
-# start_producer_cairn <cairn binary> <work dir>: starts cairn with the producer credential on a free port; sets
-# CAIRN_PID and CAIRN_ENDPOINT.
+# start_producer_cairn <cairn binary> <work dir> [extra TOML]: starts cairn with the producer credential on a free
+# port; sets CAIRN_PID and CAIRN_ENDPOINT.
 start_producer_cairn() {
   cat > "$2/cairn.toml" <<TOML
 data_dir = "$2/data"
@@ -27,6 +27,7 @@ access_key_id = "$PRODUCER_AKID"
 secret_access_key = "$PRODUCER_SECRET"
 principal = "role/producer"
 ingest_accounts = ["111111111111"]
+${3:-}
 TOML
   local port
   port=$(free_port)

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Benchmark for LookupEvents (issue 3): p50 and p99 latency of the first page (50 events, newest first) for each of
 # the eight lookup attributes, over $EVENTS stored events spread over 80 days, for cairn and, in the same run, for
-# DuckDB answering the same lookups over the same events in Parquet. Also cairn's resident memory once idle.
-# Environment: EVENTS (1000000; the issue's figure is at 10000000), SECONDS per lookup (5).
+# DuckDB answering the same lookups over the same events: cairn's own history Parquet files, read by DuckDB as they
+# are. Also cairn's resident memory once idle, and the fill rate.
+# Environment: EVENTS (10000000, the issue's figure), SECONDS per lookup (5), BENCH_DIR (/tmp; needs about 3 KB of
+# disk per event while filling).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
-EVENTS=${EVENTS:-1000000}
+EVENTS=${EVENTS:-10000000}
 SECONDS_PER=${SECONDS:-5}
 DUCKDB_VERSION=${DUCKDB_VERSION:-1.4.2}
 venv="${CAIRN_BENCH_VENV:-$HOME/.cache/cairn-bench-venv}"
@@ -25,13 +27,33 @@ trap cleanup EXIT
 source bench/lib.sh
 akid=$PRODUCER_AKID
 secret=$PRODUCER_SECRET
-start_producer_cairn "$cairn" "$work"
+# A short flush interval so every event is in the Parquet files DuckDB reads once the fill is over.
+start_producer_cairn "$cairn" "$work" $'[history]\nflush_interval_seconds = 5'
+
 pid=$CAIRN_PID
 endpoint=$CAIRN_ENDPOINT
 
-echo "filling cairn with $EVENTS events (and writing them for DuckDB)" >&2
-"$loadgen" fill --endpoint "$endpoint" --access-key-id "$akid" --secret-access-key "$secret" \
-  --events "$EVENTS" --dump "$work/events.jsonl" >&2
+echo "filling cairn with $EVENTS events" >&2
+fill_start=$(date +%s.%N)
+"$loadgen" fill --endpoint "$endpoint" --access-key-id "$akid" --secret-access-key "$secret" --events "$EVENTS" >&2
+fill_secs=$(python3 -c "import time; print(time.time() - $fill_start)")
+# Wait until history's checkpoint covers the whole journal: every event is in a Parquet file.
+python3 - "$work/data/journal" <<'PY'
+import os, struct, sys, time
+journal = sys.argv[1]
+def committed():
+    # Records are dense from 0; the checkpoint is compared with the count the consumer reports in its file.
+    with open(os.path.join(journal, "checkpoints", "history.ckpt"), "rb") as f:
+        return struct.unpack("<Q", f.read()[8:16])[0]
+last, stable = -1, 0
+while stable < 3:
+    time.sleep(2)
+    c = committed()
+    stable = stable + 1 if c == last and c > 0 else 0
+    last = c
+print(f"history checkpoint at {last}", file=sys.stderr)
+PY
+rss_during_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 
 # One lookup per attribute, with values the generated records are known to hold (crates/cairn-loadgen/src/records.rs:
 # record i is in region [us-east-1, eu-west-1, ap-southeast-2][i % 3]).
@@ -64,18 +86,23 @@ done
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 
 echo "DuckDB lookups" >&2
-"$venv/bin/python" bench/lookup_duckdb.py "$work/events.jsonl" "$work" "$work/lookups.json" "$SECONDS_PER" > "$work/duckdb.jsonl"
+"$venv/bin/python" bench/lookup_duckdb.py "$work/data/history" "$work/lookups.json" "$SECONDS_PER" > "$work/duckdb.jsonl"
+files=$(find "$work/data/history" -name '*.parquet' | wc -l)
+disk_mb=$(du -sm "$work/data/history" | cut -f1)
 
-python3 - "$work/cairn.jsonl" "$work/duckdb.jsonl" "$rss_kb" "$EVENTS" <<'PY'
+python3 - "$work/cairn.jsonl" "$work/duckdb.jsonl" "$rss_kb" "$EVENTS" "$fill_secs" "$rss_during_kb" "$files" "$disk_mb" <<'PY'
 import json, sys
 cairn = {r["key"]: r for r in map(json.loads, open(sys.argv[1]))}
 duck = {r["key"]: r for r in map(json.loads, open(sys.argv[2]))}
 rss_mb, n = int(sys.argv[3]) / 1024, int(sys.argv[4])
+fill, peak_mb, files, disk_mb = float(sys.argv[5]), int(sys.argv[6]) / 1024, int(sys.argv[7]), int(sys.argv[8])
+print(f"fill: {n} events in {fill:.0f} s ({n / fill:,.0f} events/s through the ingestion API), peak RSS {peak_mb:.0f} MB")
+print(f"history on disk: {files} Parquet files, {disk_mb} MB with their indexes")
 print(f"LookupEvents benchmark: {n} events over 80 days; first page of 50, newest first; one client")
-print(f"{'attribute':14} {'cairn p50':>10} {'cairn p99':>10} {'duckdb p50':>11} {'duckdb p99':>11} {'p99 ratio':>10}")
+print(f"{'attribute':14} {'cairn p50':>10} {'cairn p99':>10} {'duckdb p50':>11} {'duckdb p99':>11} {'p99 ratio':>10} {'rows':>5}")
 for k, c in cairn.items():
     d = duck[k]
-    print(f"{k:14} {c['p50_ms']:10.2f} {c['p99_ms']:10.2f} {d['p50_ms']:11.2f} {d['p99_ms']:11.2f} {d['p99_ms'] / max(c['p99_ms'], 1e-9):9.1f}x")
+    print(f"{k:14} {c['p50_ms']:10.2f} {c['p99_ms']:10.2f} {d['p50_ms']:11.2f} {d['p99_ms']:11.2f} {d['p99_ms'] / max(c['p99_ms'], 1e-9):9.1f}x {d['rows']:5}")
 print(f"errors: {sum(c['errors'] for c in cairn.values())}; goal: cairn p99 <= 20 ms per page at 10,000,000 events")
 print(f"cairn resident memory, idle with {n} events: {rss_mb:.0f} MB (goal: <= 200 MB at 10,000,000)")
 PY

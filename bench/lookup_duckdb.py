@@ -1,8 +1,9 @@
-"""DuckDB baseline for the LookupEvents benchmark: the same events, loaded into Parquet sorted by account, region and
-time, answering the same lookups (first page of 50, newest first) as cairn. Prints one JSON line per lookup with
-p50/p99 in milliseconds. Loading is not timed; each query runs after warm-up.
+"""DuckDB baseline for the LookupEvents benchmark: DuckDB reads cairn's event history Parquet files as they are
+(every event cairn stores, in files by date) and answers the same lookups as cairn: the first page of 50 events of
+one account, region and category holding one attribute value, newest first. Prints one JSON line per lookup with
+p50/p99 in milliseconds; each query runs after warm-up.
 
-Usage: python lookup_duckdb.py <events.jsonl> <work dir> <lookups.json> <seconds per lookup>
+Usage: python lookup_duckdb.py <history dir> <lookups.json> <seconds per lookup>
 """
 import json
 import statistics
@@ -11,45 +12,34 @@ import time
 
 import duckdb
 
-GLOBAL = ("iam.amazonaws.com", "sts.amazonaws.com", "cloudfront.amazonaws.com", "route53.amazonaws.com",
-          "organizations.amazonaws.com")
-COLUMNS = {"EventId": "event_id", "EventName": "event_name", "ReadOnly": "read_only", "Username": "username",
-           "ResourceType": "resource_type", "ResourceName": "resource_name", "EventSource": "event_source",
-           "AccessKeyId": "access_key_id"}
+PREDICATES = {
+    "EventId": "eventid = ?",
+    "EventName": "eventname = ?",
+    "ReadOnly": "CAST(readonly AS VARCHAR) = ?",
+    "Username": "username = ?",
+    "ResourceType": "list_contains(resourcetypes, ?)",
+    "ResourceName": "list_contains(resourcenames, ?)",
+    "EventSource": "eventsource = ?",
+    "AccessKeyId": "accesskeyid = ?",
+}
 
 
 def main():
-    events, work, lookups_path, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    history, lookups_path, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
     lookups = json.load(open(lookups_path))
     con = duckdb.connect()
-    parquet = f"{work}/events.parquet"
-    globals_sql = ", ".join(f"'{g}'" for g in GLOBAL)
-    con.execute(f"""
-        COPY (
-          SELECT json->>'$.recipientAccountId' AS account,
-                 CASE WHEN json->>'$.eventSource' IN ({globals_sql}) THEN 'us-east-1' ELSE json->>'$.awsRegion' END AS region,
-                 CAST(json->>'$.eventTime' AS TIMESTAMP) AS event_time,
-                 json->>'$.eventID' AS event_id, json->>'$.eventName' AS event_name,
-                 json->>'$.eventSource' AS event_source, json->>'$.readOnly' AS read_only,
-                 regexp_extract(json->>'$.userIdentity.arn', '[^/]+$') AS username,
-                 json->>'$.userIdentity.accessKeyId' AS access_key_id,
-                 json->>'$.resources[0].type' AS resource_type, json->>'$.resources[0].ARN' AS resource_name,
-                 CAST(json AS VARCHAR) AS cloudtrail_event
-          FROM read_json_objects('{events}', format = 'newline_delimited')
-          ORDER BY account, region, event_time
-        ) TO '{parquet}' (FORMAT PARQUET, ROW_GROUP_SIZE 100000)
-    """)
+    con.execute(f"CREATE VIEW history AS SELECT * FROM read_parquet('{history}/*/*.parquet', hive_partitioning = false)")
     for lk in lookups:
-        sql = (f"SELECT event_id, event_name, read_only, access_key_id, event_time, event_source, username, "
-               f"resource_type, resource_name, cloudtrail_event FROM '{parquet}' "
-               f"WHERE account = ? AND region = ? AND {COLUMNS[lk['key']]} = ? "
-               f"ORDER BY event_time DESC LIMIT 50")
+        sql = (f"SELECT eventid, eventname, readonly, accesskeyid, eventtime, eventsource, username, "
+               f"resourcetypes, resourcenames, event FROM history "
+               f"WHERE account = ? AND region = ? AND category = 'Management' AND {PREDICATES[lk['key']]} "
+               f"ORDER BY eventtime DESC, seq DESC LIMIT 50")
         args = ["111111111111", lk["region"], lk["value"]]
-        for _ in range(3):
+        for _ in range(2):
             rows = con.execute(sql, args).fetchall()
         lat = []
         end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
+        while time.perf_counter() < end or len(lat) < 3:
             t0 = time.perf_counter()
             rows = con.execute(sql, args).fetchall()
             lat.append((time.perf_counter() - t0) * 1000)
