@@ -54,6 +54,14 @@ while stable < 3:
 print(f"history checkpoint at {last}", file=sys.stderr)
 PY
 rss_during_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+# Restart with the default flush policy (the short interval above was only for the fill): lookups then run against
+# a server that has just opened its files, as after any restart.
+kill "$pid"; wait "$pid" 2>/dev/null || true
+restart_start=$(date +%s.%N)
+start_producer_cairn "$cairn" "$work"
+pid=$CAIRN_PID
+endpoint=$CAIRN_ENDPOINT
+restart_ms=$(python3 -c "import time; print(round((time.time() - $restart_start) * 1000))")
 
 # One lookup per attribute, with values the generated records are known to hold (crates/cairn-loadgen/src/records.rs:
 # record i is in region [us-east-1, eu-west-1, ap-southeast-2][i % 3]).
@@ -85,19 +93,21 @@ while read -r lk; do
 done
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 
+# Stop cairn first: its own lookups are events too, and its flushes and merges would change the files under DuckDB.
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 echo "DuckDB lookups" >&2
 "$venv/bin/python" bench/lookup_duckdb.py "$work/data/history" "$work/lookups.json" "$SECONDS_PER" > "$work/duckdb.jsonl"
 files=$(find "$work/data/history" -name '*.parquet' | wc -l)
 disk_mb=$(du -sm "$work/data/history" | cut -f1)
 
-python3 - "$work/cairn.jsonl" "$work/duckdb.jsonl" "$rss_kb" "$EVENTS" "$fill_secs" "$rss_during_kb" "$files" "$disk_mb" <<'PY'
+python3 - "$work/cairn.jsonl" "$work/duckdb.jsonl" "$rss_kb" "$EVENTS" "$fill_secs" "$rss_during_kb" "$files" "$disk_mb" "$restart_ms" <<'PY'
 import json, sys
 cairn = {r["key"]: r for r in map(json.loads, open(sys.argv[1]))}
 duck = {r["key"]: r for r in map(json.loads, open(sys.argv[2]))}
 rss_mb, n = int(sys.argv[3]) / 1024, int(sys.argv[4])
 fill, peak_mb, files, disk_mb = float(sys.argv[5]), int(sys.argv[6]) / 1024, int(sys.argv[7]), int(sys.argv[8])
 print(f"fill: {n} events in {fill:.0f} s ({n / fill:,.0f} events/s through the ingestion API), peak RSS {peak_mb:.0f} MB")
-print(f"history on disk: {files} Parquet files, {disk_mb} MB with their indexes")
+print(f"history on disk: {files} Parquet files, {disk_mb} MB with their indexes; restart until serving: {sys.argv[9]} ms")
 print(f"LookupEvents benchmark: {n} events over 80 days; first page of 50, newest first; one client")
 print(f"{'attribute':14} {'cairn p50':>10} {'cairn p99':>10} {'duckdb p50':>11} {'duckdb p99':>11} {'p99 ratio':>10} {'rows':>5}")
 for k, c in cairn.items():

@@ -30,7 +30,7 @@ def main():
     con = duckdb.connect()
     con.execute(f"CREATE VIEW history AS SELECT * FROM read_parquet('{history}/*/*.parquet', hive_partitioning = false)")
     for lk in lookups:
-        sql = (f"SELECT eventid, eventname, readonly, accesskeyid, eventtime, eventsource, username, "
+        sql = (f"SELECT eventid, eventname, readonly, accesskeyid, epoch_ms(eventtime), eventsource, username, "
                f"resourcetypes, resourcenames, event FROM history "
                f"WHERE account = ? AND region = ? AND category = 'Management' AND {PREDICATES[lk['key']]} "
                f"ORDER BY eventtime DESC, seq DESC LIMIT 50")
