@@ -31,7 +31,7 @@ ${3:-}
 TOML
   local port
   port=$(free_port)
-  "$1" serve --config "$2/cairn.toml" --listen "127.0.0.1:$port" > /dev/null 2>&1 &
+  "$1" serve --config "$2/cairn.toml" --listen "127.0.0.1:$port" >> "$2/cairn.log" 2>&1 &
   CAIRN_PID=$!
   wait_port "$port"
   CAIRN_ENDPOINT="http://127.0.0.1:$port"

@@ -24,6 +24,7 @@ work=$(mktemp -d "${BENCH_DIR:-/tmp}/cairn-lookup-bench.XXXXXX")
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
+[ -n "${KEEP_WORK:-}" ] && trap - EXIT
 source bench/lib.sh
 akid=$PRODUCER_AKID
 secret=$PRODUCER_SECRET
@@ -72,7 +73,7 @@ mid = (n // 2) // 3 * 3 + 1  # a record in eu-west-1 near the middle of the rang
 print(json.dumps([
     {"key": "EventId", "value": f"00000000-0000-4000-8000-{mid:012x}", "region": "eu-west-1"},
     {"key": "EventName", "value": "RunInstances", "region": "eu-west-1"},
-    {"key": "ReadOnly", "value": "true", "region": "eu-west-1"},
+    {"key": "ReadOnly", "value": "false", "region": "eu-west-1"},
     {"key": "Username", "value": f"session-{mid}", "region": "eu-west-1"},
     {"key": "ResourceType", "value": "AWS::EC2::Instance", "region": "eu-west-1"},
     {"key": "ResourceName", "value": "arn:aws:ec2:eu-west-1:111111111111:instance/i-00000001", "region": "eu-west-1"},
@@ -113,6 +114,8 @@ print(f"{'attribute':14} {'cairn p50':>10} {'cairn p99':>10} {'duckdb p50':>11} 
 for k, c in cairn.items():
     d = duck[k]
     print(f"{k:14} {c['p50_ms']:10.2f} {c['p99_ms']:10.2f} {d['p50_ms']:11.2f} {d['p99_ms']:11.2f} {d['p99_ms'] / max(c['p99_ms'], 1e-9):9.1f}x {d['rows']:5}")
+if any(c["requests"] == 0 for c in cairn.values()) or any(c["errors"] for c in cairn.values()):
+    sys.exit("cairn answered no lookups or failed some: see cairn.log in the work directory (KEEP_WORK=1 keeps it)")
 print(f"errors: {sum(c['errors'] for c in cairn.values())}; goal: cairn p99 <= 20 ms per page at 10,000,000 events")
 print(f"cairn resident memory, idle with {n} events: {rss_mb:.0f} MB (goal: <= 200 MB at 10,000,000)")
 PY

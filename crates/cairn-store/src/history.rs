@@ -130,6 +130,8 @@ enum Source {
     File(Arc<Segment>, u32),
 }
 
+type Candidate = (Key, Source);
+
 impl History {
     /// A history that keeps everything in memory (no files).
     pub fn new() -> History {
@@ -335,7 +337,8 @@ impl History {
         let (mut dropped, gone) = {
             let mut state = self.write();
             let dropped = state.tail.expire(cutoff);
-            let old: Vec<String> = state.dates.iter().filter(|(_, s)| s[0].day.1 < cutoff).map(|(d, _)| d.clone()).collect();
+            let old: Vec<String> =
+                state.dates.iter().filter(|(_, s)| s[0].day.1 < cutoff).map(|(d, _)| d.clone()).collect();
             let gone: Vec<Arc<Segment>> = old.iter().flat_map(|d| state.dates.remove(d).unwrap_or_default()).collect();
             (dropped, gone)
         };
@@ -385,7 +388,7 @@ impl History {
         }
         let part = (q.account_id, q.region, q.category);
         let n = q.limit + 1;
-        let (mut found, dates): (Vec<(Key, Source)>, Vec<Vec<Arc<Segment>>>) = {
+        let (mut found, dates): (Vec<Candidate>, Vec<Vec<Arc<Segment>>>) = {
             let state = self.read();
             let tail = state.tail.newest(part, q.attribute, (Bound::Included(low), high), n);
             let found = tail.into_iter().map(|e| ((e.fields.time_ms, e.seq), Source::Tail(e))).collect();
@@ -406,7 +409,7 @@ impl History {
                 }
             }
         }
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|c| std::cmp::Reverse(c.0));
         found.truncate(n);
         let more = found.len() > q.limit;
         found.truncate(q.limit);
@@ -424,7 +427,9 @@ impl State {
             let fetched = s.index.rows_for(hash).map_err(|err| s.io_error(err)).and_then(|rows| s.fetch(&rows));
             match fetched {
                 Ok(raws) => raws.iter().filter_map(|r| extract(r.as_bytes())).any(|f| {
-                    f.event_id == e.fields.event_id && f.account_id == e.fields.account_id && f.region == e.fields.region
+                    f.event_id == e.fields.event_id
+                        && f.account_id == e.fields.account_id
+                        && f.region == e.fields.region
                 }),
                 Err(err) => {
                     tracing::error!(error = %err, "event history cannot read a file to deduplicate an event");
@@ -517,7 +522,7 @@ fn candidates(
 }
 
 /// Turns the chosen candidates into events, reading each file's rows in one pass.
-fn materialize(found: Vec<(Key, Source)>, attribute: Option<(LookupKey, &str)>) -> Result<Vec<Arc<StoredEvent>>> {
+fn materialize(found: Vec<Candidate>, attribute: Option<(LookupKey, &str)>) -> Result<Vec<Arc<StoredEvent>>> {
     let mut by_file: HashMap<*const Segment, (Arc<Segment>, Vec<u32>)> = HashMap::new();
     for (_, src) in &found {
         if let Source::File(s, row) = src {
@@ -528,7 +533,8 @@ fn materialize(found: Vec<(Key, Source)>, attribute: Option<(LookupKey, &str)>) 
     for (ptr, (s, mut rows)) in by_file {
         rows.sort_unstable();
         let raws = s.fetch(&rows)?;
-        let keys: Vec<Key> = rows.iter().map(|&r| s.index.key(r)).collect::<std::io::Result<_>>().map_err(|e| s.io_error(e))?;
+        let keys: Vec<Key> =
+            rows.iter().map(|&r| s.index.key(r)).collect::<std::io::Result<_>>().map_err(|e| s.io_error(e))?;
         for ((row, raw), (_, seq)) in rows.into_iter().zip(raws).zip(keys) {
             let fields = extract(raw.as_bytes())
                 .ok_or_else(|| Error::Corrupt { path: PathBuf::from(&s.date), reason: "unreadable event".into() })?;

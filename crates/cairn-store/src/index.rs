@@ -186,6 +186,7 @@ pub(crate) struct Index {
     pub replaced: Vec<(u64, u64)>,
     pub raw_bytes: u64,
     nslots: u64,
+    npostings: u64,
     bloom: Vec<u64>,
     keys_at: u64,
     slots_at: u64,
@@ -230,10 +231,14 @@ impl Index {
             return Err(corrupt("not a cairn history index"));
         }
         let h = (|| Some((c.u32()?, c.u32()?, c.u32()?, c.u32()?, c.u32()?, c.u64()?, c.u64()?)))();
-        let (rows, nparts, nslots, bloom_words, nreplaced, npostings, raw_bytes) = h.ok_or_else(|| corrupt("header"))?;
+        let (rows, nparts, nslots, bloom_words, nreplaced, npostings, raw_bytes) =
+            h.ok_or_else(|| corrupt("header"))?;
         // Bound the variable part by the file size before allocating for it.
-        let tail = u64::from(rows) * KEY_BYTES + u64::from(nslots) * SLOT_BYTES + npostings * 4;
-        let meta_len = size.checked_sub(tail + 4).ok_or_else(|| corrupt("shorter than its tables"))?;
+        let tail = npostings
+            .checked_mul(4)
+            .and_then(|p| p.checked_add(u64::from(rows) * KEY_BYTES + u64::from(nslots) * SLOT_BYTES + 4))
+            .ok_or_else(|| corrupt("impossible table sizes"))?;
+        let meta_len = size.checked_sub(tail).ok_or_else(|| corrupt("shorter than its tables"))?;
         if meta_len < FIXED as u64 || meta_len > (64 << 20) {
             return Err(corrupt("impossible size"));
         }
@@ -276,6 +281,7 @@ impl Index {
             replaced,
             raw_bytes,
             nslots: u64::from(nslots),
+            npostings,
             bloom,
             keys_at,
             slots_at,
@@ -300,7 +306,7 @@ impl Index {
 
     /// The keys of rows `start..end`.
     pub fn keys(&self, start: u32, end: u32) -> std::io::Result<Vec<(i64, u64)>> {
-        let mut b = vec![0u8; (end - start) as usize * KEY_BYTES as usize];
+        let mut b = vec![0u8; end.saturating_sub(start) as usize * KEY_BYTES as usize];
         self.file.read_exact_at(&mut b, self.keys_at + u64::from(start) * KEY_BYTES)?;
         Ok(b.chunks_exact(16)
             .map(|k| {
@@ -326,6 +332,9 @@ impl Index {
             if h == hash {
                 let start = u64::from(u32::from_le_bytes(b[8..12].try_into().expect("4 bytes")));
                 let len = u32::from_le_bytes(b[12..].try_into().expect("4 bytes")) as usize;
+                if start + len as u64 > self.npostings {
+                    return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "postings out of bounds"));
+                }
                 let mut p = vec![0u8; len * 4];
                 self.file.read_exact_at(&mut p, self.postings_at + start * 4)?;
                 rows.extend(p.chunks_exact(4).map(|r| u32::from_le_bytes(r.try_into().expect("4 bytes"))));
@@ -344,9 +353,103 @@ pub(crate) fn attribute_hashes(
     part: (&str, &str, Category),
     values: impl IntoIterator<Item = (LookupKey, impl AsRef<str>)>,
 ) -> Vec<u64> {
-    let mut out: Vec<u64> =
-        values.into_iter().map(|(k, v)| key_hash(part.0, part.1, part.2, k, v.as_ref())).collect();
+    let mut out: Vec<u64> = values.into_iter().map(|(k, v)| key_hash(part.0, part.1, part.2, k, v.as_ref())).collect();
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// Opens `bytes` as an index file and exercises every read, for the fuzz target and the mutation test: whatever
+/// the bytes, this returns errors and never panics or allocates beyond the file's size.
+#[doc(hidden)]
+pub fn fuzz_open(path: &Path, bytes: &[u8]) {
+    if std::fs::write(path, bytes).is_err() {
+        return;
+    }
+    let Ok(index) = Index::open(path) else { return };
+    for p in &index.parts {
+        let _ = index.keys(p.start, p.end.min(p.start.saturating_add(64)));
+        let _ = index.key(p.end.saturating_sub(1));
+        for attr in LookupKey::ALL {
+            let h = key_hash(&p.account, &p.region, p.category, attr, "x");
+            let _ = index.may_hold_event_id(h);
+            if let Ok(rows) = index.rows_for(h) {
+                for r in rows.into_iter().take(64) {
+                    let _ = index.key(r);
+                }
+            }
+        }
+    }
+    let _ = index.rows_for(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<u8> {
+        let mut b = Builder::default();
+        for i in 0..100u32 {
+            let account = if i < 60 { "111111111111" } else { "222222222222" };
+            let part = (account, "eu-west-1", Category::Management);
+            let hashes: Vec<u64> = (0..3)
+                .map(|k| {
+                    key_hash(
+                        account,
+                        "eu-west-1",
+                        Category::Management,
+                        LookupKey::ALL[k],
+                        &format!("v{}", i % (k as u32 + 2)),
+                    )
+                })
+                .collect();
+            b.push(part, 1_000_000 - i64::from(i), u64::from(i), &hashes, u64::from(i) + 7);
+        }
+        let path = std::env::temp_dir().join(format!("cairn-index-sample-{}", std::process::id()));
+        b.write(&path, &[(1, 2)]).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        bytes
+    }
+
+    #[test]
+    fn round_trip() {
+        let bytes = sample();
+        let path = std::env::temp_dir().join(format!("cairn-index-rt-{}", std::process::id()));
+        std::fs::write(&path, &bytes).unwrap();
+        let index = Index::open(&path).unwrap();
+        assert_eq!(index.rows, 100);
+        assert_eq!(index.parts.len(), 2);
+        assert_eq!((index.parts[1].start, index.parts[1].end), (60, 100));
+        assert_eq!(index.replaced, [(1, 2)]);
+        let h = key_hash("111111111111", "eu-west-1", Category::Management, LookupKey::EventName, "v1");
+        let rows = index.rows_for(h).unwrap();
+        assert_eq!(rows, (0..60).filter(|i| i % 3 == 1).collect::<Vec<u32>>());
+        assert_eq!(index.key(5).unwrap(), (999_995, 5));
+        assert!((0..100).all(|i| index.may_hold_event_id(i + 7)));
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// Truncations and byte flips of a valid index: every one opens or fails cleanly, and reads never panic.
+    #[test]
+    fn damaged_indexes_fail_cleanly() {
+        let bytes = sample();
+        let path = std::env::temp_dir().join(format!("cairn-index-mut-{}", std::process::id()));
+        for cut in (0..bytes.len()).step_by(7) {
+            fuzz_open(&path, &bytes[..cut]);
+        }
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..3000 {
+            let mut m = bytes.clone();
+            for _ in 0..1 + (state % 4) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let at = (state as usize) % m.len();
+                m[at] = (state >> 24) as u8;
+            }
+            fuzz_open(&path, &m);
+        }
+        let _ = std::fs::remove_file(&path);
+    }
 }

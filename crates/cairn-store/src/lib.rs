@@ -7,6 +7,12 @@ use std::path::{Path, PathBuf};
 pub mod extract;
 pub mod history;
 mod index;
+
+/// Entry points for the fuzz targets in `fuzz/`.
+#[doc(hidden)]
+pub mod fuzz {
+    pub use crate::index::fuzz_open as history_index;
+}
 mod segment;
 mod tail;
 

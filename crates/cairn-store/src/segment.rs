@@ -14,9 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use arrow_array::builder::{BooleanBuilder, ListBuilder, StringBuilder};
-use arrow_array::{
-    Array, ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray, UInt64Array,
-};
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
@@ -162,11 +160,19 @@ impl Segment {
         let idx_path = date_dir.join(format!("{stem}.idx"));
         let index = Index::open(&idx_path)?;
         let parquet = File::open(&parquet_path).map_err(crate::io(&parquet_path))?;
-        let day = day_bounds(date).ok_or_else(|| Error::Corrupt {
-            path: date_dir.to_path_buf(),
-            reason: "not a date directory".into(),
-        })?;
-        Ok(Segment { date: date.to_string(), day, lo, hi, index, parquet_path, idx_path, parquet, meta: OnceLock::new() })
+        let day = day_bounds(date)
+            .ok_or_else(|| Error::Corrupt { path: date_dir.to_path_buf(), reason: "not a date directory".into() })?;
+        Ok(Segment {
+            date: date.to_string(),
+            day,
+            lo,
+            hi,
+            index,
+            parquet_path,
+            idx_path,
+            parquet,
+            meta: OnceLock::new(),
+        })
     }
 
     /// Writes `events` (all of `date`, already in file order) as a new file replacing the files `replaced`, and
@@ -306,7 +312,8 @@ fn batch(events: &[&StoredEvent]) -> Result<RecordBatch> {
     let strings = |f: &dyn Fn(&StoredEvent) -> Option<&str>| -> ArrayRef {
         Arc::new(events.iter().map(|e| f(e)).collect::<StringArray>())
     };
-    let lists = |pick: fn(&(Option<String>, Option<String>)) -> &Option<String>| -> ArrayRef {
+    type Resource = (Option<String>, Option<String>);
+    let lists = |pick: fn(&Resource) -> &Option<String>| -> ArrayRef {
         let mut b = ListBuilder::new(StringBuilder::new());
         for e in events {
             for r in &e.fields.resources {

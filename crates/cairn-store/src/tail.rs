@@ -138,6 +138,13 @@ impl Tail {
 
     fn retain(&mut self, keep: impl Fn(&StoredEvent) -> bool) {
         for p in self.partitions.values_mut() {
+            if !p.events.values().any(|e| keep(e)) {
+                // The usual case after a flush: the whole partition goes, without unpicking its index.
+                self.len -= p.events.len();
+                self.bytes -= p.events.values().map(|e| e.raw.len()).sum::<usize>();
+                *p = Partition::default();
+                continue;
+            }
             let gone: Vec<(Key, usize)> =
                 p.events.iter().filter(|(_, e)| !keep(e)).map(|(k, e)| (*k, e.raw.len())).collect();
             for (k, bytes) in gone {
@@ -167,9 +174,7 @@ impl Tail {
         match attribute {
             None => p.events.range(range).rev().take(n).map(|(_, e)| Arc::clone(e)).collect(),
             Some((key, value)) => match p.index.get(&(key, value.to_string())) {
-                Some(postings) => {
-                    postings.newest(range, n).iter().filter_map(|k| p.events.get(k).cloned()).collect()
-                }
+                Some(postings) => postings.newest(range, n).iter().filter_map(|k| p.events.get(k).cloned()).collect(),
                 None => Vec::new(),
             },
         }

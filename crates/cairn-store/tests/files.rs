@@ -106,7 +106,10 @@ fn attribute_values() -> Vec<(LookupKey, String)> {
     v.extend(NAMES.iter().map(|n| (LookupKey::EventName, n.to_string())));
     v.extend(USERS.iter().map(|u| (LookupKey::Username, u.to_string())));
     v.extend([(LookupKey::AccessKeyId, "AKIA1".into()), (LookupKey::ResourceName, "i-3".into())]);
-    v.extend([(LookupKey::ResourceType, "AWS::EC2::Instance".into()), (LookupKey::EventSource, "ec2.amazonaws.com".into())]);
+    v.extend([
+        (LookupKey::ResourceType, "AWS::EC2::Instance".into()),
+        (LookupKey::EventSource, "ec2.amazonaws.com".into()),
+    ]);
     v
 }
 
