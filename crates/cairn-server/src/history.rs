@@ -39,11 +39,15 @@ pub(crate) async fn catch_up(app: &App) {
     }
 }
 
-/// Starts the consumer, the flusher and the expiry loop on the current runtime.
+/// Starts the consumer and the flusher on threads of their own, at a lower scheduling priority than the threads
+/// answering requests (acknowledging events comes first; history catches up when the load eases), and the expiry
+/// loop on the current runtime.
 pub(crate) fn spawn(app: Arc<App>) {
     let flush_now = Arc::new(tokio::sync::Notify::new());
-    tokio::spawn(consume(Arc::clone(&app), Arc::clone(&flush_now)));
-    tokio::spawn(flusher(Arc::clone(&app), flush_now));
+    let (a, f) = (Arc::clone(&app), Arc::clone(&flush_now));
+    background("cairn-history", move || consume(a, f));
+    let a = Arc::clone(&app);
+    background("cairn-history-flush", move || flusher(a, flush_now));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EXPIRE_EVERY);
         loop {
@@ -60,6 +64,36 @@ pub(crate) fn spawn(app: Arc<App>) {
     });
 }
 
+/// Runs `task` on a new thread with a single-threaded runtime of its own, niced below the request threads.
+fn background<F, Fut>(name: &str, task: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let spawned = std::thread::Builder::new().name(name.to_string()).spawn(move || {
+        lower_priority();
+        match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+            Ok(rt) => rt.block_on(task()),
+            Err(e) => tracing::error!(error = %e, "event history cannot start its runtime"),
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, thread = name, "event history cannot start a thread");
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (nice 10). Best effort: a failure only means history competes
+/// with requests on equal terms.
+#[allow(unsafe_code)]
+fn lower_priority() {
+    // SAFETY: setpriority only reads its integer arguments; on Linux, PRIO_PROCESS with who = 0 applies to the
+    // calling thread alone.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+    if rc != 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "event history keeps normal priority");
+    }
+}
+
 async fn consume(app: Arc<App>, flush_now: Arc<tokio::sync::Notify>) {
     let from = *app.history_applied.borrow();
     let mut reader = match app.journal.reader(from) {
@@ -70,20 +104,8 @@ async fn consume(app: Arc<App>, flush_now: Arc<tokio::sync::Notify>) {
         }
     };
     loop {
-        let (r, batch) = match tokio::task::spawn_blocking(move || {
-            let batch = reader.next_batch(BATCH_RECORDS, BATCH_BYTES);
-            (reader, batch)
-        })
-        .await
-        {
-            Ok(done) => done,
-            Err(e) => {
-                tracing::error!(error = %e, "event history reader panicked");
-                return;
-            }
-        };
-        reader = r;
-        match batch {
+        // This thread is history's own: reading and applying block nothing else.
+        match reader.next_batch(BATCH_RECORDS, BATCH_BYTES) {
             Ok(records) if records.is_empty() => {
                 app.history_applied.send_replace(reader.position());
                 reader.wait().await
@@ -105,7 +127,8 @@ async fn consume(app: Arc<App>, flush_now: Arc<tokio::sync::Notify>) {
     }
 }
 
-/// Flushes the tail by the policy above; runs beside the consumer, which keeps applying records meanwhile.
+/// Flushes the tail by the policy above; runs beside the consumer (on its own thread), which keeps applying records
+/// meanwhile.
 async fn flusher(app: Arc<App>, flush_now: Arc<tokio::sync::Notify>) {
     let mut last_flush = Instant::now();
     let mut last_applied = (*app.history_applied.borrow(), Instant::now());
@@ -125,14 +148,12 @@ async fn flusher(app: Arc<App>, flush_now: Arc<tokio::sync::Notify>) {
         if !due {
             continue;
         }
-        let worker = Arc::clone(&app);
-        match tokio::task::spawn_blocking(move || flush(&worker, applied)).await {
-            Ok(Ok(())) => last_flush = Instant::now(),
-            Ok(Err(e)) => {
+        match flush(&app, applied) {
+            Ok(()) => last_flush = Instant::now(),
+            Err(e) => {
                 tracing::error!(error = %e, "event history cannot write its files; keeping events in memory");
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
-            Err(e) => tracing::error!(error = %e, "event history flush panicked"),
         }
     }
 }

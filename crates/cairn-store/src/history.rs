@@ -423,7 +423,9 @@ impl State {
     fn in_files(&self, e: &StoredEvent) -> bool {
         let Some(segs) = self.dates.get(&date_of(e.fields.time_ms)) else { return false };
         let hash = event_id_hash(e);
-        segs.iter().filter(|s| s.index.may_hold_event_id(hash)).any(|s| {
+        let t = e.fields.time_ms;
+        // A repeat carries the same eventTime, so only files spanning it can hold one.
+        segs.iter().filter(|s| s.times.0 <= t && t <= s.times.1 && s.index.may_hold_event_id(hash)).any(|s| {
             let fetched = s.index.rows_for(hash).map_err(|err| s.io_error(err)).and_then(|rows| s.fetch(&rows));
             match fetched {
                 Ok(raws) => raws.iter().filter_map(|r| extract(r.as_bytes())).any(|f| {

@@ -57,6 +57,16 @@ pub(crate) fn key_hash(account: &str, region: &str, category: Category, attr: Lo
     mix(h).max(1)
 }
 
+/// The hash of one attribute value within a partition (the in-memory tail's index key).
+pub(crate) fn value_hash(attr: LookupKey, value: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ attr as u64;
+    for &b in value.as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    mix(h)
+}
+
 /// One partition's rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PartRange {

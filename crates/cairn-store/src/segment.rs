@@ -33,7 +33,7 @@ use crate::{Category, Error, Result};
 /// Rows per record batch when writing and reading whole files.
 const BATCH_ROWS: usize = 8192;
 /// Rows per Parquet page of the `event` column: one returned event decodes about this many.
-const EVENT_PAGE_ROWS: usize = 32;
+const EVENT_PAGE_ROWS: usize = 64;
 const EVENT_COLUMN: &str = "event";
 
 fn schema() -> SchemaRef {
@@ -129,6 +129,8 @@ pub(crate) struct Segment {
     pub day: (i64, i64),
     pub lo: u64,
     pub hi: u64,
+    /// Oldest and newest eventTime in the file.
+    pub times: (i64, i64),
     pub index: Index,
     parquet_path: PathBuf,
     idx_path: PathBuf,
@@ -159,6 +161,13 @@ impl Segment {
         let parquet_path = date_dir.join(format!("{stem}.parquet"));
         let idx_path = date_dir.join(format!("{stem}.idx"));
         let index = Index::open(&idx_path)?;
+        let mut times = (i64::MAX, i64::MIN);
+        for p in &index.parts {
+            // Each partition's rows are newest first.
+            let newest = index.key(p.start).map_err(crate::io(&idx_path))?.0;
+            let oldest = index.key(p.end - 1).map_err(crate::io(&idx_path))?.0;
+            times = (times.0.min(oldest), times.1.max(newest));
+        }
         let parquet = File::open(&parquet_path).map_err(crate::io(&parquet_path))?;
         let day = day_bounds(date)
             .ok_or_else(|| Error::Corrupt { path: date_dir.to_path_buf(), reason: "not a date directory".into() })?;
@@ -167,6 +176,7 @@ impl Segment {
             day,
             lo,
             hi,
+            times,
             index,
             parquet_path,
             idx_path,

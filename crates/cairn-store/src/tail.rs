@@ -3,12 +3,14 @@
 //! Each (account, region, category) partition keeps its events ordered by (eventTime, journal sequence) and one
 //! ordered index per lookup attribute value, so a page costs a range scan over matching events only.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
 
 use crate::extract::LookupKey;
 use crate::history::{Category, StoredEvent};
+use crate::index::value_hash;
 use crate::segment::{attribute_values, category_of};
 
 pub(crate) type Key = (i64, u64);
@@ -52,23 +54,32 @@ impl Postings {
     }
 }
 
+/// One partition's events and their index. The index is keyed by a 64-bit hash of (attribute, value), which
+/// spares an allocation per attribute of every event; what a (vanishingly rare) collision adds is filtered out by
+/// the lookup, and deduplication compares the eventIDs themselves.
 #[derive(Debug, Default)]
 struct Partition {
     events: BTreeMap<Key, Arc<StoredEvent>>,
-    index: HashMap<(LookupKey, String), Postings>,
+    index: HashMap<u64, Postings>,
 }
 
 impl Partition {
+    fn holds_event_id(&self, id: &str) -> bool {
+        let Some(p) = self.index.get(&value_hash(LookupKey::EventId, id)) else { return false };
+        let range = (Bound::Unbounded, Bound::Unbounded);
+        p.newest(range, usize::MAX).iter().any(|k| self.events.get(k).is_some_and(|e| e.fields.event_id == id))
+    }
+
     fn insert(&mut self, event: Arc<StoredEvent>) -> bool {
-        if self.index.contains_key(&(LookupKey::EventId, event.fields.event_id.clone())) {
+        if self.holds_event_id(&event.fields.event_id) {
             return false;
         }
         let key = (event.fields.time_ms, event.seq);
         for (k, v) in attribute_values(&event.fields) {
-            match self.index.get_mut(&(k, v.to_string())) {
-                Some(p) => p.insert(key),
-                None => {
-                    self.index.insert((k, v.to_string()), Postings::One(key));
+            match self.index.entry(value_hash(k, v)) {
+                Entry::Occupied(mut p) => p.get_mut().insert(key),
+                Entry::Vacant(slot) => {
+                    slot.insert(Postings::One(key));
                 }
             }
         }
@@ -79,9 +90,9 @@ impl Partition {
     fn remove(&mut self, key: &Key) {
         if let Some(event) = self.events.remove(key) {
             for (k, v) in attribute_values(&event.fields) {
-                let attr = (k, v.to_string());
-                if self.index.get_mut(&attr).is_some_and(|p| p.remove(key)) {
-                    self.index.remove(&attr);
+                let h = value_hash(k, v);
+                if self.index.get_mut(&h).is_some_and(|p| p.remove(key)) {
+                    self.index.remove(&h);
                 }
             }
         }
@@ -138,11 +149,16 @@ impl Tail {
 
     fn retain(&mut self, keep: impl Fn(&StoredEvent) -> bool) {
         for p in self.partitions.values_mut() {
-            if !p.events.values().any(|e| keep(e)) {
-                // The usual case after a flush: the whole partition goes, without unpicking its index.
-                self.len -= p.events.len();
-                self.bytes -= p.events.values().map(|e| e.raw.len()).sum::<usize>();
+            let kept: Vec<Arc<StoredEvent>> = p.events.values().filter(|e| keep(e)).cloned().collect();
+            if kept.len() * 4 < p.events.len() {
+                // The usual case after a flush: most of the partition goes. Rebuilding it from what stays is
+                // cheaper than unpicking the index event by event.
+                self.len -= p.events.len() - kept.len();
+                self.bytes -= p.events.values().filter(|e| !keep(e)).map(|e| e.raw.len()).sum::<usize>();
                 *p = Partition::default();
+                for e in kept {
+                    p.insert(e);
+                }
                 continue;
             }
             let gone: Vec<(Key, usize)> =
@@ -173,7 +189,7 @@ impl Tail {
         };
         match attribute {
             None => p.events.range(range).rev().take(n).map(|(_, e)| Arc::clone(e)).collect(),
-            Some((key, value)) => match p.index.get(&(key, value.to_string())) {
+            Some((key, value)) => match p.index.get(&value_hash(key, value)) {
                 Some(postings) => postings.newest(range, n).iter().filter_map(|k| p.events.get(k).cloned()).collect(),
                 None => Vec::new(),
             },
