@@ -114,8 +114,14 @@ async fn consume(app: Arc<App>, flush_now: Arc<tokio::sync::Notify>) {
                 let now = app.clock.now_millis();
                 app.history.insert_batch(records.iter().map(|r| (r.seq, &r.payload[..])), now);
                 app.history_applied.send_replace(reader.position());
-                if app.history.tail_size().1 >= app.settings.history.flush_bytes {
+                let limit = app.settings.history.flush_bytes;
+                if app.history.tail_size().1 >= limit {
                     flush_now.notify_one();
+                }
+                // Bound memory: while a flush is under way, apply at most one more flush's worth, then wait for it.
+                while app.history.tail_size().1 >= limit.saturating_mul(2) {
+                    flush_now.notify_one();
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             }
             Err(e) => {
