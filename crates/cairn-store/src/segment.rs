@@ -33,7 +33,7 @@ use crate::{Category, Error, Result};
 /// Rows per record batch when writing and reading whole files.
 const BATCH_ROWS: usize = 8192;
 /// Rows per Parquet page of the `event` column: one returned event decodes about this many.
-const EVENT_PAGE_ROWS: usize = 64;
+const EVENT_PAGE_ROWS: usize = 32;
 const EVENT_COLUMN: &str = "event";
 
 fn schema() -> SchemaRef {
