@@ -26,6 +26,9 @@ use crate::{Error, Result};
 /// How long event history keeps an event, from its eventTime.
 pub const RETENTION_MS: i64 = 90 * 24 * 3600 * 1000;
 
+/// The last millisecond of year 9999.
+const MAX_TIME_MS: i64 = 253_402_300_799_999;
+
 /// A date's files are merged once it has this many small ones.
 const COMPACT_FILES: usize = 8;
 /// Files holding at least this many bytes of records are left as they are.
@@ -392,8 +395,14 @@ impl History {
             let state = self.read();
             let tail = state.tail.newest(part, q.attribute, (Bound::Included(low), high), n);
             let found = tail.into_iter().map(|e| ((e.fields.time_ms, e.seq), Source::Tail(e))).collect();
-            let range = (Bound::Included(date_of(low.0)), Bound::Included(date_of(high_key.0)));
-            let dates = state.dates.range::<String, _>(range).rev().map(|(_, s)| s.clone()).collect();
+            // Dates compare as strings only within years 0000-9999; no event lies outside them.
+            let (first, last) = (date_of(low.0.max(0)), date_of(high_key.0.min(MAX_TIME_MS)));
+            let dates = if first <= last {
+                let range = (Bound::Included(first), Bound::Included(last));
+                state.dates.range::<String, _>(range).rev().map(|(_, s)| s.clone()).collect()
+            } else {
+                Vec::new()
+            };
             (found, dates)
         };
         let hash = q.attribute.map(|(k, v)| key_hash(q.account_id, q.region, q.category, k, v));

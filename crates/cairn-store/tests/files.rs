@@ -277,3 +277,25 @@ fn a_corrupt_index_is_refused_with_its_path() {
     let err = History::open(&dir.0, 1).unwrap_err().to_string();
     assert!(err.contains(".idx"), "{err}");
 }
+
+#[test]
+fn time_bounds_far_outside_any_date_are_answered() {
+    let dir = temp_dir("bounds");
+    let h = History::open(&dir.0, 0).unwrap();
+    h.insert_batch([(0, one("a", NOW - 10).as_slice())], NOW);
+    h.flush(1).unwrap();
+    let year_10000 = 253_402_300_800_000 + DAY;
+    for (start_ms, end_ms, expect) in [(0, i64::MAX, 1), (i64::MIN, year_10000, 1), (NOW + DAY, i64::MAX, 0)] {
+        let q = Query {
+            account_id: "111111111111",
+            region: "eu-west-1",
+            category: Category::Management,
+            attribute: None,
+            start_ms,
+            end_ms,
+            after: None,
+            limit: 50,
+        };
+        assert_eq!(h.lookup(&q, NOW).unwrap().events.len(), expect, "{start_ms}..{end_ms}");
+    }
+}
