@@ -135,6 +135,9 @@ enum Source {
 
 type Candidate = (Key, Source);
 
+/// A file and the (row, sequence) pairs to read from it.
+type FileRows = (Arc<Segment>, Vec<(u32, u64)>);
+
 impl History {
     /// A history that keeps everything in memory (no files).
     pub fn new() -> History {
@@ -167,7 +170,7 @@ impl History {
                     Some((range, true)) => found.entry(range).or_default().0 = true,
                     Some((range, false)) => found.entry(range).or_default().1 = true,
                     None if fname.ends_with(".tmp") => {
-                        remove_file(&f.path())?;
+                        crate::remove_if_exists(&f.path())?;
                         removed += 1;
                     }
                     None => {}
@@ -180,8 +183,8 @@ impl History {
                 } else {
                     // An unfinished write, or a flush whose checkpoint never landed: the journal still has it.
                     let stem = format!("{lo:020}-{hi:020}");
-                    remove_file(&date_dir.join(format!("{stem}.idx")))?;
-                    remove_file(&date_dir.join(format!("{stem}.parquet")))?;
+                    crate::remove_if_exists(&date_dir.join(format!("{stem}.idx")))?;
+                    crate::remove_if_exists(&date_dir.join(format!("{stem}.parquet")))?;
                     removed += 1;
                 }
             }
@@ -534,19 +537,18 @@ fn candidates(
 
 /// Turns the chosen candidates into events, reading each file's rows in one pass.
 fn materialize(found: Vec<Candidate>, attribute: Option<(LookupKey, &str)>) -> Result<Vec<Arc<StoredEvent>>> {
-    let mut by_file: HashMap<*const Segment, (Arc<Segment>, Vec<u32>)> = HashMap::new();
-    for (_, src) in &found {
+    // Per file, the rows to read with the sequence numbers their candidates already carry.
+    let mut by_file: HashMap<*const Segment, FileRows> = HashMap::new();
+    for ((_, seq), src) in &found {
         if let Source::File(s, row) = src {
-            by_file.entry(Arc::as_ptr(s)).or_insert_with(|| (Arc::clone(s), Vec::new())).1.push(*row);
+            by_file.entry(Arc::as_ptr(s)).or_insert_with(|| (Arc::clone(s), Vec::new())).1.push((*row, *seq));
         }
     }
     let mut fetched: HashMap<(*const Segment, u32), Arc<StoredEvent>> = HashMap::new();
     for (ptr, (s, mut rows)) in by_file {
         rows.sort_unstable();
-        let raws = s.fetch(&rows)?;
-        let keys: Vec<Key> =
-            rows.iter().map(|&r| s.index.key(r)).collect::<std::io::Result<_>>().map_err(|e| s.io_error(e))?;
-        for ((row, raw), (_, seq)) in rows.into_iter().zip(raws).zip(keys) {
+        let raws = s.fetch(&rows.iter().map(|&(row, _)| row).collect::<Vec<_>>())?;
+        for ((row, seq), raw) in rows.into_iter().zip(raws) {
             let fields = extract(raw.as_bytes())
                 .ok_or_else(|| Error::Corrupt { path: PathBuf::from(&s.date), reason: "unreadable event".into() })?;
             fetched.insert((ptr, row), Arc::new(StoredEvent { seq, fields, raw: Arc::from(raw) }));
@@ -561,13 +563,6 @@ fn materialize(found: Vec<Candidate>, attribute: Option<(LookupKey, &str)>) -> R
         // A 64-bit hash collision in a file's index would name a row without the value.
         .filter(|e| attribute.is_none_or(|(k, v)| crate::segment::attribute_values(&e.fields).contains(&(k, v))))
         .collect())
-}
-
-fn remove_file(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(crate::io(path)(e)),
-        _ => Ok(()),
-    }
 }
 
 #[cfg(test)]

@@ -228,12 +228,8 @@ impl Segment {
 
     /// Removes the file and its index (open handles keep working until dropped).
     pub fn remove(&self) -> Result<()> {
-        for p in [&self.idx_path, &self.parquet_path] {
-            match std::fs::remove_file(p) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(crate::io(p)(e)),
-                _ => {}
-            }
-        }
+        crate::remove_if_exists(&self.idx_path)?;
+        crate::remove_if_exists(&self.parquet_path)?;
         if let Some(d) = self.parquet_path.parent() {
             sync_dir(d)?;
         }
