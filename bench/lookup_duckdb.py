@@ -31,8 +31,8 @@ def main():
     con.execute(f"CREATE VIEW history AS SELECT * FROM read_parquet('{history}/*/*.parquet', hive_partitioning = false)")
     for lk in lookups:
         sql = (f"SELECT eventid, eventname, readonly, accesskeyid, epoch_ms(eventtime), eventsource, username, "
-               f"resourcetypes, resourcenames, event FROM history "
-               f"WHERE account = ? AND region = ? AND category = 'Management' AND {PREDICATES[lk['key']]} "
+               f"resourcetypes, resourcenames, cloudtrailevent FROM history "
+               f"WHERE recipientaccountid = ? AND awsregion = ? AND eventcategory = 'Management' AND {PREDICATES[lk['key']]} "
                f"ORDER BY eventtime DESC, seq DESC LIMIT 50")
         args = ["111111111111", lk["region"], lk["value"]]
         for _ in range(2):

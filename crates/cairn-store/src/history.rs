@@ -376,6 +376,22 @@ impl History {
         self.read().dates.values().map(Vec::len).sum()
     }
 
+    /// What a query of one account reads: its tail events within `low..=high` and every file that may hold its
+    /// events in that range, all taken at one instant, so each event is in exactly one of them. The files stay
+    /// readable while the snapshot lives, even if a compaction or expiry removes them meanwhile.
+    pub(crate) fn snapshot(&self, account: &str, low: i64, high: i64) -> (Vec<Arc<StoredEvent>>, Vec<Arc<Segment>>) {
+        let state = self.read();
+        let tail = state.tail.events_of(account, low, high);
+        let files = state
+            .dates
+            .values()
+            .flatten()
+            .filter(|s| s.times.0 <= high && low <= s.times.1 && s.index.parts.iter().any(|p| p.account == account))
+            .cloned()
+            .collect();
+        (tail, files)
+    }
+
     /// One page, newest first. Events older than the retention window are never returned, even before
     /// [`History::expire`] has dropped them.
     pub fn lookup(&self, q: &Query<'_>, now_ms: i64) -> Result<Page> {
@@ -495,15 +511,7 @@ fn candidates(
     match hash {
         None => {
             // Rows are newest first: find the first one under the upper bound.
-            let (mut a, mut b) = (p.start, p.end);
-            while a < b {
-                let mid = a + (b - a) / 2;
-                if below_high(s.index.key(mid).map_err(io)?, high) {
-                    b = mid;
-                } else {
-                    a = mid + 1;
-                }
-            }
+            let a = s.index.first_row(p.start, p.end, |key| below_high(key, high)).map_err(io)?;
             let end = p.end.min(a.saturating_add(n as u32));
             for (i, key) in s.index.keys(a, end).map_err(io)?.into_iter().enumerate() {
                 if key < low {

@@ -1,6 +1,6 @@
 //! cairn's event store. Today: event history, the always-on store of the last 90 days of management events per
 //! account and region that LookupEvents queries, fed from the journal: an in-memory tail of recent events and
-//! Parquet files by date with their lookup indexes.
+//! Parquet files by date with their lookup indexes, and SQL over it on Apache DataFusion ([`query`]).
 
 use std::path::{Path, PathBuf};
 
@@ -13,11 +13,13 @@ mod index;
 pub mod fuzz {
     pub use crate::index::fuzz_open as history_index;
 }
+pub mod query;
 mod segment;
 mod tail;
 
 pub use extract::{EventFields, LookupKey};
 pub use history::{Category, Cursor, FlushStats, History, Page, Query, StoredEvent, RETENTION_MS};
+pub use query::{query, QueryLimits, QueryResult};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,15 @@ pub enum Error {
     Parquet(#[from] parquet::errors::ParquetError),
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
+    /// A query the engine refuses or cannot evaluate: its syntax, names, types or values.
+    #[error("{0}")]
+    InvalidQuery(String),
+    /// A query that needed more memory than its budget.
+    #[error("{0}")]
+    QueryResources(String),
+    /// The query engine failed for a reason of its own.
+    #[error("query engine: {0}")]
+    Engine(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -10,6 +10,7 @@
 //! then the index, and syncing the directory: a file without its index is an unfinished write and is removed at open.
 
 use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -34,31 +35,33 @@ use crate::{Category, Error, Result};
 const BATCH_ROWS: usize = 8192;
 /// Rows per Parquet page of the `event` column: one returned event decodes about this many.
 const EVENT_PAGE_ROWS: usize = 32;
-const EVENT_COLUMN: &str = "event";
+const EVENT_COLUMN: &str = "cloudtrailevent";
 
-fn schema() -> SchemaRef {
+/// The file schema. Column names follow CloudTrail Lake's event schema where it has the field; `cloudtrailevent`
+/// is the record itself (LookupEvents' `CloudTrailEvent`), and `seq`, last, the record's journal sequence number.
+pub(crate) fn schema() -> SchemaRef {
     let list = || DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
     Arc::new(Schema::new(vec![
-        Field::new("account", DataType::Utf8, false),
-        Field::new("region", DataType::Utf8, false),
-        Field::new("category", DataType::Utf8, false),
         Field::new("eventtime", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
-        Field::new("seq", DataType::UInt64, false),
         Field::new("eventid", DataType::Utf8, false),
         Field::new("eventname", DataType::Utf8, false),
         Field::new("eventsource", DataType::Utf8, false),
+        Field::new("awsregion", DataType::Utf8, false),
+        Field::new("recipientaccountid", DataType::Utf8, false),
+        Field::new("eventcategory", DataType::Utf8, false),
         Field::new("readonly", DataType::Boolean, true),
         Field::new("username", DataType::Utf8, true),
         Field::new("accesskeyid", DataType::Utf8, true),
         Field::new("resourcetypes", list(), false),
         Field::new("resourcenames", list(), false),
         Field::new(EVENT_COLUMN, DataType::Utf8, false),
+        Field::new("seq", DataType::UInt64, false),
     ]))
 }
 
-const SEQ_LEAF: usize = 4;
-/// Leaf column index of `event` (each list column is one leaf).
-const EVENT_LEAF: usize = 13;
+/// Leaf column indexes (each list column is one leaf).
+const EVENT_LEAF: usize = 12;
+const SEQ_LEAF: usize = 13;
 
 fn properties() -> WriterProperties {
     let event = ColumnPath::from(EVENT_COLUMN);
@@ -68,7 +71,8 @@ fn properties() -> WriterProperties {
         .set_max_row_group_row_count(Some(256 * 1024))
         .set_column_dictionary_enabled(event.clone(), false)
         .set_column_statistics_enabled(event.clone(), EnabledStatistics::None)
-        .set_column_data_page_row_count_limit(event, EVENT_PAGE_ROWS)
+        // A page closes after the first write batch that reaches this size: one batch of EVENT_PAGE_ROWS rows.
+        .set_column_data_page_size_limit(event, 1)
         .set_created_by(format!("cairn {}", env!("CARGO_PKG_VERSION")))
         .build()
 }
@@ -135,6 +139,8 @@ pub(crate) struct Segment {
     parquet_path: PathBuf,
     idx_path: PathBuf,
     parquet: File,
+    /// Size of the Parquet file in bytes.
+    pub size: u64,
     meta: OnceLock<ArrowReaderMetadata>,
 }
 
@@ -169,6 +175,7 @@ impl Segment {
             times = (times.0.min(oldest), times.1.max(newest));
         }
         let parquet = File::open(&parquet_path).map_err(crate::io(&parquet_path))?;
+        let size = parquet.metadata().map_err(crate::io(&parquet_path))?.len();
         let day = day_bounds(date)
             .ok_or_else(|| Error::Corrupt { path: date_dir.to_path_buf(), reason: "not a date directory".into() })?;
         Ok(Segment {
@@ -181,6 +188,7 @@ impl Segment {
             parquet_path,
             idx_path,
             parquet,
+            size,
             meta: OnceLock::new(),
         })
     }
@@ -236,7 +244,24 @@ impl Segment {
         Ok(())
     }
 
-    fn metadata(&self) -> Result<&ArrowReaderMetadata> {
+    /// The file's path under the history directory (`date=D/<lo>-<hi>.parquet`).
+    pub fn name(&self) -> String {
+        format!("date={}/{}.parquet", self.date, file_stem(self.lo, self.hi))
+    }
+
+    /// Bytes `range` of the Parquet file, read through the handle opened with the file (which keeps working after
+    /// the file is removed).
+    pub fn read_range(&self, range: std::ops::Range<u64>) -> Result<Vec<u8>> {
+        if range.start > range.end || range.end > self.size {
+            return Err(self.corrupt("a read past its end"));
+        }
+        let mut buf = vec![0; (range.end - range.start) as usize];
+        self.parquet.read_exact_at(&mut buf, range.start).map_err(crate::io(&self.parquet_path))?;
+        Ok(buf)
+    }
+
+    /// The Parquet footer with the offset index, read once.
+    pub fn metadata(&self) -> Result<&ArrowReaderMetadata> {
         if let Some(m) = self.meta.get() {
             return Ok(m);
         }
@@ -294,8 +319,9 @@ impl Segment {
         let mut out = Vec::with_capacity(self.index.rows as usize);
         for b in reader {
             let b = b?;
-            let seqs = b.column(0).as_any().downcast_ref::<UInt64Array>().ok_or_else(|| self.corrupt("seq"))?;
-            let events = b.column(1).as_any().downcast_ref::<StringArray>().ok_or_else(|| self.corrupt("event"))?;
+            // Projected columns keep file order: the event, then its sequence number.
+            let events = b.column(0).as_any().downcast_ref::<StringArray>().ok_or_else(|| self.corrupt("event"))?;
+            let seqs = b.column(1).as_any().downcast_ref::<UInt64Array>().ok_or_else(|| self.corrupt("seq"))?;
             for (seq, raw) in seqs.values().iter().zip(events.iter()) {
                 let raw = raw.unwrap_or_default();
                 let fields = extract(raw.as_bytes()).ok_or_else(|| self.corrupt("an event history cannot read"))?;
@@ -314,7 +340,7 @@ impl Segment {
     }
 }
 
-fn batch(events: &[&StoredEvent]) -> Result<RecordBatch> {
+pub(crate) fn batch(events: &[&StoredEvent]) -> Result<RecordBatch> {
     let strings = |f: &dyn Fn(&StoredEvent) -> Option<&str>| -> ArrayRef {
         Arc::new(events.iter().map(|e| f(e)).collect::<StringArray>())
     };
@@ -334,23 +360,23 @@ fn batch(events: &[&StoredEvent]) -> Result<RecordBatch> {
         read_only.append_option(e.fields.read_only);
     }
     let columns: Vec<ArrayRef> = vec![
-        strings(&|e| Some(&e.fields.account_id)),
-        strings(&|e| Some(&e.fields.region)),
-        strings(&|e| Some(category_of(e).name())),
         Arc::new(
             TimestampMillisecondArray::from(events.iter().map(|e| e.fields.time_ms).collect::<Vec<_>>())
                 .with_timezone("UTC"),
         ),
-        Arc::new(UInt64Array::from(events.iter().map(|e| e.seq).collect::<Vec<_>>())),
         strings(&|e| Some(&e.fields.event_id)),
         strings(&|e| Some(&e.fields.event_name)),
         strings(&|e| Some(&e.fields.event_source)),
+        strings(&|e| Some(&e.fields.region)),
+        strings(&|e| Some(&e.fields.account_id)),
+        strings(&|e| Some(category_of(e).name())),
         Arc::new(read_only.finish()),
         strings(&|e| e.fields.username.as_deref()),
         strings(&|e| e.fields.access_key_id.as_deref()),
         lists(|r| &r.0),
         lists(|r| &r.1),
         strings(&|e| Some(&e.raw)),
+        Arc::new(UInt64Array::from(events.iter().map(|e| e.seq).collect::<Vec<_>>())),
     ];
     Ok(RecordBatch::try_new(schema(), columns)?)
 }

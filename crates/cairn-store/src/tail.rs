@@ -177,6 +177,16 @@ impl Tail {
     }
 
     /// Up to `n` events of a partition within `range`, newest first, holding `attribute` when given.
+    /// Every event of an account, over its regions and categories, whose eventTime is within `low..=high`.
+    pub fn events_of(&self, account: &str, low: i64, high: i64) -> Vec<Arc<StoredEvent>> {
+        let range = (Bound::Included((low, 0)), Bound::Included((high, u64::MAX)));
+        self.partitions
+            .iter()
+            .filter(|((a, _, _), _)| a == account)
+            .flat_map(|(_, p)| p.events.range(range).map(|(_, e)| Arc::clone(e)))
+            .collect()
+    }
+
     pub fn newest(
         &self,
         part: (&str, &str, Category),

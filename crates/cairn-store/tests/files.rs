@@ -1,42 +1,13 @@
 //! Event history with files: flushing, reopening, compaction, deduplication and expiry give the same pages as a
 //! history held wholly in memory, and interrupted flushes and compactions leave nothing visible twice.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cairn_store::{Category, Cursor, History, LookupKey, Page, Query};
 use serde_json::json;
 
-const DAY: i64 = 24 * 3600 * 1000;
-const NOW: i64 = 1_795_355_931_000; // 2026-11-22T13:58:51Z
-
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir(name: &str) -> Dir {
-    let d = std::env::temp_dir().join(format!("cairn-history-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    Dir(d)
-}
-
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+mod common;
+use common::{temp_dir, Rng, DAY, NOW};
 
 const NAMES: [&str; 4] = ["RunInstances", "DescribeInstances", "CreateTrail", "PutObjectAcl"];
 const REGIONS: [&str; 2] = ["eu-west-1", "us-west-2"];
