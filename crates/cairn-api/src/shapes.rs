@@ -230,6 +230,25 @@ pub struct IngestFailure {
     pub error_message: String,
 }
 
+/// A SQL query of the caller's event history (cairn's query API).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct QueryRequest {
+    pub query_statement: String,
+    pub max_rows: Option<i64>,
+}
+
+/// A query's answer: column names, then rows of values as text (null for SQL NULL).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct QueryResponse {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+    /// Whether rows past `MaxRows` were left out.
+    pub truncated: bool,
+    pub execution_time_in_millis: u64,
+}
+
 /// The answer of the ingestion API: every record is either in `successful` (durable) or in `failed`.
 #[derive(Debug, Serialize)]
 pub struct IngestResponse {

@@ -84,6 +84,11 @@ impl Signer {
         Signer::new(ep, "/v1/ingest", "cairn", vec![("content-type", "application/json".to_string())], body)
     }
 
+    /// A SQL query of event history (`POST /v1/query`, signing name `cairn`).
+    pub fn query(ep: &Endpoint, body: Bytes) -> Result<Signer> {
+        Signer::new(ep, "/v1/query", "cairn", vec![("content-type", "application/json".to_string())], body)
+    }
+
     /// The request, signed now.
     pub fn request(&self) -> Result<http::Request<Full<Bytes>>> {
         self.request_with(self.body.clone())

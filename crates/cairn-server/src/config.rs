@@ -40,6 +40,53 @@ pub struct Config {
     pub storage: StorageConfig,
     #[serde(default)]
     pub history: HistoryConfig,
+    #[serde(default)]
+    pub query: QueryConfig,
+}
+
+/// What SQL queries of event history may use.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct QueryConfig {
+    /// Most rows one answer carries (a request may ask for fewer).
+    #[serde(default = "max_rows")]
+    pub max_rows: usize,
+    /// Memory one query's sorts, joins and aggregations may hold, in MiB.
+    #[serde(default = "memory_mib")]
+    pub memory_mib: usize,
+    /// Longest a query may run, in seconds.
+    #[serde(default = "timeout_seconds")]
+    pub timeout_seconds: u64,
+    /// Queries running at once; one more is refused with MaxConcurrentQueriesException.
+    #[serde(default = "max_concurrent")]
+    pub max_concurrent: usize,
+}
+
+fn max_rows() -> usize {
+    10_000
+}
+
+fn memory_mib() -> usize {
+    512
+}
+
+fn timeout_seconds() -> u64 {
+    60
+}
+
+fn max_concurrent() -> usize {
+    2
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        QueryConfig {
+            max_rows: max_rows(),
+            memory_mib: memory_mib(),
+            timeout_seconds: timeout_seconds(),
+            max_concurrent: max_concurrent(),
+        }
+    }
 }
 
 /// When event history moves its in-memory tail to Parquet files.
@@ -184,6 +231,7 @@ pub struct Settings {
     pub organization: Option<OrganizationConfig>,
     pub buckets: Vec<String>,
     pub history: HistoryConfig,
+    pub query: QueryConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -285,6 +333,10 @@ impl Config {
         if self.history.flush_bytes == 0 || self.history.flush_interval_seconds == 0 {
             return err("history.flush_bytes and history.flush_interval_seconds must be positive".into());
         }
+        let q = &self.query;
+        if q.max_rows == 0 || q.memory_mib == 0 || q.timeout_seconds == 0 || q.max_concurrent == 0 {
+            return err("query.max_rows, memory_mib, timeout_seconds and max_concurrent must be positive".into());
+        }
         Ok(Settings {
             max_ingest_bytes,
             listen: self.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses")),
@@ -294,6 +346,7 @@ impl Config {
             organization: self.organization,
             buckets: self.storage.buckets,
             history: self.history,
+            query: self.query,
         })
     }
 }

@@ -71,7 +71,7 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let spawned = std::thread::Builder::new().name(name.to_string()).spawn(move || {
-        lower_priority();
+        crate::lower_priority();
         match tokio::runtime::Builder::new_current_thread().enable_time().build() {
             Ok(rt) => rt.block_on(task()),
             Err(e) => tracing::error!(error = %e, "event history cannot start its runtime"),
@@ -79,18 +79,6 @@ where
     });
     if let Err(e) = spawned {
         tracing::error!(error = %e, thread = name, "event history cannot start a thread");
-    }
-}
-
-/// Lowers the calling thread's scheduling priority (nice 10). Best effort: a failure only means history competes
-/// with requests on equal terms.
-#[allow(unsafe_code)]
-fn lower_priority() {
-    // SAFETY: setpriority only reads its integer arguments; on Linux, PRIO_PROCESS with who = 0 applies to the
-    // calling thread alone.
-    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
-    if rc != 0 {
-        tracing::debug!(error = %std::io::Error::last_os_error(), "event history keeps normal priority");
     }
 }
 

@@ -28,6 +28,7 @@ const SERVICE: &str = "cloudtrail";
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route(crate::ingest::PATH, axum::routing::post(crate::ingest::handle))
+        .route(crate::query::PATH, axum::routing::post(crate::query::handle))
         .fallback(handle)
         .with_state(app)
 }

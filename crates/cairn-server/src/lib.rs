@@ -8,6 +8,7 @@ mod http;
 mod ingest;
 mod lookup;
 mod organizations;
+mod query;
 mod selectors;
 mod tags;
 mod trails;
@@ -64,6 +65,8 @@ pub struct App {
     pub history_applied: tokio::sync::watch::Sender<u64>,
     pub clock: Arc<dyn Clock>,
     credentials: HashMap<String, Credential>,
+    /// Where SQL queries of event history run.
+    queries: query::Queries,
 }
 
 /// Who is calling, from where: the tenant (account) and region come from the verified SigV4 credential.
@@ -93,7 +96,13 @@ impl App {
         let checkpoint = journal.register_consumer(history::CONSUMER)?;
         let history = cairn_store::History::open(&settings.data_dir.join("history"), checkpoint)?;
         let credentials = settings.credentials.iter().cloned().collect();
+        let queries = query::Queries::start(&settings.query).map_err(|source| Error::Io {
+            what: "starting the query threads",
+            path: settings.data_dir.clone(),
+            source,
+        })?;
         Ok(App {
+            queries,
             settings,
             catalog,
             journal,
@@ -153,4 +162,16 @@ pub(crate) fn epoch_seconds(millis: i64) -> f64 {
 pub(crate) fn internal(e: cairn_catalog::Error) -> ApiError {
     tracing::error!(error = %e, "catalog failure");
     ApiError::internal("an internal error occurred; the request changed nothing")
+}
+
+/// Lowers the calling thread's scheduling priority (nice 10), for background work (event history) and queries, so
+/// that acknowledging events comes first. Best effort: a failure only means they compete on equal terms.
+#[allow(unsafe_code)]
+pub(crate) fn lower_priority() {
+    // SAFETY: setpriority only reads its integer arguments; on Linux, PRIO_PROCESS with who = 0 applies to the
+    // calling thread alone.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+    if rc != 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "a background thread keeps normal priority");
+    }
 }

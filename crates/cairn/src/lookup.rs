@@ -3,28 +3,16 @@
 
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
-use clap::{ArgGroup, Args, ValueEnum};
-use serde_json::{json, Value};
+use clap::{ArgGroup, Args};
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Output {
-    Table,
-    Json,
-}
+use crate::connection::{aligned, Connection, Output};
+use serde_json::{json, Value};
 
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("attribute").multiple(false)))]
 pub struct LookupArgs {
-    /// cairn's address.
-    #[arg(long, env = "CAIRN_ENDPOINT", default_value = "http://127.0.0.1:4573")]
-    endpoint: String,
-    /// Region whose history to read.
-    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
-    region: String,
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = cairn_server::config::DEV_ACCESS_KEY_ID)]
-    access_key_id: String,
-    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", default_value = cairn_server::config::DEV_SECRET_ACCESS_KEY, hide_default_value = true)]
-    secret_access_key: String,
+    #[command(flatten)]
+    connection: Connection,
     #[arg(long, group = "attribute")]
     event_id: Option<String>,
     #[arg(long, group = "attribute")]
@@ -98,12 +86,7 @@ impl LookupArgs {
 }
 
 pub fn run(args: LookupArgs) -> Result<()> {
-    let endpoint = cairn_client::Endpoint {
-        url: args.endpoint.clone(),
-        region: args.region.clone(),
-        access_key_id: args.access_key_id.clone(),
-        secret_access_key: args.secret_access_key.clone(),
-    };
+    let endpoint = args.connection.endpoint();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let events = rt.block_on(async {
         let client = cairn_client::http_client(1);
@@ -115,7 +98,7 @@ pub fn run(args: LookupArgs) -> Result<()> {
             let signer = cairn_client::Signer::cloudtrail(&endpoint, "LookupEvents", Bytes::from(body))?;
             let (status, body) = cairn_client::send(&client, &signer)
                 .await
-                .with_context(|| format!("calling cairn at {}", args.endpoint))?;
+                .with_context(|| format!("calling cairn at {}", endpoint.url))?;
             let resp: Value = serde_json::from_slice(&body).context("cairn's answer is not JSON")?;
             if !status.is_success() {
                 bail!("{}: {}", resp["__type"].as_str().unwrap_or("error"), resp["message"].as_str().unwrap_or(""));
@@ -138,7 +121,7 @@ pub fn run(args: LookupArgs) -> Result<()> {
 /// Events as aligned columns, newest first.
 fn table(events: &[Value]) -> String {
     let header = ["EVENT TIME", "EVENT NAME", "USER NAME", "EVENT SOURCE", "RESOURCES", "EVENT ID"];
-    let rows: Vec<[String; 6]> = events
+    let rows: Vec<Vec<String>> = events
         .iter()
         .map(|e| {
             let s = |k: &str| e[k].as_str().unwrap_or("-").to_string();
@@ -160,26 +143,10 @@ fn table(events: &[Value]) -> String {
                 })
                 .unwrap_or_default();
             let resources = if resources.is_empty() { "-".to_string() } else { resources.join(", ") };
-            [time, s("EventName"), s("Username"), s("EventSource"), resources, s("EventId")]
+            vec![time, s("EventName"), s("Username"), s("EventSource"), resources, s("EventId")]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let mut out: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        if let Some(last) = out.last_mut() {
-            *last = last.trim_end().to_string();
-        }
-        out.join("  ") + "\n"
-    };
-    let mut out = line(&header.map(String::from));
-    for r in &rows {
-        out.push_str(&line(r));
-    }
+    let mut out = aligned(&header.map(String::from), &rows);
     if rows.is_empty() {
         out.push_str("(no events)\n");
     }

@@ -1,7 +1,10 @@
-//! The `cairn` command: `cairn serve` runs the CloudTrail-compatible server; `cairn lookup` reads event history.
+//! The `cairn` command: `cairn serve` runs the CloudTrail-compatible server; `cairn lookup` reads event history and
+//! `cairn query` runs SQL over it.
 
 mod config;
+mod connection;
 mod lookup;
+mod query;
 
 /// mimalloc returns freed memory to the system promptly: after event history flushes its in-memory tail to files,
 /// the resident set falls back instead of staying at its high-water mark as with glibc's allocator.
@@ -40,6 +43,8 @@ enum Command {
     },
     /// Look up events in event history (LookupEvents) of a running cairn.
     Lookup(Box<lookup::LookupArgs>),
+    /// Run SQL over your account's event history (the table `history`) in a running cairn.
+    Query(Box<query::QueryArgs>),
 }
 
 fn main() -> Result<()> {
@@ -55,6 +60,7 @@ fn main() -> Result<()> {
             serve(settings)
         }
         Command::Lookup(args) => lookup::run(*args),
+        Command::Query(args) => query::run(*args),
     }
 }
 

@@ -27,14 +27,14 @@ fn now_iso(offset_secs: i64) -> String {
         + "Z"
 }
 
-fn producer_event(name: &str, region: &str, source: &str, offset_secs: i64) -> serde_json::Value {
+pub(crate) fn producer_event(name: &str, region: &str, source: &str, offset_secs: i64) -> serde_json::Value {
     json!({"eventTime": now_iso(offset_secs), "eventSource": source, "eventName": name, "awsRegion": region,
            "recipientAccountId": MGMT.0, "readOnly": false,
            "userIdentity": {"type": "IAMUser", "userName": "deployer", "accessKeyId": "AKIAPRODUCER"},
            "resources": [{"ARN": "arn:aws:ec2:eu-west-1:111111111111:instance/i-1", "accountId": MGMT.0, "type": "AWS::EC2::Instance"}]})
 }
 
-fn ingest(server: &Server, records: Vec<serde_json::Value>) {
+pub(crate) fn ingest(server: &Server, records: Vec<serde_json::Value>) {
     let r = raw_to(
         server,
         "/v1/ingest",
@@ -318,7 +318,7 @@ async fn lookups_read_their_writes_even_right_after_a_restart() {
 }
 
 /// Parquet files and index files under the data directory's history.
-fn history_files(data: &std::path::Path) -> Vec<String> {
+pub(crate) fn history_files(data: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
     for d in std::fs::read_dir(data.join("history")).into_iter().flatten().flatten() {
         for f in std::fs::read_dir(d.path()).into_iter().flatten().flatten() {

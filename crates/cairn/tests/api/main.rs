@@ -7,6 +7,7 @@ mod lifecycle;
 mod lookup;
 mod organizations;
 mod protocol;
+mod query;
 mod selectors;
 mod tags;
 mod trails;
