@@ -2,14 +2,16 @@
 # Benchmark for LookupEvents (issue 3): p50 and p99 latency of the first page (50 events, newest first) for each of
 # the eight lookup attributes, over $EVENTS stored events spread over 80 days, for cairn and, in the same run, for
 # DuckDB answering the same lookups over the same events: cairn's own history Parquet files, read by DuckDB as they
-# are. Also cairn's resident memory once idle, and the fill rate.
-# Environment: EVENTS (10000000, the issue's figure), SECONDS per lookup (5), BENCH_DIR (/tmp; needs about 3 KB of
+# are. Also cairn's resident memory once idle, the fill rate, and four SQL statements over the same events answered
+# by cairn's query API (DataFusion) and by DuckDB over the same files (bench/query_sql.py).
+# Environment: EVENTS (10000000, the issue's figure), SECONDS per lookup (5), SQL_RUNS per statement (5), BENCH_DIR (/tmp; needs about 3 KB of
 # disk per event while filling).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
 EVENTS=${EVENTS:-10000000}
 SECONDS_PER=${SECONDS:-5}
+SQL_RUNS=${SQL_RUNS:-5}
 DUCKDB_VERSION=${DUCKDB_VERSION:-1.4.2}
 venv="${CAIRN_BENCH_VENV:-$HOME/.cache/cairn-bench-venv}"
 
@@ -93,14 +95,27 @@ while read -r lk; do
     python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); r["key"]=sys.argv[1]; print(json.dumps(r))' "$key" >> "$work/cairn.jsonl"
 done
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+echo "cairn SQL" >&2
+python3 bench/query_sql.py cairn "$cairn" "$endpoint" "$akid" "$secret" "$SQL_RUNS" > "$work/sql_cairn.jsonl"
 
 # Stop cairn first: its own lookups are events too, and its flushes and merges would change the files under DuckDB.
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 echo "DuckDB lookups" >&2
 "$venv/bin/python" bench/lookup_duckdb.py "$work/data/history" "$work/lookups.json" "$SECONDS_PER" > "$work/duckdb.jsonl"
+"$venv/bin/python" bench/query_sql.py duckdb "$work/data/history" "$SQL_RUNS" > "$work/sql_duckdb.jsonl"
 files=$(find "$work/data/history" -name '*.parquet' | wc -l)
 disk_mb=$(du -sm "$work/data/history" | cut -f1)
 
+python3 - "$work/sql_cairn.jsonl" "$work/sql_duckdb.jsonl" <<'PY'
+import json, sys
+cairn = [json.loads(l) for l in open(sys.argv[1])]
+duck = {r["name"]: r for r in map(json.loads, open(sys.argv[2]))}
+print("SQL over event history (median of runs; cairn: server execution time, DuckDB: in-process over the same files)")
+print(f"{'statement':24} {'cairn ms':>9} {'duckdb ms':>10} {'cairn/duck':>10} {'rows':>10}")
+for c in cairn:
+    d = duck[c["name"]]
+    print(f"{c['name']:24} {c['median_ms']:9.1f} {d['median_ms']:10.1f} {c['median_ms'] / max(d['median_ms'], 1e-9):9.2f}x {c['rows']:>4}/{d['rows']:<5}")
+PY
 python3 - "$work/cairn.jsonl" "$work/duckdb.jsonl" "$rss_kb" "$EVENTS" "$fill_secs" "$rss_during_kb" "$files" "$disk_mb" "$restart_ms" <<'PY'
 import json, sys
 cairn = {r["key"]: r for r in map(json.loads, open(sys.argv[1]))}

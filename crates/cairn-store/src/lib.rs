@@ -12,6 +12,7 @@ mod index;
 #[doc(hidden)]
 pub mod fuzz {
     pub use crate::index::fuzz_open as history_index;
+    pub use crate::query::fuzz_statement as history_sql;
 }
 pub mod query;
 mod segment;

@@ -385,9 +385,58 @@ impl AsyncFileReader for SegmentReader {
     }
 }
 
+/// Fuzz entry: any text as a statement over a small history, with tight limits. Every outcome but a panic is fine.
+pub fn fuzz_statement(sql: &[u8]) {
+    static HISTORY: std::sync::OnceLock<History> = std::sync::OnceLock::new();
+    const NOW: i64 = 1_795_355_931_000;
+    let history = HISTORY.get_or_init(|| {
+        let h = History::new();
+        for seq in 0..64u64 {
+            let name = ["CreateTrail", "DescribeTrails"][seq as usize % 2];
+            let account = ["111111111111", "222222222222"][seq as usize % 4 / 2];
+            let e = serde_json::json!({
+                "eventVersion": "1.11", "eventTime": cairn_model::event::format_event_time(NOW - seq as i64 * 60_000),
+                "eventID": format!("id-{seq}"), "eventName": name,
+                "eventSource": "cloudtrail.amazonaws.com", "awsRegion": "us-east-1", "readOnly": seq % 2 == 1,
+                "recipientAccountId": account,
+                "resources": [{"type": "AWS::CloudTrail::Trail", "ARN": format!("t{}", seq % 3)}],
+            });
+            h.insert_batch([(seq, e.to_string().as_bytes())], NOW);
+        }
+        h
+    });
+    let Ok(sql) = std::str::from_utf8(sql) else { return };
+    let limits = QueryLimits { max_rows: 100, memory_bytes: 16 << 20, partitions: 1 };
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+    let _ = rt.block_on(query(history, "111111111111", sql, NOW, &limits));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fuzz body over mutations of real statements: truncations and single-byte changes.
+    #[test]
+    fn mangled_statements_fail_cleanly() {
+        let seeds = [
+            "SELECT eventname, count(*) FROM history WHERE eventtime > TIMESTAMP '2026-11-20 00:00:00' GROUP BY 1",
+            "SELECT array_has(resourcenames, 't1'), cloudtrailevent FROM history ORDER BY eventtime DESC LIMIT 3",
+            "SELECT a.eventid FROM history a JOIN history b ON a.eventid = b.eventid WHERE a.readonly",
+        ];
+        for seed in seeds {
+            let bytes = seed.as_bytes();
+            for cut in (0..bytes.len()).step_by(3) {
+                fuzz_statement(&bytes[..cut]);
+            }
+            for at in (0..bytes.len()).step_by(5) {
+                for b in [b'(', b'\'', b'0', b' ', b'*', 0xff] {
+                    let mut m = bytes.to_vec();
+                    m[at] = b;
+                    fuzz_statement(&m);
+                }
+            }
+        }
+    }
 
     const NOW: i64 = 1_795_355_931_000;
 
