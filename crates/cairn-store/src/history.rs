@@ -376,17 +376,17 @@ impl History {
         self.read().dates.values().map(Vec::len).sum()
     }
 
-    /// What a query of one account reads: its tail events within `low..=high` and every file that may hold its
-    /// events in that range, all taken at one instant, so each event is in exactly one of them. The files stay
+    /// What a query of one account reads: its tail events from `low` on and every file that may hold such events,
+    /// all taken at one instant, so each event is in exactly one of them. The files stay
     /// readable while the snapshot lives, even if a compaction or expiry removes them meanwhile.
-    pub(crate) fn snapshot(&self, account: &str, low: i64, high: i64) -> (Vec<Arc<StoredEvent>>, Vec<Arc<Segment>>) {
+    pub(crate) fn snapshot(&self, account: &str, low: i64) -> (Vec<Arc<StoredEvent>>, Vec<Arc<Segment>>) {
         let state = self.read();
-        let tail = state.tail.events_of(account, low, high);
+        let tail = state.tail.events_of(account, low);
         let files = state
             .dates
             .values()
             .flatten()
-            .filter(|s| s.times.0 <= high && low <= s.times.1 && s.index.parts.iter().any(|p| p.account == account))
+            .filter(|s| low <= s.times.1 && s.index.parts.iter().any(|p| p.account == account))
             .cloned()
             .collect();
         (tail, files)

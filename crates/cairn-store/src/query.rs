@@ -169,7 +169,7 @@ struct Snapshot {
 
 impl Snapshot {
     fn take(history: &History, account: &str, cutoff_ms: i64) -> Snapshot {
-        let (tail, files) = history.snapshot(account, cutoff_ms, i64::MAX);
+        let (tail, files) = history.snapshot(account, cutoff_ms);
         let file_schema = segment::schema();
         // Every column but `seq`, the last.
         let columns: Vec<usize> = (0..file_schema.fields().len() - 1).collect();

@@ -177,9 +177,9 @@ impl Tail {
     }
 
     /// Up to `n` events of a partition within `range`, newest first, holding `attribute` when given.
-    /// Every event of an account, over its regions and categories, whose eventTime is within `low..=high`.
-    pub fn events_of(&self, account: &str, low: i64, high: i64) -> Vec<Arc<StoredEvent>> {
-        let range = (Bound::Included((low, 0)), Bound::Included((high, u64::MAX)));
+    /// Every event of an account, over its regions and categories, whose eventTime is `low` or later.
+    pub fn events_of(&self, account: &str, low: i64) -> Vec<Arc<StoredEvent>> {
+        let range = (Bound::Included((low, 0)), Bound::Unbounded);
         self.partitions
             .iter()
             .filter(|((a, _, _), _)| a == account)

@@ -318,7 +318,7 @@ async fn lookups_read_their_writes_even_right_after_a_restart() {
 }
 
 /// Parquet files and index files under the data directory's history.
-pub(crate) fn history_files(data: &std::path::Path) -> Vec<String> {
+fn history_files(data: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
     for d in std::fs::read_dir(data.join("history")).into_iter().flatten().flatten() {
         for f in std::fs::read_dir(d.path()).into_iter().flatten().flatten() {
@@ -326,6 +326,15 @@ pub(crate) fn history_files(data: &std::path::Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// Waits (at most 20 s) until history has written at least `n` Parquet files.
+pub(crate) async fn wait_for_parquet_files(data: &std::path::Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while history_files(data).iter().filter(|f| f.ends_with(".parquet")).count() < n {
+        assert!(Instant::now() < deadline, "history was not flushed: {:?}", history_files(data));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]
@@ -342,11 +351,8 @@ async fn history_moves_to_parquet_files_and_survives_sigkill() {
         .chain((0..3000).map(|i| producer_event(&format!("New{i}"), "eu-west-1", "ec2.amazonaws.com", -3000 + i)))
         .collect();
     ingest(&server, records);
+    wait_for_parquet_files(&data, 2).await;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while history_files(&data).iter().filter(|f| f.ends_with(".parquet")).count() < 2 {
-        assert!(Instant::now() < deadline, "history was not flushed: {:?}", history_files(&data));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let ckpt = data.join("journal/checkpoints/history.ckpt");
     while !ckpt.exists() || std::fs::read(&ckpt).unwrap()[8..16] == [0; 8] {
         assert!(Instant::now() < deadline, "the history checkpoint was not saved");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::common::*;
-use crate::lookup::{history_files, ingest, producer_event};
+use crate::lookup::{ingest, producer_event, wait_for_parquet_files};
 
 fn query_as(server: &Server, who: (&str, &str, &str), body: Value) -> Raw {
     raw_to(server, "/v1/query", "cairn", &[], body.to_string().as_bytes(), Signing::as_(who))
@@ -38,11 +38,7 @@ async fn sql_answers_over_tail_and_files_for_the_callers_account_only() {
         })
         .collect();
     ingest(&server, old);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while history_files(&data).iter().filter(|f| f.ends_with(".parquet")).count() < 1 {
-        assert!(Instant::now() < deadline, "history was not flushed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_parquet_files(&data, 1).await;
     ingest(&server, (0..10).map(|i| producer_event("New", "us-west-2", "ec2.amazonaws.com", -i)).collect());
     server
         .client(MGMT, "eu-west-1")
