@@ -103,6 +103,22 @@ fn check(h: &History, model: &[Model], seed: u64) {
             assert_eq!(rows(h, account, &sql), expect, "{sql}");
         }
 
+        // String functions, patterns and list functions over both the tail's and the files' columns.
+        let sql = "SELECT lower(eventname), count(*) FROM history WHERE regexp_like(eventname, '^(Create|Run)') \
+                   AND eventsource LIKE 'cloud%' AND array_has(resourcenames, 'trail-1') GROUP BY 1 ORDER BY 1";
+        let mut expect: Vec<Vec<String>> = ["CreateTrail", "RunInstances"]
+            .iter()
+            .map(|n| {
+                // Event i names the trail `trail-{i % 3}`.
+                let trail_1 = |m: &Model| m.id[3..].parse::<u64>().unwrap() % 3 == 1;
+                let c = mine.iter().filter(|m| m.name == *n && trail_1(m)).count();
+                vec![n.to_lowercase(), c.to_string()]
+            })
+            .filter(|r| r[1] != "0")
+            .collect();
+        expect.sort();
+        assert_eq!(rows(h, account, sql), expect, "{sql}");
+
         let mut newest: Vec<&&Model> = mine.clone();
         newest.sort_by_key(|m| (std::cmp::Reverse(m.time_ms), m.id.clone()));
         let expect: Vec<Vec<String>> = newest.iter().take(5).map(|m| vec![m.id.clone(), sql_time(m.time_ms)]).collect();
