@@ -314,7 +314,6 @@ impl Index {
         ))
     }
 
-    /// The keys of rows `start..end`.
     /// The first row of `start..end` whose key satisfies `past`, given that once a row's key does every later row's
     /// does (a partition's rows are newest first); `end` when none does.
     pub fn first_row(&self, start: u32, end: u32, past: impl Fn((i64, u64)) -> bool) -> std::io::Result<u32> {
@@ -330,6 +329,7 @@ impl Index {
         Ok(a)
     }
 
+    /// The keys of rows `start..end`.
     pub fn keys(&self, start: u32, end: u32) -> std::io::Result<Vec<(i64, u64)>> {
         let mut b = vec![0u8; end.saturating_sub(start) as usize * KEY_BYTES as usize];
         self.file.read_exact_at(&mut b, self.keys_at + u64::from(start) * KEY_BYTES)?;

@@ -165,17 +165,19 @@ struct Snapshot {
     cutoff_ms: i64,
     tail: Vec<Arc<StoredEvent>>,
     files: Vec<Arc<Segment>>,
+    /// What the scan reads: [`scan_schema`].
+    scan: SchemaRef,
+    /// What the query sees: the scan's columns but `seq`, the last.
     schema: SchemaRef,
 }
 
 impl Snapshot {
     fn take(history: &History, account: &str, cutoff_ms: i64) -> Snapshot {
         let (tail, files) = history.snapshot(account, cutoff_ms);
-        let file_schema = scan_schema();
-        // Every column but `seq`, the last.
-        let columns: Vec<usize> = (0..file_schema.fields().len() - 1).collect();
-        let schema = Arc::new(file_schema.project(&columns).expect("columns of the schema"));
-        Snapshot { account: account.to_string(), cutoff_ms, tail, files, schema }
+        let scan = scan_schema();
+        let columns: Vec<usize> = (0..scan.fields().len() - 1).collect();
+        let schema = Arc::new(scan.project(&columns).expect("columns of the schema"));
+        Snapshot { account: account.to_string(), cutoff_ms, tail, files, scan, schema }
     }
 }
 
@@ -219,7 +221,7 @@ impl TableProvider for Snapshot {
         &self,
         filters: &[&Expr],
     ) -> datafusion::common::Result<Vec<TableProviderFilterPushDown>> {
-        // The scan uses filters to choose files, pages and rows; DataFusion still applies them to what it reads.
+        // The scan uses filters to choose files and rows; DataFusion still applies them to what it reads.
         Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
     }
 
@@ -233,17 +235,17 @@ impl TableProvider for Snapshot {
         let (low, high) = time_bounds(filters);
         let low = low.max(self.cutoff_ms);
         let projection: Vec<usize> = projection.cloned().unwrap_or_else(|| (0..self.schema.fields().len()).collect());
-        let file_schema = scan_schema();
+        let file_schema = &self.scan;
         let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
 
         let tail: Vec<&StoredEvent> =
             self.tail.iter().filter(|e| (low..=high).contains(&e.fields.time_ms)).map(|e| e.as_ref()).collect();
         if !tail.is_empty() {
             let batches =
-                tail.chunks(8192).map(|c| tail_batch(c, &file_schema)).collect::<Result<Vec<_>>>().map_err(external)?;
+                tail.chunks(8192).map(|c| tail_batch(c, file_schema)).collect::<Result<Vec<_>>>().map_err(external)?;
             inputs.push(MemorySourceConfig::try_new_exec(
                 &[batches],
-                Arc::clone(&file_schema),
+                Arc::clone(file_schema),
                 Some(projection.clone()),
             )?);
         }
@@ -258,7 +260,7 @@ impl TableProvider for Snapshot {
             }
         }
         if !files.is_empty() {
-            let mut source = ParquetSource::new(Arc::clone(&file_schema))
+            let mut source = ParquetSource::new(Arc::clone(file_schema))
                 .with_parquet_file_reader_factory(Arc::new(SegmentReaders))
                 // The row selection already narrows each file to the account and the time bounds, and the footer
                 // history keeps holds the offset index the reader skips pages with; loading every file's column

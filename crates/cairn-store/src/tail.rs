@@ -176,7 +176,6 @@ impl Tail {
         }
     }
 
-    /// Up to `n` events of a partition within `range`, newest first, holding `attribute` when given.
     /// Every event of an account, over its regions and categories, whose eventTime is `low` or later.
     pub fn events_of(&self, account: &str, low: i64) -> Vec<Arc<StoredEvent>> {
         let range = (Bound::Included((low, 0)), Bound::Unbounded);
@@ -187,6 +186,7 @@ impl Tail {
             .collect()
     }
 
+    /// Up to `n` events of a partition within `range`, newest first, holding `attribute` when given.
     pub fn newest(
         &self,
         part: (&str, &str, Category),

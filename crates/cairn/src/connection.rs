@@ -1,7 +1,9 @@
 //! What the client commands (`cairn lookup`, `cairn query`) share: how to reach and sign for a running cairn, the
 //! output formats, and aligned text tables.
 
+use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Output {
@@ -32,6 +34,21 @@ impl Connection {
             secret_access_key: self.secret_access_key.clone(),
         }
     }
+}
+
+/// Sends a signed request and returns cairn's JSON answer; an error answer becomes `<__type>: <message>`.
+pub async fn call(
+    client: &cairn_client::HttpClient,
+    endpoint: &cairn_client::Endpoint,
+    signer: &cairn_client::Signer,
+) -> Result<Value> {
+    let (status, body) =
+        cairn_client::send(client, signer).await.with_context(|| format!("calling cairn at {}", endpoint.url))?;
+    let answer: Value = serde_json::from_slice(&body).context("cairn's answer is not JSON")?;
+    if !status.is_success() {
+        bail!("{}: {}", answer["__type"].as_str().unwrap_or("error"), answer["message"].as_str().unwrap_or(""));
+    }
+    Ok(answer)
 }
 
 /// Rows under a header, in columns as wide as their widest cell, two spaces apart.

@@ -1,11 +1,11 @@
 //! `cairn lookup`: event history for people. The filters of LookupEvents as flags, pages fetched as needed, and a
 //! readable table (or the events as JSON).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use bytes::Bytes;
 use clap::{ArgGroup, Args};
 
-use crate::connection::{aligned, Connection, Output};
+use crate::connection::{aligned, call, Connection, Output};
 use serde_json::{json, Value};
 
 #[derive(Debug, Args)]
@@ -96,13 +96,7 @@ pub fn run(args: LookupArgs) -> Result<()> {
             let page = (args.max_events - events.len()).min(50);
             let body = serde_json::to_vec(&args.request(token.as_deref(), page)?)?;
             let signer = cairn_client::Signer::cloudtrail(&endpoint, "LookupEvents", Bytes::from(body))?;
-            let (status, body) = cairn_client::send(&client, &signer)
-                .await
-                .with_context(|| format!("calling cairn at {}", endpoint.url))?;
-            let resp: Value = serde_json::from_slice(&body).context("cairn's answer is not JSON")?;
-            if !status.is_success() {
-                bail!("{}: {}", resp["__type"].as_str().unwrap_or("error"), resp["message"].as_str().unwrap_or(""));
-            }
+            let resp = call(&client, &endpoint, &signer).await?;
             events.extend(resp["Events"].as_array().cloned().unwrap_or_default());
             match resp["NextToken"].as_str() {
                 Some(t) => token = Some(t.to_string()),

@@ -1,12 +1,12 @@
 //! `cairn query`: SQL over the caller's event history in a running cairn (its query API), answered as a table or
 //! as JSON.
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use bytes::Bytes;
 use clap::Args;
 use serde_json::{json, Value};
 
-use crate::connection::{aligned, Connection, Output};
+use crate::connection::{aligned, call, Connection, Output};
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
@@ -31,13 +31,7 @@ pub fn run(args: QueryArgs) -> Result<()> {
     let answer: Value = rt.block_on(async {
         let client = cairn_client::http_client(1);
         let signer = cairn_client::Signer::query(&endpoint, Bytes::from(serde_json::to_vec(&request)?))?;
-        let (status, body) =
-            cairn_client::send(&client, &signer).await.with_context(|| format!("calling cairn at {}", endpoint.url))?;
-        let answer: Value = serde_json::from_slice(&body).context("cairn's answer is not JSON")?;
-        if !status.is_success() {
-            bail!("{}: {}", answer["__type"].as_str().unwrap_or("error"), answer["message"].as_str().unwrap_or(""));
-        }
-        Ok(answer)
+        call(&client, &endpoint, &signer).await
     })?;
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&answer)?),

@@ -78,8 +78,14 @@ pub struct Server {
 impl Server {
     /// Starts cairn with the standard test configuration in a fresh data directory.
     pub fn start(dir: &TempDir) -> Server {
+        Server::start_configured(dir, "")
+    }
+
+    /// Starts cairn on `dir/cairn.toml`: the standard test configuration with its data under `dir/data`, then
+    /// `extra` (TOML sections).
+    pub fn start_configured(dir: &TempDir, extra: &str) -> Server {
         let config_path = dir.0.join("cairn.toml");
-        std::fs::write(&config_path, config(&dir.0.join("data"))).unwrap();
+        std::fs::write(&config_path, config(&dir.0.join("data")) + extra).unwrap();
         Server::start_with(dir.0.clone(), &["--config", config_path.to_str().unwrap()])
     }
 

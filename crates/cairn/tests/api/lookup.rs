@@ -340,10 +340,8 @@ pub(crate) async fn wait_for_parquet_files(data: &std::path::Path, n: usize) {
 #[tokio::test]
 async fn history_moves_to_parquet_files_and_survives_sigkill() {
     let dir = TempDir::new();
-    let config_path = dir.0.join("cairn.toml");
     let data = dir.0.join("data");
-    std::fs::write(&config_path, config(&data) + "[history]\nflush_interval_seconds = 1\n").unwrap();
-    let start = || Server::start_with(dir.0.clone(), &["--config", config_path.to_str().unwrap()]);
+    let start = || Server::start_configured(&dir, "[history]\nflush_interval_seconds = 1\n");
     let mut server = start();
     // Yesterday's and today's events, so the flush writes two dates.
     let records: Vec<_> = (0..3000)

@@ -22,10 +22,8 @@ fn sql(server: &Server, who: (&str, &str, &str), statement: &str) -> Vec<Vec<Val
 #[tokio::test]
 async fn sql_answers_over_tail_and_files_for_the_callers_account_only() {
     let dir = TempDir::new();
-    let config_path = dir.0.join("cairn.toml");
     let data = dir.0.join("data");
-    std::fs::write(&config_path, config(&data) + "[history]\nflush_interval_seconds = 1\n").unwrap();
-    let server = Server::start_with(dir.0.clone(), &["--config", config_path.to_str().unwrap()]);
+    let server = Server::start_configured(&dir, "[history]\nflush_interval_seconds = 1\n");
 
     // Yesterday's events for the management account and a member, flushed to files; then more in the tail.
     let old: Vec<Value> = (0..2000)
@@ -157,10 +155,7 @@ async fn bad_queries_get_aws_errors_and_change_nothing() {
 #[tokio::test]
 async fn queries_past_their_time_or_concurrency_are_refused() {
     let dir = TempDir::new();
-    let config_path = dir.0.join("cairn.toml");
-    let data = dir.0.join("data");
-    std::fs::write(&config_path, config(&data) + "[query]\ntimeout_seconds = 1\nmax_concurrent = 1\n").unwrap();
-    let server = Server::start_with(dir.0.clone(), &["--config", config_path.to_str().unwrap()]);
+    let server = Server::start_configured(&dir, "[query]\ntimeout_seconds = 1\nmax_concurrent = 1\n");
     let slow = json!({"QueryStatement": "SELECT count(*) FROM range(100000000000)"});
     let started = Instant::now();
     let (a, b) = std::thread::scope(|s| {
