@@ -132,4 +132,63 @@ check "$out" 'j["trailList"] == []'
 
 step SIGTERM
 kill -TERM "$pid"; wait "$pid"; pid=
+
+step delivery to an S3-compatible server, read back with aws s3
+: "${CAIRN_TEST_S3_ENDPOINT:?set CAIRN_TEST_S3_* (scripts/test starts Garage and sets them)}"
+sed -e "s|^data_dir = .*|data_dir = \"$work/data-s3\"|" -e '/^\[storage\]/,$d' "$work/cairn.toml" > "$work/s3.toml"
+cat >> "$work/s3.toml" <<TOML
+[storage]
+kind = "s3"
+endpoint = "$CAIRN_TEST_S3_ENDPOINT"
+region = "$CAIRN_TEST_S3_REGION"
+access_key_id = "$CAIRN_TEST_S3_ACCESS_KEY_ID"
+secret_access_key = "$CAIRN_TEST_S3_SECRET_ACCESS_KEY"
+[delivery]
+window_seconds = 1
+TOML
+"$cairn" serve --config "$work/s3.toml" --listen 127.0.0.1:0 > "$work/stdout-s3" 2> "$work/stderr-s3" &
+pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/stdout-s3" 2>/dev/null && break; sleep 0.05; done
+export AWS_ENDPOINT_URL=$(grep -o 'http://[0-9.:]*' "$work/stdout-s3")
+bucket=$CAIRN_TEST_S3_BUCKET
+prefix="cli-scenario-$$-$RANDOM"
+s3() {
+  AWS_ACCESS_KEY_ID=$CAIRN_TEST_S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$CAIRN_TEST_S3_SECRET_ACCESS_KEY \
+    AWS_DEFAULT_REGION=$CAIRN_TEST_S3_REGION AWS_ENDPOINT_URL=$CAIRN_TEST_S3_ENDPOINT "$aws" s3 "$@"
+}
+fails_with S3BucketDoesNotExistException "$aws" cloudtrail create-trail --name cli-trail --s3-bucket-name no-such-bucket-here
+"$aws" cloudtrail create-trail --name cli-trail --s3-bucket-name "$bucket" --s3-key-prefix "$prefix" --is-multi-region-trail > /dev/null
+"$aws" cloudtrail start-logging --name cli-trail
+for region in us-east-1 eu-west-1; do
+  "$aws" cloudtrail describe-trails --region "$region" > /dev/null
+  "$aws" cloudtrail list-trails --region "$region" > /dev/null
+done
+for _ in $(seq 150); do
+  s3 ls --recursive "s3://$bucket/$prefix/" > "$work/listing" 2>/dev/null || true
+  grep -q "/CloudTrail/eu-west-1/" "$work/listing" && grep -q "/CloudTrail/us-east-1/" "$work/listing" && break
+  sleep 0.2
+done
+grep -q "/CloudTrail/eu-west-1/" "$work/listing" && grep -q "/CloudTrail/us-east-1/" "$work/listing" \
+  || { echo "no log files for both regions: $(cat "$work/listing")" >&2; exit 1; }
+s3 sync "s3://$bucket/$prefix/" "$work/synced" > /dev/null
+python3 - "$work/synced" <<'PY'
+import glob, gzip, json, os, re, sys
+root = sys.argv[1]
+files = glob.glob(os.path.join(root, "**", "*.json.gz"), recursive=True)
+pattern = re.compile(r"AWSLogs/111111111111/CloudTrail/([a-z0-9-]+)/(\d{4})/(\d{2})/(\d{2})/111111111111_CloudTrail_\1_\2\3\4T\d{4}Z_[A-Za-z0-9]{16}\.json\.gz$")
+names = set()
+for f in files:
+    key = os.path.relpath(f, root)
+    m = pattern.match(key)
+    assert m, key
+    records = json.load(gzip.open(f))["Records"]
+    assert records and all(r["awsRegion"] == m.group(1) and r["recipientAccountId"] == "111111111111" for r in records), key
+    names.update((r["awsRegion"], r["eventName"]) for r in records)
+for region in ("us-east-1", "eu-west-1"):
+    assert (region, "DescribeTrails") in names and (region, "ListTrails") in names, names
+assert ("us-east-1", "StartLogging") in names, names
+PY
+out=$("$aws" cloudtrail get-trail-status --name cli-trail)
+check "$out" 'j["IsLogging"] and "LatestDeliveryTime" in j and "LatestDeliveryError" not in j'
+kill -TERM "$pid"; wait "$pid"; pid=
 echo "CLI scenario passed" >&2

@@ -174,6 +174,14 @@ pub struct GetTrailStatusResponse {
     pub time_logging_started: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_logging_stopped: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_delivery_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_delivery_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_delivery_attempt_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_delivery_attempt_succeeded: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

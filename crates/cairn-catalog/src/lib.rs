@@ -5,10 +5,15 @@
 //! in one SQLite transaction, and only then applies them in memory, so a failed write changes nothing anywhere.
 //!
 //! Schema versions are kept in `PRAGMA user_version`; [`MIGRATIONS`] are applied in order at open.
+//!
+//! Every trail change is also kept as a *trail version* stamped with the log position it takes effect from (the
+//! position source's value while the writer lock is held), so that a consumer deciding what to do with the record at
+//! sequence `s` uses the trail as it was configured when `s` was logged, the same way before and after a restart.
+//! A deleted trail leaves a version of `None`. Consumers prune versions they have passed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use cairn_model::{Tag, Trail};
 use rusqlite::{params, Connection};
@@ -47,7 +52,20 @@ pub const MIGRATIONS: &[&str] = &[
         account_id TEXT NOT NULL,
         PRIMARY KEY (organization_id, account_id)
     );",
+    // 2: trail versions by log position (a NULL doc: the trail was deleted from that position).
+    "CREATE TABLE trail_versions (
+        arn TEXT NOT NULL,
+        from_seq INTEGER NOT NULL,
+        doc TEXT,
+        PRIMARY KEY (arn, from_seq)
+    );",
 ];
+
+/// A trail's configuration from a log position on; `None` once deleted.
+pub type TrailVersion = (u64, Option<Arc<Trail>>);
+
+/// Where the log stands: the position new trail versions take effect from.
+pub type PositionSource = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// The catalog's contents, as every reader sees them.
 #[derive(Debug, Default, Clone)]
@@ -55,9 +73,29 @@ pub struct State {
     trails: BTreeMap<String, Trail>,
     tags: HashMap<String, Vec<Tag>>,
     delegated_admins: BTreeSet<(String, String)>,
+    /// Trail ARN to its versions, ascending by position.
+    versions: BTreeMap<String, Vec<TrailVersion>>,
 }
 
 impl State {
+    /// Every trail ARN with versions (current trails and deleted ones not yet passed by their consumers).
+    pub fn versioned_trails(&self) -> impl Iterator<Item = (&str, &[TrailVersion])> {
+        self.versions.iter().map(|(a, v)| (a.as_str(), v.as_slice()))
+    }
+
+    /// The versions of one trail, ascending by position.
+    pub fn trail_versions(&self, arn: &str) -> &[TrailVersion] {
+        self.versions.get(arn).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    fn push_version(&mut self, arn: &str, at: u64, trail: Option<Arc<Trail>>) {
+        let list = self.versions.entry(arn.to_string()).or_default();
+        match list.last_mut() {
+            Some(last) if last.0 >= at => last.1 = trail,
+            _ => list.push((at, trail)),
+        }
+    }
+
     /// Every trail of every account, ordered by ARN.
     pub fn trails(&self) -> impl Iterator<Item = &Trail> {
         self.trails.values()
@@ -76,14 +114,25 @@ impl State {
         self.delegated_admins.iter().filter(move |(o, _)| o == organization_id).map(|(_, a)| a.as_str())
     }
 
-    fn apply(&mut self, change: Change) {
+    fn apply(&mut self, change: Change, at: u64) {
         match change {
             Change::PutTrail(t) => {
-                self.trails.insert(t.arn(), *t);
+                let arn = t.arn();
+                self.push_version(&arn, at, Some(Arc::new((*t).clone())));
+                self.trails.insert(arn, *t);
             }
             Change::DeleteTrail(arn) => {
+                self.push_version(&arn, at, None);
                 self.trails.remove(&arn);
                 self.tags.remove(&arn);
+            }
+            Change::PruneVersions(arn, below) => {
+                if let Some(list) = self.versions.get_mut(&arn) {
+                    prune(list, below);
+                    if list.is_empty() {
+                        self.versions.remove(&arn);
+                    }
+                }
             }
             Change::SetTags(arn, tags) => {
                 self.tags.insert(arn, tags);
@@ -105,6 +154,17 @@ enum Change {
     SetTags(String, Vec<Tag>),
     AddDelegatedAdmin(String, String),
     RemoveDelegatedAdmin(String, String),
+    PruneVersions(String, u64),
+}
+
+/// Drops the versions no record at or above `below` can use: all before the one in effect at `below`, and that one
+/// too when it is a deletion.
+fn prune(list: &mut Vec<TrailVersion>, below: u64) {
+    let in_effect = list.iter().rposition(|(at, _)| *at <= below);
+    if let Some(i) = in_effect {
+        let drop_to = if list[i].1.is_none() { i + 1 } else { i };
+        list.drain(..drop_to);
+    }
 }
 
 /// Changes staged by one [`Catalog::update`], committed together or not at all.
@@ -132,12 +192,23 @@ impl Changes {
     pub fn remove_delegated_admin(&mut self, organization_id: String, account_id: String) {
         self.0.push(Change::RemoveDelegatedAdmin(organization_id, account_id));
     }
+
+    /// Forgets the versions of trail `arn` that no record at or past position `below` uses.
+    pub fn prune_versions(&mut self, arn: String, below: u64) {
+        self.0.push(Change::PruneVersions(arn, below));
+    }
 }
 
-#[derive(Debug)]
 pub struct Catalog {
     writer: Mutex<Connection>,
     state: RwLock<State>,
+    position: RwLock<Option<PositionSource>>,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog").field("state", &self.state).finish_non_exhaustive()
+    }
 }
 
 impl Catalog {
@@ -149,7 +220,25 @@ impl Catalog {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
         let state = load(&conn)?;
-        Ok(Catalog { writer: Mutex::new(conn), state: RwLock::new(state) })
+        Ok(Catalog { writer: Mutex::new(conn), state: RwLock::new(state), position: RwLock::new(None) })
+    }
+
+    /// Sets where trail versions read the log position from (until set, versions take effect from position 0).
+    pub fn set_position_source(&self, source: PositionSource) {
+        *self.position.write().unwrap_or_else(|e| e.into_inner()) = Some(source);
+    }
+
+    fn position(&self) -> u64 {
+        self.position.read().unwrap_or_else(|e| e.into_inner()).as_ref().map_or(0, |p| p())
+    }
+
+    /// Runs `f` with the log position and the state while no write is under way, so that every trail version taking
+    /// effect at or below that position is in the state `f` sees. A consumer that read records below a position `p`
+    /// and then calls this sees every version those records fall under.
+    pub fn settled<T>(&self, f: impl FnOnce(u64, &State) -> T) -> T {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let position = self.position();
+        f(position, &self.state.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Runs `f` against the current state.
@@ -168,10 +257,11 @@ impl Catalog {
             Err(e) => return Ok(Err(e)),
         };
         if !changes.0.is_empty() {
-            persist(&mut conn, &changes.0)?;
+            let at = self.position();
+            persist(&mut conn, &changes.0, at)?;
             let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
             for c in changes.0 {
-                state.apply(c);
+                state.apply(c, at);
             }
         }
         Ok(Ok(out))
@@ -215,10 +305,40 @@ fn load(conn: &Connection) -> Result<State> {
     for row in rows {
         state.delegated_admins.insert(row?);
     }
+    let mut stmt = conn.prepare("SELECT arn, from_seq, doc FROM trail_versions ORDER BY arn, from_seq")?;
+    let rows =
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?)))?;
+    for row in rows {
+        let (arn, at, doc) = row?;
+        let trail = doc
+            .map(|d| serde_json::from_str::<Trail>(&d))
+            .transpose()
+            .map_err(|e| Error::Corrupt { what: format!("trail version {arn}@{at}"), why: e.to_string() })?;
+        state.versions.entry(arn).or_default().push((at as u64, trail.map(Arc::new)));
+    }
+    // Trails from before versions were kept take effect from the start of the log.
+    let unversioned: Vec<Trail> =
+        state.trails.values().filter(|t| !state.versions.contains_key(&t.arn())).cloned().collect();
+    for t in unversioned {
+        state.versions.insert(t.arn(), vec![(0, Some(Arc::new(t)))]);
+    }
     Ok(state)
 }
 
-fn persist(conn: &mut Connection, changes: &[Change]) -> Result<()> {
+/// Records a trail version at `at`, replacing one at the same position; a version never lands before the last one.
+fn persist_version(tx: &rusqlite::Transaction<'_>, arn: &str, at: u64, doc: Option<&str>) -> Result<()> {
+    let last: Option<i64> =
+        tx.query_row("SELECT max(from_seq) FROM trail_versions WHERE arn = ?1", [arn], |r| r.get(0))?;
+    let at = last.map_or(at as i64, |l| l.max(at as i64));
+    tx.execute(
+        "INSERT INTO trail_versions (arn, from_seq, doc) VALUES (?1, ?2, ?3)
+         ON CONFLICT (arn, from_seq) DO UPDATE SET doc = excluded.doc",
+        params![arn, at, doc],
+    )?;
+    Ok(())
+}
+
+fn persist(conn: &mut Connection, changes: &[Change], at: u64) -> Result<()> {
     let tx = conn.transaction()?;
     for change in changes {
         match change {
@@ -229,10 +349,24 @@ fn persist(conn: &mut Connection, changes: &[Change]) -> Result<()> {
                      ON CONFLICT (arn) DO UPDATE SET doc = excluded.doc",
                     params![t.arn(), t.account_id, t.name, t.home_region, doc],
                 )?;
+                persist_version(&tx, &t.arn(), at, Some(&doc))?;
             }
             Change::DeleteTrail(arn) => {
                 tx.execute("DELETE FROM trails WHERE arn = ?1", [arn])?;
                 tx.execute("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
+                persist_version(&tx, arn, at, None)?;
+            }
+            Change::PruneVersions(arn, below) => {
+                let mut list: Vec<(i64, bool)> = tx
+                    .prepare("SELECT from_seq, doc IS NULL FROM trail_versions WHERE arn = ?1 ORDER BY from_seq")?
+                    .query_map([arn], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                if let Some(i) = list.iter().rposition(|(at, _)| *at as u64 <= *below) {
+                    let drop_to = if list[i].1 { i + 1 } else { i };
+                    for (at, _) in list.drain(..drop_to) {
+                        tx.execute("DELETE FROM trail_versions WHERE arn = ?1 AND from_seq = ?2", params![arn, at])?;
+                    }
+                }
             }
             Change::SetTags(arn, tags) => {
                 tx.execute("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
@@ -333,6 +467,59 @@ mod tests {
         });
         let version: i64 = Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn trail_versions_follow_the_position_and_survive_reopen() {
+        let dir = temp_dir("versions");
+        let path = dir.join("catalog.sqlite");
+        let pos = Arc::new(std::sync::atomic::AtomicU64::new(10));
+        let change = |cat: &Catalog, f: &dyn Fn(&mut Changes)| {
+            cat.update::<_, ()>(|_, c| {
+                f(c);
+                Ok(())
+            })
+            .unwrap()
+            .unwrap()
+        };
+        let put = |cat: &Catalog, t: Trail| change(cat, &|c| c.put_trail(t.clone()));
+        let versions = |cat: &Catalog| {
+            cat.settled(|_, s| {
+                s.trail_versions(&trail("t").arn())
+                    .iter()
+                    .map(|(at, t)| (*at, t.as_ref().map(|t| t.logging.is_logging)))
+                    .collect::<Vec<_>>()
+            })
+        };
+        {
+            let cat = Catalog::open(&path).unwrap();
+            let p = Arc::clone(&pos);
+            cat.set_position_source(Arc::new(move || p.load(std::sync::atomic::Ordering::SeqCst)));
+            put(&cat, trail("t"));
+            let mut on = trail("t");
+            on.logging.is_logging = true;
+            // Two changes at one position: the later wins.
+            pos.store(20, std::sync::atomic::Ordering::SeqCst);
+            put(&cat, trail("t"));
+            put(&cat, on);
+            pos.store(30, std::sync::atomic::Ordering::SeqCst);
+            change(&cat, &|c| c.delete_trail(trail("t").arn()));
+            assert_eq!(versions(&cat), vec![(10, Some(false)), (20, Some(true)), (30, None)]);
+            assert_eq!(cat.settled(|p, _| p), 30);
+        }
+        let cat = Catalog::open(&path).unwrap();
+        assert_eq!(versions(&cat), vec![(10, Some(false)), (20, Some(true)), (30, None)]);
+        // Below 25: the version in effect at 25 (20) and the later ones stay.
+        change(&cat, &|c| c.prune_versions(trail("t").arn(), 25));
+        assert_eq!(versions(&cat), vec![(20, Some(true)), (30, None)]);
+        // Past the deletion nothing is left.
+        change(&cat, &|c| c.prune_versions(trail("t").arn(), 30));
+        assert!(versions(&cat).is_empty());
+        drop(cat);
+        let cat = Catalog::open(&path).unwrap();
+        assert!(versions(&cat).is_empty());
+        assert_eq!(cat.read(|s| s.versioned_trails().count()), 0);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

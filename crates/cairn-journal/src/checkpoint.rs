@@ -51,6 +51,17 @@ pub(crate) fn save(dir: &Path, name: &str, seq: u64) -> Result<()> {
     crate::writer::sync_dir(&ck_dir)
 }
 
+/// Removes a consumer's checkpoint file (if any) durably.
+pub(crate) fn remove(dir: &Path, name: &str) -> Result<()> {
+    let ck_dir = dir.join("checkpoints");
+    let path = ck_dir.join(format!("{name}.ckpt"));
+    match std::fs::remove_file(&path) {
+        Ok(()) => crate::writer::sync_dir(&ck_dir),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::Io { path, source: e }),
+    }
+}
+
 pub(crate) fn load_all(dir: &Path) -> Result<BTreeMap<String, u64>> {
     let ck_dir = dir.join("checkpoints");
     let mut out = BTreeMap::new();

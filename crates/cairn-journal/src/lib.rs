@@ -39,6 +39,7 @@
 //! configured append limit.
 
 mod checkpoint;
+mod log;
 mod reader;
 mod writer;
 
@@ -50,6 +51,7 @@ use std::thread::JoinHandle;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
+pub use log::{Cursor, Log};
 pub use reader::{Reader, Record};
 
 /// Segment header magic.
@@ -244,16 +246,31 @@ impl Journal {
 
     /// Registers a consumer (idempotent) and returns its checkpoint; a new consumer starts at the oldest record.
     pub fn register_consumer(&self, name: &str) -> Result<u64> {
+        self.register_consumer_at(name, 0)
+    }
+
+    /// Registers a consumer (idempotent) and returns its checkpoint; a new consumer starts at `start`, or at the
+    /// oldest record kept if that is later (or at the end of the journal if `start` is past it).
+    pub fn register_consumer_at(&self, name: &str, start: u64) -> Result<u64> {
         checkpoint::validate_name(name)?;
         // Held across reading the oldest record and recording it, so no deletion runs in between.
         let mut checkpoints = self.shared.checkpoints.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = checkpoints.get(name) {
             return Ok(*c);
         }
-        let first = self.first_seq();
-        checkpoint::save(&self.shared.dir, name, first)?;
-        checkpoints.insert(name.to_string(), first);
-        Ok(first)
+        let at = start.max(self.first_seq()).min(self.committed());
+        checkpoint::save(&self.shared.dir, name, at)?;
+        checkpoints.insert(name.to_string(), at);
+        Ok(at)
+    }
+
+    /// Removes consumer `name` and its checkpoint file; segments are no longer kept for it.
+    pub fn remove_consumer(&self, name: &str) -> Result<()> {
+        checkpoint::validate_name(name)?;
+        let mut checkpoints = self.shared.checkpoints.lock().unwrap_or_else(|e| e.into_inner());
+        checkpoint::remove(&self.shared.dir, name)?;
+        checkpoints.remove(name);
+        Ok(())
     }
 
     pub fn checkpoint(&self, name: &str) -> Option<u64> {
@@ -300,6 +317,44 @@ impl Journal {
     /// Number of segment files on disk.
     pub fn segment_count(&self) -> usize {
         self.shared.segments.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+impl Log for Journal {
+    fn committed(&self) -> u64 {
+        Journal::committed(self)
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        Journal::subscribe(self)
+    }
+
+    fn cursor(&self, from: u64) -> Result<Box<dyn Cursor>> {
+        Ok(Box::new(self.reader(from)?))
+    }
+
+    fn register_consumer(&self, name: &str, start: u64) -> Result<u64> {
+        self.register_consumer_at(name, start)
+    }
+
+    fn checkpoint(&self, name: &str) -> Option<u64> {
+        Journal::checkpoint(self, name)
+    }
+
+    fn save_checkpoint(&self, name: &str, seq: u64) -> Result<()> {
+        Journal::save_checkpoint(self, name, seq)
+    }
+
+    fn consumers(&self) -> Vec<String> {
+        self.shared.checkpoints.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect()
+    }
+
+    fn remove_consumer(&self, name: &str) -> Result<()> {
+        Journal::remove_consumer(self, name)
+    }
+
+    fn release_consumed(&self) -> Result<usize> {
+        self.delete_consumed()
     }
 }
 

@@ -151,6 +151,16 @@ impl Reader {
     }
 }
 
+impl crate::Cursor for Reader {
+    fn position(&self) -> u64 {
+        Reader::position(self)
+    }
+
+    fn next_batch(&mut self, max_records: usize, max_bytes: usize) -> Result<Vec<Record>> {
+        Reader::next_batch(self, max_records, max_bytes)
+    }
+}
+
 fn corrupt(open: &Open, why: &str) -> Error {
     Error::Corrupt { path: open.path.clone(), offset: open.offset, why: why.to_string() }
 }

@@ -5,11 +5,13 @@
 pub mod arn;
 pub mod event;
 pub mod names;
+pub mod select;
 pub mod selectors;
 pub mod tags;
 pub mod trail;
 
 pub use arn::{Arn, ResourceKind};
+pub use select::EventView;
 pub use selectors::{
     AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector, EventSelectors, InsightSelector,
 };

@@ -252,6 +252,10 @@ fn valid_data_resource_value(ty: &str, prefix: &str, v: &str) -> bool {
     if v == prefix || v == format!("{prefix}:") {
         return true;
     }
+    // AWS also takes "arn:aws:s3:::", an S3 ARN without bucket, for every object.
+    if ty == "AWS::S3::Object" && v == "arn:aws:s3:::" {
+        return true;
+    }
     match ty {
         // arn:aws:s3:::bucket/ or arn:aws:s3:::bucket/prefix
         "AWS::S3::Object" => v
@@ -437,6 +441,7 @@ mod tests {
                 true,
             ),
             (r#"[{"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3"]}]}]"#, true),
+            (r#"[{"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::"]}]}]"#, true),
             (r#"[{"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::Bad_Bucket/"]}]}]"#, false),
             (
                 r#"[{"DataResources":[{"Type":"AWS::Lambda::Function","Values":["arn:aws:lambda:us-west-2:111111111111:function:helloworld"]}]}]"#,

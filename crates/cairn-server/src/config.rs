@@ -42,6 +42,41 @@ pub struct Config {
     pub history: HistoryConfig,
     #[serde(default)]
     pub query: QueryConfig,
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+}
+
+/// How trails cut their log files.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// A log file closes this many seconds after its first event (AWS: about 5 minutes).
+    #[serde(default = "window_seconds")]
+    pub window_seconds: u64,
+    /// ... or once its events reach this many bytes (uncompressed).
+    #[serde(default = "max_file_bytes")]
+    pub max_file_bytes: usize,
+    /// gzip level of log files (1 fastest .. 9 smallest).
+    #[serde(default = "gzip_level")]
+    pub gzip_level: u32,
+}
+
+fn window_seconds() -> u64 {
+    300
+}
+
+fn max_file_bytes() -> usize {
+    32 << 20
+}
+
+fn gzip_level() -> u32 {
+    6
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig { window_seconds: window_seconds(), max_file_bytes: max_file_bytes(), gzip_level: gzip_level() }
+    }
 }
 
 /// What SQL queries of event history may use.
@@ -157,10 +192,13 @@ pub struct StorageConfig {
     /// Buckets that exist (local storage creates them at start).
     #[serde(default)]
     pub buckets: Vec<String>,
+    /// S3 storage: the endpoint URL (`http://127.0.0.1:3900`), its region, and cairn's key pair there.
     pub endpoint: Option<String>,
     pub region: Option<String>,
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), as most self-hosted S3 servers want. Default true.
+    pub force_path_style: Option<bool>,
 }
 
 fn local() -> String {
@@ -176,8 +214,19 @@ impl Default for StorageConfig {
             region: None,
             access_key_id: None,
             secret_access_key: None,
+            force_path_style: None,
         }
     }
+}
+
+/// Where trail buckets live, validated.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    /// Directories under `<data_dir>/buckets`; the listed buckets are created at start.
+    Local {
+        buckets: Vec<String>,
+    },
+    S3(cairn_delivery::StorageConfig),
 }
 
 /// Who a credential acts as.
@@ -229,9 +278,10 @@ pub struct Settings {
     /// Access key id to credential.
     pub credentials: Vec<(String, Credential)>,
     pub organization: Option<OrganizationConfig>,
-    pub buckets: Vec<String>,
+    pub storage: Storage,
     pub history: HistoryConfig,
     pub query: QueryConfig,
+    pub delivery: cairn_delivery::Settings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -309,18 +359,45 @@ impl Config {
                 return err(format!("member account {m:?} must be 12 digits"));
             }
         }
-        match self.storage.kind.as_str() {
-            "local" => {}
+        let storage = match self.storage.kind.as_str() {
+            "local" => {
+                for b in &self.storage.buckets {
+                    validate_bucket_name(b).map_err(|e| ConfigError(e.to_string()))?;
+                }
+                Storage::Local { buckets: self.storage.buckets.clone() }
+            }
             "s3" => {
-                return err(
-                    "storage kind \"s3\" is not available in this version of cairn: use \"local\" (S3-compatible storage arrives with trail delivery)"
-                        .into(),
-                )
+                let st = &self.storage;
+                if !st.buckets.is_empty() {
+                    return err("storage.buckets is for local storage: create buckets on the S3 endpoint".into());
+                }
+                let need = |v: &Option<String>, name: &str| match v.as_deref().filter(|v| !v.is_empty()) {
+                    Some(v) => Ok(v.to_string()),
+                    None => Err(ConfigError(format!("storage kind \"s3\" needs storage.{name}"))),
+                };
+                let endpoint = need(&st.endpoint, "endpoint")?;
+                if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                    return err(format!("storage.endpoint {endpoint:?} must be an http:// or https:// URL"));
+                }
+                Storage::S3(cairn_delivery::StorageConfig::S3 {
+                    endpoint,
+                    region: st.region.clone().unwrap_or_else(|| "us-east-1".into()),
+                    access_key_id: need(&st.access_key_id, "access_key_id")?,
+                    secret_access_key: need(&st.secret_access_key, "secret_access_key")?,
+                    force_path_style: st.force_path_style.unwrap_or(true),
+                })
             }
             other => return err(format!("storage kind {other:?} must be \"local\" or \"s3\"")),
+        };
+        let d = &self.delivery;
+        if !(1..=3600).contains(&d.window_seconds) {
+            return err(format!("delivery.window_seconds {} must be between 1 and 3600", d.window_seconds));
         }
-        for b in &self.storage.buckets {
-            validate_bucket_name(b).map_err(|e| ConfigError(e.to_string()))?;
+        if !(1024..=1 << 30).contains(&d.max_file_bytes) {
+            return err(format!("delivery.max_file_bytes {} must be between 1 KiB and 1 GiB", d.max_file_bytes));
+        }
+        if !(1..=9).contains(&d.gzip_level) {
+            return err(format!("delivery.gzip_level {} must be between 1 and 9", d.gzip_level));
         }
         let max_request_bytes = self.max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES);
         if !(1024..=64 * 1024 * 1024).contains(&max_request_bytes) {
@@ -344,9 +421,14 @@ impl Config {
             max_request_bytes,
             credentials,
             organization: self.organization,
-            buckets: self.storage.buckets,
+            storage,
             history: self.history,
             query: self.query,
+            delivery: cairn_delivery::Settings {
+                window_ms: d.window_seconds as i64 * 1000,
+                max_file_bytes: d.max_file_bytes,
+                gzip_level: d.gzip_level,
+            },
         })
     }
 }
@@ -384,6 +466,10 @@ mod tests {
             r#"{"organization":{"id":"bad","management_account":"111111111111"}}"#,
             r#"{"storage":{"kind":"ftp"}}"#,
             r#"{"storage":{"buckets":["Bad_Bucket"]}}"#,
+            r#"{"storage":{"kind":"s3"}}"#,
+            r#"{"storage":{"kind":"s3","endpoint":"ftp://x","access_key_id":"a","secret_access_key":"b"}}"#,
+            r#"{"delivery":{"window_seconds":0}}"#,
+            r#"{"delivery":{"gzip_level":10}}"#,
             r#"{"max_request_bytes":10}"#,
             r#"{"unknown_field":1}"#,
         ];

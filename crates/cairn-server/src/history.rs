@@ -1,4 +1,4 @@
-//! The event history consumer: reads the journal from history's checkpoint and feeds every record to event
+//! The event history consumer: follows the journal on the consumer runtime and feeds every record to event
 //! history within moments of its append; the flusher moves the in-memory tail to Parquet files, saves the
 //! checkpoint, lets the journal delete what every consumer has passed, and merges small files; and events past the
 //! 90-day retention are dropped as the clock advances.
@@ -6,14 +6,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::App;
+use cairn_journal::Record;
+
+use crate::{consumers, App};
 
 /// The journal consumer name of event history.
 pub(crate) const CONSUMER: &str = "history";
-
-/// Records read per journal batch.
-const BATCH_RECORDS: usize = 4096;
-const BATCH_BYTES: usize = 16 << 20;
 /// How often events past retention are dropped.
 const EXPIRE_EVERY: Duration = Duration::from_secs(60);
 
@@ -39,15 +37,17 @@ pub(crate) async fn catch_up(app: &App) {
     }
 }
 
-/// Starts the consumer and the flusher on threads of their own, at a lower scheduling priority than the threads
-/// answering requests (acknowledging events comes first; history catches up when the load eases), and the expiry
-/// loop on the current runtime.
-pub(crate) fn spawn(app: Arc<App>) {
+/// Starts event history's consumer (on the consumer runtime) and its flusher on threads of their own, at a lower
+/// scheduling priority than the threads answering requests (acknowledging events comes first; history catches up when
+/// the load eases), and the expiry loop on the current runtime.
+pub(crate) fn spawn(app: Arc<App>) -> Result<(), crate::Error> {
+    let spec = consumers::Spec { name: CONSUMER.into(), start: 0, tick: Duration::from_secs(1) };
+    let (from, progress) = consumers::register(&app.log(), &app.consumers, &app.clock, &spec)?;
     let flush_now = Arc::new(tokio::sync::Notify::new());
-    let (a, f) = (Arc::clone(&app), Arc::clone(&flush_now));
-    background("cairn-history", move || consume(a, f));
+    let sink = HistorySink { app: Arc::clone(&app), flush_now: Arc::clone(&flush_now) };
+    consumers::run(Arc::clone(&app.consumers), spec, from, progress.clone(), Box::new(sink));
     let a = Arc::clone(&app);
-    background("cairn-history-flush", move || flusher(a, flush_now));
+    crate::background("cairn-history-flush", move || flusher(a, progress, flush_now));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EXPIRE_EVERY);
         loop {
@@ -62,68 +62,49 @@ pub(crate) fn spawn(app: Arc<App>) {
             }
         }
     });
+    Ok(())
 }
 
-/// Runs `task` on a new thread with a single-threaded runtime of its own, niced below the request threads.
-fn background<F, Fut>(name: &str, task: F)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()>,
-{
-    let spawned = std::thread::Builder::new().name(name.to_string()).spawn(move || {
-        crate::lower_priority();
-        match tokio::runtime::Builder::new_current_thread().enable_time().build() {
-            Ok(rt) => rt.block_on(task()),
-            Err(e) => tracing::error!(error = %e, "event history cannot start its runtime"),
+/// Applies records to history's in-memory tail; the flusher makes them durable in files and saves the checkpoint.
+struct HistorySink {
+    app: Arc<App>,
+    flush_now: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait::async_trait]
+impl consumers::Sink for HistorySink {
+    async fn apply(&mut self, records: &[Record]) -> Result<(), crate::Error> {
+        let app = &self.app;
+        let now = app.clock.now_millis();
+        app.history.insert_batch(records.iter().map(|r| (r.seq, &r.payload[..])), now);
+        if let Some(last) = records.last() {
+            app.history_applied.send_replace(last.seq + 1);
         }
-    });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, thread = name, "event history cannot start a thread");
+        let limit = app.settings.history.flush_bytes;
+        if app.history.tail_size().1 >= limit {
+            self.flush_now.notify_one();
+        }
+        // Bound memory: while a flush is under way, apply at most one more flush's worth, then wait for it.
+        while app.history.tail_size().1 >= limit.saturating_mul(2) {
+            self.flush_now.notify_one();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
     }
-}
 
-async fn consume(app: Arc<App>, flush_now: Arc<tokio::sync::Notify>) {
-    let from = *app.history_applied.borrow();
-    let mut reader = match app.journal.reader(from) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "event history cannot read the journal");
-            return;
-        }
-    };
-    loop {
-        // This thread is history's own: reading and applying block nothing else.
-        match reader.next_batch(BATCH_RECORDS, BATCH_BYTES) {
-            Ok(records) if records.is_empty() => {
-                app.history_applied.send_replace(reader.position());
-                reader.wait().await
-            }
-            Ok(records) => {
-                let now = app.clock.now_millis();
-                app.history.insert_batch(records.iter().map(|r| (r.seq, &r.payload[..])), now);
-                app.history_applied.send_replace(reader.position());
-                let limit = app.settings.history.flush_bytes;
-                if app.history.tail_size().1 >= limit {
-                    flush_now.notify_one();
-                }
-                // Bound memory: while a flush is under way, apply at most one more flush's worth, then wait for it.
-                while app.history.tail_size().1 >= limit.saturating_mul(2) {
-                    flush_now.notify_one();
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
-            Err(e) => {
-                // A corrupt or unreadable journal must be looked at; retrying keeps the rest of cairn serving.
-                tracing::error!(error = %e, position = reader.position(), "event history cannot read the journal");
-                tokio::time::sleep(Duration::from_secs(5)).await;
-            }
-        }
+    async fn settle(&mut self, position: u64, _now_ms: i64) -> Result<Option<u64>, crate::Error> {
+        self.app.history_applied.send_if_modified(|a| {
+            let advanced = position > *a;
+            *a = (*a).max(position);
+            advanced
+        });
+        Ok(None)
     }
 }
 
 /// Flushes the tail by the policy above; runs beside the consumer (on its own thread), which keeps applying records
 /// meanwhile.
-async fn flusher(app: Arc<App>, flush_now: Arc<tokio::sync::Notify>) {
+async fn flusher(app: Arc<App>, progress: consumers::Progress, flush_now: Arc<tokio::sync::Notify>) {
     let mut last_flush = Instant::now();
     let mut last_applied = (*app.history_applied.borrow(), Instant::now());
     loop {
@@ -142,7 +123,7 @@ async fn flusher(app: Arc<App>, flush_now: Arc<tokio::sync::Notify>) {
         if !due {
             continue;
         }
-        match flush(&app, applied) {
+        match flush(&app, &progress, applied) {
             Ok(()) => last_flush = Instant::now(),
             Err(e) => {
                 tracing::error!(error = %e, "event history cannot write its files; keeping events in memory");
@@ -156,17 +137,20 @@ fn checkpoint(app: &App) -> u64 {
     app.journal.checkpoint(CONSUMER).unwrap_or(0)
 }
 
-fn flush(app: &App, upto: u64) -> Result<(), crate::Error> {
+/// Writes the tail below `upto` to files, then saves the checkpoint (so files cover exactly the journal below it) and
+/// releases the journal every consumer has passed, then merges small files.
+fn flush(app: &App, progress: &consumers::Progress, upto: u64) -> Result<(), crate::Error> {
     let started = Instant::now();
     let flushed = app.history.flush(upto)?;
-    app.journal.save_checkpoint(CONSUMER, upto)?;
-    let segments = app.journal.delete_consumed()?;
+    if let Err(e) = progress.durable(upto) {
+        progress.failed(format!("cannot save the checkpoint: {e}"));
+        return Err(e);
+    }
     let merged = app.history.compact()?;
     tracing::info!(
         events = flushed.events,
         files = flushed.files,
         merged_files = merged.files,
-        journal_segments_deleted = segments,
         ms = started.elapsed().as_millis() as u64,
         "event history flushed"
     );

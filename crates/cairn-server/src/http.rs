@@ -29,6 +29,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route(crate::ingest::PATH, axum::routing::post(crate::ingest::handle))
         .route(crate::query::PATH, axum::routing::post(crate::query::handle))
+        .route(crate::metrics::PATH, axum::routing::get(crate::metrics::handle))
         .fallback(handle)
         .with_state(app)
 }
@@ -39,7 +40,8 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    crate::history::spawn(Arc::clone(&app));
+    crate::history::spawn(Arc::clone(&app)).map_err(std::io::Error::other)?;
+    crate::delivery::spawn(Arc::clone(&app));
     axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

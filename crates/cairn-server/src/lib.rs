@@ -3,10 +3,13 @@
 
 pub mod audit;
 pub mod config;
+pub mod consumers;
+pub mod delivery;
 mod history;
 mod http;
 mod ingest;
 mod lookup;
+mod metrics;
 mod organizations;
 mod query;
 mod selectors;
@@ -50,6 +53,8 @@ pub enum Error {
     History(#[from] cairn_store::Error),
     #[error("{what} {path}: {source}")]
     Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    #[error("trail delivery: {0}")]
+    Delivery(#[from] cairn_delivery::Error),
 }
 
 /// Everything a request handler can reach.
@@ -58,12 +63,20 @@ pub struct App {
     pub settings: Settings,
     pub catalog: Catalog,
     /// Every event, durable before it is acknowledged.
-    pub journal: Journal,
+    pub journal: Arc<Journal>,
     /// Event history (LookupEvents), fed from the journal; its files cover the journal below its checkpoint.
     pub history: cairn_store::History,
     /// The journal position event history has applied up to.
     pub history_applied: tokio::sync::watch::Sender<u64>,
     pub clock: Arc<dyn Clock>,
+    /// Status of every journal consumer.
+    pub consumers: Arc<consumers::Consumers>,
+    /// Where trail buckets live.
+    pub storage: Arc<cairn_delivery::Storage>,
+    /// Trail delivery status.
+    pub deliveries: delivery::Deliveries,
+    /// Accounts of the organization (management and members), for organization trails.
+    pub organization_accounts: Arc<std::collections::HashSet<String>>,
     credentials: HashMap<String, Credential>,
     /// Where SQL queries of event history run.
     queries: query::Queries,
@@ -86,13 +99,23 @@ impl App {
             move |source| Error::Io { what, path, source }
         };
         std::fs::create_dir_all(&settings.data_dir).map_err(io("creating data directory", &settings.data_dir))?;
-        let buckets = settings.data_dir.join("buckets");
-        for b in &settings.buckets {
-            let dir = buckets.join(b);
-            std::fs::create_dir_all(&dir).map_err(io("creating bucket directory", &dir))?;
-        }
+        let storage_config = match &settings.storage {
+            config::Storage::Local { buckets } => {
+                let root = settings.data_dir.join("buckets");
+                for b in buckets {
+                    let dir = root.join(b);
+                    std::fs::create_dir_all(&dir).map_err(io("creating bucket directory", &dir))?;
+                }
+                cairn_delivery::StorageConfig::Local { root }
+            }
+            config::Storage::S3(s3) => s3.clone(),
+        };
+        let storage =
+            cairn_delivery::Storage::open(storage_config).map_err(io("opening trail storage", &settings.data_dir))?;
         let catalog = Catalog::open(&settings.data_dir.join("catalog.sqlite"))?;
-        let journal = Journal::open(&settings.data_dir.join("journal"), cairn_journal::Options::default())?;
+        let journal = Arc::new(Journal::open(&settings.data_dir.join("journal"), cairn_journal::Options::default())?);
+        let position = Arc::clone(&journal);
+        catalog.set_position_source(Arc::new(move || position.committed()));
         let checkpoint = journal.register_consumer(history::CONSUMER)?;
         let history = cairn_store::History::open(&settings.data_dir.join("history"), checkpoint)?;
         let credentials = settings.credentials.iter().cloned().collect();
@@ -101,7 +124,16 @@ impl App {
             path: settings.data_dir.clone(),
             source,
         })?;
+        let organization_accounts = settings
+            .organization
+            .iter()
+            .flat_map(|o| std::iter::once(&o.management_account).chain(&o.member_accounts))
+            .cloned()
+            .collect();
         Ok(App {
+            storage: Arc::new(storage),
+            deliveries: delivery::Deliveries::default(),
+            organization_accounts: Arc::new(organization_accounts),
             queries,
             settings,
             catalog,
@@ -109,17 +141,18 @@ impl App {
             history,
             history_applied: tokio::sync::watch::channel(checkpoint).0,
             clock,
+            consumers: Arc::default(),
             credentials,
         })
     }
 
-    pub fn credential(&self, access_key_id: &str) -> Option<&Credential> {
-        self.credentials.get(access_key_id)
+    /// The journal, as the log consumers follow.
+    pub fn log(&self) -> Arc<dyn cairn_journal::Log> {
+        Arc::clone(&self.journal) as Arc<dyn cairn_journal::Log>
     }
 
-    /// Whether a bucket exists on the configured storage.
-    pub fn bucket_exists(&self, bucket: &str) -> bool {
-        self.settings.data_dir.join("buckets").join(bucket).is_dir()
+    pub fn credential(&self, access_key_id: &str) -> Option<&Credential> {
+        self.credentials.get(access_key_id)
     }
 
     pub fn organization(&self) -> Option<&OrganizationConfig> {
@@ -162,6 +195,25 @@ pub(crate) fn epoch_seconds(millis: i64) -> f64 {
 pub(crate) fn internal(e: cairn_catalog::Error) -> ApiError {
     tracing::error!(error = %e, "catalog failure");
     ApiError::internal("an internal error occurred; the request changed nothing")
+}
+
+/// Runs `task` on a new thread with a single-threaded runtime of its own, niced below the request threads.
+pub(crate) fn background<F, Fut>(name: &str, task: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let thread = name.to_string();
+    let spawned = std::thread::Builder::new().name(name.to_string()).spawn(move || {
+        lower_priority();
+        match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+            Ok(rt) => rt.block_on(task()),
+            Err(e) => tracing::error!(error = %e, thread, "a background thread cannot start its runtime"),
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, thread = name, "cannot start a background thread");
+    }
 }
 
 /// Lowers the calling thread's scheduling priority (nice 10), for background work (event history) and queries, so

@@ -199,7 +199,7 @@ fn validate_role_arn(arn: &str) -> Result<()> {
 }
 
 /// Checks a trail's settings as a whole, after a create or an update has been applied to them.
-fn validate_settings(app: &App, t: &Trail) -> Result<()> {
+fn validate_settings(t: &Trail) -> Result<()> {
     validate_bucket_name(&t.s3_bucket_name)?;
     if let Some(p) = &t.s3_key_prefix {
         validate_s3_prefix(p)?;
@@ -232,13 +232,58 @@ fn validate_settings(app: &App, t: &Trail) -> Result<()> {
             "a multi-region trail must include global service events",
         ));
     }
-    if !app.bucket_exists(&t.s3_bucket_name) {
+    Ok(())
+}
+
+/// Checks that the trail's bucket exists and that cairn can deliver there (with the trail's KMS key, if it has one),
+/// as CreateTrail and UpdateTrail must before they change anything. Runs outside the catalog's writer lock: it talks
+/// to the storage.
+fn check_destination(app: &App, t: &Trail) -> Result<()> {
+    let bucket = &t.s3_bucket_name;
+    let missing = || ApiError::new(ErrorCode::S3BucketDoesNotExist, format!("S3 bucket {bucket} does not exist"));
+    let storage = &app.storage;
+    if t.kms_key_id.is_some() && !storage.supports_kms() {
         return Err(ApiError::new(
-            ErrorCode::S3BucketDoesNotExist,
-            format!("S3 bucket {} does not exist", t.s3_bucket_name),
+            ErrorCode::Kms,
+            "this cairn's trail storage (local directories) cannot encrypt log files with a KMS key: configure S3 storage that supports SSE-KMS, or create the trail without KmsKeyId",
         ));
     }
-    Ok(())
+    let dest = cairn_delivery::Destination {
+        bucket: bucket.clone(),
+        prefix: t.s3_key_prefix.clone(),
+        organization_id: t.organization_id.clone(),
+    };
+    let folder = dest.account_folder(&t.account_id);
+    let checked = tokio::runtime::Handle::current().block_on(async {
+        if !storage.bucket_exists(bucket).await? {
+            return Ok(false);
+        }
+        storage.check_write(bucket, &folder, t.kms_key_id.as_deref()).await.map(|()| true)
+    });
+    match checked {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(missing()),
+        Err(e) if e.code == "NoSuchBucket" => Err(missing()),
+        Err(e) if e.code == "AccessDenied" || e.code == "AllAccessDisabled" => Err(ApiError::new(
+            ErrorCode::InsufficientS3BucketPolicy,
+            format!("incorrect S3 bucket policy is detected for bucket: {bucket}"),
+        )),
+        Err(e) if t.kms_key_id.is_some() => Err(ApiError::new(
+            ErrorCode::Kms,
+            format!(
+                "the trail's storage cannot encrypt with KMS key {}: {}",
+                t.kms_key_id.as_deref().unwrap_or(""),
+                e.code
+            ),
+        )),
+        Err(e) => {
+            tracing::error!(bucket, error = %e, "cannot check the trail's bucket");
+            Err(ApiError::internal(format!(
+                "the trail's storage could not be reached ({}); nothing was changed",
+                e.code
+            )))
+        }
+    }
 }
 
 /// Trails of `account` present in `region`, other than `except`.
@@ -321,7 +366,9 @@ pub(crate) fn create(app: &App, ctx: &Ctx, req: CreateTrailRequest) -> Result<Tr
         logging: LoggingState::default(),
         created_at: app.clock.now_millis(),
     };
-    validate_settings(app, &trail)?;
+    validate_settings(&trail)?;
+    app.catalog.read(|state| check_room(state, &trail, None))?;
+    check_destination(app, &trail)?;
     write(app, |state, changes| {
         check_room(state, &trail, None)?;
         if !tag_list.is_empty() {
@@ -333,61 +380,84 @@ pub(crate) fn create(app: &App, ctx: &Ctx, req: CreateTrailRequest) -> Result<Tr
 }
 
 pub(crate) fn update(app: &App, ctx: &Ctx, req: UpdateTrailRequest) -> Result<TrailShape> {
-    let name = required(req.name, "name")?;
+    let name = required(req.name.clone(), "name")?;
     let org_change = match req.is_organization_trail {
         Some(true) => Some(Some(app.may_manage_organization(&ctx.account_id)?.id.clone())),
         Some(false) => Some(None),
         None => None,
     };
+    // The storage is checked outside the writer lock, then the change is made again under it; a destination that
+    // changed in between is checked again.
+    let (_, planned) = app.catalog.read(|state| updated(app, state, ctx, &name, &req, &org_change))?;
+    check_destination(app, &planned)?;
     write(app, |state, changes| {
-        let old = resolve(app, state, ctx, &name, Access::Write)?;
-        let mut t = old.clone();
-        if let Some(b) = req.s3_bucket_name {
-            t.s3_bucket_name = b;
+        let (old_arn, t) = updated(app, state, ctx, &name, &req, &org_change)?;
+        if (&t.s3_bucket_name, &t.s3_key_prefix, &t.kms_key_id, &t.organization_id)
+            != (&planned.s3_bucket_name, &planned.s3_key_prefix, &planned.kms_key_id, &planned.organization_id)
+        {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "the trail changed while this update was being checked; try again",
+            ));
         }
-        if let Some(p) = clearable(req.s3_key_prefix) {
-            t.s3_key_prefix = p;
-        }
-        if let Some(s) = clearable(req.sns_topic_name) {
-            t.sns_topic_name = s;
-        }
-        if let Some(v) = req.include_global_service_events {
-            t.include_global_service_events = v;
-        }
-        if let Some(v) = req.is_multi_region_trail {
-            t.is_multi_region_trail = v;
-        }
-        if let Some(v) = req.enable_log_file_validation {
-            t.log_file_validation_enabled = v;
-        }
-        if let Some(g) = clearable(req.cloud_watch_logs_log_group_arn) {
-            t.cloud_watch_logs_log_group_arn = g;
-        }
-        if let Some(r) = clearable(req.cloud_watch_logs_role_arn) {
-            t.cloud_watch_logs_role_arn = r;
-        }
-        if let Some(k) = clearable(req.kms_key_id) {
-            t.kms_key_id = k.map(|k| normalize_kms_key(&k, &t.home_region, &t.account_id)).transpose()?;
-        }
-        if let Some(o) = &org_change {
-            if o.is_some()
-                && t.account_id != *app.organization().map(|o| &o.management_account).unwrap_or(&t.account_id)
-            {
-                return Err(ApiError::new(
-                    ErrorCode::NotOrganizationMasterAccount,
-                    format!("trail {} does not belong to the organization's management account", t.arn()),
-                ));
-            }
-            t.organization_id = o.clone();
-        }
-        if req.recursive_logging.is_some() {
-            t.recursive_logging = req.recursive_logging;
-        }
-        validate_settings(app, &t)?;
-        check_room(state, &t, Some(&old.arn()))?;
+        check_room(state, &t, Some(&old_arn))?;
         changes.put_trail(t.clone());
         Ok(response_shape(&t))
     })
+}
+
+/// The trail `name` with the update applied and validated (not stored), and its ARN before the update.
+fn updated(
+    app: &App,
+    state: &State,
+    ctx: &Ctx,
+    name: &str,
+    req: &UpdateTrailRequest,
+    org_change: &Option<Option<String>>,
+) -> Result<(String, Trail)> {
+    let old = resolve(app, state, ctx, name, Access::Write)?;
+    let mut t = old.clone();
+    if let Some(b) = &req.s3_bucket_name {
+        t.s3_bucket_name = b.clone();
+    }
+    if let Some(p) = clearable(req.s3_key_prefix.clone()) {
+        t.s3_key_prefix = p;
+    }
+    if let Some(s) = clearable(req.sns_topic_name.clone()) {
+        t.sns_topic_name = s;
+    }
+    if let Some(v) = req.include_global_service_events {
+        t.include_global_service_events = v;
+    }
+    if let Some(v) = req.is_multi_region_trail {
+        t.is_multi_region_trail = v;
+    }
+    if let Some(v) = req.enable_log_file_validation {
+        t.log_file_validation_enabled = v;
+    }
+    if let Some(g) = clearable(req.cloud_watch_logs_log_group_arn.clone()) {
+        t.cloud_watch_logs_log_group_arn = g;
+    }
+    if let Some(r) = clearable(req.cloud_watch_logs_role_arn.clone()) {
+        t.cloud_watch_logs_role_arn = r;
+    }
+    if let Some(k) = clearable(req.kms_key_id.clone()) {
+        t.kms_key_id = k.map(|k| normalize_kms_key(&k, &t.home_region, &t.account_id)).transpose()?;
+    }
+    if let Some(o) = org_change {
+        if o.is_some() && t.account_id != *app.organization().map(|o| &o.management_account).unwrap_or(&t.account_id) {
+            return Err(ApiError::new(
+                ErrorCode::NotOrganizationMasterAccount,
+                format!("trail {} does not belong to the organization's management account", t.arn()),
+            ));
+        }
+        t.organization_id = o.clone();
+    }
+    if req.recursive_logging.is_some() {
+        t.recursive_logging = req.recursive_logging;
+    }
+    validate_settings(&t)?;
+    Ok((old.arn(), t))
 }
 
 pub(crate) fn delete(app: &App, ctx: &Ctx, req: TrailNameRequest) -> Result<Empty> {
@@ -480,24 +550,24 @@ pub(crate) fn list(app: &App, ctx: &Ctx, req: NextTokenRequest) -> Result<ListTr
     })
 }
 
-fn iso(millis: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(millis as i128 * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
-}
-
 pub(crate) fn status(app: &App, ctx: &Ctx, req: TrailNameRequest) -> Result<GetTrailStatusResponse> {
     let name = required(req.name, "name")?;
     app.catalog.read(|state| {
         let t = resolve(app, state, ctx, &name, Access::Read)?;
         let l = &t.logging;
+        // Only what happened: no delivery members before the first attempt.
+        let d = app.deliveries.status(&t.arn()).unwrap_or_default();
+        let iso_seconds = cairn_delivery::layout::iso_seconds;
         Ok(GetTrailStatusResponse {
             is_logging: l.is_logging,
             start_logging_time: l.start_logging_time.map(epoch_seconds),
             stop_logging_time: l.stop_logging_time.map(epoch_seconds),
-            time_logging_started: l.start_logging_time.map(iso),
-            time_logging_stopped: l.stop_logging_time.map(iso),
+            time_logging_started: l.start_logging_time.map(iso_seconds),
+            time_logging_stopped: l.stop_logging_time.map(iso_seconds),
+            latest_delivery_time: d.latest_delivery_ms.map(epoch_seconds),
+            latest_delivery_error: d.latest_error,
+            latest_delivery_attempt_time: d.latest_attempt_ms.map(iso_seconds),
+            latest_delivery_attempt_succeeded: d.latest_attempt_succeeded_ms.map(iso_seconds),
         })
     })
 }

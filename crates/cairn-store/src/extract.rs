@@ -6,23 +6,6 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// Services whose events CloudTrail records in us-east-1, whatever region they were called in.
-pub const GLOBAL_SERVICES: &[&str] = &[
-    "iam.amazonaws.com",
-    "sts.amazonaws.com",
-    "cloudfront.amazonaws.com",
-    "route53.amazonaws.com",
-    "route53domains.amazonaws.com",
-    "organizations.amazonaws.com",
-    "waf.amazonaws.com",
-    "shield.amazonaws.com",
-    "globalaccelerator.amazonaws.com",
-    "account.amazonaws.com",
-    "billingconsole.amazonaws.com",
-    "health.amazonaws.com",
-    "networkmanager.amazonaws.com",
-];
-
 /// The lookup attributes of LookupEvents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LookupKey {
@@ -70,7 +53,8 @@ impl LookupKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventFields {
     pub account_id: String,
-    /// The region whose history holds the event (us-east-1 for global services).
+    /// The region whose history holds the event: its `awsRegion`, where AWS recorded it (us-east-1 for IAM and the
+    /// other global services, the serving region for regional STS endpoints).
     pub region: String,
     pub time_ms: i64,
     pub event_id: String,
@@ -216,11 +200,7 @@ pub fn extract(payload: &[u8]) -> Option<EventFields> {
     let raw: Raw<'_> = serde_json::from_slice(payload).ok()?;
     let time_ms = parse_time(raw.event_time.as_deref()?)?;
     let event_source = raw.event_source.as_deref()?.to_string();
-    let region = if GLOBAL_SERVICES.contains(&event_source.as_str()) {
-        "us-east-1".to_string()
-    } else {
-        raw.aws_region.as_deref()?.to_string()
-    };
+    let region = raw.aws_region.as_deref()?.to_string();
     let category = raw.event_category.as_deref().unwrap_or("Management").to_string();
     let management = match raw.management_event.map(RawValue::get) {
         Some("true") => true,
@@ -267,11 +247,11 @@ mod tests {
     #[test]
     fn fields_identities_resources_and_regions() {
         let e = json!({"eventTime": "2026-01-01T00:00:00Z", "eventID": "e1", "eventName": "CreateUser",
-            "eventSource": "iam.amazonaws.com", "awsRegion": "eu-west-1", "recipientAccountId": "111111111111",
+            "eventSource": "sts.amazonaws.com", "awsRegion": "eu-west-1", "recipientAccountId": "111111111111",
             "readOnly": false, "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::111111111111:assumed-role/admin/alice@example.com", "accessKeyId": "ASIAX"},
             "resources": [{"ARN": "arn:aws:iam::111111111111:user/bob", "accountId": "111111111111", "type": "AWS::IAM::User"}]});
         let f = extract(e.to_string().as_bytes()).unwrap();
-        assert_eq!(f.region, "us-east-1", "global services are recorded in us-east-1");
+        assert_eq!(f.region, "eu-west-1", "an STS call to a regional endpoint stays in the region that served it");
         assert_eq!(f.username.as_deref(), Some("alice@example.com"));
         assert_eq!(f.access_key_id.as_deref(), Some("ASIAX"));
         assert_eq!(f.read_only, Some(false));

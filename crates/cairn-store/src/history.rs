@@ -630,6 +630,21 @@ mod tests {
     }
 
     #[test]
+    fn an_event_id_repeated_on_another_date_is_another_event() {
+        // Real archives repeat eventIDs across days; the files keep both (they deduplicate by date), so the tail must.
+        let h = History::new();
+        let day = 86_400_000;
+        let recs = [
+            event("same", "RunInstances", NOW - 2 * day, "eu-west-1"),
+            event("same", "StopInstances", NOW - day, "eu-west-1"),
+            event("same", "StopInstances", NOW - day, "eu-west-1"),
+        ];
+        assert_eq!(h.insert_batch(recs.iter().enumerate().map(|(i, r)| (i as u64, r.as_slice())), NOW), 2);
+        let found = h.lookup(&q(Some((LookupKey::EventId, "same")), None, 50), NOW).unwrap();
+        assert_eq!(found.events.len(), 2);
+    }
+
+    #[test]
     fn attributes_time_ranges_partitions_and_duplicates() {
         let h = History::new();
         let recs = [

@@ -64,14 +64,19 @@ struct Partition {
 }
 
 impl Partition {
-    fn holds_event_id(&self, id: &str) -> bool {
+    /// Whether the partition holds `id` on the UTC date of `time_ms`: deduplication means the same in the tail as
+    /// in the files, which are by date (the same eventID on another date is another event).
+    fn holds_event_id(&self, id: &str, time_ms: i64) -> bool {
         let Some(p) = self.index.get(&value_hash(LookupKey::EventId, id)) else { return false };
         let range = (Bound::Unbounded, Bound::Unbounded);
-        p.newest(range, usize::MAX).iter().any(|k| self.events.get(k).is_some_and(|e| e.fields.event_id == id))
+        let day = |t: i64| t.div_euclid(86_400_000);
+        p.newest(range, usize::MAX).iter().any(|k| {
+            self.events.get(k).is_some_and(|e| e.fields.event_id == id && day(e.fields.time_ms) == day(time_ms))
+        })
     }
 
     fn insert(&mut self, event: Arc<StoredEvent>) -> bool {
-        if self.holds_event_id(&event.fields.event_id) {
+        if self.holds_event_id(&event.fields.event_id, event.fields.time_ms) {
             return false;
         }
         let key = (event.fields.time_ms, event.seq);

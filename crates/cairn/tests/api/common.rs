@@ -82,10 +82,14 @@ impl Server {
     }
 
     /// Starts cairn on `dir/cairn.toml`: the standard test configuration with its data under `dir/data`, then
-    /// `extra` (TOML sections).
+    /// `extra` (TOML sections; a `[storage]` section there replaces the standard local buckets).
     pub fn start_configured(dir: &TempDir, extra: &str) -> Server {
         let config_path = dir.0.join("cairn.toml");
-        std::fs::write(&config_path, config(&dir.0.join("data")) + extra).unwrap();
+        let mut base = config(&dir.0.join("data"));
+        if extra.contains("[storage]") {
+            base.truncate(base.find("[storage]").expect("the standard configuration has local storage"));
+        }
+        std::fs::write(&config_path, base + extra).unwrap();
         Server::start_with(dir.0.clone(), &["--config", config_path.to_str().unwrap()])
     }
 

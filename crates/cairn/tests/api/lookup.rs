@@ -1,5 +1,5 @@
 //! LookupEvents through the SDK: every call shows up, with AWS's event shape; attributes, time ranges, pagination
-//! bound to its parameters, isolation, global services, and history rebuilt after a restart.
+//! bound to its parameters, isolation, regions as recorded, and history rebuilt after a restart.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -169,39 +169,34 @@ async fn producers_events_paginate_newest_first_and_stably() {
 }
 
 #[tokio::test]
-async fn global_services_are_in_us_east_1_and_history_survives_restart() {
+async fn events_are_in_the_region_aws_recorded_them_and_history_survives_restart() {
     let dir = TempDir::new();
+    let names = |ct: &aws_sdk_cloudtrail::Client, name: &'static str| {
+        ct.lookup_events().lookup_attributes(attr(LookupAttributeKey::EventName, name)).send()
+    };
     {
         let server = Server::start(&dir);
-        ingest(&server, vec![producer_event("CreateUser", "eu-west-1", "iam.amazonaws.com", -5)]);
+        // AWS records IAM in us-east-1, and an STS call to a regional endpoint in the region that served it.
+        ingest(
+            &server,
+            vec![
+                producer_event("CreateUser", "us-east-1", "iam.amazonaws.com", -5),
+                producer_event("AssumeRole", "eu-west-1", "sts.amazonaws.com", -4),
+            ],
+        );
         let east = server.client(MGMT, "us-east-1");
-        let by_name =
-            || east.lookup_events().lookup_attributes(attr(LookupAttributeKey::EventName, "CreateUser")).send();
-        eventually(|| async { by_name().await.unwrap().events().len() == 1 }).await;
         let west = server.client(MGMT, "eu-west-1");
-        assert!(west
-            .lookup_events()
-            .lookup_attributes(attr(LookupAttributeKey::EventName, "CreateUser"))
-            .send()
-            .await
-            .unwrap()
-            .events()
-            .is_empty());
+        eventually(|| async { names(&east, "CreateUser").await.unwrap().events().len() == 1 }).await;
+        eventually(|| async { names(&west, "AssumeRole").await.unwrap().events().len() == 1 }).await;
+        assert!(names(&west, "CreateUser").await.unwrap().events().is_empty());
+        assert!(names(&east, "AssumeRole").await.unwrap().events().is_empty(), "regional STS stays in its region");
         assert_eq!(server.terminate().code(), Some(0));
     }
     let server = Server::start(&dir);
     let east = server.client(MGMT, "us-east-1");
-    eventually(|| async {
-        east.lookup_events()
-            .lookup_attributes(attr(LookupAttributeKey::EventName, "CreateUser"))
-            .send()
-            .await
-            .unwrap()
-            .events()
-            .len()
-            == 1
-    })
-    .await;
+    let west = server.client(MGMT, "eu-west-1");
+    eventually(|| async { names(&east, "CreateUser").await.unwrap().events().len() == 1 }).await;
+    eventually(|| async { names(&west, "AssumeRole").await.unwrap().events().len() == 1 }).await;
 }
 
 #[tokio::test]

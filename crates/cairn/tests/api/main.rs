@@ -2,6 +2,7 @@
 
 mod audit;
 mod common;
+mod delivery;
 mod ingest;
 mod lifecycle;
 mod lookup;

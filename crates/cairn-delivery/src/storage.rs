@@ -1,0 +1,324 @@
+//! Where trail buckets live, through the `object_store` crate: directories under the data directory (the default),
+//! or any S3-compatible endpoint. Every failure carries the storage's own error code (`AccessDenied`,
+//! `NoSuchBucket`, ...) because that is what GetTrailStatus shows as LatestDeliveryError.
+//!
+//! Storage calls run on a small runtime of their own, so callers on any runtime (a consumer's thread, a request
+//! handler) share one connection pool whose tasks are always being polled.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
+
+/// Which storage holds the buckets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageConfig {
+    /// A directory per bucket under `root`.
+    Local { root: PathBuf },
+    /// An S3-compatible endpoint.
+    S3 {
+        endpoint: String,
+        region: String,
+        access_key_id: String,
+        secret_access_key: String,
+        /// `https://endpoint/bucket/key` rather than `https://bucket.endpoint/key`.
+        force_path_style: bool,
+    },
+}
+
+/// A storage failure, with the code S3 would give for it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct StoreError {
+    /// S3's error code: `NoSuchBucket`, `AccessDenied`, `InvalidAccessKeyId`, `KMS.NotFoundException`, ...;
+    /// `ServiceUnavailable` when the storage could not be reached.
+    pub code: String,
+    pub message: String,
+}
+
+impl StoreError {
+    fn new(code: &str, message: impl Into<String>) -> StoreError {
+        StoreError { code: code.to_string(), message: message.into() }
+    }
+
+    fn from_object_store(e: &object_store::Error) -> StoreError {
+        let text = error_chain(e);
+        let code = xml_code(&text).map(str::to_string).unwrap_or_else(|| {
+            match e {
+                object_store::Error::NotFound { .. } => "NoSuchBucket",
+                object_store::Error::PermissionDenied { .. } => "AccessDenied",
+                object_store::Error::Unauthenticated { .. } => "InvalidAccessKeyId",
+                object_store::Error::NotSupported { .. } | object_store::Error::NotImplemented { .. } => {
+                    "NotImplemented"
+                }
+                _ if text.contains("error sending request") || text.contains("connect") => "ServiceUnavailable",
+                _ => "InternalError",
+            }
+            .to_string()
+        });
+        StoreError { code, message: text }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// The `<Code>` of an S3 XML error body quoted in an error message.
+fn xml_code(text: &str) -> Option<&str> {
+    let start = text.find("<Code>")? + "<Code>".len();
+    let len = text[start..].find("</Code>")?;
+    Some(&text[start..start + len]).filter(|c| !c.is_empty() && c.len() < 64)
+}
+
+/// A bucket and the KMS key its writes are encrypted with.
+type StoreId = (String, Option<String>);
+
+/// The buckets cairn delivers to.
+#[derive(Debug)]
+pub struct Storage {
+    config: StorageConfig,
+    runtime: IoRuntime,
+    /// One client per (bucket, KMS key): object_store clients are bucket-scoped and carry their encryption setting.
+    stores: Mutex<HashMap<StoreId, Arc<dyn ObjectStore>>>,
+}
+
+/// The storage runtime; shut down without waiting, so dropping it from async code is safe.
+#[derive(Debug)]
+struct IoRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for IoRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Requests to S3 are retried by the delivery loop (with its own backoff, so that its status tells the truth);
+/// object_store retries only briefly.
+fn retry() -> RetryConfig {
+    RetryConfig { max_retries: 2, retry_timeout: Duration::from_secs(15), ..RetryConfig::default() }
+}
+
+impl Storage {
+    pub fn open(config: StorageConfig) -> std::io::Result<Storage> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("cairn-storage")
+            .enable_all()
+            .build()?;
+        if let StorageConfig::Local { root } = &config {
+            std::fs::create_dir_all(root)?;
+        }
+        Ok(Storage { config, runtime: IoRuntime(Some(runtime)), stores: Mutex::default() })
+    }
+
+    pub fn config(&self) -> &StorageConfig {
+        &self.config
+    }
+
+    /// Whether objects can be encrypted with a KMS key (SSE-KMS) on this storage.
+    pub fn supports_kms(&self) -> bool {
+        matches!(self.config, StorageConfig::S3 { .. })
+    }
+
+    fn local_bucket(root: &Path, bucket: &str) -> PathBuf {
+        root.join(bucket)
+    }
+
+    fn store(&self, bucket: &str, kms_key: Option<&str>) -> Result<Arc<dyn ObjectStore>, StoreError> {
+        if let StorageConfig::Local { root } = &self.config {
+            // Checked every time: object_store would create a missing bucket directory on write.
+            if !Self::local_bucket(root, bucket).is_dir() {
+                return Err(StoreError::new("NoSuchBucket", format!("the bucket {bucket} does not exist")));
+            }
+        }
+        let mut stores = self.stores.lock().unwrap_or_else(|e| e.into_inner());
+        let id = (bucket.to_string(), kms_key.map(str::to_string));
+        if let Some(s) = stores.get(&id) {
+            return Ok(Arc::clone(s));
+        }
+        let store: Arc<dyn ObjectStore> = match &self.config {
+            StorageConfig::Local { root } => {
+                if kms_key.is_some() {
+                    return Err(StoreError::new("NotImplemented", "local buckets cannot encrypt with a KMS key"));
+                }
+                let dir = Self::local_bucket(root, bucket);
+                let fs = LocalFileSystem::new_with_prefix(&dir)
+                    .map_err(|e| StoreError::from_object_store(&e))?
+                    .with_automatic_cleanup(true);
+                Arc::new(fs)
+            }
+            StorageConfig::S3 { endpoint, region, access_key_id, secret_access_key, force_path_style } => {
+                let mut b = AmazonS3Builder::new()
+                    .with_endpoint(endpoint)
+                    .with_region(region)
+                    .with_bucket_name(bucket)
+                    .with_access_key_id(access_key_id)
+                    .with_secret_access_key(secret_access_key)
+                    .with_virtual_hosted_style_request(!force_path_style)
+                    .with_allow_http(true)
+                    .with_retry(retry());
+                if let Some(k) = kms_key {
+                    b = b.with_sse_kms_encryption(k);
+                }
+                Arc::new(b.build().map_err(|e| StoreError::from_object_store(&e))?)
+            }
+        };
+        stores.insert(id, Arc::clone(&store));
+        Ok(store)
+    }
+
+    async fn on_runtime<T: Send + 'static>(
+        &self,
+        f: impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let rt = self.runtime.0.as_ref().ok_or_else(|| StoreError::new("ServiceUnavailable", "storage is closed"))?;
+        rt.spawn(f).await.map_err(|e| StoreError::new("InternalError", format!("storage task failed: {e}")))?
+    }
+
+    /// Whether `bucket` exists.
+    pub async fn bucket_exists(&self, bucket: &str) -> Result<bool, StoreError> {
+        if let StorageConfig::Local { root } = &self.config {
+            return Ok(Self::local_bucket(root, bucket).is_dir());
+        }
+        let store = self.store(bucket, None)?;
+        let listed = self
+            .on_runtime(async move {
+                store.list_with_delimiter(None).await.map(|_| ()).map_err(|e| StoreError::from_object_store(&e))
+            })
+            .await;
+        match listed {
+            Ok(()) => Ok(true),
+            Err(e) if e.code == "NoSuchBucket" => Ok(false),
+            // Listing may be denied to a writer; a bucket that answers AccessDenied exists.
+            Err(e) if e.code == "AccessDenied" => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes an object; durable (local: fsynced, with its directories) before this returns.
+    pub async fn put(&self, bucket: &str, key: &str, body: Bytes, kms_key: Option<&str>) -> Result<(), StoreError> {
+        let store = self.store(bucket, kms_key)?;
+        let path = ObjectPath::parse(key).map_err(|e| StoreError::new("InvalidArgument", e.to_string()))?;
+        let p = path.clone();
+        self.on_runtime(async move {
+            store.put(&p, PutPayload::from_bytes(body)).await.map(|_| ()).map_err(|e| StoreError::from_object_store(&e))
+        })
+        .await?;
+        if let StorageConfig::Local { root } = &self.config {
+            let bucket_dir = Self::local_bucket(root, bucket);
+            let file = bucket_dir.join(key);
+            tokio::task::spawn_blocking(move || sync_path(&bucket_dir, &file))
+                .await
+                .map_err(|e| StoreError::new("InternalError", e.to_string()))?
+                .map_err(|e| StoreError::new("InternalError", format!("cannot fsync {key}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Reads a whole object.
+    pub async fn get(&self, bucket: &str, key: &str) -> Result<Bytes, StoreError> {
+        let store = self.store(bucket, None)?;
+        let path = ObjectPath::parse(key).map_err(|e| StoreError::new("InvalidArgument", e.to_string()))?;
+        self.on_runtime(async move {
+            let got = store.get(&path).await.map_err(|e| StoreError::from_object_store(&e))?;
+            got.bytes().await.map_err(|e| StoreError::from_object_store(&e))
+        })
+        .await
+    }
+
+    /// Keys under `prefix`, in no particular order.
+    pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let store = self.store(bucket, None)?;
+        let prefix = ObjectPath::parse(prefix).map_err(|e| StoreError::new("InvalidArgument", e.to_string()))?;
+        self.on_runtime(async move {
+            let metas: Vec<_> =
+                store.list(Some(&prefix)).try_collect().await.map_err(|e| StoreError::from_object_store(&e))?;
+            Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
+        })
+        .await
+    }
+
+    /// Checks that cairn can write under `folder` of `bucket` (with `kms_key`, when given), as CreateTrail must:
+    /// writes a small object there and removes it.
+    pub async fn check_write(&self, bucket: &str, folder: &str, kms_key: Option<&str>) -> Result<(), StoreError> {
+        let key = format!("{folder}cairn-write-check");
+        self.put(bucket, &key, Bytes::from_static(b"cairn checks that it can deliver here\n"), kms_key).await?;
+        let store = self.store(bucket, None)?;
+        let path = ObjectPath::parse(&key).map_err(|e| StoreError::new("InvalidArgument", e.to_string()))?;
+        let removed = self
+            .on_runtime(async move { store.delete(&path).await.map_err(|e| StoreError::from_object_store(&e)) })
+            .await;
+        if let Err(e) = removed {
+            tracing::warn!(bucket, key, error = %e, "cannot remove the write-check object");
+        }
+        Ok(())
+    }
+}
+
+/// fsyncs `file` and every directory from its parent up to `root`, so a new object and the folders created for it
+/// survive a power loss.
+fn sync_path(root: &Path, file: &Path) -> std::io::Result<()> {
+    std::fs::File::open(file)?.sync_all()?;
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        std::fs::File::open(d)?.sync_all()?;
+        if d == root {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_come_from_s3_bodies() {
+        let text = "Server returned non-2xx status code: 403 Forbidden: <?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Forbidden</Message></Error>";
+        assert_eq!(xml_code(text), Some("AccessDenied"));
+        assert_eq!(xml_code("no body"), None);
+        assert_eq!(xml_code("<Code></Code>"), None);
+    }
+
+    #[tokio::test]
+    async fn local_buckets_are_directories() {
+        let root = std::env::temp_dir().join(format!("cairn-storage-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let storage = Storage::open(StorageConfig::Local { root: root.clone() }).unwrap();
+        assert!(!storage.bucket_exists("b").await.unwrap());
+        let err = storage.put("b", "k", Bytes::from_static(b"x"), None).await.unwrap_err();
+        assert_eq!(err.code, "NoSuchBucket");
+        std::fs::create_dir_all(root.join("b")).unwrap();
+        assert!(storage.bucket_exists("b").await.unwrap());
+        storage.check_write("b", "AWSLogs/111122223333/", None).await.unwrap();
+        storage.put("b", "AWSLogs/1/CloudTrail/f.json.gz", Bytes::from_static(b"data"), None).await.unwrap();
+        assert_eq!(&storage.get("b", "AWSLogs/1/CloudTrail/f.json.gz").await.unwrap()[..], b"data");
+        assert_eq!(storage.list("b", "AWSLogs").await.unwrap(), vec!["AWSLogs/1/CloudTrail/f.json.gz".to_string()]);
+        let kms = storage.put("b", "k", Bytes::from_static(b"x"), Some("arn:aws:kms:us-east-1:1:key/x")).await;
+        assert_eq!(kms.unwrap_err().code, "NotImplemented");
+        assert!(!storage.supports_kms());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}

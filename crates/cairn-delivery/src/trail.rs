@@ -1,0 +1,371 @@
+//! One trail's delivery: selects records as the trail was configured when each was logged, batches them per stream
+//! (destination, account, region), closes a file after the window or at the size cap, and writes it exactly once
+//! (see [`crate::state`] for how crashes are survived).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use cairn_model::select::EventView;
+use cairn_model::Trail;
+
+use crate::layout::{log_file, unique_part, Destination};
+use crate::state::{DeliveryStatus, Intent, StreamState, TrailState};
+use crate::storage::Storage;
+use crate::Error;
+
+/// A trail's configuration from a journal position on; `None` once deleted.
+pub type Version = (u64, Option<Arc<Trail>>);
+
+/// How files are cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// A file closes this long after its first record arrived.
+    pub window_ms: i64,
+    /// ... or once its records reach this many bytes.
+    pub max_file_bytes: usize,
+    /// gzip level of log files.
+    pub gzip_level: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { window_ms: 300_000, max_file_bytes: 32 << 20, gzip_level: 6 }
+    }
+}
+
+/// Longest a failing stream waits between attempts.
+const MAX_RETRY_MS: i64 = 30_000;
+
+/// The records of one file being filled.
+#[derive(Debug)]
+struct Batch {
+    lo: u64,
+    hi: u64,
+    opened_ms: i64,
+    records: Vec<Bytes>,
+    bytes: usize,
+    kms_key: Option<String>,
+}
+
+/// A file decided on (its intent saved), waiting to be written.
+#[derive(Debug)]
+struct Pending {
+    intent: Intent,
+    bucket: String,
+    records: Vec<Bytes>,
+    /// When its first record was applied in this process (for latency; `None` after a restart).
+    opened_ms: Option<i64>,
+}
+
+/// Per-stream retry timing.
+#[derive(Debug, Default, Clone, Copy)]
+struct Retry {
+    next_ms: i64,
+    attempts: u32,
+}
+
+/// A trail's delivery engine, driven by the consumer that follows the journal for it.
+#[derive(Debug)]
+pub struct TrailDelivery {
+    arn: String,
+    storage: Arc<Storage>,
+    settings: Settings,
+    organization_accounts: Arc<HashSet<String>>,
+    state_path: PathBuf,
+    state: TrailState,
+    status: Arc<Mutex<DeliveryStatus>>,
+    versions: Vec<Version>,
+    /// Open files by stream id.
+    open: BTreeMap<String, (Destination, String, String, Batch)>,
+    /// Files to write by stream id, in journal order.
+    pending: BTreeMap<String, Vec<Pending>>,
+    retry: BTreeMap<String, Retry>,
+    /// Next journal position this engine has been given records up to.
+    position: u64,
+    /// Bytes held in open and pending files.
+    held_bytes: usize,
+    /// The consumer's saved checkpoint: no replay starts below it.
+    checkpoint: u64,
+}
+
+fn stream_id(dest: &Destination, account: &str, region: &str) -> String {
+    format!(
+        "{}/{}/{}/{account}/{region}",
+        dest.bucket,
+        dest.prefix.as_deref().unwrap_or(""),
+        dest.organization_id.as_deref().unwrap_or("")
+    )
+}
+
+/// The version in effect at `seq`: the last one taking effect at or before it.
+fn effective(versions: &[Version], seq: u64) -> Option<&Arc<Trail>> {
+    let i = versions.partition_point(|(at, _)| *at <= seq);
+    i.checked_sub(1).and_then(|i| versions[i].1.as_ref())
+}
+
+impl TrailDelivery {
+    /// Loads the trail's delivery state; intents saved before a crash are rebuilt as their records are replayed.
+    pub fn open(
+        arn: &str,
+        storage: Arc<Storage>,
+        settings: Settings,
+        organization_accounts: Arc<HashSet<String>>,
+        state_path: PathBuf,
+    ) -> Result<TrailDelivery, Error> {
+        let state = TrailState::load(&state_path)?;
+        let mut pending: BTreeMap<String, Vec<Pending>> = BTreeMap::new();
+        for (id, s) in &state.streams {
+            let bucket = s.destination.as_ref().map(|d| d.bucket.clone()).unwrap_or_default();
+            for intent in &s.intents {
+                pending.entry(id.clone()).or_default().push(Pending {
+                    intent: intent.clone(),
+                    bucket: bucket.clone(),
+                    records: Vec::new(),
+                    opened_ms: None,
+                });
+            }
+        }
+        let status = Arc::new(Mutex::new(state.status.clone()));
+        Ok(TrailDelivery {
+            arn: arn.to_string(),
+            storage,
+            settings,
+            organization_accounts,
+            state_path,
+            state,
+            status,
+            versions: Vec::new(),
+            open: BTreeMap::new(),
+            pending,
+            retry: BTreeMap::new(),
+            position: 0,
+            held_bytes: 0,
+            checkpoint: 0,
+        })
+    }
+
+    /// The status GetTrailStatus reads, kept current by this engine.
+    pub fn status(&self) -> Arc<Mutex<DeliveryStatus>> {
+        Arc::clone(&self.status)
+    }
+
+    /// Sets the trail's versions (ascending by position) that the next records are selected by.
+    pub fn set_versions(&mut self, versions: Vec<Version>) {
+        self.versions = versions;
+    }
+
+    /// Bytes of records held in memory, for back-pressure.
+    pub fn held_bytes(&self) -> usize {
+        self.held_bytes
+    }
+
+    /// Selects and batches records (ascending, continuing from the previous call); `now_ms` opens new files.
+    pub fn apply<'a>(&mut self, records: impl IntoIterator<Item = (u64, &'a Bytes)>, now_ms: i64) {
+        for (seq, payload) in records {
+            self.position = seq + 1;
+            let Some(trail) = effective(&self.versions, seq) else { continue };
+            if !trail.logging.is_logging {
+                continue;
+            }
+            let Some(event) = EventView::parse(payload) else { continue };
+            let orgs = &self.organization_accounts;
+            if !trail.takes(&event, |a| orgs.contains(a)) {
+                continue;
+            }
+            let dest = Destination {
+                bucket: trail.s3_bucket_name.clone(),
+                prefix: trail.s3_key_prefix.clone(),
+                organization_id: trail.organization_id.clone(),
+            };
+            let (account, region) = (event.recipient_account_id, event.aws_region);
+            let id = stream_id(&dest, &account, &region);
+            if self.state.streams.get(&id).is_some_and(|s| seq < s.delivered_below) {
+                continue;
+            }
+            if let Some(p) = self
+                .pending
+                .get_mut(&id)
+                .and_then(|list| list.iter_mut().find(|p| (p.intent.lo..=p.intent.hi).contains(&seq)))
+            {
+                // Replayed after a restart: rebuilds the file its intent names.
+                p.records.push(payload.clone());
+                self.held_bytes += payload.len();
+                continue;
+            }
+            let entry = self.open.entry(id).or_insert_with(|| {
+                let batch = Batch {
+                    lo: seq,
+                    hi: seq,
+                    opened_ms: now_ms,
+                    records: Vec::new(),
+                    bytes: 0,
+                    kms_key: trail.kms_key_id.clone(),
+                };
+                (dest, account, region, batch)
+            });
+            let batch = &mut entry.3;
+            batch.hi = seq;
+            batch.bytes += payload.len();
+            batch.records.push(payload.clone());
+            self.held_bytes += payload.len();
+        }
+    }
+
+    /// Closes due files (saving their intents), writes every file whose records are all in, and returns the journal
+    /// position below which everything this trail selected is delivered. `position` is where the records given so
+    /// far end.
+    pub async fn settle(&mut self, position: u64, now_ms: i64) -> Result<u64, Error> {
+        self.position = self.position.max(position);
+        self.close_due(now_ms)?;
+        let mut changed = false;
+        let ids: Vec<String> = self.pending.keys().cloned().collect();
+        for id in ids {
+            changed |= self.write_stream(&id, now_ms).await;
+        }
+        if changed {
+            self.save()?;
+        }
+        Ok(self.durable())
+    }
+
+    /// Everything below this position is delivered or not selected.
+    fn durable(&self) -> u64 {
+        let open = self.open.values().map(|(_, _, _, b)| b.lo);
+        let pending = self.pending.values().flatten().map(|p| p.intent.lo);
+        open.chain(pending).min().unwrap_or(self.position).min(self.position)
+    }
+
+    fn close_due(&mut self, now_ms: i64) -> Result<(), Error> {
+        let due: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, (_, _, _, b))| {
+                now_ms - b.opened_ms >= self.settings.window_ms || b.bytes >= self.settings.max_file_bytes
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        if due.is_empty() {
+            return Ok(());
+        }
+        for id in due {
+            let Some((dest, account, region, batch)) = self.open.remove(&id) else { continue };
+            let unique = unique_part(&self.arn, &account, &region, batch.lo, batch.hi);
+            let intent = Intent {
+                lo: batch.lo,
+                hi: batch.hi,
+                at_ms: now_ms,
+                key: dest.log_file_key(&account, &region, now_ms, &unique),
+                kms_key: batch.kms_key,
+            };
+            let stream = self.state.streams.entry(id.clone()).or_default();
+            stream.destination = Some(dest.clone());
+            stream.intents.push(intent.clone());
+            self.pending.entry(id).or_default().push(Pending {
+                intent,
+                bucket: dest.bucket,
+                records: batch.records,
+                opened_ms: Some(batch.opened_ms),
+            });
+        }
+        // The intents must be durable before any of their files is written.
+        self.save()
+    }
+
+    /// Writes the stream's ready files in order, stopping at the first failure; true if the state changed.
+    async fn write_stream(&mut self, id: &str, now_ms: i64) -> bool {
+        let mut changed = false;
+        loop {
+            let retry = self.retry.get(id).copied().unwrap_or_default();
+            let Some(p) = self.pending.get(id).and_then(|l| l.first()) else { break };
+            // Its records are all in once the journal has been read past its last one.
+            if self.position <= p.intent.hi || now_ms < retry.next_ms {
+                break;
+            }
+            let body = match log_file(p.records.iter().map(|r| &r[..]), self.settings.gzip_level) {
+                Ok(b) => Bytes::from(b),
+                Err(e) => {
+                    tracing::error!(trail = self.arn, error = %e, "cannot compress a log file");
+                    break;
+                }
+            };
+            let put = self.storage.put(&p.bucket, &p.intent.key, body, p.intent.kms_key.as_deref()).await;
+            let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+            status.latest_attempt_ms = Some(now_ms);
+            match put {
+                Ok(()) => {
+                    let Some(list) = self.pending.get_mut(id) else { break };
+                    let done = list.remove(0);
+                    if list.is_empty() {
+                        self.pending.remove(id);
+                    }
+                    self.retry.remove(id);
+                    let n = done.records.len() as u64;
+                    self.held_bytes -= done.records.iter().map(Bytes::len).sum::<usize>();
+                    status.latest_delivery_ms = Some(now_ms);
+                    status.latest_attempt_succeeded_ms = Some(now_ms);
+                    status.latest_error = None;
+                    status.delivered_files += 1;
+                    status.delivered_events += n;
+                    if let Some(opened) = done.opened_ms {
+                        status.latency_ms_total += (now_ms - opened).max(0) as u64;
+                    }
+                    drop(status);
+                    let stream = self.state.streams.entry(id.to_string()).or_default();
+                    stream.delivered_below = done.intent.hi + 1;
+                    stream.intents.retain(|i| i.lo != done.intent.lo);
+                    tracing::debug!(trail = self.arn, key = done.intent.key, events = n, "log file delivered");
+                    changed = true;
+                }
+                Err(e) => {
+                    status.latest_error = Some(e.code.clone());
+                    status.failed_attempts += 1;
+                    drop(status);
+                    let attempts = retry.attempts + 1;
+                    let wait = (500i64 << attempts.min(6)).min(MAX_RETRY_MS);
+                    // Jitter from the key, so streams failing together spread their retries.
+                    let jitter = p.intent.key.bytes().fold(0i64, |h, b| h.wrapping_mul(31).wrapping_add(b as i64));
+                    let next_ms = now_ms + wait / 2 + jitter.rem_euclid(wait / 2 + 1);
+                    self.retry.insert(id.to_string(), Retry { next_ms, attempts });
+                    tracing::warn!(trail = self.arn, bucket = p.bucket, error = %e, "log file delivery failed; will retry");
+                    break;
+                }
+            }
+        }
+        changed
+    }
+
+    /// Tells the engine the consumer's saved checkpoint (a replay after a crash starts there).
+    pub fn set_checkpoint(&mut self, checkpoint: u64) {
+        self.checkpoint = self.checkpoint.max(checkpoint);
+    }
+
+    /// Saves the state, forgetting streams with nothing left that no replay can reach.
+    fn save(&mut self) -> Result<(), Error> {
+        let checkpoint = self.checkpoint;
+        self.state.streams.retain(|_, s| !s.intents.is_empty() || s.delivered_below > checkpoint);
+        self.state.status = self.status.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        self.state.save(&self.state_path)?;
+        Ok(())
+    }
+
+    /// True once the trail is deleted, the journal has been read past the deletion, and nothing is left to write.
+    pub fn finished(&self) -> bool {
+        let deleted_at = match self.versions.last() {
+            Some((at, None)) => *at,
+            _ => return false,
+        };
+        self.position > deleted_at && self.open.is_empty() && self.pending.is_empty()
+    }
+
+    /// Removes the state file once [`TrailDelivery::finished`].
+    pub fn remove_state(&self) -> Result<(), Error> {
+        Ok(TrailState::remove(&self.state_path)?)
+    }
+
+    /// A stream state, for tests and status.
+    pub fn stream(&self, id: &str) -> Option<&StreamState> {
+        self.state.streams.get(id)
+    }
+}
