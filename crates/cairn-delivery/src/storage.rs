@@ -259,19 +259,70 @@ impl Storage {
     }
 
     /// Checks that cairn can write under `folder` of `bucket` (with `kms_key`, when given), as CreateTrail must:
-    /// writes a small object there and removes it.
+    /// writes a small object there and removes it. With a KMS key, the storage must also confirm that it stored the
+    /// object encrypted with SSE-KMS (a server that ignores the request would otherwise get plaintext).
     pub async fn check_write(&self, bucket: &str, folder: &str, kms_key: Option<&str>) -> Result<(), StoreError> {
-        let key = format!("{folder}cairn-write-check");
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Distinct per check: concurrent checks must not remove each other's object.
+        let key = format!("{folder}cairn-write-check-{}-{n}", std::process::id());
         self.put(bucket, &key, Bytes::from_static(b"cairn checks that it can deliver here\n"), kms_key).await?;
         let store = self.store(bucket, None)?;
         let path = ObjectPath::parse(&key).map_err(|e| StoreError::new("InvalidArgument", e.to_string()))?;
+        let encrypted = match kms_key {
+            Some(_) => self.sse_kms_confirmed(bucket, &path).await,
+            None => Ok(()),
+        };
         let removed = self
             .on_runtime(async move { store.delete(&path).await.map_err(|e| StoreError::from_object_store(&e)) })
             .await;
         if let Err(e) = removed {
             tracing::warn!(bucket, key, error = %e, "cannot remove the write-check object");
         }
-        Ok(())
+        encrypted
+    }
+
+    /// Asks the S3 server (HEAD through a presigned URL) whether the object is stored with SSE-KMS.
+    async fn sse_kms_confirmed(&self, bucket: &str, path: &ObjectPath) -> Result<(), StoreError> {
+        let StorageConfig::S3 { endpoint, region, access_key_id, secret_access_key, force_path_style } = &self.config
+        else {
+            return Err(StoreError::new("NotImplemented", "local buckets cannot encrypt with a KMS key"));
+        };
+        let signer = AmazonS3Builder::new()
+            .with_endpoint(endpoint)
+            .with_region(region)
+            .with_bucket_name(bucket)
+            .with_access_key_id(access_key_id)
+            .with_secret_access_key(secret_access_key)
+            .with_virtual_hosted_style_request(!force_path_style)
+            .with_allow_http(true)
+            .build()
+            .map_err(|e| StoreError::from_object_store(&e))?;
+        let path = path.clone();
+        self.on_runtime(async move {
+            let url =
+                object_store::signer::Signer::signed_url(&signer, http::Method::HEAD, &path, Duration::from_secs(300))
+                    .await
+                    .map_err(|e| StoreError::from_object_store(&e))?;
+            let head = reqwest::Client::new()
+                .head(url)
+                .send()
+                .await
+                .map_err(|e| StoreError::new("ServiceUnavailable", e.to_string()))?;
+            let sse = head.headers().get("x-amz-server-side-encryption").and_then(|v| v.to_str().ok());
+            if head.status().is_success() && sse == Some("aws:kms") {
+                Ok(())
+            } else {
+                Err(StoreError::new(
+                    "KMS.NotEncrypted",
+                    format!(
+                        "the server did not store the object with SSE-KMS (status {}, encryption {sse:?})",
+                        head.status()
+                    ),
+                ))
+            }
+        })
+        .await
     }
 }
 

@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use clap::{Args, Parser, Subcommand};
 
+mod delivery;
 mod records;
 
 #[derive(Debug, Parser)]
@@ -77,6 +78,34 @@ enum Cmd {
         records_per_batch: usize,
         #[arg(long, default_value_t = 10.0)]
         duration: f64,
+    },
+    /// The delivery floor: gzip the same records into log files at the same level and write each durably, for a
+    /// duration.
+    GzipFloor {
+        /// Directory to write to (on the disk under test); removed afterwards.
+        #[arg(long)]
+        dir: std::path::PathBuf,
+        #[arg(long, default_value_t = 5000)]
+        records_per_file: usize,
+        #[arg(long, default_value_t = 6)]
+        level: u32,
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+    },
+    /// Ingest single records at an interval and time how long each takes, from its acknowledgement, to be in a log
+    /// file visible in the trail's bucket.
+    Latency {
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        bucket: delivery::BucketArgs,
+        #[arg(long, default_value_t = 60)]
+        count: usize,
+        #[arg(long, default_value_t = 500)]
+        interval_ms: u64,
+        /// Give up waiting for files after this many seconds.
+        #[arg(long, default_value_t = 120.0)]
+        timeout: f64,
     },
     /// Spawn a server command and time how long until it answers a request successfully.
     Startup {
@@ -189,6 +218,20 @@ type HttpClient = cairn_client::HttpClient;
 
 fn client(pool: usize) -> HttpClient {
     cairn_client::http_client(pool)
+}
+
+/// Sends one ingestion request with fresh eventIDs; returns them once it was answered with HTTP 200.
+async fn call_ids(client: &HttpClient, signer: &Signer) -> Result<Vec<String>> {
+    let Some((body, offsets)) = &signer.template else { bail!("not an ingestion template") };
+    let mut body = body.clone();
+    let first = NEXT_ID.fetch_add(offsets.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    records::stamp(&mut body, offsets, first);
+    let ids = (0..offsets.len() as u64).map(|n| format!("00000000-0000-4000-8000-{:012x}", first + n)).collect();
+    let (status, answer) = cairn_client::send_request(client, signer.inner.request_with(Bytes::from(body))?).await?;
+    if status != http::StatusCode::OK {
+        bail!("ingestion answered {status}: {}", String::from_utf8_lossy(&answer));
+    }
+    Ok(ids)
 }
 
 /// Sends one request; Ok(true) when it was answered with HTTP 200.
@@ -392,6 +435,15 @@ fn main() -> Result<()> {
             rt.block_on(fill(target, events, days, batch.max(1), concurrency.max(1), dump))
         }
         Cmd::Floor { file, records_per_batch, duration } => records::floor(&file, records_per_batch, duration),
+        Cmd::GzipFloor { dir, records_per_file, level, duration } => {
+            delivery::floor(&dir, records_per_file, level, duration)
+        }
+        Cmd::Latency { target, bucket, count, interval_ms, timeout } => {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            let signer = Arc::new(Signer::ingest_template(&target, records::batch(0, 1))?);
+            let interval = Duration::from_millis(interval_ms);
+            rt.block_on(delivery::latency(signer, bucket, count, interval, Duration::from_secs_f64(timeout)))
+        }
         Cmd::Call { target } => {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             let signer = Signer::new(&target)?;

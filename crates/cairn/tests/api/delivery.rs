@@ -491,6 +491,15 @@ async fn s3_delivery_is_exactly_once_through_an_outage_and_sigkill() {
         code(ct.create_trail().name("trail-a").s3_bucket_name("cairn-no-such-bucket").send().await),
         "S3BucketDoesNotExistException"
     );
+    // Garage accepts SSE-KMS headers but stores plaintext; cairn asks the server and refuses the key.
+    let kms = ct
+        .create_trail()
+        .name("trail-a")
+        .s3_bucket_name(&s3.bucket)
+        .kms_key_id("arn:aws:kms:us-east-1:111111111111:key/12345678-1234-1234-1234-123456789012")
+        .send()
+        .await;
+    assert_eq!(code(kms), "KmsException");
     let prefix = unique_prefix("outage");
     ct.create_trail()
         .name("trail-a")
