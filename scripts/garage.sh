@@ -23,7 +23,8 @@ fi
 
 if ! "$garage" --version 2>/dev/null | grep -qE "(v|:)$garage_version( |$)"; then
   echo "installing garage $garage_version into $root (first time only)" >&2
-  cargo install garage --version "$garage_version" --locked --root "$root" >&2
+  # In a temporary target directory of its own (removed afterwards), apart from cairn's builds.
+  env -u CARGO_TARGET_DIR cargo install garage --version "$garage_version" --locked --root "$root" >&2
 fi
 
 mkdir -p "$work/meta" "$work/data"

@@ -61,6 +61,31 @@ pub fn names(data: &[u8]) {
     let _ = cairn_model::names::is_region(&s);
 }
 
+/// Trail selection of an arbitrary record: the first line is a PutEventSelectors body (selectors to evaluate when it
+/// parses and validates), the rest a record; parsing the record and every selection must never panic.
+pub fn trail_selection(data: &[u8]) {
+    let (first, record) = match data.iter().position(|&b| b == b'\n') {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (&data[..0], data),
+    };
+    let Some(event) = cairn_model::EventView::parse(record) else { return };
+    let mut trail = cairn_model::Trail::new("111111111111", "fuzz", "us-east-1", "bucket");
+    let _ = trail.takes(&event, |a| a == "222222222222");
+    trail.is_multi_region_trail = true;
+    trail.organization_id = Some("o-fuzz".into());
+    if let Ok(r) = parse_input::<PutEventSelectorsRequest>(first) {
+        let parsed = match (r.event_selectors, r.advanced_event_selectors) {
+            (Some(b), None) => Some(cairn_model::EventSelectors::Basic(b)),
+            (None, Some(a)) => Some(cairn_model::EventSelectors::Advanced(a)),
+            _ => None,
+        };
+        if let Some(selectors) = parsed.filter(|s| s.validate().is_ok()) {
+            trail.event_selectors = selectors;
+        }
+    }
+    let _ = trail.takes(&event, |a| a == "222222222222");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +99,8 @@ mod tests {
         b"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20240101%2Fus-east-1%2Fcloudtrail%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00\nhost: h\n\n{}",
         b"\nauthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/cloudtrail/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc\nx-amz-date: 20240101T000000Z\nhost: h\n\n{}",
         b"arn:aws:cloudtrail:us-east-2:123456789012:trail/MyTrail",
+        br#"{"TrailName":"t","AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"resources.ARN","StartsWith":["arn:aws:s3:::b/"]}]}]}
+{"eventTime":"2026-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"eu-west-1","recipientAccountId":"222222222222","eventCategory":"Data","managementEvent":false,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::b/k"}],"userIdentity":{"arn":"arn:aws:iam::1:user/a"}}"#,
     ];
 
     /// Deterministic mutations of the seeds (bit flips, truncations, splices, byte insertions), run through every
@@ -109,6 +136,7 @@ mod tests {
             aws_json_input(&input);
             sigv4_request(&input);
             names(&input);
+            trail_selection(&input);
         }
     }
 }

@@ -395,30 +395,9 @@ fn persist(conn: &mut Connection, changes: &[Change], at: u64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cairn_model::{EventSelectors, LoggingState};
 
     fn trail(name: &str) -> Trail {
-        Trail {
-            account_id: "123456789012".into(),
-            name: name.into(),
-            home_region: "us-east-1".into(),
-            s3_bucket_name: "bucket".into(),
-            s3_key_prefix: None,
-            sns_topic_name: None,
-            include_global_service_events: true,
-            is_multi_region_trail: false,
-            log_file_validation_enabled: false,
-            cloud_watch_logs_log_group_arn: None,
-            cloud_watch_logs_role_arn: None,
-            kms_key_id: None,
-            organization_id: None,
-            recursive_logging: None,
-            event_selectors: EventSelectors::default(),
-            has_custom_event_selectors: false,
-            insight_selectors: vec![],
-            logging: LoggingState::default(),
-            created_at: 0,
-        }
+        Trail::new("123456789012", name, "us-east-1", "bucket")
     }
 
     fn temp_dir(name: &str) -> std::path::PathBuf {

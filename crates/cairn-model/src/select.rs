@@ -499,7 +499,6 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
-    use crate::LoggingState;
 
     const ACCOUNT: &str = "111111111111";
     const BUCKET_OBJECT: &str = "arn:aws:s3:::amzn-s3-demo-bucket1/photos/cat.jpg";
@@ -1809,25 +1808,9 @@ mod tests {
 
     fn trail(home: &str, multi_region: bool, global: bool) -> Trail {
         Trail {
-            account_id: ACCOUNT.into(),
-            name: "t".into(),
-            home_region: home.into(),
-            s3_bucket_name: "amzn-s3-demo-bucket".into(),
-            s3_key_prefix: None,
-            sns_topic_name: None,
             include_global_service_events: global,
             is_multi_region_trail: multi_region,
-            log_file_validation_enabled: false,
-            cloud_watch_logs_log_group_arn: None,
-            cloud_watch_logs_role_arn: None,
-            kms_key_id: None,
-            organization_id: None,
-            recursive_logging: None,
-            event_selectors: EventSelectors::default(),
-            has_custom_event_selectors: false,
-            insight_selectors: Vec::new(),
-            logging: LoggingState::default(),
-            created_at: 0,
+            ..Trail::new(ACCOUNT, "t", home, "amzn-s3-demo-bucket")
         }
     }
 

@@ -42,6 +42,32 @@ pub struct Trail {
 }
 
 impl Trail {
+    /// A trail as CreateTrail makes it from only a name and a bucket: single-region, global service events
+    /// included, default selectors (all management events), not logging.
+    pub fn new(account_id: &str, name: &str, home_region: &str, bucket: &str) -> Trail {
+        Trail {
+            account_id: account_id.into(),
+            name: name.into(),
+            home_region: home_region.into(),
+            s3_bucket_name: bucket.into(),
+            s3_key_prefix: None,
+            sns_topic_name: None,
+            include_global_service_events: true,
+            is_multi_region_trail: false,
+            log_file_validation_enabled: false,
+            cloud_watch_logs_log_group_arn: None,
+            cloud_watch_logs_role_arn: None,
+            kms_key_id: None,
+            organization_id: None,
+            recursive_logging: None,
+            event_selectors: EventSelectors::default(),
+            has_custom_event_selectors: false,
+            insight_selectors: Vec::new(),
+            logging: LoggingState::default(),
+            created_at: 0,
+        }
+    }
+
     pub fn arn(&self) -> String {
         trail_arn(&self.home_region, &self.account_id, &self.name)
     }

@@ -8,7 +8,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cairn_model::{AdvancedEventSelector, EventSelectors, EventView, LoggingState, Trail};
+use cairn_model::{AdvancedEventSelector, EventSelectors, EventView, Trail};
 use serde_json::{json, Value};
 
 /// The project's own records (tests/fixtures/records).
@@ -59,25 +59,10 @@ fn records(path: &Path) -> Option<Vec<Value>> {
 
 fn trail(account: &str, home_region: &str, multi_region: bool, selectors: EventSelectors) -> Trail {
     Trail {
-        account_id: account.into(),
-        name: "invariants".into(),
-        home_region: home_region.into(),
-        s3_bucket_name: "cairn-example-trail-logs".into(),
-        s3_key_prefix: None,
-        sns_topic_name: None,
-        include_global_service_events: true,
         is_multi_region_trail: multi_region,
-        log_file_validation_enabled: false,
-        cloud_watch_logs_log_group_arn: None,
-        cloud_watch_logs_role_arn: None,
-        kms_key_id: None,
-        organization_id: None,
-        recursive_logging: None,
         event_selectors: selectors,
         has_custom_event_selectors: true,
-        insight_selectors: Vec::new(),
-        logging: LoggingState::default(),
-        created_at: 0,
+        ..Trail::new(account, "invariants", home_region, "cairn-example-trail-logs")
     }
 }
 

@@ -22,6 +22,8 @@ use crate::App;
 pub const PATH: &str = "/v1/query";
 /// Longest statement accepted, in characters (CloudTrail Lake's limit).
 const MAX_STATEMENT_CHARS: usize = 10_000;
+/// How long a query past its time may take to stop before the error goes out regardless.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// The query threads and the slots of running queries.
 #[derive(Debug)]
@@ -107,6 +109,9 @@ async fn run(app: &Arc<App>, req: Request) -> Result<Vec<u8>, ApiError> {
         Ok(joined) => joined.map_err(|e| ApiError::internal(format!("query task failed: {e}")))?,
         Err(_) => {
             task.abort();
+            // The slot is the task's: wait (briefly) for the stopped query to let go of it, so that the caller told
+            // "stopped" can run the next query at once.
+            let _ = tokio::time::timeout(STOP_GRACE, task).await;
             return Err(ApiError::new(
                 ErrorCode::InvalidQueryStatement,
                 format!("the query ran longer than {} s; narrow its time range or filters", config.timeout_seconds),

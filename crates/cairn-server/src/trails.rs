@@ -369,14 +369,27 @@ pub(crate) fn create(app: &App, ctx: &Ctx, req: CreateTrailRequest) -> Result<Tr
     validate_settings(&trail)?;
     app.catalog.read(|state| check_room(state, &trail, None))?;
     check_destination(app, &trail)?;
-    write(app, |state, changes| {
+    // The trail's delivery consumer is registered before the trail exists, so the journal keeps every record from
+    // the trail's first version on, even before the supervisor starts the consumer.
+    let consumer = crate::delivery::consumer_name(&trail.arn());
+    app.journal.register_consumer_at(&consumer, app.journal.committed()).map_err(|e| {
+        tracing::error!(error = %e, "cannot register a trail's delivery consumer");
+        ApiError::internal("an internal error occurred; the request changed nothing")
+    })?;
+    let created = write(app, |state, changes| {
         check_room(state, &trail, None)?;
         if !tag_list.is_empty() {
             changes.set_tags(trail.arn(), tag_list);
         }
         changes.put_trail(trail.clone());
         Ok(response_shape(&trail))
-    })
+    });
+    if created.is_err() && app.catalog.read(|s| s.trail_versions(&trail.arn()).is_empty()) {
+        if let Err(e) = app.journal.remove_consumer(&consumer) {
+            tracing::warn!(error = %e, consumer, "cannot remove the consumer of a trail that was not created");
+        }
+    }
+    created
 }
 
 pub(crate) fn update(app: &App, ctx: &Ctx, req: UpdateTrailRequest) -> Result<TrailShape> {

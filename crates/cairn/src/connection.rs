@@ -1,5 +1,5 @@
-//! What the client commands (`cairn lookup`, `cairn query`) share: how to reach and sign for a running cairn, the
-//! output formats, and aligned text tables.
+//! What the client commands (`cairn lookup`, `cairn query`, `cairn trails`) share: how to reach and sign for a
+//! running cairn (taken the way the AWS CLI takes them), the output formats, and aligned text tables.
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
@@ -11,27 +11,83 @@ pub enum Output {
     Json,
 }
 
+/// Where cairn is and who is calling, resolved as the AWS CLI does: a flag, else the environment variable, else the
+/// profile (`--profile` / `AWS_PROFILE`, from `~/.aws/credentials` and `~/.aws/config`), else cairn's development
+/// defaults.
 #[derive(Debug, Args)]
 pub struct Connection {
-    /// cairn's address.
-    #[arg(long, env = "CAIRN_ENDPOINT", default_value = "http://127.0.0.1:4573")]
-    endpoint: String,
-    /// Region of the request (the region whose event history LookupEvents reads).
-    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
-    region: String,
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = cairn_server::config::DEV_ACCESS_KEY_ID)]
-    access_key_id: String,
-    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", default_value = cairn_server::config::DEV_SECRET_ACCESS_KEY, hide_default_value = true)]
-    secret_access_key: String,
+    /// cairn's address [env: AWS_ENDPOINT_URL, CAIRN_ENDPOINT; profile: endpoint_url; default http://127.0.0.1:4573].
+    #[arg(long, alias = "endpoint-url")]
+    endpoint: Option<String>,
+    /// Region of the requests [env: AWS_REGION, AWS_DEFAULT_REGION; profile: region; default us-east-1].
+    #[arg(long)]
+    region: Option<String>,
+    /// Named profile of ~/.aws/credentials and ~/.aws/config.
+    #[arg(long, env = "AWS_PROFILE", default_value = "default")]
+    profile: String,
+    #[arg(long, env = "AWS_ACCESS_KEY_ID")]
+    access_key_id: Option<String>,
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    secret_access_key: Option<String>,
+    #[arg(long, env = "AWS_ENDPOINT_URL", hide = true)]
+    env_endpoint_url: Option<String>,
+    #[arg(long, env = "CAIRN_ENDPOINT", hide = true)]
+    env_cairn_endpoint: Option<String>,
+    #[arg(long, env = "AWS_REGION", hide = true)]
+    env_region: Option<String>,
+    #[arg(long, env = "AWS_DEFAULT_REGION", hide = true)]
+    env_default_region: Option<String>,
+    #[arg(long, env = "AWS_SHARED_CREDENTIALS_FILE", hide = true)]
+    credentials_file: Option<std::path::PathBuf>,
+    #[arg(long, env = "AWS_CONFIG_FILE", hide = true)]
+    config_file: Option<std::path::PathBuf>,
+    #[arg(long, env = "HOME", hide = true)]
+    home: Option<std::path::PathBuf>,
 }
 
 impl Connection {
     pub fn endpoint(&self) -> cairn_client::Endpoint {
+        let home = self.home.clone().unwrap_or_default().join(".aws");
+        let credentials_file = self.credentials_file.clone().unwrap_or_else(|| home.join("credentials"));
+        let config_file = self.config_file.clone().unwrap_or_else(|| home.join("config"));
+        let credentials = crate::profile::section(&credentials_file, &self.profile);
+        let config = crate::profile::section(&config_file, &crate::profile::config_section(&self.profile));
+        let from_profile = |key: &str| credentials.get(key).or_else(|| config.get(key)).cloned();
+        // Keys come as a pair: a flag or variable pair wins over the profile's pair, never half of each.
+        let (access_key_id, secret_access_key) = match (&self.access_key_id, &self.secret_access_key) {
+            (Some(a), Some(s)) => (a.clone(), s.clone()),
+            _ => match (from_profile("aws_access_key_id"), from_profile("aws_secret_access_key")) {
+                (Some(a), Some(s)) => (a, s),
+                _ => (
+                    cairn_server::config::DEV_ACCESS_KEY_ID.to_string(),
+                    cairn_server::config::DEV_SECRET_ACCESS_KEY.to_string(),
+                ),
+            },
+        };
+        let pick = |candidates: [Option<String>; 4], default: &str| {
+            candidates.into_iter().flatten().find(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+        };
         cairn_client::Endpoint {
-            url: self.endpoint.clone(),
-            region: self.region.clone(),
-            access_key_id: self.access_key_id.clone(),
-            secret_access_key: self.secret_access_key.clone(),
+            url: pick(
+                [
+                    self.endpoint.clone(),
+                    self.env_endpoint_url.clone(),
+                    self.env_cairn_endpoint.clone(),
+                    config.get("endpoint_url").cloned(),
+                ],
+                "http://127.0.0.1:4573",
+            ),
+            region: pick(
+                [
+                    self.region.clone(),
+                    self.env_region.clone(),
+                    self.env_default_region.clone(),
+                    config.get("region").cloned(),
+                ],
+                "us-east-1",
+            ),
+            access_key_id,
+            secret_access_key,
         }
     }
 }

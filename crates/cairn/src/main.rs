@@ -1,10 +1,12 @@
-//! The `cairn` command: `cairn serve` runs the CloudTrail-compatible server; `cairn lookup` reads event history and
-//! `cairn query` runs SQL over it.
+//! The `cairn` command: `cairn serve` runs the CloudTrail-compatible server; `cairn lookup` reads event history,
+//! `cairn query` runs SQL over it, and `cairn trails` shows trails and their deliveries.
 
 mod config;
 mod connection;
 mod lookup;
+mod profile;
 mod query;
+mod trails;
 
 /// mimalloc returns freed memory to the system promptly: after event history flushes its in-memory tail to files,
 /// the resident set falls back instead of staying at its high-water mark as with glibc's allocator.
@@ -45,6 +47,8 @@ enum Command {
     Lookup(Box<lookup::LookupArgs>),
     /// Run SQL over your account's event history (the table `history`) in a running cairn.
     Query(Box<query::QueryArgs>),
+    /// Show your trails in a running cairn: logging, last delivery, lag and last error.
+    Trails(Box<trails::TrailsArgs>),
 }
 
 fn main() -> Result<()> {
@@ -63,6 +67,7 @@ fn main() -> Result<()> {
         }
         Command::Lookup(args) => lookup::run(*args),
         Command::Query(args) => query::run(*args),
+        Command::Trails(args) => trails::run(*args),
     }
 }
 

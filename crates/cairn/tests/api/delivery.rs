@@ -583,3 +583,56 @@ async fn s3_delivery_is_exactly_once_through_an_outage_and_sigkill() {
     assert_eq!(st.latest_delivery_error(), None, "{st:?}");
     assert!(st.latest_delivery_time().is_some());
 }
+
+#[tokio::test]
+async fn cairn_trails_reads_an_aws_profile_and_shows_deliveries() {
+    let dir = TempDir::new();
+    let server = Server::start_configured(&dir, WINDOW);
+    let west = server.client(MGMT, "eu-west-1");
+    west.create_trail().name("shown").s3_bucket_name("trail-bucket").send().await.unwrap();
+    west.start_logging().name("shown").send().await.unwrap();
+    let bucket = dir.0.join("data/buckets/trail-bucket");
+    wait_until("a delivery", Duration::from_secs(20), || !local_files(&bucket).is_empty()).await;
+    // Credentials, region and endpoint all come from a named profile, as the AWS CLI takes them.
+    let credentials = dir.0.join("credentials");
+    let config = dir.0.join("config");
+    std::fs::write(
+        &credentials,
+        format!("[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n[audit]\naws_access_key_id = {}\naws_secret_access_key = {}\n", MGMT.1, MGMT.2),
+    )
+    .unwrap();
+    std::fs::write(&config, format!("[profile audit]\nregion = eu-west-1\nendpoint_url = {}\n", server.endpoint()))
+        .unwrap();
+    let trails = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .arg("trails")
+            .args(args)
+            .env_clear()
+            .env("AWS_PROFILE", "audit")
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_CONFIG_FILE", &config)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let wait_status = Instant::now();
+    let json: Value = loop {
+        let v: Value = serde_json::from_str(&trails(&["--output", "json"])).unwrap();
+        if v[0]["status"]["LatestDeliveryTime"].is_number() || wait_status.elapsed() > Duration::from_secs(10) {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(json.as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(json[0]["trail"]["Name"], "shown");
+    assert_eq!(json[0]["status"]["IsLogging"], true);
+    assert!(json[0]["status"]["LatestDeliveryTime"].is_number(), "{json}");
+    assert!(json[0]["lagRecords"].is_u64(), "lag comes from /metrics on loopback: {json}");
+    let table = trails(&[]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("NAME") && lines[1].starts_with("shown"), "{table}");
+    assert!(lines[1].contains("eu-west-1") && lines[1].contains("s3://trail-bucket"), "{table}");
+    // A flag beats the profile: in us-east-1 the caller has no trail.
+    assert_eq!(trails(&["--region", "us-east-1"]).lines().last(), Some("(0 trails)"));
+}
