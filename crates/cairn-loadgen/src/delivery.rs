@@ -101,6 +101,10 @@ pub async fn latency(
     timeout: Duration,
 ) -> Result<()> {
     let storage = Arc::new(bucket.storage()?);
+    let prefix = bucket.prefix.trim_end_matches('/');
+    // Files delivered before the first marker cannot hold one: reading them would only delay noticing the markers'.
+    let mut read_keys: std::collections::HashSet<String> =
+        storage.list(&bucket.bucket, prefix).await.unwrap_or_default().into_iter().collect();
     let acked: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let sender = {
@@ -121,9 +125,8 @@ pub async fn latency(
         })
     };
     let started = Instant::now();
-    let mut read_keys = std::collections::HashSet::new();
     loop {
-        let keys = storage.list(&bucket.bucket, bucket.prefix.trim_end_matches('/')).await.unwrap_or_default();
+        let keys = storage.list(&bucket.bucket, prefix).await.unwrap_or_default();
         for key in keys {
             if !key.ends_with(".json.gz") || read_keys.contains(&key) {
                 continue;

@@ -95,13 +95,22 @@ impl Server {
 
     /// Starts cairn with extra arguments after `serve --listen 127.0.0.1:0`.
     pub fn start_with(dir: PathBuf, args: &[&str]) -> Server {
+        Server::spawn(dir, args, "warn", Stdio::inherit())
+    }
+
+    /// Starts cairn like [`Server::start_with`], its log at `level` written to the file `log` (not a terminal).
+    pub fn start_logging_to(dir: PathBuf, args: &[&str], level: &str, log: &std::path::Path) -> Server {
+        Server::spawn(dir, args, level, std::fs::File::create(log).unwrap().into())
+    }
+
+    fn spawn(dir: PathBuf, args: &[&str], level: &str, stderr: Stdio) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .current_dir(&dir)
-            .env("CAIRN_LOG", "warn")
+            .env("CAIRN_LOG", level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("cairn starts");
         let mut line = String::new();

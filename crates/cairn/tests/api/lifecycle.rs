@@ -1,4 +1,5 @@
-//! The process: zero-configuration start, persistence across restart, clean shutdown on SIGTERM.
+//! The process: zero-configuration start, persistence across restart, clean shutdown on SIGTERM, a plain log when
+//! the log is not a terminal.
 
 use crate::common::*;
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector, InsightSelector, InsightType, Tag};
@@ -74,4 +75,18 @@ async fn zero_configuration_serves_the_development_account_and_stops_on_sigterm(
     let out = ct.create_trail().name("my-trail").s3_bucket_name("amzn-s3-demo-bucket").send().await.unwrap();
     assert_eq!(out.trail_arn(), Some("arn:aws:cloudtrail:us-east-1:123456789012:trail/my-trail"));
     assert_eq!(server.terminate().code(), Some(0));
+}
+
+#[tokio::test]
+async fn a_log_that_is_not_a_terminal_has_no_colour_codes() {
+    let dir = TempDir::new();
+    let log = dir.0.join("cairn.log");
+    let server = Server::start_logging_to(dir.0.clone(), &[], "debug", &log);
+    let ct =
+        client(&server.endpoint(), "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "us-east-1");
+    assert_eq!(code(ct.get_trail().name("absent").send().await), "TrailNotFoundException");
+    assert_eq!(server.terminate().code(), Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.lines().count() >= 2, "cairn logged its start and stop: {text:?}");
+    assert!(text.contains("INFO") && !text.contains('\u{1b}'), "escape codes in a file log: {text:?}");
 }
