@@ -33,8 +33,6 @@ pub struct DeliveryStatus {
     pub delivered_files: u64,
     pub delivered_events: u64,
     pub failed_attempts: u64,
-    /// Sum over delivered files of (delivery time - time the file's first record was applied), for mean latency.
-    pub latency_ms_total: u64,
 }
 
 /// A file decided on but not yet confirmed written.
@@ -46,6 +44,9 @@ pub struct Intent {
     pub at_ms: i64,
     pub key: String,
     pub kms_key: Option<String>,
+    /// How many records the file holds (0 in state saved before this was kept: unchecked).
+    #[serde(default)]
+    pub records: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +127,7 @@ mod tests {
             StreamState {
                 destination: None,
                 delivered_below: 7,
-                intents: vec![Intent { lo: 7, hi: 9, at_ms: 1, key: "k".into(), kms_key: None }],
+                intents: vec![Intent { lo: 7, hi: 9, at_ms: 1, key: "k".into(), kms_key: None, records: 3 }],
             },
         );
         s.status.latest_error = Some("AccessDenied".into());

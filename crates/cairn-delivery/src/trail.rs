@@ -11,7 +11,7 @@ use cairn_model::select::EventView;
 use cairn_model::Trail;
 
 use crate::layout::{log_file, unique_part, Destination};
-use crate::state::{DeliveryStatus, Intent, StreamState, TrailState};
+use crate::state::{DeliveryStatus, Intent, TrailState};
 use crate::storage::Storage;
 use crate::Error;
 
@@ -55,15 +55,14 @@ struct Pending {
     intent: Intent,
     bucket: String,
     records: Vec<Bytes>,
-    /// When its first record was applied in this process (for latency; `None` after a restart).
-    opened_ms: Option<i64>,
 }
 
-/// Per-stream retry timing.
-#[derive(Debug, Default, Clone, Copy)]
+/// A failing stream's retry timing and the storage's error code of its last attempt.
+#[derive(Debug, Default, Clone)]
 struct Retry {
     next_ms: i64,
     attempts: u32,
+    error: String,
 }
 
 /// A trail's delivery engine, driven by the consumer that follows the journal for it.
@@ -78,7 +77,10 @@ pub struct TrailDelivery {
     status: Arc<Mutex<DeliveryStatus>>,
     versions: Vec<Version>,
     /// Open files by stream id.
-    open: BTreeMap<String, (Destination, String, String, Batch)>,
+    open: BTreeMap<String, Open>,
+    /// Files closed while records arrived (size cap reached, or the trail's KMS key changed), to become intents at
+    /// the next settle before the open ones; in journal order.
+    sealed: Vec<(String, Open)>,
     /// Files to write by stream id, in journal order.
     pending: BTreeMap<String, Vec<Pending>>,
     retry: BTreeMap<String, Retry>,
@@ -88,7 +90,13 @@ pub struct TrailDelivery {
     held_bytes: usize,
     /// The consumer's saved checkpoint: no replay starts below it.
     checkpoint: u64,
+    /// The state in memory differs from the saved state: nothing is written and no position is reported durable
+    /// until it is saved.
+    dirty: bool,
 }
+
+/// An open file: where it goes, its account and region, its records.
+type Open = (Destination, String, String, Batch);
 
 fn stream_id(dest: &Destination, account: &str, region: &str) -> String {
     format!(
@@ -123,7 +131,6 @@ impl TrailDelivery {
                     intent: intent.clone(),
                     bucket: bucket.clone(),
                     records: Vec::new(),
-                    opened_ms: None,
                 });
             }
         }
@@ -138,11 +145,13 @@ impl TrailDelivery {
             status,
             versions: Vec::new(),
             open: BTreeMap::new(),
+            sealed: Vec::new(),
             pending,
             retry: BTreeMap::new(),
             position: 0,
             held_bytes: 0,
             checkpoint: 0,
+            dirty: false,
         })
     }
 
@@ -194,6 +203,15 @@ impl TrailDelivery {
                 self.held_bytes += payload.len();
                 continue;
             }
+            let seal = self.open.get(&id).is_some_and(|(_, _, _, b)| {
+                b.kms_key != trail.kms_key_id || b.bytes + payload.len() > self.settings.max_file_bytes
+            });
+            if seal {
+                // Never a record encrypted other than its trail asked, nor a file past the cap.
+                if let Some(open) = self.open.remove(&id) {
+                    self.sealed.push((id.clone(), open));
+                }
+            }
             let entry = self.open.entry(id).or_insert_with(|| {
                 let batch = Batch {
                     lo: seq,
@@ -218,13 +236,16 @@ impl TrailDelivery {
     /// far end.
     pub async fn settle(&mut self, position: u64, now_ms: i64) -> Result<u64, Error> {
         self.position = self.position.max(position);
+        if self.dirty {
+            // A save that failed before: no file is written until every intent is durable.
+            self.save()?;
+        }
         self.close_due(now_ms)?;
-        let mut changed = false;
         let ids: Vec<String> = self.pending.keys().cloned().collect();
         for id in ids {
-            changed |= self.write_stream(&id, now_ms).await;
+            self.write_stream(&id, now_ms).await;
         }
-        if changed {
+        if self.dirty {
             self.save()?;
         }
         Ok(self.durable())
@@ -232,25 +253,28 @@ impl TrailDelivery {
 
     /// Everything below this position is delivered or not selected.
     fn durable(&self) -> u64 {
-        let open = self.open.values().map(|(_, _, _, b)| b.lo);
+        let open = self.open.values().chain(self.sealed.iter().map(|(_, o)| o)).map(|(_, _, _, b)| b.lo);
         let pending = self.pending.values().flatten().map(|p| p.intent.lo);
         open.chain(pending).min().unwrap_or(self.position).min(self.position)
     }
 
     fn close_due(&mut self, now_ms: i64) -> Result<(), Error> {
+        // Nothing more can join the files of a trail deleted before the position read: they close at once.
+        let deleted = matches!(self.versions.last(), Some((at, None)) if self.position > *at);
         let due: Vec<String> = self
             .open
             .iter()
             .filter(|(_, (_, _, _, b))| {
-                now_ms - b.opened_ms >= self.settings.window_ms || b.bytes >= self.settings.max_file_bytes
+                deleted || now_ms - b.opened_ms >= self.settings.window_ms || b.bytes >= self.settings.max_file_bytes
             })
             .map(|(id, _)| id.clone())
             .collect();
-        if due.is_empty() {
+        if due.is_empty() && self.sealed.is_empty() {
             return Ok(());
         }
-        for id in due {
-            let Some((dest, account, region, batch)) = self.open.remove(&id) else { continue };
+        let mut closing = std::mem::take(&mut self.sealed);
+        closing.extend(due.into_iter().filter_map(|id| self.open.remove(&id).map(|o| (id, o))));
+        for (id, (dest, account, region, batch)) in closing {
             let unique = unique_part(&self.arn, &account, &region, batch.lo, batch.hi);
             let intent = Intent {
                 lo: batch.lo,
@@ -258,29 +282,36 @@ impl TrailDelivery {
                 at_ms: now_ms,
                 key: dest.log_file_key(&account, &region, now_ms, &unique),
                 kms_key: batch.kms_key,
+                records: batch.records.len() as u64,
             };
             let stream = self.state.streams.entry(id.clone()).or_default();
             stream.destination = Some(dest.clone());
             stream.intents.push(intent.clone());
-            self.pending.entry(id).or_default().push(Pending {
-                intent,
-                bucket: dest.bucket,
-                records: batch.records,
-                opened_ms: Some(batch.opened_ms),
-            });
+            self.pending.entry(id).or_default().push(Pending { intent, bucket: dest.bucket, records: batch.records });
         }
         // The intents must be durable before any of their files is written.
+        self.dirty = true;
         self.save()
     }
 
-    /// Writes the stream's ready files in order, stopping at the first failure; true if the state changed.
-    async fn write_stream(&mut self, id: &str, now_ms: i64) -> bool {
-        let mut changed = false;
+    /// Writes the stream's ready files in order, stopping at the first failure.
+    async fn write_stream(&mut self, id: &str, now_ms: i64) {
         loop {
-            let retry = self.retry.get(id).copied().unwrap_or_default();
+            let retry = self.retry.get(id).cloned().unwrap_or_default();
             let Some(p) = self.pending.get(id).and_then(|l| l.first()) else { break };
             // Its records are all in once the journal has been read past its last one.
             if self.position <= p.intent.hi || now_ms < retry.next_ms {
+                break;
+            }
+            if p.intent.records != 0 && p.records.len() as u64 != p.intent.records {
+                // A rebuilt file must be the file decided on: never overwrite a delivered object with less.
+                tracing::error!(
+                    trail = self.arn,
+                    key = p.intent.key,
+                    expected = p.intent.records,
+                    rebuilt = p.records.len(),
+                    "a log file rebuilt after a restart does not match its intent; it is not written"
+                );
                 break;
             }
             let body = match log_file(p.records.iter().map(|r| &r[..]), self.settings.gzip_level) {
@@ -305,18 +336,16 @@ impl TrailDelivery {
                     self.held_bytes -= done.records.iter().map(Bytes::len).sum::<usize>();
                     status.latest_delivery_ms = Some(now_ms);
                     status.latest_attempt_succeeded_ms = Some(now_ms);
-                    status.latest_error = None;
+                    // Another stream of the trail may still be failing.
+                    status.latest_error = self.retry.values().next().map(|r| r.error.clone());
                     status.delivered_files += 1;
                     status.delivered_events += n;
-                    if let Some(opened) = done.opened_ms {
-                        status.latency_ms_total += (now_ms - opened).max(0) as u64;
-                    }
                     drop(status);
                     let stream = self.state.streams.entry(id.to_string()).or_default();
                     stream.delivered_below = done.intent.hi + 1;
                     stream.intents.retain(|i| i.lo != done.intent.lo);
                     tracing::debug!(trail = self.arn, key = done.intent.key, events = n, "log file delivered");
-                    changed = true;
+                    self.dirty = true;
                 }
                 Err(e) => {
                     status.latest_error = Some(e.code.clone());
@@ -327,13 +356,17 @@ impl TrailDelivery {
                     // Jitter from the key, so streams failing together spread their retries.
                     let jitter = p.intent.key.bytes().fold(0i64, |h, b| h.wrapping_mul(31).wrapping_add(b as i64));
                     let next_ms = now_ms + wait / 2 + jitter.rem_euclid(wait / 2 + 1);
-                    self.retry.insert(id.to_string(), Retry { next_ms, attempts });
+                    self.retry.insert(id.to_string(), Retry { next_ms, attempts, error: e.code.clone() });
                     tracing::warn!(trail = self.arn, bucket = p.bucket, error = %e, "log file delivery failed; will retry");
                     break;
                 }
             }
         }
-        changed
+    }
+
+    /// The storage's error code while any stream of the trail is failing.
+    pub fn failing(&self) -> Option<String> {
+        self.retry.values().next().map(|r| r.error.clone())
     }
 
     /// Tells the engine the consumer's saved checkpoint (a replay after a crash starts there).
@@ -347,6 +380,7 @@ impl TrailDelivery {
         self.state.streams.retain(|_, s| !s.intents.is_empty() || s.delivered_below > checkpoint);
         self.state.status = self.status.lock().unwrap_or_else(|e| e.into_inner()).clone();
         self.state.save(&self.state_path)?;
+        self.dirty = false;
         Ok(())
     }
 
@@ -356,17 +390,12 @@ impl TrailDelivery {
             Some((at, None)) => *at,
             _ => return false,
         };
-        self.position > deleted_at && self.open.is_empty() && self.pending.is_empty()
+        self.position > deleted_at && self.open.is_empty() && self.sealed.is_empty() && self.pending.is_empty()
     }
 
     /// Removes the state file once [`TrailDelivery::finished`].
     pub fn remove_state(&self) -> Result<(), Error> {
         Ok(TrailState::remove(&self.state_path)?)
-    }
-
-    /// A stream state, for tests and status.
-    pub fn stream(&self, id: &str) -> Option<&StreamState> {
-        self.state.streams.get(id)
     }
 }
 
@@ -484,7 +513,11 @@ mod tests {
         assert_eq!(e.settle(20, 1).await.unwrap(), 20, "records past the cap are cut without waiting");
         let files = f.files().await;
         assert_eq!(files.values().flatten().count(), 10, "the deleted trail delivers what it had selected");
-        assert!(files.len() >= 2);
+        // Five records of each region, three of which fit under the cap: two files per region.
+        let per_file = 1000 / f.records[0].1.len();
+        assert_eq!(per_file, 3, "records of {} bytes", f.records[0].1.len());
+        assert_eq!(files.len(), 4, "{files:?}");
+        assert!(files.values().all(|ids| ids.len() <= per_file), "{files:?}");
         assert!(e.finished());
         e.remove_state().unwrap();
         assert!(!f.state.exists());

@@ -123,17 +123,32 @@ impl Progress {
     /// Records that everything below `seq` is durable: saves the checkpoint (if it advances) and releases what
     /// every consumer has passed.
     pub(crate) fn durable(&self, seq: u64) -> Result<(), crate::Error> {
+        self.advance(seq)?;
+        self.status.succeeded(self.clock.now_millis());
+        Ok(())
+    }
+
+    /// Saves the checkpoint at `seq` (if it advances) without counting as a success: for a sink whose output is
+    /// partly failing.
+    pub(crate) fn advance(&self, seq: u64) -> Result<(), crate::Error> {
         if seq > self.status.checkpoint.load(Ordering::Relaxed) {
             self.log.save_checkpoint(&self.name, seq)?;
             self.status.checkpoint.store(seq, Ordering::Relaxed);
             self.log.release_consumed()?;
         }
-        self.status.succeeded(self.clock.now_millis());
         Ok(())
     }
 
     pub(crate) fn failed(&self, error: String) {
         self.status.failed(self.clock.now_millis(), error);
+    }
+
+    /// Keeps `error` as the consumer's last error without counting another failure.
+    pub(crate) fn still_failing(&self, error: String) {
+        let mut last = self.status.last_error.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_none() {
+            *last = Some((self.clock.now_millis(), error));
+        }
     }
 
     /// The last saved checkpoint: a restart replays from here.

@@ -169,12 +169,24 @@ impl consumers::Sink for TrailSink {
         self.refresh_versions();
         let checkpoint = self.progress.checkpoint();
         self.engine.set_checkpoint(checkpoint);
+        let failures_before = self.engine.status().lock().unwrap_or_else(|e| e.into_inner()).failed_attempts;
         let durable = self.engine.settle(position, now_ms).await?;
         if self.last_prune.elapsed() >= PRUNE_EVERY {
             self.last_prune = Instant::now();
             self.prune_versions(checkpoint);
         }
-        Ok(Some(durable))
+        // While a stream of the trail fails, the consumer is failing (for /metrics) though its checkpoint may
+        // still advance past what other streams delivered.
+        let Some(error) = self.engine.failing() else { return Ok(Some(durable)) };
+        self.progress.advance(durable)?;
+        let failures = self.engine.status().lock().unwrap_or_else(|e| e.into_inner()).failed_attempts;
+        let message = format!("the bucket refused or could not be reached: {error}");
+        if failures > failures_before {
+            self.progress.failed(message);
+        } else {
+            self.progress.still_failing(message);
+        }
+        Ok(None)
     }
 
     fn wants_more(&self) -> bool {
