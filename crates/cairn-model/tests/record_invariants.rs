@@ -11,14 +11,21 @@ use std::path::{Path, PathBuf};
 use cairn_model::{AdvancedEventSelector, EventSelectors, EventView, Trail};
 use serde_json::{json, Value};
 
-/// The project's own records (tests/fixtures/records).
-const FIXTURE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/records");
-const DEFAULT_REFERENCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference");
+/// The project's own records, relative to the package.
+const FIXTURE_DIR: &str = "tests/fixtures/records";
+/// The shared reference folder beside the repository, relative to the package.
+const DEFAULT_REFERENCE_DIR: &str = "../../../shared/reference";
 /// The folders of the reference folder that hold record and log files.
 const REFERENCE_RECORD_DIRS: [&str; 2] = ["sample-logs", "aws-docs-examples/json"];
 
+/// The package's directory, read when the test runs: cargo and nextest set it, and a compile-time path would be
+/// stale when a shared target directory reuses a build made in another checkout.
+fn package_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo and nextest"))
+}
+
 fn reference_dir() -> PathBuf {
-    std::env::var_os("CAIRN_REFERENCE_DIR").map_or_else(|| PathBuf::from(DEFAULT_REFERENCE_DIR), PathBuf::from)
+    std::env::var_os("CAIRN_REFERENCE_DIR").map_or_else(|| package_dir().join(DEFAULT_REFERENCE_DIR), PathBuf::from)
 }
 
 /// Every `*.json` file under `dir`, recursively, in a stable order; files whose name contains ".invalid" are left
@@ -129,8 +136,9 @@ fn check_files(files: &[PathBuf]) -> (usize, usize, usize) {
 
 #[test]
 fn fixture_records_keep_the_invariants() {
-    let files = json_files(Path::new(FIXTURE_DIR));
-    assert!(!files.is_empty(), "no fixtures under {FIXTURE_DIR}");
+    let dir = package_dir().join(FIXTURE_DIR);
+    let files = json_files(&dir);
+    assert!(!files.is_empty(), "no fixtures under {}", dir.display());
     let (read, _, checked) = check_files(&files);
     assert_eq!(read, files.len(), "every fixture is JSON");
     // All but the insight event and the legacy log file are routable.
@@ -155,4 +163,5 @@ fn reference_records_keep_the_invariants() {
         read,
         files.len() - read
     );
+    assert!(checked > 0, "the reference folder {} holds no routable record", dir.display());
 }

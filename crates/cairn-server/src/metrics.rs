@@ -35,6 +35,13 @@ pub(crate) fn render(app: &App) -> String {
     let committed = app.journal.committed();
     family(&mut out, "cairn_journal_committed_records", "counter", "Records durable in the journal.");
     let _ = writeln!(out, "cairn_journal_committed_records {committed}");
+    family(
+        &mut out,
+        "cairn_history_duplicates_skipped_total",
+        "counter",
+        "Records event history skipped because it held one with the same account, region, eventID and eventTime.",
+    );
+    let _ = writeln!(out, "cairn_history_duplicates_skipped_total {}", app.history.duplicates_skipped());
 
     let consumers = app.consumers.snapshot();
     family(

@@ -9,8 +9,9 @@
 //! Durability: the files cover the journal up to the checkpoint their owner saves after [`History::flush`]; at
 //! [`History::open`] files at or past that checkpoint (written by a flush whose checkpoint never landed), files a
 //! finished compaction replaced, and unfinished writes are removed, so replaying the journal from the checkpoint
-//! rebuilds exactly the tail. Events are deduplicated on eventID within their partition and date (consumers are
-//! at-least-once and producers retry), and fall out 90 days after their eventTime, by the clock the caller passes.
+//! rebuilds exactly the tail. A record is skipped as a repeat when its partition holds one with the same eventID
+//! and eventTime, in the tail or in a file (consumers are at-least-once and producers retry). Events fall out 90
+//! days after their eventTime, by the clock the caller passes.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
@@ -125,6 +126,8 @@ pub struct History {
     state: RwLock<State>,
     /// One flush, compaction or expiry of files at a time.
     files: Mutex<()>,
+    /// Records skipped because history already held them (producer retries, replays after a restart).
+    duplicates: std::sync::atomic::AtomicU64,
 }
 
 /// A lookup candidate: a tail event, or a row of a file.
@@ -208,6 +211,7 @@ impl History {
             dir: Some(dir.to_path_buf()),
             state: RwLock::new(State { tail: Tail::default(), dates }),
             files: Mutex::new(()),
+            duplicates: Default::default(),
         })
     }
 
@@ -236,13 +240,24 @@ impl History {
             })
             .collect();
         let mut state = self.write();
+        let candidates = events.len();
         let mut added = 0;
         for e in events {
             if !state.in_files(&e) {
                 added += usize::from(state.tail.insert(e));
             }
         }
+        if candidates > added {
+            let skipped = (candidates - added) as u64;
+            self.duplicates.fetch_add(skipped, std::sync::atomic::Ordering::Relaxed);
+            tracing::debug!(skipped, "event history skipped records it already held");
+        }
         added
+    }
+
+    /// Records skipped so far because history already held one with their account, region, eventID and eventTime.
+    pub fn duplicates_skipped(&self) -> u64 {
+        self.duplicates.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Events in the in-memory tail, and the bytes of their records.
@@ -447,7 +462,7 @@ impl History {
 }
 
 impl State {
-    /// Whether a file of the event's date already holds its eventID.
+    /// Whether a file of the event's date already holds its eventID at its eventTime.
     fn in_files(&self, e: &StoredEvent) -> bool {
         let Some(segs) = self.dates.get(&date_of(e.fields.time_ms)) else { return false };
         let hash = event_id_hash(e);
@@ -458,6 +473,7 @@ impl State {
             match fetched {
                 Ok(raws) => raws.iter().filter_map(|r| extract(r.as_bytes())).any(|f| {
                     f.event_id == e.fields.event_id
+                        && f.time_ms == e.fields.time_ms
                         && f.account_id == e.fields.account_id
                         && f.region == e.fields.region
                 }),
@@ -630,18 +646,20 @@ mod tests {
     }
 
     #[test]
-    fn an_event_id_repeated_on_another_date_is_another_event() {
-        // Real archives repeat eventIDs across days; the files keep both (they deduplicate by date), so the tail must.
+    fn an_event_id_repeated_at_another_time_is_another_event() {
+        // Real archives repeat eventIDs across days and within one; only a repeat of eventID and eventTime is a retry.
         let h = History::new();
         let day = 86_400_000;
         let recs = [
             event("same", "RunInstances", NOW - 2 * day, "eu-west-1"),
             event("same", "StopInstances", NOW - day, "eu-west-1"),
             event("same", "StopInstances", NOW - day, "eu-west-1"),
+            event("same", "StartInstances", NOW - day + 1000, "eu-west-1"),
         ];
-        assert_eq!(h.insert_batch(recs.iter().enumerate().map(|(i, r)| (i as u64, r.as_slice())), NOW), 2);
+        assert_eq!(h.insert_batch(recs.iter().enumerate().map(|(i, r)| (i as u64, r.as_slice())), NOW), 3);
+        assert_eq!(h.duplicates_skipped(), 1);
         let found = h.lookup(&q(Some((LookupKey::EventId, "same")), None, 50), NOW).unwrap();
-        assert_eq!(found.events.len(), 2);
+        assert_eq!(found.events.len(), 3);
     }
 
     #[test]

@@ -64,15 +64,14 @@ struct Partition {
 }
 
 impl Partition {
-    /// Whether the partition holds `id` on the UTC date of `time_ms`: deduplication means the same in the tail as
-    /// in the files, which are by date (the same eventID on another date is another event).
+    /// Whether the partition holds `id` with the eventTime `time_ms`: deduplication means the same in the tail as in
+    /// the files (a retried record repeats its eventID and eventTime; the same eventID at another time is kept).
     fn holds_event_id(&self, id: &str, time_ms: i64) -> bool {
         let Some(p) = self.index.get(&value_hash(LookupKey::EventId, id)) else { return false };
         let range = (Bound::Unbounded, Bound::Unbounded);
-        let day = |t: i64| t.div_euclid(86_400_000);
-        p.newest(range, usize::MAX).iter().any(|k| {
-            self.events.get(k).is_some_and(|e| e.fields.event_id == id && day(e.fields.time_ms) == day(time_ms))
-        })
+        p.newest(range, usize::MAX)
+            .iter()
+            .any(|k| self.events.get(k).is_some_and(|e| e.fields.event_id == id && e.fields.time_ms == time_ms))
     }
 
     fn insert(&mut self, event: Arc<StoredEvent>) -> bool {
