@@ -9,7 +9,7 @@ pub mod trail;
 
 pub use layout::Destination;
 pub use state::{DeliveryStatus, StateError, TrailState};
-pub use storage::{Storage, StorageConfig, StoreError};
+pub use storage::{Storage, StorageConfig, StoreError, StoreErrorKind};
 pub use trail::{Settings, TrailDelivery, Version};
 
 #[derive(Debug, thiserror::Error)]

@@ -38,14 +38,40 @@ pub enum StorageConfig {
 #[error("{code}: {message}")]
 pub struct StoreError {
     /// S3's error code: `NoSuchBucket`, `AccessDenied`, `InvalidAccessKeyId`, `KMS.NotFoundException`, ...;
-    /// `ServiceUnavailable` when the storage could not be reached.
+    /// `ServiceUnavailable` when the storage could not be reached. Kept as the server gave it, because that is what
+    /// GetTrailStatus shows; [`StoreError::kind`] is what callers decide on.
     pub code: String,
     pub message: String,
+}
+
+/// What a storage failure means for the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreErrorKind {
+    /// The bucket (or, on a read, the object) does not exist.
+    NoSuchBucket,
+    /// The storage refused the request to cairn's credentials (a bucket policy or ACL; not bad credentials).
+    AccessDenied,
+    /// The storage could not encrypt with the KMS key, or did not confirm that it did.
+    Kms,
+    /// The storage could not be reached or did not answer in time.
+    Unreachable,
+    /// Anything else.
+    Other,
 }
 
 impl StoreError {
     fn new(code: &str, message: impl Into<String>) -> StoreError {
         StoreError { code: code.to_string(), message: message.into() }
+    }
+
+    pub fn kind(&self) -> StoreErrorKind {
+        match self.code.as_str() {
+            "NoSuchBucket" | "NoSuchKey" => StoreErrorKind::NoSuchBucket,
+            "AccessDenied" | "AllAccessDisabled" => StoreErrorKind::AccessDenied,
+            c if c.starts_with("KMS.") || c == "NotImplemented" => StoreErrorKind::Kms,
+            "ServiceUnavailable" | "SlowDown" | "RequestTimeout" => StoreErrorKind::Unreachable,
+            _ => StoreErrorKind::Other,
+        }
     }
 
     fn from_object_store(e: &object_store::Error) -> StoreError {
@@ -58,13 +84,31 @@ impl StoreError {
                 object_store::Error::NotSupported { .. } | object_store::Error::NotImplemented { .. } => {
                     "NotImplemented"
                 }
-                _ if text.contains("error sending request") || text.contains("connect") => "ServiceUnavailable",
+                _ if unreachable(e) => "ServiceUnavailable",
                 _ => "InternalError",
             }
             .to_string()
         });
         StoreError { code, message: text }
     }
+}
+
+/// Whether the HTTP client never got an answer: it could not connect, or timed out.
+fn unreachable(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<reqwest::Error>().is_some_and(|r| r.is_connect() || r.is_timeout()) {
+            return true;
+        }
+        if s.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            use std::io::ErrorKind::*;
+            matches!(io.kind(), ConnectionRefused | ConnectionReset | ConnectionAborted | TimedOut | NotConnected)
+        }) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -129,10 +173,6 @@ impl Storage {
             std::fs::create_dir_all(root)?;
         }
         Ok(Storage { config, runtime: IoRuntime(Some(runtime)), stores: Mutex::default() })
-    }
-
-    pub fn config(&self) -> &StorageConfig {
-        &self.config
     }
 
     /// Whether objects can be encrypted with a KMS key (SSE-KMS) on this storage.
@@ -208,9 +248,9 @@ impl Storage {
             .await;
         match listed {
             Ok(()) => Ok(true),
-            Err(e) if e.code == "NoSuchBucket" => Ok(false),
+            Err(e) if e.kind() == StoreErrorKind::NoSuchBucket => Ok(false),
             // Listing may be denied to a writer; a bucket that answers AccessDenied exists.
-            Err(e) if e.code == "AccessDenied" => Ok(true),
+            Err(e) if e.kind() == StoreErrorKind::AccessDenied => Ok(true),
             Err(e) => Err(e),
         }
     }
@@ -351,6 +391,32 @@ mod tests {
         assert_eq!(xml_code(text), Some("AccessDenied"));
         assert_eq!(xml_code("no body"), None);
         assert_eq!(xml_code("<Code></Code>"), None);
+    }
+
+    #[test]
+    fn kinds_are_decided_by_code() {
+        let kind = |code: &str| StoreError::new(code, "").kind();
+        assert_eq!(kind("NoSuchBucket"), StoreErrorKind::NoSuchBucket);
+        assert_eq!(kind("AllAccessDisabled"), StoreErrorKind::AccessDenied);
+        assert_eq!(kind("KMS.NotFoundException"), StoreErrorKind::Kms);
+        assert_eq!(kind("SlowDown"), StoreErrorKind::Unreachable);
+        assert_eq!(kind("InvalidAccessKeyId"), StoreErrorKind::Other);
+    }
+
+    #[tokio::test]
+    async fn a_storage_nobody_answers_at_is_unreachable() {
+        // A port just bound and released: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let storage = Storage::open(StorageConfig::S3 {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            region: "us-east-1".into(),
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "secret".into(),
+            force_path_style: true,
+        })
+        .unwrap();
+        let err = storage.put("b", "k", Bytes::from_static(b"x"), None).await.unwrap_err();
+        assert_eq!((err.code.as_str(), err.kind()), ("ServiceUnavailable", StoreErrorKind::Unreachable), "{err}");
     }
 
     #[tokio::test]

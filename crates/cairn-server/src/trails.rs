@@ -9,6 +9,7 @@ use cairn_api::shapes::{
 };
 use cairn_api::{max_len, required, ApiError, ErrorCode, Result};
 use cairn_catalog::{Changes, State};
+use cairn_delivery::{Destination, StoreErrorKind};
 use cairn_model::arn::{trail_arn, Arn, TrailRef};
 use cairn_model::names::{validate_bucket_name, validate_s3_prefix, validate_sns_topic_name, validate_trail_name};
 use cairn_model::{tags, EventSelectors, LoggingState, Trail};
@@ -248,7 +249,7 @@ fn check_destination(app: &App, t: &Trail) -> Result<()> {
             "this cairn's trail storage (local directories) cannot encrypt log files with a KMS key: configure S3 storage that supports SSE-KMS, or create the trail without KmsKeyId",
         ));
     }
-    let dest = cairn_delivery::Destination {
+    let dest = Destination {
         bucket: bucket.clone(),
         prefix: t.s3_key_prefix.clone(),
         organization_id: t.organization_id.clone(),
@@ -263,8 +264,8 @@ fn check_destination(app: &App, t: &Trail) -> Result<()> {
     match checked {
         Ok(true) => Ok(()),
         Ok(false) => Err(missing()),
-        Err(e) if e.code == "NoSuchBucket" => Err(missing()),
-        Err(e) if e.code == "AccessDenied" || e.code == "AllAccessDisabled" => Err(ApiError::new(
+        Err(e) if e.kind() == StoreErrorKind::NoSuchBucket => Err(missing()),
+        Err(e) if e.kind() == StoreErrorKind::AccessDenied => Err(ApiError::new(
             ErrorCode::InsufficientS3BucketPolicy,
             format!("incorrect S3 bucket policy is detected for bucket: {bucket}"),
         )),

@@ -2,7 +2,7 @@
 //! server (Garage, started by `scripts/test`), selection by logging state, selectors, regions and organizations,
 //! GetTrailStatus, and exactly-once delivery through a bucket outage and SIGKILL.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -341,7 +341,23 @@ async fn selectors_regions_and_organizations_decide_what_is_delivered() {
             check_layout(&f, &format!("{trail}/"), None);
         }
     }
-    // The deleted trail's consumer finishes once it has delivered what it had selected.
+    // The deleted trail's consumer finishes once it has delivered what it had selected: it leaves /metrics, and its
+    // checkpoint and delivery state leave the data directory, so it pins no journal segment.
+    let trail_consumers = |text: &str| -> BTreeSet<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.len() == "trail-".len() + 16 && w.starts_with("trail-"))
+            .map(str::to_string)
+            .collect()
+    };
+    wait_until("the deleted trail's consumer to finish", Duration::from_secs(10), || {
+        trail_consumers(&http_get(&server, "/metrics")).len() == 2
+    })
+    .await;
+    let files: Vec<String> = walk_all(&dir.0.join("data"))
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(trail_consumers(&files.join(" ")), trail_consumers(&http_get(&server, "/metrics")), "{files:?}");
     let metrics = http_get(&server, "/metrics");
     assert!(
         metrics.contains(
