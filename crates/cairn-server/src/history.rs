@@ -26,7 +26,7 @@ const CATCH_UP: Duration = Duration::from_secs(2);
 /// Waits until history has applied every record committed before this call (so a lookup sees every call answered
 /// before it), for at most [`CATCH_UP`]; after that the lookup answers from what history has.
 pub(crate) async fn catch_up(app: &App) {
-    let target = app.journal.committed();
+    let target = app.log().committed();
     let mut applied = app.history_applied.subscribe();
     if tokio::time::timeout(CATCH_UP, applied.wait_for(|a| *a >= target)).await.is_err() {
         tracing::warn!(
@@ -134,7 +134,7 @@ async fn flusher(app: Arc<App>, progress: consumers::Progress, flush_now: Arc<to
 }
 
 fn checkpoint(app: &App) -> u64 {
-    app.journal.checkpoint(CONSUMER).unwrap_or(0)
+    app.log().checkpoint(CONSUMER).unwrap_or(0)
 }
 
 /// Writes the tail below `upto` to files, then saves the checkpoint (so files cover exactly the journal below it) and

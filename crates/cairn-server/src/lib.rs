@@ -116,7 +116,7 @@ impl App {
         let journal = Arc::new(Journal::open(&settings.data_dir.join("journal"), cairn_journal::Options::default())?);
         let position = Arc::clone(&journal);
         catalog.set_position_source(Arc::new(move || position.committed()));
-        let checkpoint = journal.register_consumer(history::CONSUMER)?;
+        let checkpoint = cairn_journal::Log::register_consumer(&*journal, history::CONSUMER, 0)?;
         let history = cairn_store::History::open(&settings.data_dir.join("history"), checkpoint)?;
         let credentials = settings.credentials.iter().cloned().collect();
         let queries = query::Queries::start(&settings.query).map_err(|source| Error::Io {

@@ -373,7 +373,8 @@ pub(crate) fn create(app: &App, ctx: &Ctx, req: CreateTrailRequest) -> Result<Tr
     // The trail's delivery consumer is registered before the trail exists, so the journal keeps every record from
     // the trail's first version on, even before the supervisor starts the consumer.
     let consumer = crate::delivery::consumer_name(&trail.arn());
-    app.journal.register_consumer_at(&consumer, app.journal.committed()).map_err(|e| {
+    let log = app.log();
+    log.register_consumer(&consumer, log.committed()).map_err(|e| {
         tracing::error!(error = %e, "cannot register a trail's delivery consumer");
         ApiError::internal("an internal error occurred; the request changed nothing")
     })?;
@@ -386,7 +387,7 @@ pub(crate) fn create(app: &App, ctx: &Ctx, req: CreateTrailRequest) -> Result<Tr
         Ok(response_shape(&trail))
     });
     if created.is_err() && app.catalog.read(|s| s.trail_versions(&trail.arn()).is_empty()) {
-        if let Err(e) = app.journal.remove_consumer(&consumer) {
+        if let Err(e) = log.remove_consumer(&consumer) {
             tracing::warn!(error = %e, consumer, "cannot remove the consumer of a trail that was not created");
         }
     }
