@@ -523,4 +523,48 @@ mod tests {
         assert!(!f.state.exists());
         std::fs::remove_dir_all(&f.root).unwrap();
     }
+
+    #[tokio::test]
+    async fn a_kms_key_change_closes_the_file_and_nothing_is_written_with_the_wrong_encryption() {
+        let f = Fixture::new("kms");
+        std::fs::create_dir_all(f.root.join("buckets/b")).unwrap();
+        let mut e = f.engine();
+        let encrypted = Arc::new(Trail {
+            kms_key_id: Some("arn:aws:kms:us-east-1:111111111111:key/k".into()),
+            ..(*trail(true)).clone()
+        });
+        e.set_versions(vec![(0, Some(trail(true))), (10, Some(encrypted))]);
+        e.apply(f.records.iter().map(|(s, r)| (*s, r)), 0);
+        // The records before the key was set go out in their own files, unencrypted as their trail asked; the
+        // rest wait for a storage that can encrypt (local buckets cannot), and are never written in plaintext.
+        assert_eq!(e.settle(20, 1000).await.unwrap(), 10);
+        let files = f.files().await;
+        assert_eq!(files.len(), 2, "{files:?}");
+        let mut ids: Vec<&String> = files.values().flatten().collect();
+        ids.sort();
+        let mut want: Vec<String> = (0..10).map(|s| format!("\"e{s}\"")).collect();
+        want.sort();
+        assert_eq!(ids, want.iter().collect::<Vec<_>>());
+        assert_eq!(e.failing().as_deref(), Some("NotImplemented"));
+        assert_eq!(e.status().lock().unwrap().latest_error.as_deref(), Some("NotImplemented"));
+        std::fs::remove_dir_all(&f.root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn no_file_is_written_while_its_intent_cannot_be_saved() {
+        let f = Fixture::new("save");
+        std::fs::create_dir_all(f.root.join("buckets/b")).unwrap();
+        let mut e = f.engine();
+        // A directory where the state file should be: every save fails.
+        std::fs::create_dir_all(&f.state).unwrap();
+        e.apply(f.records.iter().map(|(s, r)| (*s, r)), 0);
+        assert!(e.settle(20, 1000).await.is_err());
+        assert!(e.settle(20, 2000).await.is_err(), "still unsaved: still refused");
+        assert!(f.files().await.is_empty(), "a file whose intent is not durable is never written");
+        std::fs::remove_dir(&f.state).unwrap();
+        assert_eq!(e.settle(20, 3000).await.unwrap(), 20);
+        assert_eq!(f.files().await.values().flatten().count(), 12);
+        assert!(f.state.is_file());
+        std::fs::remove_dir_all(&f.root).unwrap();
+    }
 }
