@@ -1,0 +1,8 @@
+//! cairn's own buckets: a durable object store ([`store`]) served over the S3 protocol, with bucket policies
+//! evaluated by `cairn-policy`.
+
+pub mod error;
+pub mod store;
+
+pub use error::StoreError;
+pub use store::{Bucket, Listing, Object, ObjectMeta, Part, Store, Upload};
