@@ -101,7 +101,8 @@ gzip_level = $LEVEL"
       where=(--s3-endpoint "$CAIRN_TEST_S3_ENDPOINT" --s3-region "$CAIRN_TEST_S3_REGION"
         --s3-access-key-id "$CAIRN_TEST_S3_ACCESS_KEY_ID" --s3-secret-access-key "$CAIRN_TEST_S3_SECRET_ACCESS_KEY")
     else
-      where=(--buckets-dir "$work/data/buckets")
+      # cairn's own bucket, read through cairn's S3 endpoint as any S3 client would.
+      where=(--s3-endpoint "$CAIRN_ENDPOINT" --s3-region us-east-1 --s3-access-key-id "$akid" --s3-secret-access-key "$secret")
     fi
     lat=$("$loadgen" latency --endpoint "$CAIRN_ENDPOINT" --access-key-id "$akid" --secret-access-key "$secret" \
       "${where[@]}" --bucket "$bucket" --prefix "$name-1/" --count "$MARKERS" --interval-ms 250)

@@ -1,27 +1,25 @@
-//! Where trail buckets live, through the `object_store` crate: directories under the data directory (the default),
-//! or any S3-compatible endpoint. Every failure carries the storage's own error code (`AccessDenied`,
+//! Where trail buckets live: cairn's own buckets (the default, `cairn-s3`'s store, also served on cairn's S3
+//! endpoint), or any S3-compatible endpoint through the `object_store` crate. Every failure carries the storage's own error code (`AccessDenied`,
 //! `NoSuchBucket`, ...) because that is what GetTrailStatus shows as LatestDeliveryError.
 //!
 //! Storage calls run on a small runtime of their own, so callers on any runtime (a consumer's thread, a request
 //! handler) share one connection pool whose tasks are always being polled.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
-use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 
 /// Which storage holds the buckets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum StorageConfig {
-    /// A directory per bucket under `root`.
-    Local { root: PathBuf },
+    /// cairn's own buckets.
+    Local(cairn_s3::Store),
     /// An S3-compatible endpoint.
     S3 {
         endpoint: String,
@@ -62,6 +60,10 @@ pub enum StoreErrorKind {
 impl StoreError {
     fn new(code: &str, message: impl Into<String>) -> StoreError {
         StoreError { code: code.to_string(), message: message.into() }
+    }
+
+    fn from_local(e: cairn_s3::StoreError) -> StoreError {
+        StoreError::new(e.code().as_str(), e.to_string())
     }
 
     pub fn kind(&self) -> StoreErrorKind {
@@ -169,9 +171,6 @@ impl Storage {
             .thread_name("cairn-storage")
             .enable_all()
             .build()?;
-        if let StorageConfig::Local { root } = &config {
-            std::fs::create_dir_all(root)?;
-        }
         Ok(Storage { config, runtime: IoRuntime(Some(runtime)), stores: Mutex::default() })
     }
 
@@ -180,33 +179,15 @@ impl Storage {
         matches!(self.config, StorageConfig::S3 { .. })
     }
 
-    fn local_bucket(root: &Path, bucket: &str) -> PathBuf {
-        root.join(bucket)
-    }
-
+    /// The object_store client of an S3 bucket (local buckets go to cairn's store directly).
     fn store(&self, bucket: &str, kms_key: Option<&str>) -> Result<Arc<dyn ObjectStore>, StoreError> {
-        if let StorageConfig::Local { root } = &self.config {
-            // Checked every time: object_store would create a missing bucket directory on write.
-            if !Self::local_bucket(root, bucket).is_dir() {
-                return Err(StoreError::new("NoSuchBucket", format!("the bucket {bucket} does not exist")));
-            }
-        }
         let mut stores = self.stores.lock().unwrap_or_else(|e| e.into_inner());
         let id = (bucket.to_string(), kms_key.map(str::to_string));
         if let Some(s) = stores.get(&id) {
             return Ok(Arc::clone(s));
         }
         let store: Arc<dyn ObjectStore> = match &self.config {
-            StorageConfig::Local { root } => {
-                if kms_key.is_some() {
-                    return Err(StoreError::new("NotImplemented", "local buckets cannot encrypt with a KMS key"));
-                }
-                let dir = Self::local_bucket(root, bucket);
-                let fs = LocalFileSystem::new_with_prefix(&dir)
-                    .map_err(|e| StoreError::from_object_store(&e))?
-                    .with_automatic_cleanup(true);
-                Arc::new(fs)
-            }
+            StorageConfig::Local(_) => return Err(StoreError::new("InternalError", "local buckets have no S3 client")),
             StorageConfig::S3 { endpoint, region, access_key_id, secret_access_key, force_path_style } => {
                 let mut b = AmazonS3Builder::new()
                     .with_endpoint(endpoint)
@@ -237,8 +218,12 @@ impl Storage {
 
     /// Whether `bucket` exists.
     pub async fn bucket_exists(&self, bucket: &str) -> Result<bool, StoreError> {
-        if let StorageConfig::Local { root } = &self.config {
-            return Ok(Self::local_bucket(root, bucket).is_dir());
+        if let StorageConfig::Local(local) = &self.config {
+            return match local.bucket(bucket) {
+                Ok(_) => Ok(true),
+                Err(cairn_s3::StoreError::NoSuchBucket) => Ok(false),
+                Err(e) => Err(StoreError::from_local(e)),
+            };
         }
         let store = self.store(bucket, None)?;
         let listed = self
@@ -257,26 +242,35 @@ impl Storage {
 
     /// Writes an object; durable (local: fsynced, with its directories) before this returns.
     pub async fn put(&self, bucket: &str, key: &str, body: Bytes, kms_key: Option<&str>) -> Result<(), StoreError> {
+        if let StorageConfig::Local(local) = &self.config {
+            if kms_key.is_some() {
+                return Err(StoreError::new("NotImplemented", "local buckets cannot encrypt with a KMS key"));
+            }
+            // Delivered objects belong to the bucket owner (CloudTrail writes with bucket-owner-full-control).
+            let owner = local.bucket(bucket).map_err(StoreError::from_local)?.owner;
+            let meta = cairn_s3::ObjectMeta {
+                acl: Some("bucket-owner-full-control".into()),
+                writer: owner,
+                ..cairn_s3::ObjectMeta::default()
+            };
+            let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+            local.put_bytes(bucket, key, body, meta, now as i64).await.map_err(StoreError::from_local)?;
+            return Ok(());
+        }
         let store = self.store(bucket, kms_key)?;
         let path = ObjectPath::parse(key).map_err(|e| StoreError::new("InvalidArgument", e.to_string()))?;
         let p = path.clone();
         self.on_runtime(async move {
             store.put(&p, PutPayload::from_bytes(body)).await.map(|_| ()).map_err(|e| StoreError::from_object_store(&e))
         })
-        .await?;
-        if let StorageConfig::Local { root } = &self.config {
-            let bucket_dir = Self::local_bucket(root, bucket);
-            let file = bucket_dir.join(key);
-            tokio::task::spawn_blocking(move || sync_path(&bucket_dir, &file))
-                .await
-                .map_err(|e| StoreError::new("InternalError", e.to_string()))?
-                .map_err(|e| StoreError::new("InternalError", format!("cannot fsync {key}: {e}")))?;
-        }
-        Ok(())
+        .await
     }
 
     /// Reads a whole object.
     pub async fn get(&self, bucket: &str, key: &str) -> Result<Bytes, StoreError> {
+        if let StorageConfig::Local(local) = &self.config {
+            return local.get_bytes(bucket, key).await.map(|(_, b)| b).map_err(StoreError::from_local);
+        }
         let store = self.store(bucket, None)?;
         let path = ObjectPath::parse(key).map_err(|e| StoreError::new("InvalidArgument", e.to_string()))?;
         self.on_runtime(async move {
@@ -288,6 +282,18 @@ impl Storage {
 
     /// Keys under `prefix`, in no particular order.
     pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+        if let StorageConfig::Local(local) = &self.config {
+            let mut keys = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = local.list(bucket, prefix, None, after.as_deref(), 1000).map_err(StoreError::from_local)?;
+                keys.extend(page.objects.into_iter().map(|o| o.key));
+                if !page.truncated {
+                    return Ok(keys);
+                }
+                after = page.last;
+            }
+        }
         let store = self.store(bucket, None)?;
         let prefix = ObjectPath::parse(prefix).map_err(|e| StoreError::new("InvalidArgument", e.to_string()))?;
         self.on_runtime(async move {
@@ -302,6 +308,14 @@ impl Storage {
     /// writes a small object there and removes it. With a KMS key, the storage must also confirm that it stored the
     /// object encrypted with SSE-KMS (a server that ignores the request would otherwise get plaintext).
     pub async fn check_write(&self, bucket: &str, folder: &str, kms_key: Option<&str>) -> Result<(), StoreError> {
+        if let StorageConfig::Local(local) = &self.config {
+            // cairn's own store: the bucket exists (checked by the caller) and cairn writes it directly.
+            local.bucket(bucket).map_err(StoreError::from_local)?;
+            return match kms_key {
+                Some(_) => Err(StoreError::new("NotImplemented", "local buckets cannot encrypt with a KMS key")),
+                None => Ok(()),
+            };
+        }
         static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Distinct per check: concurrent checks must not remove each other's object.
@@ -366,21 +380,6 @@ impl Storage {
     }
 }
 
-/// fsyncs `file` and every directory from its parent up to `root`, so a new object and the folders created for it
-/// survive a power loss.
-fn sync_path(root: &Path, file: &Path) -> std::io::Result<()> {
-    std::fs::File::open(file)?.sync_all()?;
-    let mut dir = file.parent();
-    while let Some(d) = dir {
-        std::fs::File::open(d)?.sync_all()?;
-        if d == root {
-            break;
-        }
-        dir = d.parent();
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,19 +419,25 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn local_buckets_are_directories() {
+    async fn local_buckets_are_cairns_own() {
         let root = std::env::temp_dir().join(format!("cairn-storage-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
-        let storage = Storage::open(StorageConfig::Local { root: root.clone() }).unwrap();
+        let local = cairn_s3::Store::open(&root).unwrap();
+        let storage = Storage::open(StorageConfig::Local(local.clone())).unwrap();
         assert!(!storage.bucket_exists("b").await.unwrap());
         let err = storage.put("b", "k", Bytes::from_static(b"x"), None).await.unwrap_err();
         assert_eq!(err.code, "NoSuchBucket");
-        std::fs::create_dir_all(root.join("b")).unwrap();
+        local.create_bucket("b", "111122223333", "us-east-1", 0).unwrap();
         assert!(storage.bucket_exists("b").await.unwrap());
         storage.check_write("b", "AWSLogs/111122223333/", None).await.unwrap();
         storage.put("b", "AWSLogs/1/CloudTrail/f.json.gz", Bytes::from_static(b"data"), None).await.unwrap();
         assert_eq!(&storage.get("b", "AWSLogs/1/CloudTrail/f.json.gz").await.unwrap()[..], b"data");
         assert_eq!(storage.list("b", "AWSLogs").await.unwrap(), vec!["AWSLogs/1/CloudTrail/f.json.gz".to_string()]);
+        let o = local.head("b", "AWSLogs/1/CloudTrail/f.json.gz").unwrap();
+        assert_eq!(
+            (o.meta.writer.as_str(), o.meta.acl.as_deref()),
+            ("111122223333", Some("bucket-owner-full-control"))
+        );
         let kms = storage.put("b", "k", Bytes::from_static(b"x"), Some("arn:aws:kms:us-east-1:1:key/x")).await;
         assert_eq!(kms.unwrap_err().code, "NotImplemented");
         assert!(!storage.supports_kms());

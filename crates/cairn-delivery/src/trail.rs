@@ -424,6 +424,7 @@ mod tests {
     struct Fixture {
         root: PathBuf,
         storage: Arc<Storage>,
+        local: cairn_s3::Store,
         state: PathBuf,
         records: Vec<(u64, Bytes)>,
     }
@@ -432,9 +433,10 @@ mod tests {
         fn new(name: &str) -> Fixture {
             let root = std::env::temp_dir().join(format!("cairn-trail-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&root);
-            let storage = Arc::new(Storage::open(StorageConfig::Local { root: root.join("buckets") }).unwrap());
+            let local = cairn_s3::Store::open(&root.join("buckets")).unwrap();
+            let storage = Arc::new(Storage::open(StorageConfig::Local(local.clone())).unwrap());
             let records = (0..20).map(|s| (s, record(s, ["us-east-1", "eu-west-1"][s as usize % 2]))).collect();
-            Fixture { state: root.join("state.json"), root, storage, records }
+            Fixture { state: root.join("state.json"), root, storage, local, records }
         }
 
         fn engine(&self) -> TrailDelivery {
@@ -473,7 +475,7 @@ mod tests {
         assert_eq!(e.settle(20, 1000).await.unwrap(), 4);
         assert_eq!(e.status().lock().unwrap().latest_error.as_deref(), Some("NoSuchBucket"));
         let saved_intents = std::fs::read(&f.state).unwrap();
-        std::fs::create_dir_all(f.root.join("buckets/b")).unwrap();
+        f.local.create_bucket("b", "111111111111", "us-east-1", 0).unwrap();
         assert_eq!(e.settle(20, 60_000).await.unwrap(), 20);
         let first = f.files().await;
         assert_eq!(first.len(), 2, "one file per region: {first:?}");
@@ -503,7 +505,7 @@ mod tests {
     #[tokio::test]
     async fn size_cap_cuts_files_and_deletion_finishes() {
         let f = Fixture::new("cap");
-        std::fs::create_dir_all(f.root.join("buckets/b")).unwrap();
+        f.local.create_bucket("b", "111111111111", "us-east-1", 0).unwrap();
         let settings = Settings { window_ms: 3_600_000, max_file_bytes: 1000, gzip_level: 1 };
         let mut e =
             TrailDelivery::open("arn:t", Arc::clone(&f.storage), settings, Arc::default(), f.state.clone()).unwrap();
@@ -527,7 +529,7 @@ mod tests {
     #[tokio::test]
     async fn a_kms_key_change_closes_the_file_and_nothing_is_written_with_the_wrong_encryption() {
         let f = Fixture::new("kms");
-        std::fs::create_dir_all(f.root.join("buckets/b")).unwrap();
+        f.local.create_bucket("b", "111111111111", "us-east-1", 0).unwrap();
         let mut e = f.engine();
         let encrypted = Arc::new(Trail {
             kms_key_id: Some("arn:aws:kms:us-east-1:111111111111:key/k".into()),
@@ -553,7 +555,7 @@ mod tests {
     #[tokio::test]
     async fn no_file_is_written_while_its_intent_cannot_be_saved() {
         let f = Fixture::new("save");
-        std::fs::create_dir_all(f.root.join("buckets/b")).unwrap();
+        f.local.create_bucket("b", "111111111111", "us-east-1", 0).unwrap();
         let mut e = f.engine();
         // A directory where the state file should be: every save fails.
         std::fs::create_dir_all(&f.state).unwrap();

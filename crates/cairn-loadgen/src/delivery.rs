@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use cairn_delivery::{Storage, StorageConfig};
 
 use crate::records;
@@ -46,12 +46,9 @@ pub fn floor(dir: &Path, per_file: usize, level: u32, seconds: f64) -> Result<()
 /// Where the bucket under test is.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BucketArgs {
-    /// Local storage: the directory holding the buckets (`<data_dir>/buckets`).
+    /// The S3 endpoint holding the bucket (cairn's own, for its local buckets), its region and a key pair there.
     #[arg(long)]
-    pub buckets_dir: Option<std::path::PathBuf>,
-    /// S3 storage: endpoint, region and key pair.
-    #[arg(long)]
-    pub s3_endpoint: Option<String>,
+    pub s3_endpoint: String,
     #[arg(long, default_value = "us-east-1")]
     pub s3_region: String,
     #[arg(long, default_value = "")]
@@ -67,16 +64,12 @@ pub struct BucketArgs {
 
 impl BucketArgs {
     fn storage(&self) -> Result<Storage> {
-        let config = match (&self.buckets_dir, &self.s3_endpoint) {
-            (Some(root), None) => StorageConfig::Local { root: root.clone() },
-            (None, Some(endpoint)) => StorageConfig::S3 {
-                endpoint: endpoint.clone(),
-                region: self.s3_region.clone(),
-                access_key_id: self.s3_access_key_id.clone(),
-                secret_access_key: self.s3_secret_access_key.clone(),
-                force_path_style: true,
-            },
-            _ => bail!("give either --buckets-dir or --s3-endpoint"),
+        let config = StorageConfig::S3 {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            access_key_id: self.s3_access_key_id.clone(),
+            secret_access_key: self.s3_secret_access_key.clone(),
+            force_path_style: true,
         };
         Ok(Storage::open(config)?)
     }

@@ -17,3 +17,4 @@ pub use condition::{Condition, Operator, SetQualifier};
 pub use document::{Dialect, Effect, Policy, Principals, Statement, Values, Version};
 pub use error::PolicyError;
 pub use eval::{Context, Decision, Principal, Request};
+pub use pattern::glob;

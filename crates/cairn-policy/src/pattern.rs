@@ -108,8 +108,8 @@ pub(crate) fn literal(tokens: &[Token]) -> String {
         .collect()
 }
 
-/// `text` against `pattern` with wildcards and no variables.
-pub(crate) fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
+/// Whether `text` matches `pattern`, whose `*` and `?` are wildcards (no variables), as Action and Resource match.
+pub fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
     compile(pattern, true, None).is_some_and(|t| matches(&t, text, ignore_case))
 }
 

@@ -1,8 +1,11 @@
 //! cairn's own buckets: a durable object store ([`store`]) served over the S3 protocol, with bucket policies
 //! evaluated by `cairn-policy`.
 
+pub mod access;
 pub mod error;
+pub mod service;
 pub mod store;
 
 pub use error::StoreError;
+pub use service::{Buckets, Directory, Peer};
 pub use store::{Bucket, Listing, Object, ObjectMeta, Part, Store, Upload};

@@ -261,6 +261,56 @@ impl Store {
         Ok(())
     }
 
+    /// Moves every file under `dir` into `bucket` (created for `owner` if missing), the file's path relative to
+    /// `dir` becoming its key; returns how many. Each object's row is committed before its file is moved, so a crash
+    /// midway leaves files still in `dir` for the next run (their rows are replaced then).
+    pub fn adopt_directory(&self, dir: &Path, bucket: &str, owner: &str, now_ms: i64) -> Result<usize> {
+        match self.create_bucket(bucket, owner, "us-east-1", now_ms) {
+            Ok(_) | Err(StoreError::BucketAlreadyOwnedByYou) | Err(StoreError::BucketAlreadyExists) => {}
+            Err(e) => return Err(e),
+        }
+        let mut pending = vec![dir.to_path_buf()];
+        let mut count = 0;
+        while let Some(d) = pending.pop() {
+            for entry in std::fs::read_dir(&d)? {
+                let entry = entry?;
+                let path = entry.path();
+                if entry.file_type()?.is_dir() {
+                    pending.push(path);
+                    continue;
+                }
+                let Some(key) = path.strip_prefix(dir).ok().and_then(|k| k.to_str()).map(|k| k.replace('\\', "/"))
+                else {
+                    continue;
+                };
+                let bytes = std::fs::read(&path)?;
+                let modified_ms = entry
+                    .metadata()?
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(now_ms, |d| d.as_millis() as i64);
+                let file = new_file_name();
+                let object = Object {
+                    key,
+                    size: bytes.len() as u64,
+                    etag: hex(&Md5::digest(&bytes)),
+                    modified_ms,
+                    meta: ObjectMeta { writer: owner.to_string(), ..ObjectMeta::default() },
+                    file: file.clone(),
+                };
+                self.db().execute(
+                    "INSERT OR REPLACE INTO objects (bucket, key, file, size, etag, modified_ms, meta) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![bucket, object.key, object.file, object.size as i64, object.etag, object.modified_ms, meta_json(&object.meta)],
+                )?;
+                std::fs::rename(&path, self.object_path(bucket, &file))?;
+                count += 1;
+            }
+        }
+        sync_dir(&self.inner.dir.join("objects").join(bucket))?;
+        Ok(count)
+    }
+
     // ---- objects ----
 
     /// Writes an object from a stream of chunks; durable before it returns. Replaces any object of that key.

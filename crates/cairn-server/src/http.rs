@@ -31,7 +31,25 @@ pub fn router(app: Arc<App>) -> Router {
         .route(crate::query::PATH, axum::routing::post(crate::query::handle))
         .route(crate::metrics::PATH, axum::routing::get(crate::metrics::handle))
         .fallback(handle)
+        // S3 requests go to the S3 endpoint before any path is routed: a bucket may be named `metrics`.
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&app), s3_first))
         .with_state(app)
+}
+
+async fn s3_first(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let s3 = crate::s3::is_s3(&parts, &[crate::ingest::PATH, crate::query::PATH, crate::metrics::PATH]);
+    let req = Request::from_parts(parts, body);
+    if s3 {
+        crate::s3::handle(app.s3_service(), peer, req).await
+    } else {
+        next.run(req).await
+    }
 }
 
 /// Serves until `shutdown` completes, then finishes in-flight requests.

@@ -12,6 +12,7 @@ mod lookup;
 mod metrics;
 mod organizations;
 mod query;
+mod s3;
 mod selectors;
 mod tags;
 mod trails;
@@ -55,6 +56,8 @@ pub enum Error {
     Io { what: &'static str, path: PathBuf, source: std::io::Error },
     #[error("trail delivery: {0}")]
     Delivery(#[from] cairn_delivery::Error),
+    #[error("buckets: {0}")]
+    Buckets(#[from] cairn_s3::StoreError),
 }
 
 /// Everything a request handler can reach.
@@ -73,6 +76,9 @@ pub struct App {
     pub consumers: Arc<consumers::Consumers>,
     /// Where trail buckets live.
     pub storage: Arc<cairn_delivery::Storage>,
+    /// cairn's own buckets, and the S3 endpoint that serves them.
+    pub buckets: cairn_s3::Buckets,
+    s3_service: s3s::service::S3Service,
     /// Trail delivery status.
     pub deliveries: delivery::Deliveries,
     /// Accounts of the organization (management and members), for organization trails.
@@ -99,19 +105,29 @@ impl App {
             move |source| Error::Io { what, path, source }
         };
         std::fs::create_dir_all(&settings.data_dir).map_err(io("creating data directory", &settings.data_dir))?;
+        let owner = settings
+            .credentials
+            .first()
+            .map_or(config::DEV_ACCOUNT_ID.to_string(), |(_, c)| c.principal.account_id.clone());
+        let bucket_store = cairn_s3::Store::open(&settings.data_dir.join("s3"))?;
         let storage_config = match &settings.storage {
             config::Storage::Local { buckets } => {
-                let root = settings.data_dir.join("buckets");
-                for b in buckets {
-                    let dir = root.join(b);
-                    std::fs::create_dir_all(&dir).map_err(io("creating bucket directory", &dir))?;
-                }
-                cairn_delivery::StorageConfig::Local { root }
+                // Bucket directories of earlier versions become cairn buckets.
+                s3::import_directories(&bucket_store, &settings.data_dir.join("buckets"), &owner, clock.now_millis())?;
+                s3::create_configured(&bucket_store, buckets, &owner, clock.now_millis())?;
+                cairn_delivery::StorageConfig::Local(bucket_store.clone())
             }
             config::Storage::S3(s3) => s3.clone(),
         };
         let storage =
             cairn_delivery::Storage::open(storage_config).map_err(io("opening trail storage", &settings.data_dir))?;
+        let directory = s3::Directory {
+            credentials: settings.credentials.iter().cloned().collect(),
+            organization: settings.organization.clone(),
+            clock: Arc::clone(&clock),
+        };
+        let buckets = cairn_s3::Buckets::new(bucket_store, Arc::new(directory));
+        let s3_service = buckets.service();
         let catalog = Catalog::open(&settings.data_dir.join("catalog.sqlite"))?;
         let journal = Arc::new(Journal::open(&settings.data_dir.join("journal"), cairn_journal::Options::default())?);
         let position = Arc::clone(&journal);
@@ -132,6 +148,8 @@ impl App {
             .collect();
         Ok(App {
             storage: Arc::new(storage),
+            buckets,
+            s3_service,
             deliveries: delivery::Deliveries::default(),
             organization_accounts: Arc::new(organization_accounts),
             queries,
@@ -149,6 +167,11 @@ impl App {
     /// The journal, as the log consumers follow.
     pub fn log(&self) -> Arc<dyn cairn_journal::Log> {
         Arc::clone(&self.journal) as Arc<dyn cairn_journal::Log>
+    }
+
+    /// The HTTP service of cairn's S3 endpoint.
+    pub(crate) fn s3_service(&self) -> &s3s::service::S3Service {
+        &self.s3_service
     }
 
     pub fn credential(&self, access_key_id: &str) -> Option<&Credential> {

@@ -133,6 +133,19 @@ impl Server {
         client(&self.endpoint(), who.1, who.2, region)
     }
 
+    /// An S3 client of cairn's own buckets acting as `who` in `region` (path-style, as for any self-hosted S3).
+    pub fn s3_client(&self, who: (&str, &str, &str), region: &str) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new(region.to_string()))
+            .credentials_provider(Credentials::new(who.1, who.2, None, None, "cairn-tests"))
+            .endpoint_url(self.endpoint())
+            .force_path_style(true)
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
     /// Kills the process with SIGKILL: nothing gets a chance to flush.
     pub fn kill(&mut self) {
         self.child.kill().unwrap();

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::common::*;
 
 /// A delivered log file: its key and its records exactly as stored.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct LogFile {
     key: String,
     records: Vec<String>,
@@ -37,24 +37,17 @@ fn records_of(key: &str, gz: &[u8]) -> Vec<String> {
     file.records.iter().map(|r| r.get().to_string()).collect()
 }
 
-/// Every log file under `dir` (a local bucket), keyed relative to it.
-fn local_files(dir: &Path) -> Vec<LogFile> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<LogFile>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for e in entries {
-            let path = e.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else if path.extension().is_some_and(|x| x == "gz") {
-                let key = path.strip_prefix(root).unwrap().to_str().unwrap().to_string();
-                let records = records_of(&key, &std::fs::read(&path).unwrap());
-                out.push(LogFile { key, records });
-            }
+/// Reads the bucket's log files (with the official S3 client) until `done` holds for them, for at most `timeout`.
+async fn wait_for_files(s3: &S3Env, what: &str, timeout: Duration, done: impl Fn(&[LogFile]) -> bool) -> Vec<LogFile> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let files = s3.files("").await;
+        if done(&files) {
+            return files;
         }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out
 }
 
 /// Checks a log file key against AWS's layout and its records' account and region; returns its folder prefix.
@@ -186,15 +179,16 @@ async fn delivers_what_was_logged_while_logging_in_aws_layout() {
         unexpected.insert(west.list_trails().send().await.unwrap().request_id().unwrap().to_string());
     }
 
-    let bucket = dir.0.join("data/buckets/trail-bucket");
-    wait_until("the logged calls to be delivered", Duration::from_secs(30), || {
-        let got: HashSet<String> = request_ids(&local_files(&bucket)).into_iter().collect();
+    // Read back through cairn's S3 endpoint, as the bucket owner.
+    let s3 = S3Env::of_cairn(&server, MGMT, "trail-bucket");
+    wait_for_files(&s3, "the logged calls to be delivered", Duration::from_secs(30), |files| {
+        let got: HashSet<String> = request_ids(files).into_iter().collect();
         expected.is_subset(&got)
     })
     .await;
     // One more window: nothing else may arrive.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let files = local_files(&bucket);
+    let files = s3.files("").await;
     let got = request_ids(&files);
     let unique: HashSet<&String> = got.iter().collect();
     assert_eq!(unique.len(), got.len(), "no call is delivered twice");
@@ -312,32 +306,33 @@ async fn selectors_regions_and_organizations_decide_what_is_delivered() {
             ],
         ),
     ]);
-    let bucket = dir.0.join("data/buckets/trail-bucket");
-    let under = |prefix: &str| -> Vec<LogFile> {
-        local_files(&bucket).into_iter().filter(|f| f.key.starts_with(&format!("{prefix}/"))).collect()
+    let s3 = S3Env::of_cairn(&server, MGMT, "trail-bucket");
+    let under = |files: &[LogFile], prefix: &str| -> Vec<LogFile> {
+        files.iter().filter(|f| f.key.starts_with(&format!("{prefix}/"))).cloned().collect()
     };
-    let delivered = |trail: &str| -> Vec<String> {
-        event_ids(&under(trail)).into_iter().filter(|id| id.starts_with("test-")).collect()
+    let delivered = |files: &[LogFile], trail: &str| -> Vec<String> {
+        event_ids(&under(files, trail)).into_iter().filter(|id| id.starts_with("test-")).collect()
     };
-    wait_until("every trail's events", Duration::from_secs(30), || {
-        expect.iter().all(|(t, ids)| delivered(t).len() >= ids.len())
+    wait_for_files(&s3, "every trail's events", Duration::from_secs(30), |files| {
+        expect.iter().all(|(t, ids)| delivered(files, t).len() >= ids.len())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
+    let files = s3.files("").await;
     for (trail, ids) in &expect {
-        let mut got = delivered(trail);
+        let mut got = delivered(&files, trail);
         got.sort();
         let mut want: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
         want.sort();
         assert_eq!(got, want, "trail {trail}");
     }
-    for f in under("org") {
+    for f in under(&files, "org") {
         check_layout(&f, "org/", Some(ORG_ID));
         let account = f.key.split('/').nth(3).unwrap();
         assert!(account == m || account == mem, "{}", f.key);
     }
     for trail in ["single", "multi"] {
-        for f in under(trail) {
+        for f in under(&files, trail) {
             check_layout(&f, &format!("{trail}/"), None);
         }
     }
@@ -392,9 +387,8 @@ async fn create_and_update_refuse_buckets_cairn_cannot_use() {
     );
     let t = ct.get_trail().name("trail-a").send().await.unwrap().trail.unwrap();
     assert_eq!(t.s3_bucket_name(), Some("trail-bucket"), "a refused update changes nothing");
-    // The write check leaves nothing behind.
-    assert!(local_files(&dir.0.join("data/buckets/trail-bucket")).is_empty());
-    let leftovers: Vec<_> = walk_all(&dir.0.join("data/buckets/trail-bucket"));
+    // The checks leave nothing behind in the bucket.
+    let leftovers = S3Env::of_cairn(&server, MGMT, "trail-bucket").keys("").await;
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -450,6 +444,29 @@ fn s3_env() -> S3Env {
 }
 
 impl S3Env {
+    /// A bucket of cairn's own, read through cairn's S3 endpoint with `who`'s credentials.
+    fn of_cairn(server: &Server, who: (&str, &str, &str), bucket: &str) -> S3Env {
+        S3Env {
+            endpoint: server.endpoint(),
+            region: "us-east-1".into(),
+            key: who.1.into(),
+            secret: who.2.into(),
+            bucket: bucket.into(),
+            garage: None,
+        }
+    }
+
+    /// Every key under `prefix`.
+    async fn keys(&self, prefix: &str) -> Vec<String> {
+        let s3 = self.client();
+        let mut out = Vec::new();
+        let mut pages = s3.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            out.extend(page.unwrap().contents().iter().filter_map(|o| o.key().map(str::to_string)));
+        }
+        out
+    }
+
     fn config(&self) -> String {
         format!(
             "{WINDOW}[storage]\nkind = \"s3\"\nendpoint = \"{}\"\nregion = \"{}\"\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\nforce_path_style = true\n",
@@ -612,8 +629,8 @@ async fn cairn_trails_reads_an_aws_profile_and_shows_deliveries() {
     let west = server.client(MGMT, "eu-west-1");
     west.create_trail().name("shown").s3_bucket_name("trail-bucket").send().await.unwrap();
     west.start_logging().name("shown").send().await.unwrap();
-    let bucket = dir.0.join("data/buckets/trail-bucket");
-    wait_until("a delivery", Duration::from_secs(20), || !local_files(&bucket).is_empty()).await;
+    let s3 = S3Env::of_cairn(&server, MGMT, "trail-bucket");
+    wait_for_files(&s3, "a delivery", Duration::from_secs(20), |files| !files.is_empty()).await;
     // Credentials, region and endpoint all come from a named profile, as the AWS CLI takes them.
     let credentials = dir.0.join("credentials");
     let config = dir.0.join("config");

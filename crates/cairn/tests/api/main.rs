@@ -1,6 +1,7 @@
 //! Integration tests: the real `cairn` binary driven by the official AWS SDK for Rust and the official signer.
 
 mod audit;
+mod buckets;
 mod common;
 mod delivery;
 mod ingest;
