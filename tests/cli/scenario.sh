@@ -130,6 +130,35 @@ step stop-logging and delete-trail
 out=$("$aws" cloudtrail describe-trails)
 check "$out" 'j["trailList"] == []'
 
+step "cairn's own buckets with aws s3 and s3api"
+"$aws" s3 mb s3://cli-own-bucket > /dev/null
+head -c 9000000 /dev/urandom > "$work/big.bin"   # over the CLI's 8 MiB threshold: a multipart upload
+echo "small object" > "$work/small.txt"
+"$aws" s3 cp "$work/small.txt" s3://cli-own-bucket/shared/small.txt > /dev/null
+"$aws" s3 cp "$work/big.bin" s3://cli-own-bucket/private/big.bin > /dev/null
+"$aws" s3 ls --recursive s3://cli-own-bucket/ > "$work/own-listing"
+grep -q "shared/small.txt" "$work/own-listing" && grep -q "9000000 private/big.bin" "$work/own-listing" \
+  || { echo "unexpected listing: $(cat "$work/own-listing")" >&2; exit 1; }
+"$aws" s3 cp s3://cli-own-bucket/private/big.bin "$work/big.copy" > /dev/null
+cmp "$work/big.bin" "$work/big.copy"
+out=$("$aws" s3api head-object --bucket cli-own-bucket --key private/big.bin)
+check "$out" 'j["ContentLength"] == 9000000 and j["ETag"].endswith("-2\"")'
+fails_with MalformedPolicy "$aws" s3api put-bucket-policy --bucket cli-own-bucket --policy '{"Statement":[]}'
+fails_with NoSuchBucketPolicy "$aws" s3api get-bucket-policy --bucket cli-own-bucket
+member() { AWS_ACCESS_KEY_ID=AKIAMEMB000000000002 AWS_SECRET_ACCESS_KEY=member-secret-0000000000000000000000000 "$aws" "$@"; }
+fails_with AccessDenied member s3api get-object --bucket cli-own-bucket --key shared/small.txt "$work/member.txt"
+policy='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::cli-own-bucket/shared/*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}}]}'
+"$aws" s3api put-bucket-policy --bucket cli-own-bucket --policy "$policy"
+out=$("$aws" s3api get-bucket-policy --bucket cli-own-bucket)
+check "$out" 'json.loads(j["Policy"])["Statement"][0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-a1b2c3d4e5"'
+member s3api get-object --bucket cli-own-bucket --key shared/small.txt "$work/member.txt" > /dev/null
+cmp "$work/small.txt" "$work/member.txt"
+fails_with AccessDenied member s3api get-object --bucket cli-own-bucket --key private/big.bin "$work/member.bin"
+fails_with BucketNotEmpty "$aws" s3api delete-bucket --bucket cli-own-bucket
+"$aws" s3 rm --recursive s3://cli-own-bucket/ > /dev/null
+"$aws" s3 rb s3://cli-own-bucket > /dev/null
+fails_with NoSuchBucket "$aws" s3api get-bucket-location --bucket cli-own-bucket
+
 step SIGTERM
 kill -TERM "$pid"; wait "$pid"; pid=
 
