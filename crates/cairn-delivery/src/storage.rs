@@ -240,14 +240,30 @@ impl Storage {
         }
     }
 
-    /// Writes an object; durable (local: fsynced, with its directories) before this returns.
-    pub async fn put(&self, bucket: &str, key: &str, body: Bytes, kms_key: Option<&str>) -> Result<(), StoreError> {
+    /// Writes an object for the trail `trail_arn`; durable before this returns. In cairn's own buckets the bucket
+    /// policy must let CloudTrail write for that trail, as AWS requires.
+    pub async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        kms_key: Option<&str>,
+        trail_arn: &str,
+    ) -> Result<(), StoreError> {
         if let StorageConfig::Local(local) = &self.config {
             if kms_key.is_some() {
                 return Err(StoreError::new("NotImplemented", "local buckets cannot encrypt with a KMS key"));
             }
+            let b = local.bucket(bucket).map_err(StoreError::from_local)?;
+            cairn_s3::access::cloudtrail_may(&b, trail_arn, "PutObject", Some(key), time::OffsetDateTime::now_utc())
+                .map_err(|_| {
+                    StoreError::new(
+                        "AccessDenied",
+                        format!("the policy of bucket {bucket} does not let CloudTrail write {key}"),
+                    )
+                })?;
             // Delivered objects belong to the bucket owner (CloudTrail writes with bucket-owner-full-control).
-            let owner = local.bucket(bucket).map_err(StoreError::from_local)?.owner;
+            let owner = b.owner;
             let meta = cairn_s3::ObjectMeta {
                 acl: Some("bucket-owner-full-control".into()),
                 writer: owner,
@@ -307,10 +323,26 @@ impl Storage {
     /// Checks that cairn can write under `folder` of `bucket` (with `kms_key`, when given), as CreateTrail must:
     /// writes a small object there and removes it. With a KMS key, the storage must also confirm that it stored the
     /// object encrypted with SSE-KMS (a server that ignores the request would otherwise get plaintext).
-    pub async fn check_write(&self, bucket: &str, folder: &str, kms_key: Option<&str>) -> Result<(), StoreError> {
+    pub async fn check_write(
+        &self,
+        bucket: &str,
+        folder: &str,
+        kms_key: Option<&str>,
+        trail_arn: &str,
+    ) -> Result<(), StoreError> {
         if let StorageConfig::Local(local) = &self.config {
-            // cairn's own store: the bucket exists (checked by the caller) and cairn writes it directly.
-            local.bucket(bucket).map_err(StoreError::from_local)?;
+            // cairn's own buckets: the policy must let CloudTrail check the ACL and write under the folder.
+            let b = local.bucket(bucket).map_err(StoreError::from_local)?;
+            let now = time::OffsetDateTime::now_utc();
+            let probe = format!("{folder}CloudTrail/");
+            cairn_s3::access::cloudtrail_may(&b, trail_arn, "GetBucketAcl", None, now)
+                .and_then(|()| cairn_s3::access::cloudtrail_may(&b, trail_arn, "PutObject", Some(&probe), now))
+                .map_err(|_| {
+                    StoreError::new(
+                        "AccessDenied",
+                        format!("the policy of bucket {bucket} does not let CloudTrail deliver there"),
+                    )
+                })?;
             return match kms_key {
                 Some(_) => Err(StoreError::new("NotImplemented", "local buckets cannot encrypt with a KMS key")),
                 None => Ok(()),
@@ -320,7 +352,8 @@ impl Storage {
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Distinct per check: concurrent checks must not remove each other's object.
         let key = format!("{folder}cairn-write-check-{}-{n}", std::process::id());
-        self.put(bucket, &key, Bytes::from_static(b"cairn checks that it can deliver here\n"), kms_key).await?;
+        self.put(bucket, &key, Bytes::from_static(b"cairn checks that it can deliver here\n"), kms_key, trail_arn)
+            .await?;
         let store = self.store(bucket, None)?;
         let path = ObjectPath::parse(&key).map_err(|e| StoreError::new("InvalidArgument", e.to_string()))?;
         let encrypted = match kms_key {
@@ -414,7 +447,10 @@ mod tests {
             force_path_style: true,
         })
         .unwrap();
-        let err = storage.put("b", "k", Bytes::from_static(b"x"), None).await.unwrap_err();
+        let err = storage
+            .put("b", "k", Bytes::from_static(b"x"), None, "arn:aws:cloudtrail:us-east-1:1:trail/t")
+            .await
+            .unwrap_err();
         assert_eq!((err.code.as_str(), err.kind()), ("ServiceUnavailable", StoreErrorKind::Unreachable), "{err}");
     }
 
@@ -425,12 +461,21 @@ mod tests {
         let local = cairn_s3::Store::open(&root).unwrap();
         let storage = Storage::open(StorageConfig::Local(local.clone())).unwrap();
         assert!(!storage.bucket_exists("b").await.unwrap());
-        let err = storage.put("b", "k", Bytes::from_static(b"x"), None).await.unwrap_err();
+        let trail = "arn:aws:cloudtrail:us-east-1:111122223333:trail/t";
+        let err = storage.put("b", "k", Bytes::from_static(b"x"), None, trail).await.unwrap_err();
         assert_eq!(err.code, "NoSuchBucket");
         local.create_bucket("b", "111122223333", "us-east-1", 0).unwrap();
         assert!(storage.bucket_exists("b").await.unwrap());
-        storage.check_write("b", "AWSLogs/111122223333/", None).await.unwrap();
-        storage.put("b", "AWSLogs/1/CloudTrail/f.json.gz", Bytes::from_static(b"data"), None).await.unwrap();
+        // Without a policy that admits CloudTrail, nothing is written, even to the owner's bucket.
+        assert_eq!(
+            storage.check_write("b", "AWSLogs/111122223333/", None, trail).await.unwrap_err().code,
+            "AccessDenied"
+        );
+        let denied = storage.put("b", "AWSLogs/1/CloudTrail/f.json.gz", Bytes::from_static(b"data"), None, trail).await;
+        assert_eq!(denied.unwrap_err().code, "AccessDenied");
+        local.set_policy("b", Some(&cairn_s3::access::cloudtrail_policy_for_any_trail("b"))).unwrap();
+        storage.check_write("b", "AWSLogs/111122223333/", None, trail).await.unwrap();
+        storage.put("b", "AWSLogs/1/CloudTrail/f.json.gz", Bytes::from_static(b"data"), None, trail).await.unwrap();
         assert_eq!(&storage.get("b", "AWSLogs/1/CloudTrail/f.json.gz").await.unwrap()[..], b"data");
         assert_eq!(storage.list("b", "AWSLogs").await.unwrap(), vec!["AWSLogs/1/CloudTrail/f.json.gz".to_string()]);
         let o = local.head("b", "AWSLogs/1/CloudTrail/f.json.gz").unwrap();
@@ -438,7 +483,7 @@ mod tests {
             (o.meta.writer.as_str(), o.meta.acl.as_deref()),
             ("111122223333", Some("bucket-owner-full-control"))
         );
-        let kms = storage.put("b", "k", Bytes::from_static(b"x"), Some("arn:aws:kms:us-east-1:1:key/x")).await;
+        let kms = storage.put("b", "k", Bytes::from_static(b"x"), Some("arn:aws:kms:us-east-1:1:key/x"), trail).await;
         assert_eq!(kms.unwrap_err().code, "NotImplemented");
         assert!(!storage.supports_kms());
         std::fs::remove_dir_all(root).unwrap();

@@ -321,7 +321,7 @@ impl TrailDelivery {
                     break;
                 }
             };
-            let put = self.storage.put(&p.bucket, &p.intent.key, body, p.intent.kms_key.as_deref()).await;
+            let put = self.storage.put(&p.bucket, &p.intent.key, body, p.intent.kms_key.as_deref(), &self.arn).await;
             let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
             status.latest_attempt_ms = Some(now_ms);
             match put {
@@ -439,6 +439,12 @@ mod tests {
             Fixture { state: root.join("state.json"), root, storage, local, records }
         }
 
+        /// Creates bucket `b` with a policy that lets CloudTrail deliver to it.
+        fn bucket(&self) {
+            self.local.create_bucket("b", "111111111111", "us-east-1", 0).unwrap();
+            self.local.set_policy("b", Some(&cairn_s3::access::cloudtrail_policy_for_any_trail("b"))).unwrap();
+        }
+
         fn engine(&self) -> TrailDelivery {
             let settings = Settings { window_ms: 1000, max_file_bytes: 1 << 20, gzip_level: 1 };
             let mut e =
@@ -475,7 +481,7 @@ mod tests {
         assert_eq!(e.settle(20, 1000).await.unwrap(), 4);
         assert_eq!(e.status().lock().unwrap().latest_error.as_deref(), Some("NoSuchBucket"));
         let saved_intents = std::fs::read(&f.state).unwrap();
-        f.local.create_bucket("b", "111111111111", "us-east-1", 0).unwrap();
+        f.bucket();
         assert_eq!(e.settle(20, 60_000).await.unwrap(), 20);
         let first = f.files().await;
         assert_eq!(first.len(), 2, "one file per region: {first:?}");
@@ -505,7 +511,7 @@ mod tests {
     #[tokio::test]
     async fn size_cap_cuts_files_and_deletion_finishes() {
         let f = Fixture::new("cap");
-        f.local.create_bucket("b", "111111111111", "us-east-1", 0).unwrap();
+        f.bucket();
         let settings = Settings { window_ms: 3_600_000, max_file_bytes: 1000, gzip_level: 1 };
         let mut e =
             TrailDelivery::open("arn:t", Arc::clone(&f.storage), settings, Arc::default(), f.state.clone()).unwrap();
@@ -529,7 +535,7 @@ mod tests {
     #[tokio::test]
     async fn a_kms_key_change_closes_the_file_and_nothing_is_written_with_the_wrong_encryption() {
         let f = Fixture::new("kms");
-        f.local.create_bucket("b", "111111111111", "us-east-1", 0).unwrap();
+        f.bucket();
         let mut e = f.engine();
         let encrypted = Arc::new(Trail {
             kms_key_id: Some("arn:aws:kms:us-east-1:111111111111:key/k".into()),
@@ -555,7 +561,7 @@ mod tests {
     #[tokio::test]
     async fn no_file_is_written_while_its_intent_cannot_be_saved() {
         let f = Fixture::new("save");
-        f.local.create_bucket("b", "111111111111", "us-east-1", 0).unwrap();
+        f.bucket();
         let mut e = f.engine();
         // A directory where the state file should be: every save fails.
         std::fs::create_dir_all(&f.state).unwrap();

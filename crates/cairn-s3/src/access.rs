@@ -441,6 +441,40 @@ mod tests {
     }
 
     #[test]
+    fn cloudtrail_is_admitted_by_the_consoles_policy_for_its_trail_only() {
+        let trail = "arn:aws:cloudtrail:us-east-1:111122223333:trail/management";
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut b = Bucket {
+            name: "trail-bucket".into(),
+            owner: "111122223333".into(),
+            region: "us-east-1".into(),
+            created_ms: 0,
+            policy: None,
+        };
+        let key = "logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/12/03/f.json.gz";
+        assert!(
+            cloudtrail_may(&b, trail, "PutObject", Some(key), now).is_err(),
+            "no policy: even the owner's trail is refused"
+        );
+        b.policy = Some(cloudtrail_console_policy("trail-bucket", Some("logs"), trail, Some("o-abc")));
+        parse_bucket_policy("trail-bucket", b.policy.as_deref().unwrap()).unwrap();
+        assert!(cloudtrail_may(&b, trail, "GetBucketAcl", None, now).is_ok());
+        assert!(cloudtrail_may(&b, trail, "PutObject", Some(key), now).is_ok());
+        assert!(
+            cloudtrail_may(&b, trail, "PutObject", Some("logs/AWSLogs/o-abc/444455556666/CloudTrail/x"), now).is_ok()
+        );
+        assert!(
+            cloudtrail_may(&b, trail, "PutObject", Some("AWSLogs/111122223333/CloudTrail/x"), now).is_err(),
+            "outside the prefix"
+        );
+        let other = "arn:aws:cloudtrail:us-east-1:111122223333:trail/other";
+        assert!(cloudtrail_may(&b, other, "PutObject", Some(key), now).is_err(), "another trail");
+        b.policy = Some(cloudtrail_policy_for_any_trail("trail-bucket"));
+        assert!(cloudtrail_may(&b, other, "PutObject", Some(key), now).is_ok());
+        assert!(cloudtrail_may(&b, other, "DeleteObject", Some(key), now).is_err());
+    }
+
+    #[test]
     fn public_means_unpinned_allows() {
         let public = |doc: &str| is_public(&parse(doc).unwrap());
         assert!(public(
@@ -459,4 +493,102 @@ mod tests {
             r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::trail-bucket/*"}]}"#
         ));
     }
+}
+
+/// The principal name CloudTrail delivers as.
+pub const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
+
+/// Whether CloudTrail, delivering for the trail `trail_arn`, may do `s3:<action>` on `key` of `bucket` (or on the
+/// bucket itself), writing with the `bucket-owner-full-control` ACL as it does: the bucket policy must allow it, as
+/// AWS requires even of the owner's own trails.
+pub fn cloudtrail_may(
+    bucket: &Bucket,
+    trail_arn: &str,
+    action: &str,
+    key: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(), S3Error> {
+    let facts = RequestFacts {
+        caller: Caller::Service {
+            name: CLOUDTRAIL.to_string(),
+            source_arn: trail_arn.to_string(),
+            source_account: trail_arn.split(':').nth(4).unwrap_or("").to_string(),
+        },
+        source_ip: None,
+        secure_transport: true,
+        now,
+    };
+    let extra: Vec<(&str, String)> = match action {
+        "PutObject" => vec![("s3:x-amz-acl", "bucket-owner-full-control".to_string())],
+        _ => Vec::new(),
+    };
+    authorize(bucket, &facts, action, &resource_arn(&bucket.name, key), &extra)
+}
+
+/// A bucket policy that lets CloudTrail deliver every account's trails to `bucket` (its ACL check and writes with
+/// `bucket-owner-full-control`): what cairn gives the buckets of its configuration. The console's policy for one
+/// trail is narrower (see docs/buckets.md).
+pub fn cloudtrail_policy_for_any_trail(bucket: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AWSCloudTrailAclCheck",
+                "Effect": "Allow",
+                "Principal": {"Service": CLOUDTRAIL},
+                "Action": "s3:GetBucketAcl",
+                "Resource": format!("arn:aws:s3:::{bucket}"),
+            },
+            {
+                "Sid": "AWSCloudTrailWrite",
+                "Effect": "Allow",
+                "Principal": {"Service": CLOUDTRAIL},
+                "Action": "s3:PutObject",
+                "Resource": format!("arn:aws:s3:::{bucket}/*"),
+                "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+            }
+        ]
+    })
+    .to_string()
+}
+
+/// The bucket policy AWS's console writes for a new trail bucket: CloudTrail may check the ACL and write under
+/// `[prefix/]AWSLogs/<account>/` (and `AWSLogs/<organization>/` for an organization trail), for this trail only.
+pub fn cloudtrail_console_policy(
+    bucket: &str,
+    prefix: Option<&str>,
+    trail_arn: &str,
+    organization: Option<&str>,
+) -> String {
+    let account = trail_arn.split(':').nth(4).unwrap_or("");
+    let folder = |owner: &str| match prefix.filter(|p| !p.is_empty()) {
+        Some(p) => format!("arn:aws:s3:::{bucket}/{p}/AWSLogs/{owner}/*"),
+        None => format!("arn:aws:s3:::{bucket}/AWSLogs/{owner}/*"),
+    };
+    let write = |sid: &str, resource: String| {
+        serde_json::json!({
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL},
+            "Action": "s3:PutObject",
+            "Resource": resource,
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail_arn}},
+        })
+    };
+    let mut statements = vec![
+        serde_json::json!({
+            "Sid": "AWSCloudTrailAclCheck20150319",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL},
+            "Action": "s3:GetBucketAcl",
+            "Resource": format!("arn:aws:s3:::{bucket}"),
+            "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}},
+        }),
+        write("AWSCloudTrailWrite20150319", folder(account)),
+    ];
+    if let Some(o) = organization {
+        statements.push(write("AWSCloudTrailOrganizationWrite20150319", folder(o)));
+    }
+    serde_json::to_string_pretty(&serde_json::json!({"Version": "2012-10-17", "Statement": statements}))
+        .unwrap_or_default()
 }

@@ -86,7 +86,8 @@ pub(crate) async fn handle(service: &s3s::service::S3Service, peer: SocketAddr, 
     }
 }
 
-/// Creates the configured buckets (owned by `owner`) that do not exist yet.
+/// Creates the configured buckets (owned by `owner`) that do not exist yet, with a policy that lets CloudTrail
+/// deliver every trail to them.
 pub(crate) fn create_configured(
     store: &cairn_s3::Store,
     names: &[String],
@@ -95,7 +96,14 @@ pub(crate) fn create_configured(
 ) -> Result<(), cairn_s3::StoreError> {
     for name in names {
         match store.create_bucket(name, owner, "us-east-1", now_ms) {
-            Ok(_) => tracing::info!(bucket = name, owner, "created a configured bucket"),
+            Ok(_) => {
+                store.set_policy(name, Some(&cairn_s3::access::cloudtrail_policy_for_any_trail(name)))?;
+                tracing::info!(
+                    bucket = name,
+                    owner,
+                    "created a configured bucket, with a policy that admits CloudTrail"
+                );
+            }
             Err(cairn_s3::StoreError::BucketAlreadyOwnedByYou | cairn_s3::StoreError::BucketAlreadyExists) => {}
             Err(e) => return Err(e),
         }
@@ -119,6 +127,10 @@ pub(crate) fn import_directories(
         }
         let bucket = entry.file_name().to_string_lossy().into_owned();
         let imported = store.adopt_directory(&entry.path(), &bucket, owner, now_ms)?;
+        // Trails delivered there before: they keep doing so.
+        if store.bucket(&bucket)?.policy.is_none() {
+            store.set_policy(&bucket, Some(&cairn_s3::access::cloudtrail_policy_for_any_trail(&bucket)))?;
+        }
         tracing::info!(bucket, objects = imported, "moved a bucket directory into cairn's buckets");
         std::fs::remove_dir_all(entry.path())?;
     }

@@ -259,7 +259,7 @@ fn check_destination(app: &App, t: &Trail) -> Result<()> {
         if !storage.bucket_exists(bucket).await? {
             return Ok(false);
         }
-        storage.check_write(bucket, &folder, t.kms_key_id.as_deref()).await.map(|()| true)
+        storage.check_write(bucket, &folder, t.kms_key_id.as_deref(), &t.arn()).await.map(|()| true)
     });
     match checked {
         Ok(true) => Ok(()),
@@ -267,7 +267,7 @@ fn check_destination(app: &App, t: &Trail) -> Result<()> {
         Err(e) if e.kind() == StoreErrorKind::NoSuchBucket => Err(missing()),
         Err(e) if e.kind() == StoreErrorKind::AccessDenied => Err(ApiError::new(
             ErrorCode::InsufficientS3BucketPolicy,
-            format!("incorrect S3 bucket policy is detected for bucket: {bucket}"),
+            format!("Incorrect S3 bucket policy is detected for bucket: {bucket}"),
         )),
         Err(e) if t.kms_key_id.is_some() => Err(ApiError::new(
             ErrorCode::Kms,

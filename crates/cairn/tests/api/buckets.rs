@@ -8,7 +8,28 @@ use aws_sdk_s3::types::{
     ObjectIdentifier,
 };
 
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudtrail::operation::RequestId;
+
 use crate::common::{Server, TempDir, MEMBER, MGMT, OUTSIDER};
+
+/// The bucket policy AWS's console writes for a trail's new bucket (no prefix).
+pub fn console_policy(bucket: &str, trail_arn: &str) -> String {
+    let account = trail_arn.split(':').nth(4).unwrap();
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "AWSCloudTrailAclCheck20150319", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+             "Action": "s3:GetBucketAcl", "Resource": format!("arn:aws:s3:::{bucket}"),
+             "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}}},
+            {"Sid": "AWSCloudTrailWrite20150319", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+             "Action": "s3:PutObject", "Resource": format!("arn:aws:s3:::{bucket}/AWSLogs/{account}/*"),
+             "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail_arn}}}
+        ]
+    })
+    .to_string()
+}
 
 fn code<T, E: ProvideErrorMetadata>(r: Result<T, E>) -> String {
     match r {
@@ -264,17 +285,18 @@ async fn bucket_policies_decide_what_other_accounts_may_do() {
     let owner = server.s3_client(MGMT, "us-east-1");
     let member = server.s3_client(MEMBER, "us-east-1");
     let outsider = server.s3_client(OUTSIDER, "us-east-1");
-    owner.put_object().bucket("trail-bucket").key("shared/a").body(ByteStream::from_static(b"a")).send().await.unwrap();
+    owner.create_bucket().bucket("policy-demo").send().await.unwrap();
+    owner.put_object().bucket("policy-demo").key("shared/a").body(ByteStream::from_static(b"a")).send().await.unwrap();
     owner
         .put_object()
-        .bucket("trail-bucket")
+        .bucket("policy-demo")
         .key("private/b")
         .body(ByteStream::from_static(b"b"))
         .send()
         .await
         .unwrap();
-    assert_eq!(code(owner.get_bucket_policy().bucket("trail-bucket").send().await), "NoSuchBucketPolicy");
-    assert_eq!(code(member.get_object().bucket("trail-bucket").key("shared/a").send().await), "AccessDenied");
+    assert_eq!(code(owner.get_bucket_policy().bucket("policy-demo").send().await), "NoSuchBucketPolicy");
+    assert_eq!(code(member.get_object().bucket("policy-demo").key("shared/a").send().await), "AccessDenied");
 
     for (bad, message) in [
         ("not json", "Policies must be valid JSON and the first byte must be '{'"),
@@ -283,15 +305,15 @@ async fn bucket_policies_decide_what_other_accounts_may_do() {
             "Policy has invalid resource",
         ),
         (
-            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::trail-bucket"}]}"#,
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::policy-demo"}]}"#,
             "Action does not apply to any resource(s) in statement",
         ),
     ] {
-        let err = owner.put_bucket_policy().bucket("trail-bucket").policy(bad).send().await.unwrap_err();
+        let err = owner.put_bucket_policy().bucket("policy-demo").policy(bad).send().await.unwrap_err();
         assert_eq!((err.code(), err.message()), (Some("MalformedPolicy"), Some(message)), "{bad}");
     }
     assert_eq!(
-        code(owner.get_bucket_policy().bucket("trail-bucket").send().await),
+        code(owner.get_bucket_policy().bucket("policy-demo").send().await),
         "NoSuchBucketPolicy",
         "a refused policy changes nothing"
     );
@@ -301,32 +323,32 @@ async fn bucket_policies_decide_what_other_accounts_may_do() {
       "Version": "2012-10-17",
       "Statement": [
         {"Sid": "OrgRead", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
-         "Resource": "arn:aws:s3:::trail-bucket/shared/*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}},
-        {"Sid": "NoDeletes", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::trail-bucket/*"}
+         "Resource": "arn:aws:s3:::policy-demo/shared/*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}},
+        {"Sid": "NoDeletes", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::policy-demo/*"}
       ]
     }"#;
-    owner.put_bucket_policy().bucket("trail-bucket").policy(policy).send().await.unwrap();
-    assert_eq!(owner.get_bucket_policy().bucket("trail-bucket").send().await.unwrap().policy(), Some(policy));
-    assert_eq!(body(&member, "trail-bucket", "shared/a").await, b"a");
-    assert_eq!(code(member.get_object().bucket("trail-bucket").key("private/b").send().await), "AccessDenied");
-    assert_eq!(code(outsider.get_object().bucket("trail-bucket").key("shared/a").send().await), "AccessDenied");
+    owner.put_bucket_policy().bucket("policy-demo").policy(policy).send().await.unwrap();
+    assert_eq!(owner.get_bucket_policy().bucket("policy-demo").send().await.unwrap().policy(), Some(policy));
+    assert_eq!(body(&member, "policy-demo", "shared/a").await, b"a");
+    assert_eq!(code(member.get_object().bucket("policy-demo").key("private/b").send().await), "AccessDenied");
+    assert_eq!(code(outsider.get_object().bucket("policy-demo").key("shared/a").send().await), "AccessDenied");
     assert_eq!(
         code(
-            member.put_object().bucket("trail-bucket").key("shared/x").body(ByteStream::from_static(b"x")).send().await
+            member.put_object().bucket("policy-demo").key("shared/x").body(ByteStream::from_static(b"x")).send().await
         ),
         "AccessDenied"
     );
     assert_eq!(
-        code(owner.delete_object().bucket("trail-bucket").key("private/b").send().await),
+        code(owner.delete_object().bucket("policy-demo").key("private/b").send().await),
         "AccessDenied",
         "an explicit Deny binds the owner too"
     );
-    let status = owner.get_bucket_policy_status().bucket("trail-bucket").send().await.unwrap();
+    let status = owner.get_bucket_policy_status().bucket("policy-demo").send().await.unwrap();
     assert_eq!(status.policy_status().and_then(|s| s.is_public()), Some(false), "pinned to the organization");
     // The owner's root can always remove the policy, whatever it says.
-    owner.delete_bucket_policy().bucket("trail-bucket").send().await.unwrap();
-    owner.delete_object().bucket("trail-bucket").key("private/b").send().await.unwrap();
-    assert_eq!(code(member.put_bucket_policy().bucket("trail-bucket").policy(policy).send().await), "AccessDenied");
+    owner.delete_bucket_policy().bucket("policy-demo").send().await.unwrap();
+    owner.delete_object().bucket("policy-demo").key("private/b").send().await.unwrap();
+    assert_eq!(code(member.put_bucket_policy().bucket("policy-demo").policy(policy).send().await), "AccessDenied");
 }
 
 #[tokio::test]
@@ -362,4 +384,83 @@ async fn bucket_directories_of_earlier_versions_become_buckets() {
     assert_eq!(body(&s3, "trail-bucket", key).await, b"log file");
     s3.head_bucket().bucket("legacy-bucket").send().await.unwrap();
     assert!(!dir.0.join("data/buckets").exists(), "the old directories are emptied into the store");
+}
+
+#[tokio::test]
+async fn cloudtrail_delivers_only_where_the_bucket_policy_lets_it() {
+    let dir = TempDir::new();
+    let server = Server::start_configured(&dir, "[delivery]\nwindow_seconds = 1\n");
+    let s3 = server.s3_client(MGMT, "us-east-1");
+    let ct = server.client(MGMT, "us-east-1");
+    let trail = "arn:aws:cloudtrail:us-east-1:111111111111:trail/watched";
+    s3.create_bucket().bucket("policy-bucket").send().await.unwrap();
+    let refused = ct.create_trail().name("watched").s3_bucket_name("policy-bucket").send().await.unwrap_err();
+    assert_eq!(
+        (refused.code(), refused.message()),
+        (
+            Some("InsufficientS3BucketPolicyException"),
+            Some("Incorrect S3 bucket policy is detected for bucket: policy-bucket")
+        )
+    );
+    // Another trail's policy is not this trail's.
+    let others = console_policy("policy-bucket", "arn:aws:cloudtrail:us-east-1:111111111111:trail/other");
+    s3.put_bucket_policy().bucket("policy-bucket").policy(others).send().await.unwrap();
+    assert_eq!(
+        code(ct.create_trail().name("watched").s3_bucket_name("policy-bucket").send().await),
+        "InsufficientS3BucketPolicyException"
+    );
+    let policy = console_policy("policy-bucket", trail);
+    s3.put_bucket_policy().bucket("policy-bucket").policy(&policy).send().await.unwrap();
+    ct.create_trail().name("watched").s3_bucket_name("policy-bucket").send().await.unwrap();
+    ct.start_logging().name("watched").send().await.unwrap();
+
+    let mut expected = Vec::new();
+    let call = || async { ct.list_trails().send().await.unwrap().request_id().unwrap().to_string() };
+    expected.push(call().await);
+    // The experiment of deleting a CloudTrail bucket's policy: the next delivery fails with AccessDenied.
+    s3.delete_bucket_policy().bucket("policy-bucket").send().await.unwrap();
+    expected.push(call().await);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let st = ct.get_trail_status().name("watched").send().await.unwrap();
+        if st.latest_delivery_error() == Some("AccessDenied") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "GetTrailStatus never showed AccessDenied: {st:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    expected.push(call().await);
+    // Put back: what was held back is delivered, once.
+    s3.put_bucket_policy().bucket("policy-bucket").policy(&policy).send().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let delivered = loop {
+        let mut ids = Vec::new();
+        let listed = s3.list_objects_v2().bucket("policy-bucket").send().await.unwrap();
+        for o in listed.contents() {
+            let gz = body(&s3, "policy-bucket", o.key().unwrap()).await;
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            ids.extend(
+                v["Records"].as_array().unwrap().iter().filter_map(|r| r["requestID"].as_str().map(str::to_string)),
+            );
+        }
+        if expected.iter().all(|e| ids.contains(e)) {
+            break ids;
+        }
+        assert!(Instant::now() < deadline, "not everything was delivered after the policy came back: {ids:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    for e in &expected {
+        assert_eq!(delivered.iter().filter(|d| *d == e).count(), 1, "{e} delivered once");
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let st = ct.get_trail_status().name("watched").send().await.unwrap();
+        if st.latest_delivery_error().is_none() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the delivery error stayed: {st:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -73,7 +73,11 @@ async fn zero_configuration_serves_the_development_account_and_stops_on_sigterm(
         client(&server.endpoint(), "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "us-east-1");
     // The README's quick start: the bucket is made on cairn's S3 endpoint, as `aws s3 mb` makes it.
     let dev = ("123456789012", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
-    server.s3_client(dev, "us-east-1").create_bucket().bucket("amzn-s3-demo-bucket").send().await.unwrap();
+    let s3 = server.s3_client(dev, "us-east-1");
+    s3.create_bucket().bucket("amzn-s3-demo-bucket").send().await.unwrap();
+    let trail = "arn:aws:cloudtrail:us-east-1:123456789012:trail/my-trail";
+    let policy = crate::buckets::console_policy("amzn-s3-demo-bucket", trail);
+    s3.put_bucket_policy().bucket("amzn-s3-demo-bucket").policy(policy).send().await.unwrap();
     let out = ct.create_trail().name("my-trail").s3_bucket_name("amzn-s3-demo-bucket").send().await.unwrap();
     assert_eq!(out.trail_arn(), Some("arn:aws:cloudtrail:us-east-1:123456789012:trail/my-trail"));
     assert_eq!(server.terminate().code(), Some(0));
