@@ -287,14 +287,7 @@ async fn bucket_policies_decide_what_other_accounts_may_do() {
     let outsider = server.s3_client(OUTSIDER, "us-east-1");
     owner.create_bucket().bucket("policy-demo").send().await.unwrap();
     owner.put_object().bucket("policy-demo").key("shared/a").body(ByteStream::from_static(b"a")).send().await.unwrap();
-    owner
-        .put_object()
-        .bucket("policy-demo")
-        .key("private/b")
-        .body(ByteStream::from_static(b"b"))
-        .send()
-        .await
-        .unwrap();
+    owner.put_object().bucket("policy-demo").key("private/b").body(ByteStream::from_static(b"b")).send().await.unwrap();
     assert_eq!(code(owner.get_bucket_policy().bucket("policy-demo").send().await), "NoSuchBucketPolicy");
     assert_eq!(code(member.get_object().bucket("policy-demo").key("shared/a").send().await), "AccessDenied");
 
@@ -463,4 +456,72 @@ async fn cloudtrail_delivers_only_where_the_bucket_policy_lets_it() {
         assert!(Instant::now() < deadline, "the delivery error stayed: {st:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test]
+async fn organization_members_read_their_own_logs_with_one_statement() {
+    let dir = TempDir::new();
+    let server = Server::start(&dir);
+    let owner = server.s3_client(MGMT, "us-east-1");
+    owner.create_bucket().bucket("org-trail-logs").send().await.unwrap();
+    let member_a = "222222222222"; // MEMBER
+    let member_b = "444444444444"; // MEMBER2
+    for account in [member_a, member_b] {
+        let key = format!("AWSLogs/o-a1b2c3d4e5/{account}/CloudTrail/us-east-1/2026/12/03/{account}_log.json.gz");
+        owner
+            .put_object()
+            .bucket("org-trail-logs")
+            .key(key)
+            .body(ByteStream::from(account.as_bytes().to_vec()))
+            .send()
+            .await
+            .unwrap();
+    }
+    // One statement per action for every member, present and future: the account comes from the caller.
+    let policy = r#"{
+      "Version": "2012-10-17",
+      "Statement": [
+        {"Sid": "MembersReadTheirOwnLogs", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::org-trail-logs/AWSLogs/o-a1b2c3d4e5/${aws:PrincipalAccount}/*",
+         "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}},
+        {"Sid": "MembersListTheirOwnFolder", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:ListBucket",
+         "Resource": "arn:aws:s3:::org-trail-logs",
+         "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"},
+                       "StringLike": {"s3:prefix": "AWSLogs/o-a1b2c3d4e5/${aws:PrincipalAccount}/*"}}}
+      ]
+    }"#;
+    owner.put_bucket_policy().bucket("org-trail-logs").policy(policy).send().await.unwrap();
+    let key =
+        |account: &str| format!("AWSLogs/o-a1b2c3d4e5/{account}/CloudTrail/us-east-1/2026/12/03/{account}_log.json.gz");
+    let a = server.s3_client(MEMBER, "us-east-1");
+    let b = server.s3_client(crate::common::MEMBER2, "us-east-1");
+    assert_eq!(body(&a, "org-trail-logs", &key(member_a)).await, member_a.as_bytes());
+    assert_eq!(code(a.get_object().bucket("org-trail-logs").key(key(member_b)).send().await), "AccessDenied");
+    assert_eq!(
+        body(&b, "org-trail-logs", &key(member_b)).await,
+        member_b.as_bytes(),
+        "the same statement serves every member"
+    );
+    assert_eq!(code(b.get_object().bucket("org-trail-logs").key(key(member_a)).send().await), "AccessDenied");
+    let listed = a
+        .list_objects_v2()
+        .bucket("org-trail-logs")
+        .prefix(format!("AWSLogs/o-a1b2c3d4e5/{member_a}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.contents().len(), 1);
+    assert_eq!(
+        code(
+            a.list_objects_v2()
+                .bucket("org-trail-logs")
+                .prefix(format!("AWSLogs/o-a1b2c3d4e5/{member_b}/"))
+                .send()
+                .await
+        ),
+        "AccessDenied"
+    );
+    assert_eq!(code(a.list_objects_v2().bucket("org-trail-logs").send().await), "AccessDenied", "not the whole bucket");
+    let outsider = server.s3_client(OUTSIDER, "us-east-1");
+    assert_eq!(code(outsider.get_object().bucket("org-trail-logs").key(key(OUTSIDER.0)).send().await), "AccessDenied");
 }
