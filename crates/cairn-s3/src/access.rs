@@ -387,6 +387,104 @@ fn narrow_range(v: &str) -> bool {
     }
 }
 
+/// The principal name CloudTrail delivers as.
+pub const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
+
+/// Whether CloudTrail, delivering for the trail `trail_arn`, may do `s3:<action>` on `key` of `bucket` (or on the
+/// bucket itself), writing with the `bucket-owner-full-control` ACL as it does: the bucket policy must allow it, as
+/// AWS requires even of the owner's own trails.
+pub fn cloudtrail_may(
+    bucket: &Bucket,
+    trail_arn: &str,
+    action: &str,
+    key: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(), S3Error> {
+    let facts = RequestFacts {
+        caller: Caller::Service {
+            name: CLOUDTRAIL.to_string(),
+            source_arn: trail_arn.to_string(),
+            source_account: trail_arn.split(':').nth(4).unwrap_or("").to_string(),
+        },
+        source_ip: None,
+        secure_transport: true,
+        now,
+    };
+    let extra: Vec<(&str, String)> = match action {
+        "PutObject" => vec![("s3:x-amz-acl", "bucket-owner-full-control".to_string())],
+        _ => Vec::new(),
+    };
+    authorize(bucket, &facts, action, &resource_arn(&bucket.name, key), &extra)
+}
+
+/// A bucket policy that lets CloudTrail deliver every account's trails to `bucket` (its ACL check and writes with
+/// `bucket-owner-full-control`): what cairn gives the buckets of its configuration. The console's policy for one
+/// trail is narrower (see docs/buckets.md).
+pub fn cloudtrail_policy_for_any_trail(bucket: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AWSCloudTrailAclCheck",
+                "Effect": "Allow",
+                "Principal": {"Service": CLOUDTRAIL},
+                "Action": "s3:GetBucketAcl",
+                "Resource": format!("arn:aws:s3:::{bucket}"),
+            },
+            {
+                "Sid": "AWSCloudTrailWrite",
+                "Effect": "Allow",
+                "Principal": {"Service": CLOUDTRAIL},
+                "Action": "s3:PutObject",
+                "Resource": format!("arn:aws:s3:::{bucket}/*"),
+                "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+            }
+        ]
+    })
+    .to_string()
+}
+
+/// The bucket policy AWS's console writes for a new trail bucket: CloudTrail may check the ACL and write under
+/// `[prefix/]AWSLogs/<account>/` (and `AWSLogs/<organization>/` for an organization trail), for this trail only.
+pub fn cloudtrail_console_policy(
+    bucket: &str,
+    prefix: Option<&str>,
+    trail_arn: &str,
+    organization: Option<&str>,
+) -> String {
+    let account = trail_arn.split(':').nth(4).unwrap_or("");
+    let folder = |owner: &str| match prefix.filter(|p| !p.is_empty()) {
+        Some(p) => format!("arn:aws:s3:::{bucket}/{p}/AWSLogs/{owner}/*"),
+        None => format!("arn:aws:s3:::{bucket}/AWSLogs/{owner}/*"),
+    };
+    let write = |sid: &str, resource: String| {
+        serde_json::json!({
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL},
+            "Action": "s3:PutObject",
+            "Resource": resource,
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail_arn}},
+        })
+    };
+    let mut statements = vec![
+        serde_json::json!({
+            "Sid": "AWSCloudTrailAclCheck20150319",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL},
+            "Action": "s3:GetBucketAcl",
+            "Resource": format!("arn:aws:s3:::{bucket}"),
+            "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}},
+        }),
+        write("AWSCloudTrailWrite20150319", folder(account)),
+    ];
+    if let Some(o) = organization {
+        statements.push(write("AWSCloudTrailOrganizationWrite20150319", folder(o)));
+    }
+    serde_json::to_string_pretty(&serde_json::json!({"Version": "2012-10-17", "Statement": statements}))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,102 +591,4 @@ mod tests {
             r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::trail-bucket/*"}]}"#
         ));
     }
-}
-
-/// The principal name CloudTrail delivers as.
-pub const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
-
-/// Whether CloudTrail, delivering for the trail `trail_arn`, may do `s3:<action>` on `key` of `bucket` (or on the
-/// bucket itself), writing with the `bucket-owner-full-control` ACL as it does: the bucket policy must allow it, as
-/// AWS requires even of the owner's own trails.
-pub fn cloudtrail_may(
-    bucket: &Bucket,
-    trail_arn: &str,
-    action: &str,
-    key: Option<&str>,
-    now: OffsetDateTime,
-) -> Result<(), S3Error> {
-    let facts = RequestFacts {
-        caller: Caller::Service {
-            name: CLOUDTRAIL.to_string(),
-            source_arn: trail_arn.to_string(),
-            source_account: trail_arn.split(':').nth(4).unwrap_or("").to_string(),
-        },
-        source_ip: None,
-        secure_transport: true,
-        now,
-    };
-    let extra: Vec<(&str, String)> = match action {
-        "PutObject" => vec![("s3:x-amz-acl", "bucket-owner-full-control".to_string())],
-        _ => Vec::new(),
-    };
-    authorize(bucket, &facts, action, &resource_arn(&bucket.name, key), &extra)
-}
-
-/// A bucket policy that lets CloudTrail deliver every account's trails to `bucket` (its ACL check and writes with
-/// `bucket-owner-full-control`): what cairn gives the buckets of its configuration. The console's policy for one
-/// trail is narrower (see docs/buckets.md).
-pub fn cloudtrail_policy_for_any_trail(bucket: &str) -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AWSCloudTrailAclCheck",
-                "Effect": "Allow",
-                "Principal": {"Service": CLOUDTRAIL},
-                "Action": "s3:GetBucketAcl",
-                "Resource": format!("arn:aws:s3:::{bucket}"),
-            },
-            {
-                "Sid": "AWSCloudTrailWrite",
-                "Effect": "Allow",
-                "Principal": {"Service": CLOUDTRAIL},
-                "Action": "s3:PutObject",
-                "Resource": format!("arn:aws:s3:::{bucket}/*"),
-                "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
-            }
-        ]
-    })
-    .to_string()
-}
-
-/// The bucket policy AWS's console writes for a new trail bucket: CloudTrail may check the ACL and write under
-/// `[prefix/]AWSLogs/<account>/` (and `AWSLogs/<organization>/` for an organization trail), for this trail only.
-pub fn cloudtrail_console_policy(
-    bucket: &str,
-    prefix: Option<&str>,
-    trail_arn: &str,
-    organization: Option<&str>,
-) -> String {
-    let account = trail_arn.split(':').nth(4).unwrap_or("");
-    let folder = |owner: &str| match prefix.filter(|p| !p.is_empty()) {
-        Some(p) => format!("arn:aws:s3:::{bucket}/{p}/AWSLogs/{owner}/*"),
-        None => format!("arn:aws:s3:::{bucket}/AWSLogs/{owner}/*"),
-    };
-    let write = |sid: &str, resource: String| {
-        serde_json::json!({
-            "Sid": sid,
-            "Effect": "Allow",
-            "Principal": {"Service": CLOUDTRAIL},
-            "Action": "s3:PutObject",
-            "Resource": resource,
-            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail_arn}},
-        })
-    };
-    let mut statements = vec![
-        serde_json::json!({
-            "Sid": "AWSCloudTrailAclCheck20150319",
-            "Effect": "Allow",
-            "Principal": {"Service": CLOUDTRAIL},
-            "Action": "s3:GetBucketAcl",
-            "Resource": format!("arn:aws:s3:::{bucket}"),
-            "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}},
-        }),
-        write("AWSCloudTrailWrite20150319", folder(account)),
-    ];
-    if let Some(o) = organization {
-        statements.push(write("AWSCloudTrailOrganizationWrite20150319", folder(o)));
-    }
-    serde_json::to_string_pretty(&serde_json::json!({"Version": "2012-10-17", "Statement": statements}))
-        .unwrap_or_default()
 }
