@@ -1,10 +1,11 @@
 //! A small client for cairn's APIs: requests signed with SigV4 by the official `aws-sigv4` signer (AWS JSON 1.1
-//! CloudTrail operations, and the ingestion API), sent over keep-alive HTTP/1.1 connections.
+//! CloudTrail operations, the ingestion and query APIs, and plain S3 object requests for the benchmarks), sent over
+//! keep-alive HTTP/1.1 connections.
 
 use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::http_request::{sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
@@ -39,6 +40,9 @@ pub struct Endpoint {
 /// One request, signed afresh each time it is sent.
 #[derive(Debug)]
 pub struct Signer {
+    method: http::Method,
+    /// S3 requests are signed with `UNSIGNED-PAYLOAD` (as the AWS CLI signs uploads over TLS), others over the body.
+    unsigned_payload: bool,
     identity: Identity,
     uri: String,
     host: String,
@@ -60,6 +64,8 @@ impl Signer {
         let parsed: http::Uri = uri.parse().map_err(|_| Error::Endpoint(ep.url.clone()))?;
         let host = parsed.authority().ok_or_else(|| Error::Endpoint(ep.url.clone()))?.to_string();
         Ok(Signer {
+            method: http::Method::POST,
+            unsigned_payload: false,
             identity: Credentials::new(&ep.access_key_id, &ep.secret_access_key, None, None, "cairn-client").into(),
             uri,
             host,
@@ -89,6 +95,14 @@ impl Signer {
         Signer::new(ep, "/v1/query", "cairn", vec![("content-type", "application/json".to_string())], body)
     }
 
+    /// An S3 request (`GET`, `PUT`, `HEAD`, `DELETE` on `/<bucket>/<key>?<query>`, path-style).
+    pub fn s3(ep: &Endpoint, method: http::Method, path_and_query: &str, body: Bytes) -> Result<Signer> {
+        let mut signer = Signer::new(ep, path_and_query, "s3", Vec::new(), body)?;
+        signer.method = method;
+        signer.unsigned_payload = true;
+        Ok(signer)
+    }
+
     /// The request, signed now.
     pub fn request(&self) -> Result<http::Request<Full<Bytes>>> {
         self.request_with(self.body.clone())
@@ -96,7 +110,7 @@ impl Signer {
 
     /// The request with another body, signed now.
     pub fn request_with(&self, body: Bytes) -> Result<http::Request<Full<Bytes>>> {
-        let mut req = http::Request::builder().method("POST").uri(&self.uri).header("host", &self.host);
+        let mut req = http::Request::builder().method(self.method.clone()).uri(&self.uri).header("host", &self.host);
         for (k, v) in &self.headers {
             req = req.header(*k, v);
         }
@@ -106,15 +120,22 @@ impl Signer {
             .region(&self.region)
             .name(self.service)
             .time(SystemTime::now())
-            .settings(SigningSettings::default())
+            .settings({
+                let mut settings = SigningSettings::default();
+                if self.unsigned_payload {
+                    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+                }
+                settings
+            })
             .build()
             .map_err(|e| Error::Sign(e.to_string()))?
             .into();
+        let body = if self.unsigned_payload { SignableBody::UnsignedPayload } else { SignableBody::Bytes(req.body()) };
         let signable = SignableRequest::new(
-            "POST",
+            self.method.as_str(),
             self.uri.as_str(),
             req.headers().iter().map(|(k, v)| (k.as_str(), v.to_str().unwrap_or(""))),
-            SignableBody::Bytes(req.body()),
+            body,
         )
         .map_err(|e| Error::Sign(e.to_string()))?;
         let (instructions, _) = sign(signable, &params).map_err(|e| Error::Sign(e.to_string()))?.into_parts();

@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod delivery;
 mod records;
+mod s3;
 
 #[derive(Debug, Parser)]
 #[command(name = "cairn-loadgen", about = "Signed AWS JSON load and start-up timing for cairn's benchmarks")]
@@ -106,6 +107,42 @@ enum Cmd {
         /// Give up waiting for files after this many seconds.
         #[arg(long, default_value_t = 120.0)]
         timeout: f64,
+    },
+    /// PUT or GET fixed-size objects on an S3 endpoint from concurrent clients for a duration.
+    S3Load {
+        #[command(flatten)]
+        target: s3::S3Target,
+        /// `put` (keys objects/<n>) or `get` (of the first `keys` objects a put left).
+        #[arg(long)]
+        op: String,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+        #[arg(long, default_value_t = 20480)]
+        size: usize,
+        #[arg(long, default_value_t = 1000)]
+        keys: usize,
+    },
+    /// Fill an S3 bucket with `count` small log-file-like objects under `list/`.
+    S3Fill {
+        #[command(flatten)]
+        target: s3::S3Target,
+        #[arg(long)]
+        count: usize,
+        #[arg(long, default_value_t = 256)]
+        size: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
+    /// Time full ListObjectsV2 walks of the keys an S3 fill wrote.
+    S3List {
+        #[command(flatten)]
+        target: s3::S3Target,
+        #[arg(long)]
+        count: usize,
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
     },
     /// Spawn a server command and time how long until it answers a request successfully.
     Startup {
@@ -443,6 +480,18 @@ fn main() -> Result<()> {
             let signer = Arc::new(Signer::ingest_template(&target, records::batch(0, 1))?);
             let interval = Duration::from_millis(interval_ms);
             rt.block_on(delivery::latency(signer, bucket, count, interval, Duration::from_secs_f64(timeout)))
+        }
+        Cmd::S3Load { target, op, concurrency, duration, size, keys } => {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            rt.block_on(s3::load(target, &op, concurrency.max(1), duration, size, keys))
+        }
+        Cmd::S3Fill { target, count, size, concurrency } => {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            rt.block_on(s3::fill(target, count, size, concurrency.max(1)))
+        }
+        Cmd::S3List { target, count, repeats } => {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            rt.block_on(s3::list(target, repeats.max(1), count))
         }
         Cmd::Call { target } => {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

@@ -498,13 +498,25 @@ impl Store {
                 floor = floor.max(next);
             }
         }
-        let mut q = db.prepare(
+        // Two queries with one bound each, so every page is an index range scan from where it starts (a query
+        // with both bounds and an `IS NULL` test makes SQLite scan from the prefix on every page).
+        let mut from_floor = db.prepare(
             "SELECT key, size, etag, modified_ms, meta, file FROM objects
-             WHERE bucket = ?1 AND key >= ?2 AND (?3 IS NULL OR key > ?3) ORDER BY key LIMIT 512",
+             WHERE bucket = ?1 AND key >= ?2 ORDER BY key LIMIT 512",
+        )?;
+        let mut after_cursor = db.prepare(
+            "SELECT key, size, etag, modified_ms, meta, file FROM objects
+             WHERE bucket = ?1 AND key > ?2 ORDER BY key LIMIT 512",
         )?;
         'scan: loop {
-            let rows: Vec<Object> =
-                q.query_map(params![bucket, floor, cursor], object_from_row)?.collect::<std::result::Result<_, _>>()?;
+            let rows: Vec<Object> = match cursor.as_deref().filter(|c| *c >= floor.as_str()) {
+                Some(c) => after_cursor
+                    .query_map(params![bucket, c], object_from_row)?
+                    .collect::<std::result::Result<_, _>>()?,
+                None => from_floor
+                    .query_map(params![bucket, floor], object_from_row)?
+                    .collect::<std::result::Result<_, _>>()?,
+            };
             if rows.is_empty() {
                 break;
             }

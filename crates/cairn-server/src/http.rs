@@ -60,6 +60,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     crate::history::spawn(Arc::clone(&app)).map_err(std::io::Error::other)?;
     crate::delivery::spawn(Arc::clone(&app));
+    // No Nagle delay: a response written in parts (an S3 object's headers, then its body) must not wait for the
+    // client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
