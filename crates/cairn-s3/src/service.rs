@@ -125,6 +125,22 @@ impl Buckets {
         Ok(b)
     }
 
+    /// The object, after authorizing `s3:GetObject` on it and checking the request's If-Match and If-None-Match
+    /// (`etags`), If-Modified-Since and If-Unmodified-Since (`times`).
+    fn readable(
+        &self,
+        facts: &RequestFacts,
+        bucket: &str,
+        key: &str,
+        etags: [Option<&ETagCondition>; 2],
+        times: [Option<&Timestamp>; 2],
+    ) -> S3Result<store::Object> {
+        self.authorized(facts, bucket, Some(key), "GetObject", &[])?;
+        let o = self.store.head(bucket, key)?;
+        preconditions(&o, etags[0], etags[1], times[0], times[1])?;
+        Ok(o)
+    }
+
     fn signed(facts: &RequestFacts) -> S3Result<&str> {
         facts.caller.account().ok_or_else(|| S3Error::with_message(S3ErrorCode::AccessDenied, "Access Denied"))
     }
@@ -161,6 +177,23 @@ fn meta_from(writer: &str, content_type: Option<String>, user: Option<Metadata>,
         acl,
         writer: writer.to_string(),
     }
+}
+
+/// The object's Content-Type, S3's default when it was written without one.
+fn content_type(o: &store::Object) -> String {
+    o.meta.content_type.clone().unwrap_or_else(|| "binary/octet-stream".into())
+}
+
+/// The object's `x-amz-meta-*` values, if it has any.
+fn user_metadata(o: &store::Object) -> Option<Metadata> {
+    (!o.meta.user.is_empty()).then(|| o.meta.user.clone().into_iter().collect())
+}
+
+/// The canned ACL of a write, and the `s3:x-amz-acl` condition key it sets.
+fn canned_acl(acl: Option<&ObjectCannedACL>) -> (Option<String>, Vec<(&'static str, String)>) {
+    let acl = acl.map(|a| a.as_str().to_string());
+    let extra = acl.iter().map(|a| ("s3:x-amz-acl", a.clone())).collect();
+    (acl, extra)
 }
 
 fn body_stream(body: Option<StreamingBlob>) -> futures::stream::BoxStream<'static, Result<Bytes, String>> {
@@ -494,14 +527,12 @@ impl S3 for Buckets {
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let facts = self.facts(&req)?;
         let i = &req.input;
-        self.authorized(&facts, &i.bucket, Some(&i.key), "GetObject", &[])?;
-        let o = self.store.head(&i.bucket, &i.key)?;
-        preconditions(
-            &o,
-            i.if_match.as_ref(),
-            i.if_none_match.as_ref(),
-            i.if_modified_since.as_ref(),
-            i.if_unmodified_since.as_ref(),
+        let o = self.readable(
+            &facts,
+            &i.bucket,
+            &i.key,
+            [i.if_match.as_ref(), i.if_none_match.as_ref()],
+            [i.if_modified_since.as_ref(), i.if_unmodified_since.as_ref()],
         )?;
         let range = match &i.range {
             Some(r) => Some(r.check(o.size).map_err(|_| {
@@ -519,10 +550,10 @@ impl S3 for Buckets {
             accept_ranges: Some("bytes".into()),
             content_length: Some(len as i64),
             content_range: range.map(|r| format!("bytes {}-{}/{}", r.start, r.end.saturating_sub(1), o.size)),
-            content_type: o.meta.content_type.clone().or_else(|| Some("binary/octet-stream".into())),
+            content_type: Some(content_type(&o)),
             e_tag: Some(etag(&o.etag)),
             last_modified: Some(ts(o.modified_ms)),
-            metadata: (!o.meta.user.is_empty()).then(|| o.meta.user.clone().into_iter().collect()),
+            metadata: user_metadata(&o),
             ..Default::default()
         }))
     }
@@ -530,22 +561,20 @@ impl S3 for Buckets {
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
         let facts = self.facts(&req)?;
         let i = &req.input;
-        self.authorized(&facts, &i.bucket, Some(&i.key), "GetObject", &[])?;
-        let o = self.store.head(&i.bucket, &i.key)?;
-        preconditions(
-            &o,
-            i.if_match.as_ref(),
-            i.if_none_match.as_ref(),
-            i.if_modified_since.as_ref(),
-            i.if_unmodified_since.as_ref(),
+        let o = self.readable(
+            &facts,
+            &i.bucket,
+            &i.key,
+            [i.if_match.as_ref(), i.if_none_match.as_ref()],
+            [i.if_modified_since.as_ref(), i.if_unmodified_since.as_ref()],
         )?;
         Ok(S3Response::new(HeadObjectOutput {
             accept_ranges: Some("bytes".into()),
             content_length: Some(o.size as i64),
-            content_type: o.meta.content_type.clone().or_else(|| Some("binary/octet-stream".into())),
+            content_type: Some(content_type(&o)),
             e_tag: Some(etag(&o.etag)),
             last_modified: Some(ts(o.modified_ms)),
-            metadata: (!o.meta.user.is_empty()).then(|| o.meta.user.clone().into_iter().collect()),
+            metadata: user_metadata(&o),
             ..Default::default()
         }))
     }
@@ -553,8 +582,7 @@ impl S3 for Buckets {
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let facts = self.facts(&req)?;
         let i = req.input;
-        let acl = i.acl.as_ref().map(|a| a.as_str().to_string());
-        let extra: Vec<(&str, String)> = acl.iter().map(|a| ("s3:x-amz-acl", a.clone())).collect();
+        let (acl, extra) = canned_acl(i.acl.as_ref());
         self.authorized(&facts, &i.bucket, Some(&i.key), "PutObject", &extra)?;
         let writer = facts.caller.account().unwrap_or("anonymous").to_string();
         let meta = meta_from(&writer, i.content_type, i.metadata, acl);
@@ -572,8 +600,7 @@ impl S3 for Buckets {
             ));
         };
         self.authorized(&facts, src_bucket, Some(src_key), "GetObject", &[])?;
-        let acl = i.acl.as_ref().map(|a| a.as_str().to_string());
-        let extra: Vec<(&str, String)> = acl.iter().map(|a| ("s3:x-amz-acl", a.clone())).collect();
+        let (acl, extra) = canned_acl(i.acl.as_ref());
         self.authorized(&facts, &i.bucket, Some(&i.key), "PutObject", &extra)?;
         let source = self.store.head(src_bucket, src_key)?;
         let replace = i.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
@@ -657,8 +684,7 @@ impl S3 for Buckets {
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let facts = self.facts(&req)?;
         let i = req.input;
-        let acl = i.acl.as_ref().map(|a| a.as_str().to_string());
-        let extra: Vec<(&str, String)> = acl.iter().map(|a| ("s3:x-amz-acl", a.clone())).collect();
+        let (acl, extra) = canned_acl(i.acl.as_ref());
         self.authorized(&facts, &i.bucket, Some(&i.key), "PutObject", &extra)?;
         let writer = facts.caller.account().unwrap_or("anonymous").to_string();
         let up = self.store.create_upload(

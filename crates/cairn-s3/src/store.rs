@@ -299,10 +299,7 @@ impl Store {
                     meta: ObjectMeta { writer: owner.to_string(), ..ObjectMeta::default() },
                     file: file.clone(),
                 };
-                self.db().execute(
-                    "INSERT OR REPLACE INTO objects (bucket, key, file, size, etag, modified_ms, meta) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![bucket, object.key, object.file, object.size as i64, object.etag, object.modified_ms, meta_json(&object.meta)],
-                )?;
+                insert_object(&self.db(), bucket, &object)?;
                 std::fs::rename(&path, self.object_path(bucket, &file))?;
                 count += 1;
             }
@@ -322,13 +319,7 @@ impl Store {
         self.bucket(bucket)?;
         let file = new_file_name();
         let path = self.object_path(bucket, &file);
-        let (size, md5) = match write_stream(&path, body, MAX_PUT_BYTES).await {
-            Ok(done) => done,
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&path).await;
-                return Err(e);
-            }
-        };
+        let (size, md5) = write_stream(&path, body, MAX_PUT_BYTES).await?;
         let object = Object { key: key.into(), size, etag: hex(&md5), modified_ms: now_ms, meta, file };
         self.commit_object(bucket, &object).await?;
         Ok(object)
@@ -356,21 +347,22 @@ impl Store {
                 let mut db = store.db();
                 let tx = db.transaction()?;
                 let exists: bool =
-                    tx.query_row("SELECT EXISTS (SELECT 1 FROM buckets WHERE name = ?1)", params![bucket], |r| r.get(0))?;
+                    tx.query_row("SELECT EXISTS (SELECT 1 FROM buckets WHERE name = ?1)", params![bucket], |r| {
+                        r.get(0)
+                    })?;
                 if !exists {
                     drop(tx);
                     let _ = std::fs::remove_file(store.object_path(&bucket, &object.file));
                     return Err(StoreError::NoSuchBucket);
                 }
                 let old: Option<String> = tx
-                    .query_row("SELECT file FROM objects WHERE bucket = ?1 AND key = ?2", params![bucket, object.key], |r| {
-                        r.get(0)
-                    })
+                    .query_row(
+                        "SELECT file FROM objects WHERE bucket = ?1 AND key = ?2",
+                        params![bucket, object.key],
+                        |r| r.get(0),
+                    )
                     .optional()?;
-                tx.execute(
-                    "INSERT OR REPLACE INTO objects (bucket, key, file, size, etag, modified_ms, meta) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![bucket, object.key, object.file, object.size as i64, object.etag, object.modified_ms, meta_json(&object.meta)],
-                )?;
+                insert_object(&tx, &bucket, &object)?;
                 tx.commit()?;
                 old
             };
@@ -582,15 +574,7 @@ impl Store {
         db.query_row(
             "SELECT id, bucket, key, initiated_ms, meta FROM uploads WHERE id = ?1 AND bucket = ?2 AND key = ?3",
             params![id, bucket, key],
-            |r| {
-                Ok(Upload {
-                    id: r.get(0)?,
-                    bucket: r.get(1)?,
-                    key: r.get(2)?,
-                    initiated_ms: r.get(3)?,
-                    meta: meta_from_json(&r.get::<_, String>(4)?),
-                })
-            },
+            upload_from_row,
         )
         .optional()?
         .ok_or(StoreError::NoSuchUpload)
@@ -603,17 +587,8 @@ impl Store {
         let mut q = db.prepare(
             "SELECT id, bucket, key, initiated_ms, meta FROM uploads WHERE bucket = ?1 AND key >= ?2 ORDER BY key, initiated_ms",
         )?;
-        let rows = q
-            .query_map(params![bucket, prefix], |r| {
-                Ok(Upload {
-                    id: r.get(0)?,
-                    bucket: r.get(1)?,
-                    key: r.get(2)?,
-                    initiated_ms: r.get(3)?,
-                    meta: meta_from_json(&r.get::<_, String>(4)?),
-                })
-            })?
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let rows =
+            q.query_map(params![bucket, prefix], upload_from_row)?.collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(rows.into_iter().take_while(|u| u.key.starts_with(prefix)).collect())
     }
 
@@ -634,13 +609,7 @@ impl Store {
         self.upload(bucket, key, id)?;
         let file = new_file_name();
         let path = self.part_path(id, &file);
-        let (size, md5) = match write_stream(&path, body, MAX_PUT_BYTES).await {
-            Ok(done) => done,
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&path).await;
-                return Err(e);
-            }
-        };
+        let (size, md5) = write_stream(&path, body, MAX_PUT_BYTES).await?;
         let part = Part { number, size, etag: hex(&md5), modified_ms: now_ms };
         let store = self.clone();
         let (id, p) = (id.to_string(), part.clone());
@@ -786,8 +755,21 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
     tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Io(std::io::Error::other(e)))?
 }
 
-/// Writes the chunks to a new file at `path`, hashing them, and fsyncs it and its directory.
-async fn write_stream<S, E>(path: &Path, mut body: S, limit: u64) -> Result<(u64, [u8; 16])>
+/// Writes the chunks to a new file at `path`, hashing them, and fsyncs it and its directory; on failure the file
+/// is removed.
+async fn write_stream<S, E>(path: &Path, body: S, limit: u64) -> Result<(u64, [u8; 16])>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let written = write_new_file(path, body, limit).await;
+    if written.is_err() {
+        let _ = tokio::fs::remove_file(path).await;
+    }
+    written
+}
+
+async fn write_new_file<S, E>(path: &Path, mut body: S, limit: u64) -> Result<(u64, [u8; 16])>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -867,6 +849,24 @@ fn object_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Object> {
         meta: meta_from_json(&r.get::<_, String>(4)?),
         file: r.get(5)?,
     })
+}
+
+fn upload_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Upload> {
+    Ok(Upload {
+        id: r.get(0)?,
+        bucket: r.get(1)?,
+        key: r.get(2)?,
+        initiated_ms: r.get(3)?,
+        meta: meta_from_json(&r.get::<_, String>(4)?),
+    })
+}
+
+/// Points `bucket`'s row for the object's key at its file (replacing any row of that key).
+fn insert_object(db: &Connection, bucket: &str, o: &Object) -> rusqlite::Result<usize> {
+    db.execute(
+        "INSERT OR REPLACE INTO objects (bucket, key, file, size, etag, modified_ms, meta) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![bucket, o.key, o.file, o.size as i64, o.etag, o.modified_ms, meta_json(&o.meta)],
+    )
 }
 
 fn meta_json(m: &ObjectMeta) -> String {

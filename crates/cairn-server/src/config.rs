@@ -184,6 +184,13 @@ pub struct OrganizationConfig {
     pub member_accounts: Vec<String>,
 }
 
+impl OrganizationConfig {
+    /// Whether `account` is the management account or a member.
+    pub fn includes(&self, account: &str) -> bool {
+        self.management_account == account || self.member_accounts.iter().any(|m| m == account)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {

@@ -184,8 +184,7 @@ impl App {
 
     /// The organization `account` belongs to (as management or member account), if any.
     pub fn organization_of(&self, account: &str) -> Option<&OrganizationConfig> {
-        self.organization()
-            .filter(|o| o.management_account == account || o.member_accounts.iter().any(|m| m == account))
+        self.organization().filter(|o| o.includes(account))
     }
 
     /// Whether `account` may manage organization trails: the management account or a delegated administrator.

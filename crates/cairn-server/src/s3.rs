@@ -33,10 +33,7 @@ impl cairn_s3::Directory for Directory {
     }
 
     fn organization(&self, account: &str) -> Option<String> {
-        self.organization
-            .as_ref()
-            .filter(|o| o.management_account == account || o.member_accounts.iter().any(|m| m == account))
-            .map(|o| o.id.clone())
+        self.organization.as_ref().filter(|o| o.includes(account)).map(|o| o.id.clone())
     }
 
     fn now_ms(&self) -> i64 {
