@@ -131,6 +131,23 @@ error_codes! {
     TrailNotFound => "TrailNotFoundException", 400;
     TrailNotProvided => "TrailNotProvidedException", 400;
     UnsupportedOperation => "UnsupportedOperationException", 400;
+    // The exceptions of the KMS API model that cairn's KMS answers (AccessDenied, Validation and
+    // UnsupportedOperation are shared with CloudTrail).
+    KmsAlreadyExists => "AlreadyExistsException", 400;
+    KmsDisabled => "DisabledException", 400;
+    KmsDryRunOperation => "DryRunOperationException", 400;
+    KmsIncorrectKey => "IncorrectKeyException", 400;
+    KmsInternal => "KMSInternalException", 500;
+    KmsInvalidAliasName => "InvalidAliasNameException", 400;
+    KmsInvalidArn => "InvalidArnException", 400;
+    KmsInvalidCiphertext => "InvalidCiphertextException", 400;
+    KmsInvalidKeyUsage => "InvalidKeyUsageException", 400;
+    KmsInvalidMarker => "InvalidMarkerException", 400;
+    KmsInvalidState => "KMSInvalidStateException", 400;
+    KmsLimitExceeded => "LimitExceededException", 400;
+    KmsMalformedPolicyDocument => "MalformedPolicyDocumentException", 400;
+    KmsNotFound => "NotFoundException", 400;
+    KmsTag => "TagException", 400;
 }
 
 /// An error answered to the client: a code and a message saying what was wrong, with which value.
@@ -197,10 +214,10 @@ mod tests {
     #[test]
     fn shape_names_are_unique_and_well_formed() {
         let mut names: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.shape_name()).collect();
-        assert_eq!(names.len(), 86 + 9);
+        assert_eq!(names.len(), 86 + 9 + 15);
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 86 + 9);
+        assert_eq!(names.len(), 86 + 9 + 15, "a KMS shape shares a CloudTrail shape's name");
         assert!(names.iter().all(|n| n.ends_with("Exception") || *n == "InternalFailure"));
     }
 

@@ -6,6 +6,7 @@
 //! an applicable `Deny` wins over any `Allow`; with no applicable statement the policy says nothing
 //! ([`Decision::NotApplicable`]) and the service decides (cairn: the owning account may, others may not).
 
+mod caller;
 mod condition;
 mod document;
 mod error;
@@ -13,6 +14,7 @@ mod eval;
 pub mod fuzz;
 mod pattern;
 
+pub use caller::{Caller, RequestFacts};
 pub use condition::{Condition, Operator, SetQualifier};
 pub use document::{Dialect, Effect, Policy, Principals, Statement, Values, Version};
 pub use error::PolicyError;

@@ -1,10 +1,14 @@
-//! Self-audit: every authenticated call to cairn's CloudTrail API becomes a management event, shaped exactly as AWS
-//! records CloudTrail's own API calls, and is durable in the journal before the call is answered.
+//! Self-audit: every call to cairn's APIs (CloudTrail, S3, KMS) becomes an event, shaped exactly as AWS records
+//! those services' calls, and is durable in the journal before the call is answered.
 
+use std::net::SocketAddr;
+
+use cairn_api::ApiError;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::config::{Principal, PrincipalKind};
+use crate::{App, Ctx};
 
 /// The event version cairn writes.
 pub const EVENT_VERSION: &str = "1.11";
@@ -23,7 +27,7 @@ pub struct ApiCallEvent<'a> {
     pub source_ip_address: String,
     pub user_agent: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<&'static str>,
+    pub error_code: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<&'a str>,
     pub request_parameters: Value,
@@ -35,6 +39,8 @@ pub struct ApiCallEvent<'a> {
     #[serde(rename = "eventID")]
     pub event_id: String,
     pub read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Value>,
     pub event_type: &'static str,
     pub management_event: bool,
     pub recipient_account_id: &'a str,
@@ -54,6 +60,74 @@ pub struct UserIdentity {
     pub user_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_context: Option<Value>,
+}
+
+/// One answered call, as the service that answered it describes it.
+#[derive(Debug)]
+pub(crate) struct Call<'a> {
+    pub ctx: &'a Ctx,
+    pub access_key_id: &'a str,
+    pub received_at: i64,
+    pub peer: SocketAddr,
+    pub user_agent: &'a str,
+    pub event_source: &'static str,
+    pub event_name: &'a str,
+    pub read_only: bool,
+    /// A data event (S3 object-level calls) rather than a management event.
+    pub data_event: bool,
+    /// The error code and message answered, if the call failed.
+    pub error: Option<(&'a str, &'a str)>,
+    pub request_parameters: Value,
+    pub response_elements: Value,
+    pub additional_event_data: Option<Value>,
+    pub resources: Option<Value>,
+    pub recipient_account_id: &'a str,
+}
+
+/// Records a call and waits until its event is durable: no answer without its record.
+pub(crate) async fn record(app: &App, call: Call<'_>) -> Result<(), ApiError> {
+    let event_time = cairn_model::event::format_event_time(call.received_at);
+    let mut event = ApiCallEvent {
+        event_version: EVENT_VERSION,
+        user_identity: user_identity(&call.ctx.principal, call.access_key_id, &event_time),
+        event_source: call.event_source,
+        event_name: call.event_name,
+        aws_region: &call.ctx.region,
+        source_ip_address: call.peer.ip().to_string(),
+        user_agent: call.user_agent.to_string(),
+        error_code: call.error.map(|e| e.0),
+        error_message: call.error.map(|e| e.1),
+        request_parameters: call.request_parameters,
+        response_elements: call.response_elements,
+        additional_event_data: call.additional_event_data,
+        request_id: &call.ctx.request_id,
+        event_id: uuid::Uuid::new_v4().to_string(),
+        read_only: call.read_only,
+        resources: call.resources,
+        event_type: "AwsApiCall",
+        management_event: !call.data_event,
+        recipient_account_id: call.recipient_account_id,
+        event_category: if call.data_event { "Data" } else { "Management" },
+        event_time,
+    };
+    let serialize = |e: &ApiCallEvent<'_>| {
+        serde_json::to_vec(e).map_err(|e| ApiError::internal(format!("serializing an event: {e}")))
+    };
+    let mut payload = serialize(&event)?;
+    if payload.len() > cairn_model::event::MAX_EVENT_BYTES {
+        // The call is recorded whatever its size; what does not fit is left out, and the record says so.
+        event.request_parameters = Value::Null;
+        event.response_elements = Value::Null;
+        event.additional_event_data = Some(serde_json::json!({
+            "omitted": "requestParameters and responseElements (the event would exceed 256 KB)"
+        }));
+        payload = serialize(&event)?;
+    }
+    app.journal.append(vec![payload.into()]).await.map_err(|e| {
+        tracing::error!(error = %e, "cannot record an API call in the journal");
+        ApiError::internal("the call could not be recorded durably")
+    })?;
+    Ok(())
 }
 
 /// A stable IAM-style unique id (`AIDA…`, `AROA…`) for a principal, derived from its ARN.

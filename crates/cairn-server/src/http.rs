@@ -18,7 +18,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
-use crate::audit::{self, ApiCallEvent};
+use crate::audit;
 use crate::config::Credential;
 use crate::{lookup, organizations, selectors, tags, trails, App, Ctx};
 
@@ -31,21 +31,26 @@ pub fn router(app: Arc<App>) -> Router {
         .route(crate::query::PATH, axum::routing::post(crate::query::handle))
         .route(crate::metrics::PATH, axum::routing::get(crate::metrics::handle))
         .fallback(handle)
-        // S3 requests go to the S3 endpoint before any path is routed: a bucket may be named `metrics`.
-        .layer(axum::middleware::from_fn_with_state(Arc::clone(&app), s3_first))
+        // S3 and KMS requests go to their endpoints before any path is routed: a bucket may be named `metrics`.
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&app), by_service))
         .with_state(app)
 }
 
-async fn s3_first(
+/// Sends a request to the service it is for: KMS and S3 by their signing names (S3 also unsigned), the rest to
+/// CloudTrail and cairn's own paths.
+async fn by_service(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
     next: axum::middleware::Next,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let s3 = crate::s3::is_s3(&parts, &[crate::ingest::PATH, crate::query::PATH, crate::metrics::PATH]);
+    let kms = crate::s3::signing_service(&parts).as_deref() == Some(crate::kms::SERVICE);
+    let s3 = !kms && crate::s3::is_s3(&parts, &[crate::ingest::PATH, crate::query::PATH, crate::metrics::PATH]);
     let req = Request::from_parts(parts, body);
-    if s3 {
+    if kms {
+        crate::kms::handle(app, peer, req).await
+    } else if s3 {
         crate::s3::handle(app.s3_service(), peer, req).await
     } else {
         next.run(req).await
@@ -183,73 +188,32 @@ async fn respond(app: &Arc<App>, req: Request, request_id: &str, peer: SocketAdd
                 .await
                 .map_err(|e| ApiError::internal(format!("handler panicked: {e}")))?
         };
-        record(&app, &ctx, op, &akid, received_at, peer, &user_agent, &bytes, &result).await?;
+        let read_only = op.is_read_only();
+        audit::record(
+            &app,
+            audit::Call {
+                ctx: &ctx,
+                access_key_id: &akid,
+                received_at,
+                peer,
+                user_agent: &user_agent,
+                event_source: "cloudtrail.amazonaws.com",
+                event_name: op.name(),
+                read_only,
+                data_event: false,
+                error: result.as_ref().err().map(|e| (e.code.shape_name(), e.message.as_str())),
+                request_parameters: audit::request_parameters(&bytes),
+                response_elements: audit::response_elements(read_only, result.as_ref().ok().map(Vec::as_slice)),
+                additional_event_data: None,
+                resources: None,
+                recipient_account_id: &ctx.account_id,
+            },
+        )
+        .await?;
         result
     })
     .await
     .map_err(|e| ApiError::internal(format!("call task failed: {e}")))?
-}
-
-/// Records the call as a management event and waits until it is durable: no answer without its record.
-#[allow(clippy::too_many_arguments)]
-async fn record(
-    app: &App,
-    ctx: &Ctx,
-    op: Operation,
-    access_key_id: &str,
-    received_at: i64,
-    peer: SocketAddr,
-    user_agent: &str,
-    input: &[u8],
-    result: &Result<Vec<u8>, ApiError>,
-) -> Result<(), ApiError> {
-    let event_time = cairn_model::event::format_event_time(received_at);
-    let read_only = op.is_read_only();
-    let (error_code, error_message) = match result {
-        Ok(_) => (None, None),
-        Err(e) => (Some(e.code.shape_name()), Some(e.message.as_str())),
-    };
-    let event = ApiCallEvent {
-        event_version: audit::EVENT_VERSION,
-        user_identity: audit::user_identity(&ctx.principal, access_key_id, &event_time),
-        event_source: "cloudtrail.amazonaws.com",
-        event_name: op.name(),
-        aws_region: &ctx.region,
-        source_ip_address: peer.ip().to_string(),
-        user_agent: user_agent.to_string(),
-        error_code,
-        error_message,
-        request_parameters: audit::request_parameters(input),
-        response_elements: audit::response_elements(read_only, result.as_ref().ok().map(Vec::as_slice)),
-        additional_event_data: None,
-        request_id: &ctx.request_id,
-        event_id: uuid::Uuid::new_v4().to_string(),
-        read_only,
-        event_type: "AwsApiCall",
-        management_event: true,
-        recipient_account_id: &ctx.account_id,
-        event_category: "Management",
-        event_time,
-    };
-    let serialize = |e: &ApiCallEvent<'_>| {
-        serde_json::to_vec(e).map_err(|e| ApiError::internal(format!("serializing an event: {e}")))
-    };
-    let mut event = event;
-    let mut payload = serialize(&event)?;
-    if payload.len() > cairn_model::event::MAX_EVENT_BYTES {
-        // The call is recorded whatever its size; what does not fit is left out, and the record says so.
-        event.request_parameters = serde_json::Value::Null;
-        event.response_elements = serde_json::Value::Null;
-        event.additional_event_data = Some(serde_json::json!({
-            "omitted": "requestParameters and responseElements (the event would exceed 256 KB)"
-        }));
-        payload = serialize(&event)?;
-    }
-    app.journal.append(vec![payload.into()]).await.map_err(|e| {
-        tracing::error!(error = %e, "cannot record an API call in the journal");
-        ApiError::internal("the call could not be recorded durably")
-    })?;
-    Ok(())
 }
 
 fn json<T: Serialize>(value: T) -> Result<Vec<u8>, ApiError> {

@@ -8,6 +8,7 @@ pub mod delivery;
 mod history;
 mod http;
 mod ingest;
+mod kms;
 mod lookup;
 mod metrics;
 mod organizations;
@@ -76,6 +77,8 @@ pub struct App {
     pub consumers: Arc<consumers::Consumers>,
     /// Where trail buckets live.
     pub storage: Arc<cairn_delivery::Storage>,
+    /// cairn's KMS keys: the KMS endpoint's, and those trails encrypt log files with.
+    pub kms: Arc<cairn_kms::Kms>,
     /// cairn's own buckets, and the S3 endpoint that serves them.
     pub buckets: cairn_s3::Buckets,
     s3_service: s3s::service::S3Service,
@@ -109,6 +112,8 @@ impl App {
             .credentials
             .first()
             .map_or(config::DEV_ACCOUNT_ID.to_string(), |(_, c)| c.principal.account_id.clone());
+        let kms_dir = settings.data_dir.join("kms");
+        let kms = Arc::new(cairn_kms::Kms::open(&kms_dir).map_err(io("opening the KMS key store", &kms_dir))?);
         let bucket_store = cairn_s3::Store::open(&settings.data_dir.join("s3"))?;
         let storage_config = match &settings.storage {
             config::Storage::Local { buckets } => {
@@ -148,6 +153,7 @@ impl App {
             .collect();
         Ok(App {
             storage: Arc::new(storage),
+            kms,
             buckets,
             s3_service,
             deliveries: delivery::Deliveries::default(),
@@ -207,6 +213,12 @@ impl App {
         }
         Ok(org)
     }
+}
+
+/// A time in milliseconds since the epoch, as policies' `aws:CurrentTime` sees it.
+pub(crate) fn now(millis: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
 /// Seconds since the epoch, as the AWS JSON protocol encodes timestamps.

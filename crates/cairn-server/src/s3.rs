@@ -42,7 +42,7 @@ impl cairn_s3::Directory for Directory {
 }
 
 /// The SigV4 signing service of a request (`Authorization` header or presigned `X-Amz-Credential`), if signed.
-fn signing_service(parts: &Parts) -> Option<String> {
+pub(crate) fn signing_service(parts: &Parts) -> Option<String> {
     let scope = |credential: &str| credential.split('/').nth(3).map(str::to_string);
     if let Some(auth) = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let credential = auth.split("Credential=").nth(1)?.split(',').next()?;

@@ -1,0 +1,178 @@
+//! cairn's KMS endpoint on the shared listen address: requests signed for the `kms` service, AWS JSON 1.1 with
+//! `TrentService.*` targets, answered by `cairn-kms` and recorded as KMS management events.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::header;
+use axum::response::Response;
+use cairn_api::{ApiError, ErrorCode, JSON_CONTENT_TYPE};
+use cairn_kms::{Call, Operation};
+use cairn_policy::{Caller, RequestFacts};
+use serde_json::{json, Value};
+
+use crate::http::{authenticate, finish, read_body};
+use crate::{audit, App, Ctx};
+
+/// The SigV4 signing name of KMS.
+pub(crate) const SERVICE: &str = "kms";
+
+/// The largest KMS request: a 32 KB key policy, JSON-escaped, fits with room to spare.
+const MAX_REQUEST_BYTES: usize = 300 * 1024;
+
+/// Who calls, as key policies see them.
+pub(crate) fn facts(app: &App, ctx: &Ctx, peer: Option<SocketAddr>) -> RequestFacts {
+    RequestFacts {
+        caller: Caller::Account {
+            account: ctx.account_id.clone(),
+            arn: ctx.principal.arn(),
+            organization: app.organization_of(&ctx.account_id).map(|o| o.id.clone()),
+        },
+        source_ip: peer.map(|p| p.ip()),
+        secure_transport: false,
+        now: crate::now(app.clock.now_millis()),
+    }
+}
+
+pub(crate) async fn handle(app: Arc<App>, peer: SocketAddr, req: Request) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let result = respond(app, req, &request_id, peer).await;
+    finish(&request_id, JSON_CONTENT_TYPE, result)
+}
+
+async fn respond(app: Arc<App>, req: Request, request_id: &str, peer: SocketAddr) -> Result<Vec<u8>, ApiError> {
+    let received_at = app.clock.now_millis();
+    let (parts, body) = req.into_parts();
+    let bytes = read_body(&parts, body, MAX_REQUEST_BYTES).await?;
+    let (verified, credential) = authenticate(&app, &parts, &bytes, SERVICE)?;
+    let ctx = Ctx {
+        account_id: credential.principal.account_id.clone(),
+        region: verified.region,
+        principal: credential.principal.clone(),
+        request_id: request_id.to_string(),
+    };
+    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let op = (parts.method == axum::http::Method::POST && parts.uri.path() == "/")
+        .then(|| Operation::from_target(target))
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UnknownOperation,
+                format!(
+                    "{} {} with target {target:?} is not an operation of cairn's KMS",
+                    parts.method,
+                    parts.uri.path()
+                ),
+            )
+        })?;
+    if let Some(why) = app.journal.failure().filter(|_| !op.is_read_only()) {
+        tracing::error!(error = %why, "refusing a KMS change: the journal cannot record it");
+        return Err(ApiError::internal("the journal cannot record calls; nothing was changed"));
+    }
+    let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let akid = verified.access_key_id;
+    // The call and its record run in their own task: a client that disconnects cannot leave a change unrecorded.
+    tokio::spawn(async move {
+        let facts = facts(&app, &ctx, Some(peer));
+        let result = {
+            let (app, ctx, bytes) = (Arc::clone(&app), ctx.clone(), bytes.clone());
+            tokio::task::spawn_blocking(move || {
+                let call = Call { facts: &facts, region: &ctx.region, via_service: None };
+                app.kms.call(&call, op, &bytes)
+            })
+            .await
+            .map_err(|e| ApiError::internal(format!("KMS handler panicked: {e}")))?
+        };
+        let input: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let output: Value = result.as_ref().ok().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or(Value::Null);
+        let key = key_arn(&input, &output, &ctx);
+        audit::record(
+            &app,
+            audit::Call {
+                ctx: &ctx,
+                access_key_id: &akid,
+                received_at,
+                peer,
+                user_agent: &user_agent,
+                event_source: "kms.amazonaws.com",
+                event_name: op.name(),
+                read_only: op.is_read_only(),
+                data_event: false,
+                error: result.as_ref().err().map(|e| (e.code.shape_name(), e.message.as_str())),
+                request_parameters: request_parameters(input),
+                response_elements: response_elements(op, output),
+                additional_event_data: None,
+                resources: key.map(|arn| json!([{ "accountId": ctx.account_id, "type": "AWS::KMS::Key", "ARN": arn }])),
+                recipient_account_id: &ctx.account_id,
+            },
+        )
+        .await?;
+        result
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("KMS call task failed: {e}")))?
+}
+
+/// Members that carry secrets or ciphertext: never recorded.
+const SECRET_MEMBERS: [&str; 3] = ["Plaintext", "CiphertextBlob", "CiphertextForRecipient"];
+
+/// `requestParameters`: the input without plaintext or ciphertext, camelCased, as KMS's events show it.
+fn request_parameters(mut input: Value) -> Value {
+    if let Value::Object(m) = &mut input {
+        for k in SECRET_MEMBERS {
+            m.remove(k);
+        }
+        if m.is_empty() {
+            return Value::Null;
+        }
+    }
+    audit::camel_case(input)
+}
+
+/// `responseElements`: the output of a change, without secrets; null for reads, as KMS's events show it.
+fn response_elements(op: Operation, mut output: Value) -> Value {
+    if op.is_read_only() {
+        return Value::Null;
+    }
+    if let Value::Object(m) = &mut output {
+        for k in SECRET_MEMBERS {
+            m.remove(k);
+        }
+        if m.is_empty() {
+            return Value::Null;
+        }
+    }
+    audit::camel_case(output)
+}
+
+/// The ARN of the key a call acted on: from the answer when it names one, else from the key the input named.
+fn key_arn(input: &Value, output: &Value, ctx: &Ctx) -> Option<String> {
+    let answered = output["KeyMetadata"]["Arn"].as_str().or_else(|| output["KeyId"].as_str());
+    if let Some(arn) = answered.filter(|a| a.starts_with("arn:aws:kms:")) {
+        return Some(arn.to_string());
+    }
+    let named = input["KeyId"].as_str().or_else(|| input["TargetKeyId"].as_str())?;
+    if named.starts_with("arn:aws:kms:") && named.contains(":key/") {
+        return Some(named.to_string());
+    }
+    uuid::Uuid::parse_str(named).ok().map(|_| format!("arn:aws:kms:{}:{}:key/{named}", ctx.region, ctx.account_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_never_recorded() {
+        let input = json!({"KeyId": "alias/x", "Plaintext": "c2VjcmV0", "EncryptionContext": {"a": "b"}});
+        assert_eq!(request_parameters(input), json!({"keyId": "alias/x", "encryptionContext": {"a": "b"}}));
+        assert_eq!(request_parameters(json!({"CiphertextBlob": "AAAA"})), Value::Null);
+        let out = json!({"KeyId": "arn:aws:kms:us-east-1:1:key/k", "Plaintext": "x", "CiphertextBlob": "y"});
+        assert_eq!(response_elements(Operation::GenerateDataKey, out.clone()), Value::Null);
+        assert_eq!(
+            response_elements(Operation::ScheduleKeyDeletion, out),
+            json!({"keyId": "arn:aws:kms:us-east-1:1:key/k"})
+        );
+    }
+}
