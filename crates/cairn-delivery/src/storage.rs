@@ -18,8 +18,8 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 /// Which storage holds the buckets.
 #[derive(Debug, Clone)]
 pub enum StorageConfig {
-    /// cairn's own buckets.
-    Local(cairn_s3::Store),
+    /// cairn's own buckets, and the keys that encrypt log files in them.
+    Local { store: cairn_s3::Store, kms: Arc<cairn_kms::Kms> },
     /// An S3-compatible endpoint.
     S3 {
         endpoint: String,
@@ -137,6 +137,33 @@ fn xml_code(text: &str) -> Option<&str> {
 /// A bucket and the KMS key its writes are encrypted with.
 type StoreId = (String, Option<String>);
 
+/// Encrypts a log file as CloudTrail does: a data key generated under the trail's KMS key by
+/// `cloudtrail.amazonaws.com` for the trail, with the encryption context `aws:cloudtrail:arn` = the trail's ARN.
+/// KMS's refusals come back as `KMS.<code>` (`KMS.DisabledException`, `KMS.AccessDeniedException` ...).
+fn seal_for_trail(
+    kms: &cairn_kms::Kms,
+    kms_key: &str,
+    trail_arn: &str,
+    body: &[u8],
+    now: time::OffsetDateTime,
+) -> Result<(Vec<u8>, cairn_s3::sse::SseKms), StoreError> {
+    let facts = cairn_policy::RequestFacts {
+        caller: cairn_policy::Caller::Service {
+            name: cairn_s3::access::CLOUDTRAIL.to_string(),
+            source_arn: trail_arn.to_string(),
+            source_account: trail_arn.split(':').nth(4).unwrap_or("").to_string(),
+        },
+        source_ip: None,
+        secure_transport: true,
+        now,
+    };
+    let region = kms_key.split(':').nth(3).unwrap_or("");
+    let call = cairn_kms::Call { facts: &facts, region, via_service: None };
+    let context = [("aws:cloudtrail:arn".to_string(), trail_arn.to_string())].into();
+    cairn_s3::sse::seal(kms, &call, kms_key, context, body)
+        .map_err(|e| StoreError::new(&cairn_s3::sse::error_code(&e), e.message))
+}
+
 /// The buckets cairn delivers to.
 #[derive(Debug)]
 pub struct Storage {
@@ -174,11 +201,6 @@ impl Storage {
         Ok(Storage { config, runtime: IoRuntime(Some(runtime)), stores: Mutex::default() })
     }
 
-    /// Whether objects can be encrypted with a KMS key (SSE-KMS) on this storage.
-    pub fn supports_kms(&self) -> bool {
-        matches!(self.config, StorageConfig::S3 { .. })
-    }
-
     /// The object_store client of an S3 bucket (local buckets go to cairn's store directly).
     fn store(&self, bucket: &str, kms_key: Option<&str>) -> Result<Arc<dyn ObjectStore>, StoreError> {
         let mut stores = self.stores.lock().unwrap_or_else(|e| e.into_inner());
@@ -187,7 +209,9 @@ impl Storage {
             return Ok(Arc::clone(s));
         }
         let store: Arc<dyn ObjectStore> = match &self.config {
-            StorageConfig::Local(_) => return Err(StoreError::new("InternalError", "local buckets have no S3 client")),
+            StorageConfig::Local { .. } => {
+                return Err(StoreError::new("InternalError", "local buckets have no S3 client"))
+            }
             StorageConfig::S3 { endpoint, region, access_key_id, secret_access_key, force_path_style } => {
                 let mut b = AmazonS3Builder::new()
                     .with_endpoint(endpoint)
@@ -218,7 +242,7 @@ impl Storage {
 
     /// Whether `bucket` exists.
     pub async fn bucket_exists(&self, bucket: &str) -> Result<bool, StoreError> {
-        if let StorageConfig::Local(local) = &self.config {
+        if let StorageConfig::Local { store: local, .. } = &self.config {
             return match local.bucket(bucket) {
                 Ok(_) => Ok(true),
                 Err(cairn_s3::StoreError::NoSuchBucket) => Ok(false),
@@ -250,10 +274,7 @@ impl Storage {
         kms_key: Option<&str>,
         trail_arn: &str,
     ) -> Result<(), StoreError> {
-        if let StorageConfig::Local(local) = &self.config {
-            if kms_key.is_some() {
-                return Err(StoreError::new("NotImplemented", "local buckets cannot encrypt with a KMS key"));
-            }
+        if let StorageConfig::Local { store: local, kms } = &self.config {
             let b = local.bucket(bucket).map_err(StoreError::from_local)?;
             cairn_s3::access::cloudtrail_may(&b, trail_arn, "PutObject", Some(key), time::OffsetDateTime::now_utc())
                 .map_err(|_| {
@@ -269,8 +290,19 @@ impl Storage {
                 writer: owner,
                 ..cairn_s3::ObjectMeta::default()
             };
-            let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-            local.put_bytes(bucket, key, body, meta, now as i64).await.map_err(StoreError::from_local)?;
+            let now = time::OffsetDateTime::now_utc();
+            let now_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+            match kms_key {
+                None => local.put_bytes(bucket, key, body, meta, now_ms).await.map_err(StoreError::from_local)?,
+                Some(kms_key) => {
+                    let (sealed, sse) = seal_for_trail(kms, kms_key, trail_arn, &body, now)?;
+                    let meta = cairn_s3::ObjectMeta { sse: Some(sse), ..meta };
+                    local
+                        .put_sealed(bucket, key, sealed.into(), &body, meta, now_ms)
+                        .await
+                        .map_err(StoreError::from_local)?
+                }
+            };
             return Ok(());
         }
         let store = self.store(bucket, kms_key)?;
@@ -284,7 +316,7 @@ impl Storage {
 
     /// Reads a whole object.
     pub async fn get(&self, bucket: &str, key: &str) -> Result<Bytes, StoreError> {
-        if let StorageConfig::Local(local) = &self.config {
+        if let StorageConfig::Local { store: local, .. } = &self.config {
             return local.get_bytes(bucket, key).await.map(|(_, b)| b).map_err(StoreError::from_local);
         }
         let store = self.store(bucket, None)?;
@@ -298,7 +330,7 @@ impl Storage {
 
     /// Keys under `prefix`, in no particular order.
     pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
-        if let StorageConfig::Local(local) = &self.config {
+        if let StorageConfig::Local { store: local, .. } = &self.config {
             let mut keys = Vec::new();
             let mut after: Option<String> = None;
             loop {
@@ -330,7 +362,7 @@ impl Storage {
         kms_key: Option<&str>,
         trail_arn: &str,
     ) -> Result<(), StoreError> {
-        if let StorageConfig::Local(local) = &self.config {
+        if let StorageConfig::Local { store: local, .. } = &self.config {
             // cairn's own buckets: the policy must let CloudTrail check the ACL and write under the folder.
             let b = local.bucket(bucket).map_err(StoreError::from_local)?;
             let now = time::OffsetDateTime::now_utc();
@@ -343,10 +375,11 @@ impl Storage {
                         format!("the policy of bucket {bucket} does not let CloudTrail deliver there"),
                     )
                 })?;
-            return match kms_key {
-                Some(_) => Err(StoreError::new("NotImplemented", "local buckets cannot encrypt with a KMS key")),
-                None => Ok(()),
-            };
+            // With a key, CloudTrail must be able to generate data keys for this trail (nothing is written).
+            if let (Some(kms_key), StorageConfig::Local { kms, .. }) = (kms_key, &self.config) {
+                seal_for_trail(kms, kms_key, trail_arn, b"", now)?;
+            }
+            return Ok(());
         }
         static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -459,7 +492,8 @@ mod tests {
         let root = std::env::temp_dir().join(format!("cairn-storage-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let local = cairn_s3::Store::open(&root).unwrap();
-        let storage = Storage::open(StorageConfig::Local(local.clone())).unwrap();
+        let kms = Arc::new(cairn_kms::Kms::open(&root.join("kms")).unwrap());
+        let storage = Storage::open(StorageConfig::Local { store: local.clone(), kms: Arc::clone(&kms) }).unwrap();
         assert!(!storage.bucket_exists("b").await.unwrap());
         let trail = "arn:aws:cloudtrail:us-east-1:111122223333:trail/t";
         let err = storage.put("b", "k", Bytes::from_static(b"x"), None, trail).await.unwrap_err();
@@ -483,9 +517,55 @@ mod tests {
             (o.meta.writer.as_str(), o.meta.acl.as_deref()),
             ("111122223333", Some("bucket-owner-full-control"))
         );
-        let kms = storage.put("b", "k", Bytes::from_static(b"x"), Some("arn:aws:kms:us-east-1:1:key/x"), trail).await;
-        assert_eq!(kms.unwrap_err().code, "NotImplemented");
-        assert!(!storage.supports_kms());
+
+        // SSE-KMS: sealed under a data key CloudTrail generates for the trail; refusals keep KMS's code.
+        let missing = storage
+            .put(
+                "b",
+                "AWSLogs/1/e",
+                Bytes::from_static(b"x"),
+                Some("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+                trail,
+            )
+            .await;
+        assert_eq!(missing.unwrap_err().code, "KMS.NotFoundException");
+        let owner = cairn_policy::RequestFacts {
+            caller: cairn_policy::Caller::Account {
+                account: "111122223333".into(),
+                arn: "arn:aws:iam::111122223333:root".into(),
+                organization: None,
+            },
+            source_ip: None,
+            secure_transport: true,
+            now: time::OffsetDateTime::now_utc(),
+        };
+        let call = cairn_kms::Call { facts: &owner, region: "us-east-1", via_service: None };
+        let create = |policy: String| {
+            let out = kms.call(
+                &call,
+                cairn_kms::Operation::CreateKey,
+                serde_json::json!({"Policy": policy}).to_string().as_bytes(),
+            );
+            let v: serde_json::Value = serde_json::from_slice(&out.unwrap()).unwrap();
+            v["KeyMetadata"]["Arn"].as_str().unwrap().to_string()
+        };
+        let key = create(cairn_kms::policy::cloudtrail_policy("111122223333"));
+        storage.check_write("b", "AWSLogs/111122223333/", Some(&key), trail).await.unwrap();
+        storage.put("b", "AWSLogs/1/e", Bytes::from_static(b"secret log"), Some(&key), trail).await.unwrap();
+        let o = local.head("b", "AWSLogs/1/e").unwrap();
+        assert_eq!((o.size, o.meta.sse.as_ref().map(|s| s.key_arn.as_str())), (10, Some(key.as_str())));
+        let (_, stored) = local.get_bytes("b", "AWSLogs/1/e").await.unwrap();
+        assert!(!stored.windows(10).any(|w| w == b"secret log"), "nothing is written in plaintext");
+        let plain = cairn_s3::sse::open(&kms, &call, o.meta.sse.as_ref().unwrap(), &stored).unwrap();
+        assert_eq!(plain, b"secret log");
+        let default_only = create(cairn_kms::policy::default_policy("111122223333"));
+        let denied = storage.check_write("b", "AWSLogs/111122223333/", Some(&default_only), trail).await;
+        assert_eq!(denied.unwrap_err().code, "KMS.AccessDeniedException");
+        let id = key.rsplit('/').next().unwrap();
+        kms.call(&call, cairn_kms::Operation::DisableKey, format!(r#"{{"KeyId":"{id}"}}"#).as_bytes()).unwrap();
+        let disabled = storage.put("b", "AWSLogs/1/f", Bytes::from_static(b"x"), Some(&key), trail).await;
+        assert_eq!(disabled.unwrap_err().code, "KMS.DisabledException");
+        assert!(local.head("b", "AWSLogs/1/f").is_err(), "a refused write writes nothing");
         std::fs::remove_dir_all(root).unwrap();
     }
 }

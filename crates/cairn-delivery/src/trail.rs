@@ -434,7 +434,8 @@ mod tests {
             let root = std::env::temp_dir().join(format!("cairn-trail-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&root);
             let local = cairn_s3::Store::open(&root.join("buckets")).unwrap();
-            let storage = Arc::new(Storage::open(StorageConfig::Local(local.clone())).unwrap());
+            let kms = Arc::new(cairn_kms::Kms::open(&root.join("kms")).unwrap());
+            let storage = Arc::new(Storage::open(StorageConfig::Local { store: local.clone(), kms }).unwrap());
             let records = (0..20).map(|s| (s, record(s, ["us-east-1", "eu-west-1"][s as usize % 2]))).collect();
             Fixture { state: root.join("state.json"), root, storage, local, records }
         }
@@ -544,7 +545,7 @@ mod tests {
         e.set_versions(vec![(0, Some(trail(true))), (10, Some(encrypted))]);
         e.apply(f.records.iter().map(|(s, r)| (*s, r)), 0);
         // The records before the key was set go out in their own files, unencrypted as their trail asked; the
-        // rest wait for a storage that can encrypt (local buckets cannot), and are never written in plaintext.
+        // rest wait for a key that can encrypt them (this one does not exist), and are never written in plaintext.
         assert_eq!(e.settle(20, 1000).await.unwrap(), 10);
         let files = f.files().await;
         assert_eq!(files.len(), 2, "{files:?}");
@@ -553,8 +554,8 @@ mod tests {
         let mut want: Vec<String> = (0..10).map(|s| format!("\"e{s}\"")).collect();
         want.sort();
         assert_eq!(ids, want.iter().collect::<Vec<_>>());
-        assert_eq!(e.failing().as_deref(), Some("NotImplemented"));
-        assert_eq!(e.status().lock().unwrap().latest_error.as_deref(), Some("NotImplemented"));
+        assert_eq!(e.failing().as_deref(), Some("KMS.NotFoundException"));
+        assert_eq!(e.status().lock().unwrap().latest_error.as_deref(), Some("KMS.NotFoundException"));
         std::fs::remove_dir_all(&f.root).unwrap();
     }
 

@@ -238,6 +238,18 @@ impl Kms {
         Ok(key)
     }
 
+    /// The key ARN an alias ARN (`arn:aws:kms:<region>:<account>:alias/<name>`) points at now; None for anything
+    /// else. A lookup of names, as a service resolving a customer's alias before storing it does; no key is used.
+    pub fn alias_target(&self, alias_arn: &str) -> Option<String> {
+        let parts: Vec<&str> = alias_arn.splitn(6, ':').collect();
+        let (region, account, name) = match parts.as_slice() {
+            ["arn", "aws", "kms", region, account, name] if name.starts_with("alias/") => (*region, *account, *name),
+            _ => return None,
+        };
+        let alias = self.store.alias(account, region, name).ok()??;
+        Some(format!("arn:aws:kms:{region}:{account}:key/{}", alias.key_id))
+    }
+
     /// Answers one AWS JSON 1.1 call of the KMS API.
     pub fn call(&self, call: &Call<'_>, op: Operation, body: &[u8]) -> Result<Vec<u8>, ApiError> {
         api::dispatch(self, call, op, body)

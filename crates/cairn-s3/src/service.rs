@@ -37,6 +37,7 @@ pub struct Peer(pub IpAddr);
 pub struct Buckets {
     store: Store,
     directory: Arc<dyn Directory>,
+    kms: Arc<cairn_kms::Kms>,
 }
 
 /// SigV4 through the directory.
@@ -68,8 +69,8 @@ impl s3s::access::S3Access for Admit {
 }
 
 impl Buckets {
-    pub fn new(store: Store, directory: Arc<dyn Directory>) -> Buckets {
-        Buckets { store, directory }
+    pub fn new(store: Store, directory: Arc<dyn Directory>, kms: Arc<cairn_kms::Kms>) -> Buckets {
+        Buckets { store, directory, kms }
     }
 
     pub fn store(&self) -> &Store {
@@ -141,6 +142,45 @@ impl Buckets {
         Ok(o)
     }
 
+    /// A KMS call made by S3 for the caller, in the bucket's region.
+    fn kms_call<'a>(facts: &'a RequestFacts, region: &'a str, via: &'a str) -> cairn_kms::Call<'a> {
+        cairn_kms::Call { facts, region, via_service: Some(via) }
+    }
+
+    /// An object's bytes as the caller reads them: SSE-KMS objects are decrypted, if KMS decrypts their data key
+    /// for the caller.
+    async fn plaintext(&self, facts: &RequestFacts, bucket: &store::Bucket, o: &store::Object) -> S3Result<Bytes> {
+        let (_, stored) = self.store.get_bytes(&bucket.name, &o.key).await?;
+        let Some(sse) = &o.meta.sse else { return Ok(stored) };
+        let via = format!("s3.{}.amazonaws.com", bucket.region);
+        let call = Self::kms_call(facts, &bucket.region, &via);
+        crate::sse::open(&self.kms, &call, sse, &stored).map(Bytes::from).map_err(crate::sse::s3_error)
+    }
+
+    /// Writes an object from memory, sealed under `kms_key` when given.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_bytes(
+        &self,
+        facts: &RequestFacts,
+        bucket: &store::Bucket,
+        key: &str,
+        body: Bytes,
+        meta: ObjectMeta,
+        kms_key: Option<&str>,
+    ) -> S3Result<store::Object> {
+        let now = self.directory.now_ms();
+        let Some(kms_key) = kms_key else {
+            return Ok(self.store.put_bytes(&bucket.name, key, body, meta, now).await?);
+        };
+        let via = format!("s3.{}.amazonaws.com", bucket.region);
+        let call = Self::kms_call(facts, &bucket.region, &via);
+        let context = [("aws:s3:arn".to_string(), access::resource_arn(&bucket.name, Some(key)))].into();
+        let (sealed, sse) =
+            crate::sse::seal(&self.kms, &call, kms_key, context, &body).map_err(crate::sse::s3_error)?;
+        let meta = ObjectMeta { sse: Some(sse), ..meta };
+        Ok(self.store.put_sealed(&bucket.name, key, sealed.into(), &body, meta, now).await?)
+    }
+
     fn signed(facts: &RequestFacts) -> S3Result<&str> {
         facts.caller.account().ok_or_else(|| S3Error::with_message(S3ErrorCode::AccessDenied, "Access Denied"))
     }
@@ -176,7 +216,73 @@ fn meta_from(writer: &str, content_type: Option<String>, user: Option<Metadata>,
         user: user.unwrap_or_default().into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect(),
         acl,
         writer: writer.to_string(),
+        sse: None,
     }
+}
+
+/// S3 condition keys a request sets, for the bucket policy.
+type ConditionKeys = Vec<(&'static str, String)>;
+
+/// The largest object written with SSE-KMS through the S3 API: it is sealed in memory.
+const MAX_SSE_PUT_BYTES: usize = 256 << 20;
+
+/// The KMS key a write asks to be encrypted with (`x-amz-server-side-encryption: aws:kms` and its key id), and the
+/// condition keys the request sets for the bucket policy.
+fn sse_request(
+    sse: Option<&ServerSideEncryption>,
+    key: Option<&SSEKMSKeyId>,
+) -> S3Result<(Option<String>, ConditionKeys)> {
+    let mut extra = Vec::new();
+    if let Some(s) = sse {
+        extra.push(("s3:x-amz-server-side-encryption", s.as_str().to_string()));
+    }
+    if let Some(k) = key {
+        extra.push(("s3:x-amz-server-side-encryption-aws-kms-key-id", k.clone()));
+    }
+    match sse.map(ServerSideEncryption::as_str) {
+        None if key.is_some() => Err(S3Error::with_message(
+            S3ErrorCode::InvalidArgument,
+            "Server Side Encryption with KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms",
+        )),
+        None => Ok((None, extra)),
+        Some(ServerSideEncryption::AWS_KMS) => match key {
+            Some(k) => Ok((Some(k.clone()), extra)),
+            None => Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "cairn has no AWS managed keys: name the KMS key with x-amz-server-side-encryption-aws-kms-key-id",
+            )),
+        },
+        Some(other) => Err(S3Error::with_message(
+            S3ErrorCode::NotImplemented,
+            format!("server-side encryption {other} is not supported by cairn; use aws:kms"),
+        )),
+    }
+}
+
+/// The `x-amz-server-side-encryption` and key id headers of an SSE-KMS object.
+fn sse_headers(o: &store::Object) -> (Option<ServerSideEncryption>, Option<SSEKMSKeyId>) {
+    match &o.meta.sse {
+        Some(sse) => {
+            (Some(ServerSideEncryption::from_static(ServerSideEncryption::AWS_KMS)), Some(sse.key_arn.clone()))
+        }
+        None => (None, None),
+    }
+}
+
+/// Reads a request body into memory, refusing one over `max` bytes.
+async fn collect(mut body: futures::stream::BoxStream<'static, Result<Bytes, String>>, max: usize) -> S3Result<Bytes> {
+    let mut out = bytes::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| S3Error::with_message(S3ErrorCode::IncompleteBody, e))?;
+        if out.len() + chunk.len() > max {
+            return Err(S3Error::with_message(
+                S3ErrorCode::EntityTooLarge,
+                format!("objects written with SSE-KMS are at most {max} bytes in cairn"),
+            ));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out.freeze())
 }
 
 /// The object's Content-Type, S3's default when it was written without one.
@@ -540,13 +646,24 @@ impl S3 for Buckets {
             })?),
             None => None,
         };
-        let mut file = self.store.open_object(&i.bucket, &o).await?;
         let (start, len) = range.as_ref().map_or((0, o.size), |r| (r.start, r.end - r.start));
-        if start > 0 {
-            file.seek(std::io::SeekFrom::Start(start)).await.map_err(StoreError::from)?;
-        }
+        let body = if o.meta.sse.is_some() {
+            let bucket = self.store.bucket(&i.bucket)?;
+            let plain = self.plaintext(&facts, &bucket, &o).await?;
+            let part = plain.slice(start as usize..(start + len) as usize);
+            StreamingBlob::wrap(futures::stream::iter([Ok::<_, std::io::Error>(part)]))
+        } else {
+            let mut file = self.store.open_object(&i.bucket, &o).await?;
+            if start > 0 {
+                file.seek(std::io::SeekFrom::Start(start)).await.map_err(StoreError::from)?;
+            }
+            file_stream(file, len)
+        };
+        let (server_side_encryption, ssekms_key_id) = sse_headers(&o);
         Ok(S3Response::new(GetObjectOutput {
-            body: Some(file_stream(file, len)),
+            body: Some(body),
+            server_side_encryption,
+            ssekms_key_id,
             accept_ranges: Some("bytes".into()),
             content_length: Some(len as i64),
             content_range: range.map(|r| format!("bytes {}-{}/{}", r.start, r.end.saturating_sub(1), o.size)),
@@ -568,7 +685,10 @@ impl S3 for Buckets {
             [i.if_match.as_ref(), i.if_none_match.as_ref()],
             [i.if_modified_since.as_ref(), i.if_unmodified_since.as_ref()],
         )?;
+        let (server_side_encryption, ssekms_key_id) = sse_headers(&o);
         Ok(S3Response::new(HeadObjectOutput {
+            server_side_encryption,
+            ssekms_key_id,
             accept_ranges: Some("bytes".into()),
             content_length: Some(o.size as i64),
             content_type: Some(content_type(&o)),
@@ -582,12 +702,26 @@ impl S3 for Buckets {
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let facts = self.facts(&req)?;
         let i = req.input;
-        let (acl, extra) = canned_acl(i.acl.as_ref());
-        self.authorized(&facts, &i.bucket, Some(&i.key), "PutObject", &extra)?;
+        let (acl, mut extra) = canned_acl(i.acl.as_ref());
+        let (kms_key, sse_extra) = sse_request(i.server_side_encryption.as_ref(), i.ssekms_key_id.as_ref())?;
+        extra.extend(sse_extra);
+        let bucket = self.authorized(&facts, &i.bucket, Some(&i.key), "PutObject", &extra)?;
         let writer = facts.caller.account().unwrap_or("anonymous").to_string();
         let meta = meta_from(&writer, i.content_type, i.metadata, acl);
-        let o = self.store.put(&i.bucket, &i.key, body_stream(i.body), meta, self.directory.now_ms()).await?;
-        Ok(S3Response::new(PutObjectOutput { e_tag: Some(etag(&o.etag)), ..Default::default() }))
+        let o = match kms_key {
+            None => self.store.put(&i.bucket, &i.key, body_stream(i.body), meta, self.directory.now_ms()).await?,
+            Some(k) => {
+                let body = collect(body_stream(i.body), MAX_SSE_PUT_BYTES).await?;
+                self.write_bytes(&facts, &bucket, &i.key, body, meta, Some(&k)).await?
+            }
+        };
+        let (server_side_encryption, ssekms_key_id) = sse_headers(&o);
+        Ok(S3Response::new(PutObjectOutput {
+            e_tag: Some(etag(&o.etag)),
+            server_side_encryption,
+            ssekms_key_id,
+            ..Default::default()
+        }))
     }
 
     async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
@@ -599,9 +733,11 @@ impl S3 for Buckets {
                 "copying from an access point is not supported",
             ));
         };
-        self.authorized(&facts, src_bucket, Some(src_key), "GetObject", &[])?;
-        let (acl, extra) = canned_acl(i.acl.as_ref());
-        self.authorized(&facts, &i.bucket, Some(&i.key), "PutObject", &extra)?;
+        let src = self.authorized(&facts, src_bucket, Some(src_key), "GetObject", &[])?;
+        let (acl, mut extra) = canned_acl(i.acl.as_ref());
+        let (kms_key, sse_extra) = sse_request(i.server_side_encryption.as_ref(), i.ssekms_key_id.as_ref())?;
+        extra.extend(sse_extra);
+        let dst = self.authorized(&facts, &i.bucket, Some(&i.key), "PutObject", &extra)?;
         let source = self.store.head(src_bucket, src_key)?;
         let replace = i.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
         if !replace && **src_bucket == *i.bucket && **src_key == *i.key {
@@ -614,9 +750,16 @@ impl S3 for Buckets {
         let meta = if replace {
             meta_from(&writer, i.content_type, i.metadata, acl)
         } else {
-            ObjectMeta { writer, acl, ..source.meta.clone() }
+            ObjectMeta { writer, acl, sse: None, ..source.meta.clone() }
         };
-        let o = self.store.copy((src_bucket, &source), &i.bucket, &i.key, meta, self.directory.now_ms()).await?;
+        // A plain copy copies the file; an encrypted source is decrypted for the caller, and the copy is encrypted
+        // only if the request asks for it.
+        let o = if source.meta.sse.is_none() && kms_key.is_none() {
+            self.store.copy((src_bucket, &source), &i.bucket, &i.key, meta, self.directory.now_ms()).await?
+        } else {
+            let body = self.plaintext(&facts, &src, &source).await?;
+            self.write_bytes(&facts, &dst, &i.key, body, meta, kms_key.as_deref()).await?
+        };
         Ok(S3Response::new(CopyObjectOutput {
             copy_object_result: Some(CopyObjectResult {
                 e_tag: Some(etag(&o.etag)),

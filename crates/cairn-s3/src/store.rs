@@ -47,6 +47,8 @@ pub struct ObjectMeta {
     pub acl: Option<String>,
     /// The account that wrote it.
     pub writer: String,
+    /// SSE-KMS: the stored bytes are sealed under a data key of this KMS key.
+    pub sse: Option<crate::sse::SseKms>,
 }
 
 /// An object as the index knows it.
@@ -321,6 +323,28 @@ impl Store {
         let path = self.object_path(bucket, &file);
         let (size, md5) = write_stream(&path, body, MAX_PUT_BYTES).await?;
         let object = Object { key: key.into(), size, etag: hex(&md5), modified_ms: now_ms, meta, file };
+        self.commit_object(bucket, &object).await?;
+        Ok(object)
+    }
+
+    /// Writes an object whose stored bytes are `sealed` (SSE-KMS, described in `meta.sse`): the index keeps the size
+    /// and MD5 of the plaintext, as S3 reports them.
+    pub async fn put_sealed(
+        &self,
+        bucket: &str,
+        key: &str,
+        sealed: Bytes,
+        plaintext: &[u8],
+        meta: ObjectMeta,
+        now_ms: i64,
+    ) -> Result<Object> {
+        self.bucket(bucket)?;
+        let file = new_file_name();
+        let path = self.object_path(bucket, &file);
+        let stream = futures::stream::iter([Ok::<_, std::io::Error>(sealed)]);
+        write_stream(&path, stream, MAX_PUT_BYTES).await?;
+        let etag = hex(&Md5::digest(plaintext));
+        let object = Object { key: key.into(), size: plaintext.len() as u64, etag, modified_ms: now_ms, meta, file };
         self.commit_object(bucket, &object).await?;
         Ok(object)
     }
@@ -875,6 +899,7 @@ fn meta_json(m: &ObjectMeta) -> String {
         "user": m.user,
         "acl": m.acl,
         "writer": m.writer,
+        "sse": m.sse.as_ref().map(crate::sse::SseKms::to_json),
     })
     .to_string()
 }
@@ -891,5 +916,6 @@ fn meta_from_json(s: &str) -> ObjectMeta {
             .unwrap_or_default(),
         acl: text("acl"),
         writer: text("writer").unwrap_or_default(),
+        sse: v.get("sse").and_then(crate::sse::SseKms::from_json),
     }
 }

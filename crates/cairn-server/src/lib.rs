@@ -120,7 +120,7 @@ impl App {
                 // Bucket directories of earlier versions become cairn buckets.
                 s3::import_directories(&bucket_store, &settings.data_dir.join("buckets"), &owner, clock.now_millis())?;
                 s3::create_configured(&bucket_store, buckets, &owner, clock.now_millis())?;
-                cairn_delivery::StorageConfig::Local(bucket_store.clone())
+                cairn_delivery::StorageConfig::Local { store: bucket_store.clone(), kms: Arc::clone(&kms) }
             }
             config::Storage::S3(s3) => s3.clone(),
         };
@@ -131,7 +131,7 @@ impl App {
             organization: settings.organization.clone(),
             clock: Arc::clone(&clock),
         };
-        let buckets = cairn_s3::Buckets::new(bucket_store, Arc::new(directory));
+        let buckets = cairn_s3::Buckets::new(bucket_store, Arc::new(directory), Arc::clone(&kms));
         let s3_service = buckets.service();
         let catalog = Catalog::open(&settings.data_dir.join("catalog.sqlite"))?;
         let journal = Arc::new(Journal::open(&settings.data_dir.join("journal"), cairn_journal::Options::default())?);

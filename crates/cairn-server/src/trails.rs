@@ -137,6 +137,14 @@ fn validate_sns(topic: &str) -> Result<()> {
     Ok(validate_sns_topic_name(topic)?)
 }
 
+/// The KMS key a trail stores: fully specified, and with cairn's own keys an alias resolved to the key it names (as
+/// AWS stores the key ARN), so that retargeting the alias later does not change the trail's encryption.
+fn trail_key(app: &App, key: &str, region: &str, account: &str) -> Result<String> {
+    let arn = normalize_kms_key(key, region, account)?;
+    let local = matches!(app.settings.storage, crate::config::Storage::Local { .. });
+    Ok(local.then(|| app.kms.alias_target(&arn)).flatten().unwrap_or(arn))
+}
+
 /// Normalizes a KMS key given as key id, alias name, key ARN or alias ARN to a fully specified ARN.
 fn normalize_kms_key(key: &str, region: &str, account: &str) -> Result<String> {
     let bad = || ApiError::new(ErrorCode::InvalidKmsKeyId, format!("KMS key id {key:?} is not valid"));
@@ -243,12 +251,6 @@ fn check_destination(app: &App, t: &Trail) -> Result<()> {
     let bucket = &t.s3_bucket_name;
     let missing = || ApiError::new(ErrorCode::S3BucketDoesNotExist, format!("S3 bucket {bucket} does not exist"));
     let storage = &app.storage;
-    if t.kms_key_id.is_some() && !storage.supports_kms() {
-        return Err(ApiError::new(
-            ErrorCode::Kms,
-            "this cairn's trail storage (local directories) cannot encrypt log files with a KMS key: configure S3 storage that supports SSE-KMS, or create the trail without KmsKeyId",
-        ));
-    }
     let dest = Destination {
         bucket: bucket.clone(),
         prefix: t.s3_key_prefix.clone(),
@@ -269,6 +271,9 @@ fn check_destination(app: &App, t: &Trail) -> Result<()> {
             ErrorCode::InsufficientS3BucketPolicy,
             format!("Incorrect S3 bucket policy is detected for bucket: {bucket}"),
         )),
+        Err(e) if e.code.starts_with("KMS.") => {
+            Err(kms_refusal(&e.code, bucket, t.kms_key_id.as_deref().unwrap_or("")))
+        }
         Err(e) if t.kms_key_id.is_some() => Err(ApiError::new(
             ErrorCode::Kms,
             format!(
@@ -284,6 +289,27 @@ fn check_destination(app: &App, t: &Trail) -> Result<()> {
                 e.code
             )))
         }
+    }
+}
+
+/// CloudTrail's error when KMS refuses to let it encrypt the trail's log files with `key`.
+fn kms_refusal(code: &str, bucket: &str, key: &str) -> ApiError {
+    match code {
+        "KMS.NotFoundException" => {
+            ApiError::new(ErrorCode::KmsKeyNotFound, format!("KMS key {key} does not exist or is not in this account"))
+        }
+        "KMS.DisabledException" => ApiError::new(ErrorCode::KmsKeyDisabled, format!("KMS key {key} is disabled")),
+        "KMS.KMSInvalidStateException" => {
+            ApiError::new(ErrorCode::Kms, format!("KMS key {key} is pending deletion and cannot encrypt log files"))
+        }
+        "KMS.InvalidArnException" => {
+            ApiError::new(ErrorCode::InvalidKmsKeyId, format!("KMS key id {key:?} is not valid"))
+        }
+        "KMS.AccessDeniedException" => ApiError::new(
+            ErrorCode::InsufficientEncryptionPolicy,
+            format!("Insufficient permissions to access S3 bucket {bucket} or KMS key {key}."),
+        ),
+        other => ApiError::new(ErrorCode::Kms, format!("KMS refused to encrypt with key {key}: {other}")),
     }
 }
 
@@ -343,7 +369,7 @@ pub(crate) fn create(app: &App, ctx: &Ctx, req: CreateTrailRequest) -> Result<Tr
     // Organization trails belong to the management account, also when a delegated administrator creates them.
     let owner = organization_id.map_or(ctx.account_id.clone(), |o| o.management_account.clone());
     let kms_key_id = match req.kms_key_id.filter(|k| !k.is_empty()) {
-        Some(k) => Some(normalize_kms_key(&k, &ctx.region, &owner)?),
+        Some(k) => Some(trail_key(app, &k, &ctx.region, &owner)?),
         None => None,
     };
     let trail = Trail {
@@ -457,7 +483,7 @@ fn updated(
         t.cloud_watch_logs_role_arn = r;
     }
     if let Some(k) = clearable(req.kms_key_id.clone()) {
-        t.kms_key_id = k.map(|k| normalize_kms_key(&k, &t.home_region, &t.account_id)).transpose()?;
+        t.kms_key_id = k.map(|k| trail_key(app, &k, &t.home_region, &t.account_id)).transpose()?;
     }
     if let Some(o) = org_change {
         if o.is_some() && t.account_id != *app.organization().map(|o| &o.management_account).unwrap_or(&t.account_id) {

@@ -379,7 +379,7 @@ async fn create_and_update_refuse_buckets_cairn_cannot_use() {
         .kms_key_id("arn:aws:kms:us-east-1:111111111111:key/12345678-1234-1234-1234-123456789012")
         .send()
         .await;
-    assert_eq!(code(kms), "KmsException", "local buckets cannot encrypt: never plaintext where encryption was asked");
+    assert_eq!(code(kms), "KmsKeyNotFoundException", "never plaintext where encryption was asked");
     ct.create_trail().name("trail-a").s3_bucket_name("trail-bucket").send().await.unwrap();
     assert_eq!(
         code(ct.update_trail().name("trail-a").s3_bucket_name("no-such-bucket").send().await),

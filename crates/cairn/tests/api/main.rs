@@ -12,5 +12,6 @@ mod organizations;
 mod protocol;
 mod query;
 mod selectors;
+mod sse;
 mod tags;
 mod trails;
