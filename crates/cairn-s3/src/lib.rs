@@ -8,5 +8,5 @@ pub mod sse;
 pub mod store;
 
 pub use error::StoreError;
-pub use service::{Buckets, Directory, Peer};
+pub use service::{Buckets, Directory, Parsed, ParsedSlot, Peer};
 pub use store::{Bucket, Listing, Object, ObjectMeta, Part, Store, Upload};

@@ -32,6 +32,29 @@ pub trait Directory: Send + Sync + std::fmt::Debug + 'static {
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub IpAddr);
 
+/// What the endpoint learned of a request once it was authenticated and its operation known: the server records
+/// the call from it. Put an empty [`ParsedSlot`] in the request's extensions to receive it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    /// S3's operation name (`GetObject`, `ListObjectsV2` ...).
+    pub operation: String,
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    /// The access key that signed the request; None for an anonymous one.
+    pub access_key: Option<String>,
+}
+
+/// Where the endpoint leaves a request's [`Parsed`].
+#[derive(Debug, Clone, Default)]
+pub struct ParsedSlot(Arc<std::sync::Mutex<Option<Parsed>>>);
+
+impl ParsedSlot {
+    /// What was left for this request, if it reached an operation.
+    pub fn take(&self) -> Option<Parsed> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
 /// cairn's S3 endpoint.
 #[derive(Debug, Clone)]
 pub struct Buckets {
@@ -63,7 +86,21 @@ struct Admit;
 
 #[async_trait::async_trait]
 impl s3s::access::S3Access for Admit {
-    async fn check(&self, _cx: &mut s3s::access::S3AccessContext<'_>) -> S3Result<()> {
+    async fn check(&self, cx: &mut s3s::access::S3AccessContext<'_>) -> S3Result<()> {
+        let (bucket, key) = match cx.s3_path() {
+            s3s::path::S3Path::Root => (None, None),
+            s3s::path::S3Path::Bucket { bucket } => (Some(bucket.to_string()), None),
+            s3s::path::S3Path::Object { bucket, key } => (Some(bucket.to_string()), Some(key.to_string())),
+        };
+        let parsed = Parsed {
+            operation: cx.s3_op().name().to_string(),
+            bucket,
+            key,
+            access_key: cx.credentials().map(|c| c.access_key.clone()),
+        };
+        if let Some(slot) = cx.extensions_mut().get::<ParsedSlot>() {
+            *slot.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(parsed);
+        }
         Ok(())
     }
 }

@@ -44,6 +44,8 @@ pub struct ApiCallEvent<'a> {
     pub event_type: &'static str,
     pub management_event: bool,
     pub recipient_account_id: &'a str,
+    #[serde(rename = "sharedEventID", skip_serializing_if = "Option::is_none")]
+    pub shared_event_id: Option<&'a str>,
     pub event_category: &'static str,
 }
 
@@ -82,6 +84,8 @@ pub(crate) struct Call<'a> {
     pub additional_event_data: Option<Value>,
     pub resources: Option<Value>,
     pub recipient_account_id: &'a str,
+    /// Set when one call is recorded for two accounts (bucket owner and requester): the id both records share.
+    pub shared_event_id: Option<&'a str>,
 }
 
 /// Records a call and waits until its event is durable: no answer without its record.
@@ -107,6 +111,7 @@ pub(crate) async fn record(app: &App, call: Call<'_>) -> Result<(), ApiError> {
         event_type: "AwsApiCall",
         management_event: !call.data_event,
         recipient_account_id: call.recipient_account_id,
+        shared_event_id: call.shared_event_id,
         event_category: if call.data_event { "Data" } else { "Management" },
         event_time,
     };

@@ -51,7 +51,7 @@ async fn by_service(
     if kms {
         crate::kms::handle(app, peer, req).await
     } else if s3 {
-        crate::s3::handle(app.s3_service(), peer, req).await
+        crate::s3_events::handle(app, peer, req).await
     } else {
         next.run(req).await
     }
@@ -207,6 +207,7 @@ async fn respond(app: &Arc<App>, req: Request, request_id: &str, peer: SocketAdd
                 additional_event_data: None,
                 resources: None,
                 recipient_account_id: &ctx.account_id,
+                shared_event_id: None,
             },
         )
         .await?;

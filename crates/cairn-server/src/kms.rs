@@ -105,6 +105,7 @@ async fn respond(app: Arc<App>, req: Request, request_id: &str, peer: SocketAddr
                 additional_event_data: None,
                 resources: key.map(|arn| json!([{ "accountId": ctx.account_id, "type": "AWS::KMS::Key", "ARN": arn }])),
                 recipient_account_id: &ctx.account_id,
+                shared_event_id: None,
             },
         )
         .await?;

@@ -14,6 +14,7 @@ mod metrics;
 mod organizations;
 mod query;
 mod s3;
+mod s3_events;
 mod selectors;
 mod tags;
 mod trails;

@@ -41,17 +41,27 @@ impl cairn_s3::Directory for Directory {
     }
 }
 
-/// The SigV4 signing service of a request (`Authorization` header or presigned `X-Amz-Credential`), if signed.
-pub(crate) fn signing_service(parts: &Parts) -> Option<String> {
-    let scope = |credential: &str| credential.split('/').nth(3).map(str::to_string);
-    if let Some(auth) = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+/// The SigV4 credential scope of a request (`Authorization` header or presigned `X-Amz-Credential`), if signed: its
+/// `<akid>/<date>/<region>/<service>/aws4_request` parts, and whether it was signed in the query string.
+fn credential_scope(headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -> Option<(Vec<String>, bool)> {
+    let split = |credential: &str| credential.split('/').map(str::to_string).collect::<Vec<_>>();
+    if let Some(auth) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let credential = auth.split("Credential=").nth(1)?.split(',').next()?;
-        return scope(credential);
+        return Some((split(credential), false));
     }
-    let query = parts.uri.query()?;
+    let query = uri.query()?;
     let credential = query.split('&').find_map(|kv| kv.strip_prefix("X-Amz-Credential="))?;
-    let decoded = credential.replace("%2F", "/").replace("%2f", "/");
-    scope(&decoded)
+    Some((split(&credential.replace("%2F", "/").replace("%2f", "/")), true))
+}
+
+/// The SigV4 signing service of a request, if signed.
+pub(crate) fn signing_service(parts: &Parts) -> Option<String> {
+    credential_scope(&parts.headers, &parts.uri).and_then(|(scope, _)| scope.get(3).cloned())
+}
+
+/// The signing region of a request, and whether it was presigned (signed in the query string).
+pub(crate) fn signing_scope(headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -> Option<(String, bool)> {
+    credential_scope(headers, uri).and_then(|(scope, presigned)| Some((scope.get(2)?.clone(), presigned)))
 }
 
 /// Whether a request is for the S3 endpoint: signed for `s3`; or unsigned, not shaped as a JSON-protocol call

@@ -11,6 +11,7 @@ mod lookup;
 mod organizations;
 mod protocol;
 mod query;
+mod recorded;
 mod selectors;
 mod sse;
 mod tags;
