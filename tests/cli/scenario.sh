@@ -30,6 +30,8 @@ member_accounts = ["123456789012"]
 [storage]
 kind = "local"
 buckets = ["amzn-s3-demo-bucket"]
+[delivery]
+window_seconds = 1
 TOML
 
 "$cairn" serve --config "$work/cairn.toml" --listen 127.0.0.1:0 > "$work/stdout" 2> "$work/stderr" &
@@ -158,6 +160,82 @@ fails_with BucketNotEmpty "$aws" s3api delete-bucket --bucket cli-own-bucket
 "$aws" s3 rm --recursive s3://cli-own-bucket/ > /dev/null
 "$aws" s3 rb s3://cli-own-bucket > /dev/null
 fails_with NoSuchBucket "$aws" s3api get-bucket-location --bucket cli-own-bucket
+
+step "SSE-KMS trail: a new key and alias, cairn trail-bucket, aws s3 to read, the delivery errors"
+status_error() { # status_error <trail> <expected LatestDeliveryError, or "none">: waits for it
+  for _ in $(seq 150); do
+    "$aws" cloudtrail describe-trails > /dev/null  # something to deliver
+    got=$("$aws" cloudtrail get-trail-status --name "$1" --query 'LatestDeliveryError' --output text)
+    [ "$got" = "$2" ] || { [ "$2" = none ] && [ "$got" = None ]; } && return 0
+    sleep 0.2
+  done
+  echo "LatestDeliveryError of $1 is $got, expected $2" >&2; exit 1
+}
+key_id=$("$aws" kms create-key --description "CloudTrail logs" --query KeyMetadata.KeyId --output text)
+"$aws" kms create-alias --alias-name alias/cloudtrail-logs --target-key-id "$key_id"
+cat > "$work/key-policy.json" <<'JSON'
+{"Version": "2012-10-17", "Id": "Key policy created by CloudTrail", "Statement": [
+ {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+  "Action": "kms:*", "Resource": "*"},
+ {"Sid": "Allow CloudTrail to encrypt logs", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+  "Action": "kms:GenerateDataKey*", "Resource": "*",
+  "Condition": {"StringEquals": {"aws:SourceArn": "arn:aws:cloudtrail:us-east-1:111111111111:trail/kms-trail"},
+                "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "arn:aws:cloudtrail:*:111111111111:trail/*"}}},
+ {"Sid": "Allow CloudTrail to describe key", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+  "Action": "kms:DescribeKey", "Resource": "*"},
+ {"Sid": "Allow principals in the account to decrypt log files", "Effect": "Allow", "Principal": {"AWS": "*"},
+  "Action": ["kms:Decrypt", "kms:ReEncryptFrom"], "Resource": "*",
+  "Condition": {"StringEquals": {"kms:CallerAccount": "111111111111"},
+                "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "arn:aws:cloudtrail:*:111111111111:trail/*"}}}]}
+JSON
+fails_with MalformedPolicyDocumentException "$aws" kms put-key-policy --key-id "$key_id" --policy-name default --policy '{"Statement":[]}'
+"$aws" kms put-key-policy --key-id "$key_id" --policy-name default --policy "file://$work/key-policy.json"
+out=$("$aws" kms describe-key --key-id alias/cloudtrail-logs)
+check "$out" 'j["KeyMetadata"]["KeyState"] == "Enabled" and j["KeyMetadata"]["KeySpec"] == "SYMMETRIC_DEFAULT"'
+printf secret > "$work/plain.txt"
+out=$("$aws" kms encrypt --key-id alias/cloudtrail-logs --plaintext "fileb://$work/plain.txt" --encryption-context purpose=test)
+blob=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["CiphertextBlob"])' "$out")
+echo "$blob" | base64 -d > "$work/blob.bin"
+out=$("$aws" kms decrypt --ciphertext-blob "fileb://$work/blob.bin" --encryption-context purpose=test)
+check "$out" '__import__("base64").b64decode(j["Plaintext"]) == b"secret"'
+fails_with InvalidCiphertextException "$aws" kms decrypt --ciphertext-blob "fileb://$work/blob.bin" --encryption-context purpose=other
+"$cairn" trail-bucket kms-trail-logs --trail kms-trail > "$work/bucket-policy.json" 2> /dev/null
+check "$(cat "$work/bucket-policy.json")" '[s["Sid"] for s in j["Statement"]] == ["AWSCloudTrailAclCheck20150319", "AWSCloudTrailWrite20150319"]'
+out=$("$aws" cloudtrail create-trail --name kms-trail --s3-bucket-name kms-trail-logs --kms-key-id alias/cloudtrail-logs)
+check "$out" 'j["KmsKeyId"].endswith(":key/'"$key_id"'")'
+"$aws" cloudtrail start-logging --name kms-trail
+status_error kms-trail none
+for _ in $(seq 150); do
+  "$aws" s3 ls --recursive s3://kms-trail-logs/AWSLogs/ > "$work/kms-listing" 2>/dev/null || true
+  grep -q '\.json\.gz$' "$work/kms-listing" && break
+  sleep 0.2
+done
+"$aws" s3 sync s3://kms-trail-logs/ "$work/kms-synced" > /dev/null
+python3 - "$work/kms-synced" <<'PY'
+import glob, gzip, json, os, sys
+files = glob.glob(os.path.join(sys.argv[1], "AWSLogs", "**", "*.json.gz"), recursive=True)
+assert files, "no log files synced"
+for f in files:
+    assert json.load(gzip.open(f))["Records"], f
+PY
+first=$(awk '{print $4}' "$work/kms-listing" | head -1)
+out=$("$aws" s3api head-object --bucket kms-trail-logs --key "$first")
+check "$out" 'j["ServerSideEncryption"] == "aws:kms" and j["SSEKMSKeyId"].endswith("'"$key_id"'")'
+# Deleting the bucket policy shows in the trail's status, as in AWS's console experiment; putting it back delivers.
+"$aws" s3api delete-bucket-policy --bucket kms-trail-logs
+status_error kms-trail AccessDenied
+"$aws" s3api put-bucket-policy --bucket kms-trail-logs --policy "file://$work/bucket-policy.json"
+status_error kms-trail none
+"$aws" kms disable-key --key-id "$key_id"
+status_error kms-trail KMS.DisabledException
+"$aws" kms enable-key --key-id "$key_id"
+status_error kms-trail none
+out=$("$aws" cloudtrail lookup-events --lookup-attributes AttributeKey=EventSource,AttributeValue=kms.amazonaws.com)
+check "$out" '{"CreateKey", "DisableKey", "Decrypt"} <= {e["EventName"] for e in j["Events"]}'
+"$aws" cloudtrail stop-logging --name kms-trail
+"$aws" cloudtrail delete-trail --name kms-trail
+out=$("$aws" kms schedule-key-deletion --key-id "$key_id" --pending-window-in-days 7)
+check "$out" 'j["KeyState"] == "PendingDeletion" and j["PendingWindowInDays"] == 7'
 
 step SIGTERM
 kill -TERM "$pid"; wait "$pid"; pid=

@@ -1,6 +1,7 @@
 //! The `cairn` command: `cairn serve` runs the CloudTrail-compatible server; `cairn lookup` reads event history,
 //! `cairn query` runs SQL over it, and `cairn trails` shows trails and their deliveries.
 
+mod bucket;
 mod config;
 mod connection;
 mod lookup;
@@ -49,6 +50,8 @@ enum Command {
     Query(Box<query::QueryArgs>),
     /// Show your trails in a running cairn: logging, last delivery, lag and last error.
     Trails(Box<trails::TrailsArgs>),
+    /// Create a bucket in a running cairn with the policy AWS's console writes for a trail's bucket.
+    TrailBucket(Box<bucket::TrailBucketArgs>),
 }
 
 fn main() -> Result<()> {
@@ -68,6 +71,7 @@ fn main() -> Result<()> {
         Command::Lookup(args) => lookup::run(*args),
         Command::Query(args) => query::run(*args),
         Command::Trails(args) => trails::run(*args),
+        Command::TrailBucket(args) => bucket::run(*args),
     }
 }
 
