@@ -6,6 +6,8 @@
 
 pub mod api;
 pub mod crypto;
+#[doc(hidden)]
+pub mod fuzz;
 mod keystore;
 pub mod operation;
 pub mod policy;
