@@ -201,6 +201,9 @@ check "$out" '__import__("base64").b64decode(j["Plaintext"]) == b"secret"'
 fails_with InvalidCiphertextException "$aws" kms decrypt --ciphertext-blob "fileb://$work/blob.bin" --encryption-context purpose=other
 "$cairn" trail-bucket kms-trail-logs --trail kms-trail > "$work/bucket-policy.json" 2> /dev/null
 check "$(cat "$work/bucket-policy.json")" '[s["Sid"] for s in j["Statement"]] == ["AWSCloudTrailAclCheck20150319", "AWSCloudTrailWrite20150319"]'
+if "$cairn" trail-bucket kms-trail-logs --trail kms-trail > /dev/null 2>&1; then
+  echo "cairn trail-bucket replaced an existing policy without --replace" >&2; exit 1
+fi
 out=$("$aws" cloudtrail create-trail --name kms-trail --s3-bucket-name kms-trail-logs --kms-key-id alias/cloudtrail-logs)
 check "$out" 'j["KmsKeyId"].endswith(":key/'"$key_id"'")'
 "$aws" cloudtrail start-logging --name kms-trail
@@ -219,6 +222,9 @@ for f in files:
     assert json.load(gzip.open(f))["Records"], f
 PY
 first=$(awk '{print $4}' "$work/kms-listing" | head -1)
+"$aws" s3 cp "s3://kms-trail-logs/$first" "$work/one.json.gz" > /dev/null
+python3 -c 'import gzip,json,sys; assert json.load(gzip.open(sys.argv[1]))["Records"]' "$work/one.json.gz"
+fails_with AccessDenied member s3api get-object --bucket kms-trail-logs --key "$first" "$work/member-log.gz"
 out=$("$aws" s3api head-object --bucket kms-trail-logs --key "$first")
 check "$out" 'j["ServerSideEncryption"] == "aws:kms" and j["SSEKMSKeyId"].endswith("'"$key_id"'")'
 # Deleting the bucket policy shows in the trail's status, as in AWS's console experiment; putting it back delivers.

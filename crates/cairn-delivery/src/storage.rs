@@ -549,7 +549,7 @@ mod tests {
             let v: serde_json::Value = serde_json::from_slice(&out.unwrap()).unwrap();
             v["KeyMetadata"]["Arn"].as_str().unwrap().to_string()
         };
-        let key = create(cairn_kms::policy::cloudtrail_policy("111122223333"));
+        let key = create(cairn_kms::policy::cloudtrail_policy(trail));
         storage.check_write("b", "AWSLogs/111122223333/", Some(&key), trail).await.unwrap();
         storage.put("b", "AWSLogs/1/e", Bytes::from_static(b"secret log"), Some(&key), trail).await.unwrap();
         let o = local.head("b", "AWSLogs/1/e").unwrap();

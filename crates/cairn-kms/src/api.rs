@@ -185,6 +185,10 @@ fn tags(list: Vec<Tag>) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
+pub(crate) fn pending_deletion(key: &Key) -> ApiError {
+    ApiError::new(ErrorCode::KmsInvalidState, format!("{} is pending deletion.", key.arn()))
+}
+
 fn check_alias_name(name: &str) -> Result<()> {
     let pattern_ok = name.bytes().all(|b| b.is_ascii_alphanumeric() || b":/_-".contains(&b));
     if name.is_empty() || name.len() > 256 || !pattern_ok {
@@ -369,10 +373,13 @@ fn set_enabled(kms: &Kms, call: &Call<'_>, i: KeyInput, enable: bool) -> Result<
     let key = kms.resolve(call, &required(i.key_id, "keyId")?, Naming::OwnKey)?;
     kms.authorize(call, &key, if enable { "EnableKey" } else { "DisableKey" }, &EncryptionContext::new())?;
     if key.state == KeyState::PendingDeletion {
-        return Err(ApiError::new(ErrorCode::KmsInvalidState, format!("{} is pending deletion.", key.arn())));
+        return Err(pending_deletion(&key));
     }
     let state = if enable { KeyState::Enabled } else { KeyState::Disabled };
-    kms.store().set_state(&key.id, state, None).map_err(internal)?;
+    let from = [KeyState::Enabled, KeyState::Disabled];
+    if !kms.store().set_state(&key.id, &from, state, None).map_err(internal)? {
+        return Err(pending_deletion(&key));
+    }
     out(json!({}))
 }
 
@@ -392,10 +399,13 @@ fn schedule_deletion(kms: &Kms, call: &Call<'_>, i: ScheduleInput) -> Result<Vec
     let key = kms.resolve(call, &required(i.key_id, "keyId")?, Naming::OwnKey)?;
     kms.authorize(call, &key, "ScheduleKeyDeletion", &EncryptionContext::new())?;
     if key.state == KeyState::PendingDeletion {
-        return Err(ApiError::new(ErrorCode::KmsInvalidState, format!("{} is pending deletion.", key.arn())));
+        return Err(pending_deletion(&key));
     }
     let at = call.now_ms() + days * 86_400_000;
-    kms.store().set_state(&key.id, KeyState::PendingDeletion, Some((at, days as u32))).map_err(internal)?;
+    let from = [KeyState::Enabled, KeyState::Disabled];
+    if !kms.store().set_state(&key.id, &from, KeyState::PendingDeletion, Some((at, days as u32))).map_err(internal)? {
+        return Err(pending_deletion(&key));
+    }
     out(json!({
         "KeyId": key.arn(),
         "DeletionDate": seconds(at),
@@ -411,7 +421,9 @@ fn cancel_deletion(kms: &Kms, call: &Call<'_>, i: KeyInput) -> Result<Vec<u8>> {
         return Err(ApiError::new(ErrorCode::KmsInvalidState, format!("{} is not pending deletion.", key.arn())));
     }
     // A key whose deletion is cancelled comes back disabled, as in AWS.
-    kms.store().set_state(&key.id, KeyState::Disabled, None).map_err(internal)?;
+    if !kms.store().set_state(&key.id, &[KeyState::PendingDeletion], KeyState::Disabled, None).map_err(internal)? {
+        return Err(ApiError::new(ErrorCode::KmsInvalidState, format!("{} is not pending deletion.", key.arn())));
+    }
     out(json!({ "KeyId": key.arn() }))
 }
 
@@ -477,7 +489,7 @@ fn alias_target(kms: &Kms, call: &Call<'_>, key_ref: &str, action: &str) -> Resu
     let key = kms.resolve(call, key_ref, Naming::OwnKey)?;
     kms.authorize(call, &key, action, &EncryptionContext::new())?;
     if key.state == KeyState::PendingDeletion {
-        return Err(ApiError::new(ErrorCode::KmsInvalidState, format!("{} is pending deletion.", key.arn())));
+        return Err(pending_deletion(&key));
     }
     Ok(key)
 }
@@ -665,8 +677,7 @@ fn re_encrypt(kms: &Kms, call: &Call<'_>, i: ReEncryptInput) -> Result<Vec<u8>> 
         )
     };
     let source_ctx = context(i.source_encryption_context);
-    let source_id = crypto::blob_key_id(&ciphertext).ok_or_else(invalid)?;
-    let source = kms.store().key(source_id).map_err(internal)?.ok_or_else(invalid)?;
+    let source = kms.blob_key(call, &ciphertext)?.ok_or_else(invalid)?;
     if let Some(expected) = i.source_key_id.as_deref() {
         if kms.resolve(call, expected, Naming::Any)?.id != source.id {
             return Err(ApiError::new(
@@ -706,7 +717,7 @@ fn taggable(kms: &Kms, call: &Call<'_>, key_ref: Option<String>, action: &str) -
     let key = kms.resolve(call, &required(key_ref, "keyId")?, Naming::OwnKey)?;
     kms.authorize(call, &key, action, &EncryptionContext::new())?;
     if key.state == KeyState::PendingDeletion {
-        return Err(ApiError::new(ErrorCode::KmsInvalidState, format!("{} is pending deletion.", key.arn())));
+        return Err(pending_deletion(&key));
     }
     Ok(key)
 }

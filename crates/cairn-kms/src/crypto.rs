@@ -118,14 +118,18 @@ impl Master {
                 Ok(Master(key))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Written whole under another name, then renamed: a crash never leaves a short key file.
                 let key: [u8; KEY_BYTES] = random(KEY_BYTES).try_into().expect("32 bytes");
+                let tmp = path.with_extension("key.tmp");
+                let _ = std::fs::remove_file(&tmp);
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut f = options.open(path)?;
+                let mut f = options.open(&tmp)?;
                 f.write_all(&key)?;
                 f.sync_all()?;
+                std::fs::rename(&tmp, path)?;
                 if let Some(dir) = path.parent() {
                     std::fs::File::open(dir)?.sync_all()?;
                 }

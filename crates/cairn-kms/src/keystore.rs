@@ -193,11 +193,26 @@ impl KeyStore {
         rows.collect()
     }
 
-    /// Sets a key's state and deletion schedule; false if the key is gone.
-    pub fn set_state(&self, id: &str, state: KeyState, deletion: Option<(i64, u32)>) -> Result<bool> {
+    /// Sets a key's state and deletion schedule if its state is still one of `from` (a check and a write in one
+    /// statement, so concurrent calls cannot undo each other); false if the key is gone or in another state.
+    pub fn set_state(
+        &self,
+        id: &str,
+        from: &[KeyState],
+        state: KeyState,
+        deletion: Option<(i64, u32)>,
+    ) -> Result<bool> {
+        let from: Vec<&str> = from.iter().map(|s| s.name()).collect();
         let n = self.db().execute(
-            "UPDATE keys SET state = ?2, deletion_ms = ?3, pending_days = ?4 WHERE id = ?1",
-            params![id, state.name(), deletion.map(|d| d.0), deletion.map(|d| d.1)],
+            "UPDATE keys SET state = ?2, deletion_ms = ?3, pending_days = ?4
+             WHERE id = ?1 AND state IN (SELECT value FROM json_each(?5))",
+            params![
+                id,
+                state.name(),
+                deletion.map(|d| d.0),
+                deletion.map(|d| d.1),
+                serde_json::to_string(&from).unwrap_or_default()
+            ],
         )?;
         Ok(n == 1)
     }

@@ -29,11 +29,17 @@ pub struct Kms {
 }
 
 /// A data key: its plaintext for the caller to encrypt with, and the same key encrypted under the KMS key.
-#[derive(Debug)]
 pub struct DataKey {
     pub key_arn: String,
     pub plaintext: Vec<u8>,
     pub blob: Vec<u8>,
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the plaintext, whatever logs a data key.
+        f.debug_struct("DataKey").field("key_arn", &self.key_arn).field("blob_bytes", &self.blob.len()).finish()
+    }
 }
 
 /// Who calls, in which region: the account and region that bare key ids and aliases resolve in.
@@ -178,9 +184,7 @@ impl Kms {
             KeyState::Disabled => {
                 return Err(ApiError::new(ErrorCode::KmsDisabled, format!("{} is disabled.", key.arn())))
             }
-            KeyState::PendingDeletion => {
-                return Err(ApiError::new(ErrorCode::KmsInvalidState, format!("{} is pending deletion.", key.arn())))
-            }
+            KeyState::PendingDeletion => return Err(api::pending_deletion(key)),
         }
         self.master.unwrap(&key.id, &key.wrapped).ok_or_else(|| internal(format!("key {} does not unwrap", key.id)))
     }
@@ -215,9 +219,7 @@ impl Kms {
                 "The ciphertext is invalid, or was not encrypted under the encryption context given.",
             )
         };
-        let id = crypto::blob_key_id(blob).ok_or_else(invalid)?;
-        self.delete_due(call)?;
-        let key = self.store.key(id).map_err(internal)?.ok_or_else(invalid)?;
+        let key = self.blob_key(call, blob)?.ok_or_else(invalid)?;
         if let Some(expected) = expected_key {
             let named = self.resolve(call, expected, Naming::Any)?;
             if named.id != key.id {
@@ -233,6 +235,14 @@ impl Kms {
         Ok((key.arn(), plain))
     }
 
+    /// The key a ciphertext blob names, if it exists in the call's region (a ciphertext is decrypted in its key's
+    /// region, as in AWS).
+    pub(crate) fn blob_key(&self, call: &Call<'_>, blob: &[u8]) -> Result<Option<Key>, ApiError> {
+        let Some(id) = crypto::blob_key_id(blob) else { return Ok(None) };
+        self.delete_due(call)?;
+        Ok(self.store.key(id).map_err(internal)?.filter(|k| k.region == call.region))
+    }
+
     /// The metadata of a key, as `DescribeKey` would answer the call.
     pub fn describe(&self, call: &Call<'_>, key_ref: &str) -> Result<Key, ApiError> {
         let key = self.resolve(call, key_ref, Naming::Any)?;
@@ -240,12 +250,15 @@ impl Kms {
         Ok(key)
     }
 
-    /// The key ARN an alias ARN (`arn:aws:kms:<region>:<account>:alias/<name>`) points at now; None for anything
-    /// else. A lookup of names, as a service resolving a customer's alias before storing it does; no key is used.
-    pub fn alias_target(&self, alias_arn: &str) -> Option<String> {
+    /// The key ARN an alias ARN of `owner` (`arn:aws:kms:<region>:<owner>:alias/<name>`) points at now; None for
+    /// anything else, and for other accounts' aliases (whose targets are theirs to know). A lookup of names, as a
+    /// service resolving its customer's alias before storing it does; no key is used.
+    pub fn alias_target(&self, owner: &str, alias_arn: &str) -> Option<String> {
         let parts: Vec<&str> = alias_arn.splitn(6, ':').collect();
         let (region, account, name) = match parts.as_slice() {
-            ["arn", "aws", "kms", region, account, name] if name.starts_with("alias/") => (*region, *account, *name),
+            ["arn", "aws", "kms", region, account, name] if name.starts_with("alias/") && *account == owner => {
+                (*region, *account, *name)
+            }
             _ => return None,
         };
         let alias = self.store.alias(account, region, name).ok()??;

@@ -131,10 +131,11 @@ pub fn default_policy(account: &str) -> String {
     .expect("a JSON value serializes")
 }
 
-/// The policy AWS's CloudTrail console gives a key it creates for a trail: the default statement, CloudTrail may
-/// generate data keys for the account's trails (bound to the trail by the encryption context) and describe the key,
-/// and the account's principals may decrypt the log files.
-pub fn cloudtrail_policy(account: &str) -> String {
+/// The policy AWS's CloudTrail console gives a key it creates for the trail `trail_arn`: the default statement,
+/// CloudTrail may generate data keys for that trail (in the encryption context of the account's trails) and describe
+/// the key, and the account's principals may decrypt the log files.
+pub fn cloudtrail_policy(trail_arn: &str) -> String {
+    let account = trail_arn.split(':').nth(4).unwrap_or("");
     serde_json::to_string_pretty(&serde_json::json!({
         "Version": "2012-10-17",
         "Id": "Key policy created by CloudTrail",
@@ -153,7 +154,7 @@ pub fn cloudtrail_policy(account: &str) -> String {
                 "Action": "kms:GenerateDataKey*",
                 "Resource": "*",
                 "Condition": {
-                    "StringEquals": { "aws:SourceAccount": account },
+                    "StringEquals": { "aws:SourceArn": trail_arn },
                     "StringLike": {
                         "kms:EncryptionContext:aws:cloudtrail:arn": format!("arn:aws:cloudtrail:*:{account}:trail/*"),
                     },
@@ -269,7 +270,7 @@ mod tests {
 
     #[test]
     fn cloudtrails_policy_binds_data_keys_to_the_accounts_trails() {
-        let p = cloudtrail_policy("111111111111");
+        let p = cloudtrail_policy("arn:aws:cloudtrail:us-east-1:111111111111:trail/t");
         parse(&p).unwrap();
         let trail = "arn:aws:cloudtrail:us-east-1:111111111111:trail/t";
         let ct = facts(Caller::Service {

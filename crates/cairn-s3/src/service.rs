@@ -187,15 +187,24 @@ impl Buckets {
     /// An object's bytes as the caller reads them: SSE-KMS objects are decrypted, if KMS decrypts their data key
     /// for the caller.
     async fn plaintext(&self, facts: &RequestFacts, bucket: &store::Bucket, o: &store::Object) -> S3Result<Bytes> {
-        let (_, stored) = self.store.get_bytes(&bucket.name, &o.key).await?;
-        let Some(sse) = &o.meta.sse else { return Ok(stored) };
+        if o.meta.sse.is_some() && facts.caller == Caller::Anonymous {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4.",
+            ));
+        }
+        // The file this index entry points at, even if the key is replaced meanwhile.
+        let mut file = self.store.open_object(&bucket.name, o).await?;
+        let mut stored = Vec::new();
+        file.read_to_end(&mut stored).await.map_err(StoreError::from)?;
+        let Some(sse) = &o.meta.sse else { return Ok(stored.into()) };
         let via = format!("s3.{}.amazonaws.com", bucket.region);
-        let call = Self::kms_call(facts, &bucket.region, &via);
+        let key_region = sse.key_arn.split(':').nth(3).unwrap_or(&bucket.region);
+        let call = Self::kms_call(facts, key_region, &via);
         crate::sse::open(&self.kms, &call, sse, &stored).map(Bytes::from).map_err(crate::sse::s3_error)
     }
 
     /// Writes an object from memory, sealed under `kms_key` when given.
-    #[allow(clippy::too_many_arguments)]
     async fn write_bytes(
         &self,
         facts: &RequestFacts,
@@ -864,6 +873,13 @@ impl S3 for Buckets {
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let facts = self.facts(&req)?;
         let i = req.input;
+        if i.server_side_encryption.is_some() || i.ssekms_key_id.is_some() {
+            // Never a plaintext object where encryption was asked for.
+            return Err(S3Error::with_message(
+                S3ErrorCode::NotImplemented,
+                "cairn does not encrypt multipart uploads: upload objects to be written with SSE-KMS with PutObject (the AWS CLI does so below its multipart threshold)",
+            ));
+        }
         let (acl, extra) = canned_acl(i.acl.as_ref());
         self.authorized(&facts, &i.bucket, Some(&i.key), "PutObject", &extra)?;
         let writer = facts.caller.account().unwrap_or("anonymous").to_string();

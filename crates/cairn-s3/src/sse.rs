@@ -65,7 +65,7 @@ pub fn s3_error(e: ApiError) -> S3Error {
     }
     let code = format!("KMS.{}", e.code.shape_name());
     let mut err = S3Error::with_message(S3ErrorCode::Custom(code.into()), e.message);
-    err.set_status_code(http::StatusCode::BAD_REQUEST);
+    err.set_status_code(http::StatusCode::from_u16(e.code.http_status()).unwrap_or(http::StatusCode::BAD_REQUEST));
     err
 }
 

@@ -197,20 +197,20 @@ pub fn user_identity(principal: &Principal, access_key_id: &str, event_time: &st
     }
 }
 
+/// A member name as AWS records it: its first letter lower-cased.
+pub fn camel_case_name(k: &str) -> String {
+    let mut c = k.chars();
+    match c.next() {
+        Some(first) => first.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// AWS records request parameters and response elements with camelCase member names.
 pub fn camel_case(v: Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
-            m.into_iter()
-                .map(|(k, v)| {
-                    let mut c = k.chars();
-                    let key = match c.next() {
-                        Some(first) => first.to_lowercase().chain(c).collect(),
-                        None => k,
-                    };
-                    (key, camel_case(v))
-                })
-                .collect::<Map<String, Value>>(),
+            m.into_iter().map(|(k, v)| (camel_case_name(&k), camel_case(v))).collect::<Map<String, Value>>(),
         ),
         Value::Array(a) => Value::Array(a.into_iter().map(camel_case).collect()),
         other => other,

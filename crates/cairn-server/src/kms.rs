@@ -87,28 +87,35 @@ async fn respond(app: Arc<App>, req: Request, request_id: &str, peer: SocketAddr
         let input: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let output: Value = result.as_ref().ok().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or(Value::Null);
         let key = key_arn(&input, &output, &ctx);
-        audit::record(
-            &app,
-            audit::Call {
-                ctx: &ctx,
-                access_key_id: &akid,
-                received_at,
-                peer,
-                user_agent: &user_agent,
-                event_source: "kms.amazonaws.com",
-                event_name: op.name(),
-                read_only: op.is_read_only(),
-                data_event: false,
-                error: result.as_ref().err().map(|e| (e.code.shape_name(), e.message.as_str())),
-                request_parameters: request_parameters(input),
-                response_elements: response_elements(op, output),
-                additional_event_data: None,
-                resources: key.map(|arn| json!([{ "accountId": ctx.account_id, "type": "AWS::KMS::Key", "ARN": arn }])),
-                recipient_account_id: &ctx.account_id,
-                shared_event_id: None,
-            },
-        )
-        .await?;
+        // A call on another account's key is recorded for that account too, as KMS does.
+        let owner = key.as_deref().and_then(|k| k.split(':').nth(4)).unwrap_or(&ctx.account_id).to_string();
+        let shared = (owner != ctx.account_id).then(|| uuid::Uuid::new_v4().to_string());
+        let resources = key.map(|arn| json!([{ "accountId": owner, "type": "AWS::KMS::Key", "ARN": arn }]));
+        let recipients = if shared.is_some() { vec![&ctx.account_id, &owner] } else { vec![&ctx.account_id] };
+        for recipient in recipients {
+            audit::record(
+                &app,
+                audit::Call {
+                    ctx: &ctx,
+                    access_key_id: &akid,
+                    received_at,
+                    peer,
+                    user_agent: &user_agent,
+                    event_source: "kms.amazonaws.com",
+                    event_name: op.name(),
+                    read_only: op.is_read_only(),
+                    data_event: false,
+                    error: result.as_ref().err().map(|e| (e.code.shape_name(), e.message.as_str())),
+                    request_parameters: request_parameters(input.clone()),
+                    response_elements: response_elements(op, output.clone()),
+                    additional_event_data: None,
+                    resources: resources.clone(),
+                    recipient_account_id: recipient,
+                    shared_event_id: shared.as_deref(),
+                },
+            )
+            .await?;
+        }
         result
     })
     .await
@@ -118,17 +125,26 @@ async fn respond(app: Arc<App>, req: Request, request_id: &str, peer: SocketAddr
 /// Members that carry secrets or ciphertext: never recorded.
 const SECRET_MEMBERS: [&str; 3] = ["Plaintext", "CiphertextBlob", "CiphertextForRecipient"];
 
-/// `requestParameters`: the input without plaintext or ciphertext, camelCased, as KMS's events show it.
+/// Members whose keys are the caller's own data: recorded as given, not camelCased.
+const VERBATIM_MEMBERS: [&str; 3] = ["EncryptionContext", "SourceEncryptionContext", "DestinationEncryptionContext"];
+
+/// `requestParameters`: the input without plaintext or ciphertext, camelCased (encryption contexts as given), as
+/// KMS's events show it.
 fn request_parameters(mut input: Value) -> Value {
-    if let Value::Object(m) = &mut input {
-        for k in SECRET_MEMBERS {
-            m.remove(k);
-        }
-        if m.is_empty() {
-            return Value::Null;
-        }
+    let Value::Object(m) = &mut input else { return Value::Null };
+    for k in SECRET_MEMBERS {
+        m.remove(k);
     }
-    audit::camel_case(input)
+    if m.is_empty() {
+        return Value::Null;
+    }
+    let verbatim: Vec<(String, Value)> =
+        VERBATIM_MEMBERS.iter().filter_map(|k| Some((audit::camel_case_name(k), m.remove(*k)?))).collect();
+    let mut out = audit::camel_case(input);
+    if let Value::Object(o) = &mut out {
+        o.extend(verbatim);
+    }
+    out
 }
 
 /// `responseElements`: the output of a change, without secrets; null for reads, as KMS's events show it.
@@ -166,8 +182,12 @@ mod tests {
 
     #[test]
     fn secrets_are_never_recorded() {
-        let input = json!({"KeyId": "alias/x", "Plaintext": "c2VjcmV0", "EncryptionContext": {"a": "b"}});
-        assert_eq!(request_parameters(input), json!({"keyId": "alias/x", "encryptionContext": {"a": "b"}}));
+        let input =
+            json!({"KeyId": "alias/x", "Plaintext": "c2VjcmV0", "EncryptionContext": {"Dept": "b", "dept": "c"}});
+        assert_eq!(
+            request_parameters(input),
+            json!({"keyId": "alias/x", "encryptionContext": {"Dept": "b", "dept": "c"}})
+        );
         assert_eq!(request_parameters(json!({"CiphertextBlob": "AAAA"})), Value::Null);
         let out = json!({"KeyId": "arn:aws:kms:us-east-1:1:key/k", "Plaintext": "x", "CiphertextBlob": "y"});
         assert_eq!(response_elements(Operation::GenerateDataKey, out.clone()), Value::Null);

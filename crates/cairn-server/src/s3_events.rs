@@ -183,7 +183,12 @@ pub(crate) async fn handle(app: Arc<App>, peer: SocketAddr, req: Request) -> Res
     } else {
         (body, None)
     };
-    let bytes_out = if failed { 0 } else { content_length(&parts.headers) };
+    // A HEAD answers the object's Content-Length without its bytes.
+    let bytes_out = if failed || parsed.operation == "HeadObject" || parsed.operation == "HeadBucket" {
+        0
+    } else {
+        content_length(&parts.headers)
+    };
     let recorded =
         record(&app, &parsed, &seen, &parts.headers, error.as_ref(), bytes_out, received_at, peer, &id).await;
     if let Err(e) = recorded {

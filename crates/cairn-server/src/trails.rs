@@ -142,7 +142,7 @@ fn validate_sns(topic: &str) -> Result<()> {
 fn trail_key(app: &App, key: &str, region: &str, account: &str) -> Result<String> {
     let arn = normalize_kms_key(key, region, account)?;
     let local = matches!(app.settings.storage, crate::config::Storage::Local { .. });
-    Ok(local.then(|| app.kms.alias_target(&arn)).flatten().unwrap_or(arn))
+    Ok(local.then(|| app.kms.alias_target(account, &arn)).flatten().unwrap_or(arn))
 }
 
 /// Normalizes a KMS key given as key id, alias name, key ARN or alias ARN to a fully specified ARN.

@@ -20,6 +20,9 @@ pub struct TrailBucketArgs {
     /// For an organization trail: the organization's id, so member accounts' folders are writable too.
     #[arg(long, value_name = "O-ID")]
     organization_id: Option<String>,
+    /// Replace a policy the bucket already has (by default cairn refuses, not to drop its statements).
+    #[arg(long)]
+    replace: bool,
     #[command(flatten)]
     connection: Connection,
 }
@@ -33,26 +36,39 @@ fn xml_field(body: &[u8], tag: &str) -> Option<String> {
     Some(text[start..start + len].to_string())
 }
 
+/// An S3 error answer: its code and message.
+#[derive(Debug)]
+struct S3Failure {
+    code: String,
+    message: String,
+}
+
+impl std::fmt::Display for S3Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for S3Failure {}
+
 pub fn run(args: TrailBucketArgs) -> Result<()> {
     let endpoint = args.connection.endpoint();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let bucket = &args.bucket;
-    let policy = rt.block_on(async {
+    let (trail_arn, policy) = rt.block_on(async {
         let client = cairn_client::http_client(1);
         let (client, endpoint) = (&client, &endpoint);
+        // Ok(Err(..)) is S3's answer of an error; Err(..) is a failure to reach cairn.
         let s3 = |method: http::Method, path: String, body: Bytes| async move {
             let signer = cairn_client::Signer::s3(endpoint, method, &path, body)?;
             let (status, body) = cairn_client::send(client, &signer)
                 .await
                 .with_context(|| format!("calling cairn's S3 endpoint at {}", endpoint.url))?;
-            if !status.is_success() {
-                bail!(
-                    "{}: {}",
-                    xml_field(&body, "Code").unwrap_or_else(|| status.to_string()),
-                    xml_field(&body, "Message").unwrap_or_default()
-                );
+            if status.is_success() {
+                return anyhow::Ok(Ok(body));
             }
-            anyhow::Ok(body)
+            let code = xml_field(&body, "Code").unwrap_or_else(|| status.to_string());
+            anyhow::Ok(Err(S3Failure { code, message: xml_field(&body, "Message").unwrap_or_default() }))
         };
         let location = match endpoint.region.as_str() {
             "us-east-1" => Bytes::new(),
@@ -60,13 +76,20 @@ pub fn run(args: TrailBucketArgs) -> Result<()> {
                 "<CreateBucketConfiguration><LocationConstraint>{region}</LocationConstraint></CreateBucketConfiguration>"
             )),
         };
-        match s3(http::Method::PUT, format!("/{bucket}"), location).await {
+        match s3(http::Method::PUT, format!("/{bucket}"), location).await? {
             Ok(_) => {}
-            Err(e) if e.to_string().starts_with("BucketAlreadyOwnedByYou") => {}
-            Err(e) => return Err(e.context(format!("creating bucket {bucket}"))),
+            Err(e) if e.code == "BucketAlreadyOwnedByYou" => {}
+            Err(e) => bail!("creating bucket {bucket}: {e}"),
+        }
+        // A policy the bucket already has is not replaced unless asked: it may hold other statements.
+        match s3(http::Method::GET, format!("/{bucket}?policy"), Bytes::new()).await? {
+            Err(e) if e.code == "NoSuchBucketPolicy" => {}
+            Ok(_) if args.replace => {}
+            Ok(_) => bail!("bucket {bucket} already has a policy: add CloudTrail's statements to it, or pass --replace"),
+            Err(e) => bail!("reading the policy of bucket {bucket}: {e}"),
         }
         // The bucket's owner is the caller's account: S3 names it in the ACL.
-        let acl = s3(http::Method::GET, format!("/{bucket}?acl"), Bytes::new()).await?;
+        let acl = s3(http::Method::GET, format!("/{bucket}?acl"), Bytes::new()).await??;
         let account = xml_field(&acl, "DisplayName").context("the bucket's ACL names no owner")?;
         let trail_arn = format!("arn:aws:cloudtrail:{}:{account}:trail/{}", endpoint.region, args.trail);
         let policy = cairn_s3::access::cloudtrail_console_policy(
@@ -76,11 +99,10 @@ pub fn run(args: TrailBucketArgs) -> Result<()> {
             args.organization_id.as_deref(),
         );
         s3(http::Method::PUT, format!("/{bucket}?policy"), Bytes::from(policy.clone()))
-            .await
+            .await?
             .with_context(|| format!("putting the policy of bucket {bucket}"))?;
         anyhow::Ok((trail_arn, policy))
     })?;
-    let (trail_arn, policy) = policy;
     let pretty: serde_json::Value = serde_json::from_str(&policy)?;
     eprintln!("s3://{bucket} is ready for trail {trail_arn}, with this bucket policy:");
     println!("{}", serde_json::to_string_pretty(&pretty)?);

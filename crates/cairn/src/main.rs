@@ -1,5 +1,6 @@
 //! The `cairn` command: `cairn serve` runs the CloudTrail-compatible server; `cairn lookup` reads event history,
-//! `cairn query` runs SQL over it, and `cairn trails` shows trails and their deliveries.
+//! `cairn query` runs SQL over it, `cairn trails` shows trails and their deliveries, and `cairn trail-bucket` makes a
+//! bucket with the policy a trail needs.
 
 mod bucket;
 mod config;

@@ -219,6 +219,10 @@ async fn ciphertext_is_bound_to_its_key_and_encryption_context() {
         kms.decrypt().ciphertext_blob(re.ciphertext_blob.unwrap()).encryption_context("purpose", "test").send().await;
     assert_eq!(moved.unwrap().plaintext.unwrap().into_inner(), plain);
 
+    // A ciphertext is decrypted in its key's region only.
+    let west = server.kms_client(MGMT, "eu-west-1");
+    assert_eq!(code(west.decrypt().ciphertext_blob(blob.clone()).send().await), "InvalidCiphertextException");
+
     // Keys survive a crash; the master key file is readable by cairn's user alone.
     server.kill();
     let server = Server::start(&dir);
@@ -305,4 +309,18 @@ async fn key_policies_decide_who_uses_a_key() {
     let locked = kms.create_key().policy(lockout).bypass_policy_lockout_safety_check(true).send().await.unwrap();
     let locked = locked.key_metadata.unwrap().key_id;
     assert_eq!(code(kms.describe_key().key_id(&locked).send().await), "AccessDeniedException");
+
+    // The partner's use of the key is recorded for the partner and for the key's owner, as KMS records it.
+    let mut server = server;
+    server.kill();
+    let events = crate::common::journal_events(&dir.0.join("data"));
+    let used: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["eventName"] == "Encrypt" && e["userIdentity"]["accountId"] == "333333333333" && e["errorCode"].is_null())
+        .collect();
+    let recipients: std::collections::BTreeSet<&str> =
+        used.iter().filter_map(|e| e["recipientAccountId"].as_str()).collect();
+    assert_eq!(recipients, ["111111111111", "333333333333"].into());
+    assert!(used.iter().all(|e| e["sharedEventID"].is_string() && e["resources"][0]["accountId"] == "111111111111"));
+    assert_eq!(used[0]["requestParameters"]["encryptionContext"], serde_json::json!({"partner": "acme"}));
 }

@@ -8,7 +8,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::ServerSideEncryption;
 
 use crate::buckets::console_policy;
-use crate::common::{code, Server, TempDir, MGMT, OUTSIDER};
+use crate::common::{code, send, Server, TempDir, MGMT, OUTSIDER};
 
 const TRAIL: &str = "arn:aws:cloudtrail:us-east-1:111111111111:trail/encrypted";
 
@@ -186,6 +186,23 @@ async fn put_object_with_sse_kms_through_the_s3_api() {
         .await;
     assert_eq!(s3_code(bad), "KMS.NotFoundException");
     assert_eq!(s3_code(s3.head_object().bucket("sealed").key("other.txt").send().await), "NotFound");
+    // Multipart uploads are not encrypted by cairn: asking for SSE-KMS there is refused, never stored in plaintext.
+    let multipart = s3
+        .create_multipart_upload()
+        .bucket("sealed")
+        .key("big.bin")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_key_id(&key.key_id)
+        .send()
+        .await;
+    assert_eq!(s3_code(multipart), "NotImplemented");
+    // Even where the policies admit everyone, an unsigned request cannot read an SSE-KMS object (S3's rule).
+    let public = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::sealed/*"}]}"#;
+    s3.put_bucket_policy().bucket("sealed").policy(public).send().await.unwrap();
+    let unsigned = http::Request::get("/sealed/secret.txt").header("host", &server.addr).body(Vec::new()).unwrap();
+    assert_eq!(send(&server, &unsigned, None).status, 400, "InvalidArgument");
+    let unsigned_plain = http::Request::get("/sealed/copy.txt").header("host", &server.addr).body(Vec::new()).unwrap();
+    assert_eq!(send(&server, &unsigned_plain, None).status, 200, "the plain copy is public");
     kms.disable_key().key_id(&key.key_id).send().await.unwrap();
     let disabled = s3.get_object().bucket("sealed").key("secret.txt").send().await;
     assert_eq!(s3_code(disabled), "KMS.DisabledException");
