@@ -316,7 +316,9 @@ async fn key_policies_decide_who_uses_a_key() {
     let events = crate::common::journal_events(&dir.0.join("data"));
     let used: Vec<&serde_json::Value> = events
         .iter()
-        .filter(|e| e["eventName"] == "Encrypt" && e["userIdentity"]["accountId"] == "333333333333" && e["errorCode"].is_null())
+        .filter(|e| {
+            e["eventName"] == "Encrypt" && e["userIdentity"]["accountId"] == "333333333333" && e["errorCode"].is_null()
+        })
         .collect();
     let recipients: std::collections::BTreeSet<&str> =
         used.iter().filter_map(|e| e["recipientAccountId"].as_str()).collect();
