@@ -22,11 +22,32 @@ pub use keystore::{Alias, Key, KeyState};
 pub use operation::Operation;
 
 /// The keys, their aliases and tags, and the master key that wraps their material.
-#[derive(Debug)]
 pub struct Kms {
     store: keystore::KeyStore,
     master: crypto::Master,
+    observer: std::sync::OnceLock<Observer>,
 }
+
+impl std::fmt::Debug for Kms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kms").field("store", &self.store).finish_non_exhaustive()
+    }
+}
+
+/// A use of a key that another part of cairn made for a caller, in process (CloudTrail generating a log file's data
+/// key, S3 decrypting an object for its reader): AWS records these as KMS calls, so the server records them too.
+#[derive(Debug)]
+pub struct KeyUse<'a> {
+    pub operation: Operation,
+    pub call: &'a Call<'a>,
+    /// The key's ARN, once it was found.
+    pub key_arn: Option<String>,
+    pub context: &'a EncryptionContext,
+    pub error: Option<&'a ApiError>,
+}
+
+/// Told of every in-process [`KeyUse`].
+pub type Observer = std::sync::Arc<dyn Fn(&KeyUse<'_>) + Send + Sync>;
 
 /// A data key: its plaintext for the caller to encrypt with, and the same key encrypted under the KMS key.
 pub struct DataKey {
@@ -90,7 +111,7 @@ impl Kms {
         std::fs::create_dir_all(dir)?;
         let master = crypto::Master::load_or_create(&dir.join("master.key"))?;
         let store = keystore::KeyStore::open(&dir.join("keys.sqlite")).map_err(std::io::Error::other)?;
-        Ok(Kms { store, master })
+        Ok(Kms { store, master, observer: std::sync::OnceLock::new() })
     }
 
     pub(crate) fn store(&self) -> &keystore::KeyStore {
@@ -189,14 +210,59 @@ impl Kms {
         self.master.unwrap(&key.id, &key.wrapped).ok_or_else(|| internal(format!("key {} does not unwrap", key.id)))
     }
 
+    /// Sets the observer of in-process key uses (once; later calls are ignored).
+    pub fn observe(&self, observer: Observer) {
+        let _ = self.observer.set(observer);
+    }
+
+    fn tell(
+        &self,
+        operation: Operation,
+        call: &Call<'_>,
+        key_arn: Option<String>,
+        context: &EncryptionContext,
+        error: Option<&ApiError>,
+    ) {
+        if let Some(o) = self.observer.get() {
+            o(&KeyUse { operation, call, key_arn, context, error });
+        }
+    }
+
     /// Generates a 256-bit data key under `key_ref`, as `GenerateDataKey` does for the call (authorized by the key
-    /// policy with the encryption context).
+    /// policy with the encryption context); an in-process use, told to the observer.
     pub fn generate_data_key(
         &self,
         call: &Call<'_>,
         key_ref: &str,
         context: &EncryptionContext,
     ) -> Result<DataKey, ApiError> {
+        let result = self.data_key(call, key_ref, context);
+        let arn = result
+            .as_ref()
+            .map(|d| d.key_arn.clone())
+            .ok()
+            .or_else(|| key_ref.starts_with("arn:aws:kms:").then(|| key_ref.to_string()));
+        self.tell(Operation::GenerateDataKey, call, arn, context, result.as_ref().err());
+        result
+    }
+
+    /// Decrypts a blob for the call; an in-process use, told to the observer.
+    pub fn decrypt_for(
+        &self,
+        call: &Call<'_>,
+        blob: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<(String, Vec<u8>), ApiError> {
+        let result = self.decrypt(call, blob, context, None);
+        let arn = match &result {
+            Ok((arn, _)) => Some(arn.clone()),
+            Err(_) => self.blob_key(call, blob).ok().flatten().map(|k| k.arn()),
+        };
+        self.tell(Operation::Decrypt, call, arn, context, result.as_ref().err());
+        result
+    }
+
+    fn data_key(&self, call: &Call<'_>, key_ref: &str, context: &EncryptionContext) -> Result<DataKey, ApiError> {
         let key = self.resolve(call, key_ref, Naming::Any)?;
         self.authorize(call, &key, "GenerateDataKey", context)?;
         let material = self.usable_material(&key)?;
@@ -206,7 +272,7 @@ impl Kms {
     }
 
     /// Decrypts a blob, as `Decrypt` does for the call; returns the key's ARN and the plaintext.
-    pub fn decrypt(
+    pub(crate) fn decrypt(
         &self,
         call: &Call<'_>,
         blob: &[u8],

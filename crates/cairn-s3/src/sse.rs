@@ -52,7 +52,7 @@ pub fn seal(
 
 /// Decrypts an object's bytes for the call: KMS must decrypt its data key for the caller.
 pub fn open(kms: &Kms, call: &Call<'_>, sse: &SseKms, sealed: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let (_, data_key) = kms.decrypt(call, &sse.data_key, &sse.context, None)?;
+    let (_, data_key) = kms.decrypt_for(call, &sse.data_key, &sse.context)?;
     cairn_kms::crypto::open(&data_key, AAD, sealed)
         .ok_or_else(|| ApiError::new(ErrorCode::KmsInvalidCiphertext, "the object's stored bytes do not decrypt"))
 }

@@ -176,6 +176,98 @@ fn key_arn(input: &Value, output: &Value, ctx: &Ctx) -> Option<String> {
     uuid::Uuid::parse_str(named).ok().map(|_| format!("arn:aws:kms:{}:{}:key/{named}", ctx.region, ctx.account_id))
 }
 
+/// The observer of the key uses cairn's own services make for a caller: each becomes the KMS event AWS records for
+/// such a call. CloudTrail's data keys are recorded as an `AWSService` call by `cloudtrail.amazonaws.com`; S3's
+/// decryption for a reader as the reader's call `invokedBy` S3. The record is appended without waiting: the use is
+/// not an API call to cairn, and nothing is answered on it.
+pub(crate) fn observer(
+    journal: Arc<cairn_journal::Journal>,
+    clock: Arc<dyn crate::Clock>,
+    credentials: &[(String, crate::config::Credential)],
+) -> cairn_kms::Observer {
+    let identities: std::collections::HashMap<String, (crate::config::Principal, String)> =
+        credentials.iter().map(|(akid, c)| (c.principal.arn(), (c.principal.clone(), akid.clone()))).collect();
+    Arc::new(move |used: &cairn_kms::KeyUse<'_>| {
+        let Some(event) = key_use_event(used, &identities, clock.now_millis()) else { return };
+        let journal = Arc::clone(&journal);
+        let append = async move {
+            if let Err(e) = journal.append(vec![event.into()]).await {
+                tracing::error!(error = %e, "cannot record a KMS key use in the journal");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn(append)),
+            Err(_) => tracing::warn!("a KMS key use outside a runtime was not recorded"),
+        }
+    })
+}
+
+fn key_use_event(
+    used: &cairn_kms::KeyUse<'_>,
+    identities: &std::collections::HashMap<String, (crate::config::Principal, String)>,
+    now_ms: i64,
+) -> Option<Vec<u8>> {
+    let event_time = cairn_model::event::format_event_time(now_ms);
+    let (identity, source) = match &used.call.facts.caller {
+        Caller::Service { name, .. } => (json!({ "type": "AWSService", "invokedBy": name }), name.clone()),
+        Caller::Account { arn, .. } => {
+            // `s3.<region>.amazonaws.com` acts as `s3.amazonaws.com`.
+            let via = used.call.via_service.map_or("AWS Internal".to_string(), |v| {
+                let service = v.split('.').next().unwrap_or(v);
+                format!("{service}.amazonaws.com")
+            });
+            let (principal, akid) = identities.get(arn)?;
+            let mut id = serde_json::to_value(audit::user_identity(principal, akid, &event_time)).ok()?;
+            id["invokedBy"] = json!(via);
+            (id, via)
+        }
+        Caller::Anonymous => return None,
+    };
+    let caller_account = used.call.account().to_string();
+    let owner = used.key_arn.as_deref().and_then(|a| a.split(':').nth(4)).unwrap_or(&caller_account).to_string();
+    let mut parameters = json!({ "encryptionContext": used.context });
+    match used.operation {
+        Operation::GenerateDataKey => {
+            parameters["keySpec"] = json!("AES_256");
+            if let Some(k) = &used.key_arn {
+                parameters["keyId"] = json!(k);
+            }
+        }
+        _ => parameters["encryptionAlgorithm"] = json!("SYMMETRIC_DEFAULT"),
+    }
+    let mut event = json!({
+        "eventVersion": audit::EVENT_VERSION,
+        "userIdentity": identity,
+        "eventTime": event_time,
+        "eventSource": "kms.amazonaws.com",
+        "eventName": used.operation.name(),
+        "awsRegion": used.call.region,
+        "sourceIPAddress": source,
+        "userAgent": source,
+    });
+    if let Some(e) = used.error {
+        event["errorCode"] = json!(e.code.shape_name());
+        event["errorMessage"] = json!(e.message);
+    }
+    let rest = json!({
+        "requestParameters": parameters,
+        "responseElements": null,
+        "requestID": uuid::Uuid::new_v4().to_string(),
+        "eventID": uuid::Uuid::new_v4().to_string(),
+        "readOnly": true,
+        "resources": used.key_arn.as_ref().map(|arn| json!([{ "accountId": owner, "type": "AWS::KMS::Key", "ARN": arn }])),
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": owner,
+        "eventCategory": "Management",
+    });
+    if let (Value::Object(e), Value::Object(r)) = (&mut event, rest) {
+        // An unknown key has no resources entry.
+        e.extend(r.into_iter().filter(|(k, v)| !(k == "resources" && v.is_null())));
+    }
+    serde_json::to_vec(&event).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -136,6 +136,7 @@ impl App {
         let s3_service = buckets.service();
         let catalog = Catalog::open(&settings.data_dir.join("catalog.sqlite"))?;
         let journal = Arc::new(Journal::open(&settings.data_dir.join("journal"), cairn_journal::Options::default())?);
+        kms.observe(kms::observer(Arc::clone(&journal), Arc::clone(&clock), &settings.credentials));
         let position = Arc::clone(&journal);
         catalog.set_position_source(Arc::new(move || position.committed()));
         let checkpoint = cairn_journal::Log::register_consumer(&*journal, history::CONSUMER, 0)?;

@@ -132,10 +132,12 @@ async fn sigkill_under_load_loses_no_acknowledged_call() {
     let dir = TempDir::new();
     let mut server = Server::start(&dir);
     let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut workers = Vec::new();
     for w in 0..8 {
         let ct = server.client(MGMT, "us-east-1");
         let stop = Arc::clone(&stop);
+        let answered = Arc::clone(&answered);
         workers.push(tokio::spawn(async move {
             let mut acked = Vec::new();
             let mut i = 0;
@@ -155,12 +157,18 @@ async fn sigkill_under_load_loses_no_acknowledged_call() {
                 };
                 if let Some(id) = id {
                     acked.push(id);
+                    answered.fetch_add(1, Ordering::Relaxed);
                 }
             }
             acked
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    // Kill while calls are in flight, once the load is running (however loaded the machine is).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while answered.load(Ordering::Relaxed) < 100 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     server.kill();
     stop.store(true, Ordering::Relaxed);
     let mut acked = Vec::new();

@@ -36,7 +36,7 @@ async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut check: 
 #[tokio::test]
 async fn trails_encrypt_log_files_with_sse_kms_and_readers_need_the_key() {
     let dir = TempDir::new();
-    let server = Server::start_configured(&dir, "[delivery]\nwindow_seconds = 1\n");
+    let mut server = Server::start_configured(&dir, "[delivery]\nwindow_seconds = 1\n");
     let kms = server.kms_client(MGMT, "us-east-1");
     let s3 = server.s3_client(MGMT, "us-east-1");
     let ct = server.client(MGMT, "us-east-1");
@@ -136,6 +136,37 @@ async fn trails_encrypt_log_files_with_sse_kms_and_readers_need_the_key() {
         ct.get_trail_status().name("encrypted").send().await.unwrap().latest_delivery_error().is_none()
     })
     .await;
+
+    // The KMS calls CloudTrail and S3 made inside cairn are recorded as AWS records them.
+    server.kill();
+    let events = crate::common::journal_events(&dir.0.join("data"));
+    let kms_event = |name: &str, who: &str| {
+        events.iter().find(|e| {
+            e["eventSource"] == "kms.amazonaws.com"
+                && e["eventName"] == name
+                && e["userIdentity"]["invokedBy"] == who
+                && e["errorCode"].is_null()
+        })
+    };
+    let gdk = kms_event("GenerateDataKey", "cloudtrail.amazonaws.com").expect("CloudTrail's data keys are recorded");
+    assert_eq!(gdk["userIdentity"]["type"], "AWSService");
+    assert_eq!(gdk["requestParameters"]["encryptionContext"]["aws:cloudtrail:arn"], TRAIL);
+    assert_eq!((gdk["readOnly"].as_bool(), gdk["recipientAccountId"].as_str()), (Some(true), Some("111111111111")));
+    assert_eq!(gdk["resources"][0]["ARN"], key_arn.as_str());
+    let refused = events.iter().any(|e| {
+        e["eventName"] == "GenerateDataKey"
+            && e["errorCode"] == "DisabledException"
+            && e["userIdentity"]["type"] == "AWSService"
+    });
+    assert!(refused, "the refusals while the key was disabled are recorded too");
+    let decrypt = events
+        .iter()
+        .find(|e| {
+            e["eventName"] == "Decrypt" && e["userIdentity"]["accountId"] == "333333333333" && e["errorCode"].is_null()
+        })
+        .expect("S3's decryption for the auditor is recorded");
+    assert_eq!(decrypt["userIdentity"]["invokedBy"], "s3.amazonaws.com");
+    assert_eq!(decrypt["recipientAccountId"], "111111111111", "in the key owner's account");
 }
 
 fn policy_json(text: &str) -> serde_json::Value {
