@@ -314,7 +314,8 @@ impl Storage {
         .await
     }
 
-    /// Reads a whole object.
+    /// Reads a whole object's stored bytes (for an SSE-KMS object in cairn's buckets, the sealed bytes: readers
+    /// decrypt through the S3 endpoint, with their own authority).
     pub async fn get(&self, bucket: &str, key: &str) -> Result<Bytes, StoreError> {
         if let StorageConfig::Local { store: local, .. } = &self.config {
             return local.get_bytes(bucket, key).await.map(|(_, b)| b).map_err(StoreError::from_local);

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::config::{Principal, PrincipalKind};
-use crate::{App, Ctx};
+use crate::App;
 
 /// The event version cairn writes.
 pub const EVENT_VERSION: &str = "1.11";
@@ -55,8 +55,10 @@ pub struct UserIdentity {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub principal_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub arn: String,
     pub account_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub access_key_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
@@ -64,11 +66,21 @@ pub struct UserIdentity {
     pub session_context: Option<Value>,
 }
 
+/// Who made a recorded call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Identity<'a> {
+    /// A configured credential.
+    Credential { principal: &'a Principal, access_key_id: &'a str },
+    /// An unsigned request (S3 records these as `AWSAccount` `anonymous`).
+    Anonymous,
+}
+
 /// One answered call, as the service that answered it describes it.
 #[derive(Debug)]
 pub(crate) struct Call<'a> {
-    pub ctx: &'a Ctx,
-    pub access_key_id: &'a str,
+    pub identity: Identity<'a>,
+    pub region: &'a str,
+    pub request_id: &'a str,
     pub received_at: i64,
     pub peer: SocketAddr,
     pub user_agent: &'a str,
@@ -93,10 +105,21 @@ pub(crate) async fn record(app: &App, call: Call<'_>) -> Result<(), ApiError> {
     let event_time = cairn_model::event::format_event_time(call.received_at);
     let mut event = ApiCallEvent {
         event_version: EVENT_VERSION,
-        user_identity: user_identity(&call.ctx.principal, call.access_key_id, &event_time),
+        user_identity: match call.identity {
+            Identity::Credential { principal, access_key_id } => user_identity(principal, access_key_id, &event_time),
+            Identity::Anonymous => UserIdentity {
+                kind: "AWSAccount",
+                principal_id: String::new(),
+                arn: String::new(),
+                account_id: "anonymous".into(),
+                access_key_id: String::new(),
+                user_name: None,
+                session_context: None,
+            },
+        },
         event_source: call.event_source,
         event_name: call.event_name,
-        aws_region: &call.ctx.region,
+        aws_region: call.region,
         source_ip_address: call.peer.ip().to_string(),
         user_agent: call.user_agent.to_string(),
         error_code: call.error.map(|e| e.0),
@@ -104,7 +127,7 @@ pub(crate) async fn record(app: &App, call: Call<'_>) -> Result<(), ApiError> {
         request_parameters: call.request_parameters,
         response_elements: call.response_elements,
         additional_event_data: call.additional_event_data,
-        request_id: &call.ctx.request_id,
+        request_id: call.request_id,
         event_id: uuid::Uuid::new_v4().to_string(),
         read_only: call.read_only,
         resources: call.resources,

@@ -192,8 +192,9 @@ async fn respond(app: &Arc<App>, req: Request, request_id: &str, peer: SocketAdd
         audit::record(
             &app,
             audit::Call {
-                ctx: &ctx,
-                access_key_id: &akid,
+                identity: audit::Identity::Credential { principal: &ctx.principal, access_key_id: &akid },
+                region: &ctx.region,
+                request_id: &ctx.request_id,
                 received_at,
                 peer,
                 user_agent: &user_agent,

@@ -15,7 +15,7 @@ use cairn_s3::{Parsed, ParsedSlot};
 use http_body_util::BodyExt;
 use serde_json::{json, Map, Value};
 
-use crate::{audit, App, Ctx};
+use crate::{audit, App};
 
 /// Object-level operations: CloudTrail's S3 data events.
 const DATA_OPERATIONS: &[&str] = &[
@@ -207,7 +207,8 @@ fn content_length(h: &HeaderMap) -> u64 {
     h.get("content-length").and_then(|v| v.to_str().ok()?.parse().ok()).unwrap_or(0)
 }
 
-/// Records the call for the bucket owner, and for the requester when that is another account.
+/// Records the call for the bucket owner, and for the requester when that is another account. An anonymous call
+/// is recorded for the owner of the bucket it reached.
 #[allow(clippy::too_many_arguments)]
 async fn record(
     app: &App,
@@ -220,31 +221,36 @@ async fn record(
     peer: SocketAddr,
     request_id: &str,
 ) -> Result<(), cairn_api::ApiError> {
-    let Some(akid) = &parsed.access_key else { return Ok(()) };
-    let Some(credential) = app.credential(akid) else { return Ok(()) };
-    let requester = credential.principal.account_id.clone();
+    let credential = match &parsed.access_key {
+        Some(akid) => match app.credential(akid) {
+            Some(c) => Some((akid.as_str(), c)),
+            None => return Ok(()),
+        },
+        None => None,
+    };
+    let requester = credential.map(|(_, c)| c.principal.account_id.clone());
     let bucket = parsed.bucket.as_deref().and_then(|b| app.buckets.store().bucket(b).ok());
-    let owner = bucket.as_ref().map_or(requester.clone(), |b| b.owner.clone());
+    let Some(owner) = bucket.as_ref().map(|b| b.owner.clone()).or_else(|| requester.clone()) else { return Ok(()) };
     let region =
         bucket.as_ref().map(|b| b.region.clone()).or_else(|| seen.region.clone()).unwrap_or_else(|| "us-east-1".into());
     let data = DATA_OPERATIONS.contains(&parsed.operation.as_str());
     let name = if parsed.operation == "ListObjectsV2" { "ListObjects" } else { parsed.operation.as_str() };
     let read_only = ["Get", "Head", "List"].iter().any(|p| name.starts_with(p));
-    let ctx = Ctx {
-        account_id: requester.clone(),
-        region,
-        principal: credential.principal.clone(),
-        request_id: request_id.to_string(),
+    let identity = match credential {
+        Some((akid, c)) => audit::Identity::Credential { principal: &c.principal, access_key_id: akid },
+        None => audit::Identity::Anonymous,
     };
     let resources = resources(parsed, &owner, data);
-    let shared = (owner != requester).then(|| uuid::Uuid::new_v4().to_string());
-    let recipients: Vec<&str> = if owner == requester { vec![&owner] } else { vec![&owner, &requester] };
+    let mut recipients = vec![owner.as_str()];
+    recipients.extend(requester.as_deref().filter(|r| *r != owner));
+    let shared = (recipients.len() > 1).then(|| uuid::Uuid::new_v4().to_string());
     for recipient in recipients {
         audit::record(
             app,
             audit::Call {
-                ctx: &ctx,
-                access_key_id: akid,
+                identity,
+                region: &region,
+                request_id,
                 received_at,
                 peer,
                 user_agent: &seen.user_agent,
@@ -255,7 +261,7 @@ async fn record(
                 error: error.map(|(c, m)| (c.as_str(), m.as_str())),
                 request_parameters: request_parameters(parsed, seen),
                 response_elements: response_elements(response, error.is_some()),
-                additional_event_data: Some(additional_event_data(seen, response, bytes_out)),
+                additional_event_data: Some(additional_event_data(seen, response, bytes_out, credential.is_some())),
                 resources: Some(resources.clone()),
                 recipient_account_id: recipient,
                 shared_event_id: shared.as_deref(),
@@ -300,12 +306,16 @@ fn response_elements(response: &HeaderMap, failed: bool) -> Value {
     }
 }
 
-fn additional_event_data(seen: &Seen, response: &HeaderMap, bytes_out: u64) -> Value {
+fn additional_event_data(seen: &Seen, response: &HeaderMap, bytes_out: u64, signed: bool) -> Value {
     let mut m = Map::new();
-    m.insert("SignatureVersion".into(), json!("SigV4"));
+    if signed {
+        m.insert("SignatureVersion".into(), json!("SigV4"));
+    }
     // cairn serves plain HTTP (TLS is a proxy's), so there is no cipher suite to record.
     m.insert("bytesTransferredIn".into(), json!(seen.bytes_in as f64));
-    m.insert("AuthenticationMethod".into(), json!(if seen.query_signed { "QueryString" } else { "AuthHeader" }));
+    if signed {
+        m.insert("AuthenticationMethod".into(), json!(if seen.query_signed { "QueryString" } else { "AuthHeader" }));
+    }
     m.insert("x-amz-id-2".into(), json!(amz_id_2()));
     m.insert("bytesTransferredOut".into(), json!(bytes_out as f64));
     if response.get("x-amz-server-side-encryption").is_some_and(|v| v == "aws:kms") {

@@ -180,7 +180,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[tokio::test]
 async fn put_object_with_sse_kms_through_the_s3_api() {
     let dir = TempDir::new();
-    let server = Server::start(&dir);
+    let mut server = Server::start(&dir);
     let kms = server.kms_client(MGMT, "us-east-1");
     let s3 = server.s3_client(MGMT, "us-east-1");
     s3.create_bucket().bucket("sealed").send().await.unwrap();
@@ -237,4 +237,22 @@ async fn put_object_with_sse_kms_through_the_s3_api() {
     kms.disable_key().key_id(&key.key_id).send().await.unwrap();
     let disabled = s3.get_object().bucket("sealed").key("secret.txt").send().await;
     assert_eq!(s3_code(disabled), "KMS.DisabledException");
+
+    // The unsigned reads are recorded for the bucket's owner, as S3 records anonymous data events.
+    server.kill();
+    let events = crate::common::journal_events(&dir.0.join("data"));
+    let anonymous: Vec<&serde_json::Value> =
+        events.iter().filter(|e| e["userIdentity"]["accountId"] == "anonymous").collect();
+    assert_eq!(anonymous.len(), 2, "{anonymous:?}");
+    for e in &anonymous {
+        assert_eq!(
+            e["userIdentity"],
+            serde_json::json!({"type": "AWSAccount", "principalId": "", "accountId": "anonymous"})
+        );
+        assert_eq!(
+            (e["eventName"].as_str(), e["recipientAccountId"].as_str()),
+            (Some("GetObject"), Some("111111111111"))
+        );
+    }
+    assert!(anonymous.iter().any(|e| e["errorCode"] == "InvalidArgument"));
 }
