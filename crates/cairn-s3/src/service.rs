@@ -80,6 +80,29 @@ impl s3s::auth::S3Auth for Auth {
     }
 }
 
+/// Virtual-host addressing: a Host of `<bucket>.<domain>` (any port) names the bucket; any other host (an address,
+/// `localhost`, another name) is path-style.
+#[derive(Debug)]
+struct VirtualHosts(Vec<String>);
+
+impl s3s::host::S3Host for VirtualHosts {
+    fn parse_host_header<'a>(&'a self, host: &'a str) -> S3Result<s3s::host::VirtualHost<'a>> {
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        };
+        let bucket = self.0.iter().find_map(|d| {
+            let cut = name.len().checked_sub(d.len() + 1).filter(|n| *n > 0)?;
+            let (bucket, rest) = (name.get(..cut)?, name.get(cut..)?);
+            rest.strip_prefix('.').filter(|r| r.eq_ignore_ascii_case(d)).map(|_| bucket)
+        });
+        Ok(match bucket {
+            Some(b) => s3s::host::VirtualHost::new(host).with_bucket(b),
+            None => s3s::host::VirtualHost::new(host),
+        })
+    }
+}
+
 /// Anonymous requests reach the operations, which refuse what the bucket policy does not grant.
 #[derive(Debug)]
 struct Admit;
@@ -114,9 +137,11 @@ impl Buckets {
         &self.store
     }
 
-    /// The HTTP service for S3 requests.
-    pub fn service(&self) -> s3s::service::S3Service {
+    /// The HTTP service for S3 requests: path-style, and virtual-host style under `domains`
+    /// (`<bucket>.<domain>[:port]`).
+    pub fn service(&self, domains: &[String]) -> s3s::service::S3Service {
         let mut b = s3s::service::S3ServiceBuilder::new(self.clone());
+        b.set_host(VirtualHosts(domains.iter().map(|d| d.to_ascii_lowercase()).collect()));
         b.set_auth(Auth(Arc::clone(&self.directory)));
         b.set_access(Admit);
         b.build()
@@ -1032,5 +1057,22 @@ impl S3 for Buckets {
             ),
             ..Default::default()
         }))
+    }
+}
+
+#[cfg(test)]
+mod host_tests {
+    use s3s::host::S3Host;
+
+    #[test]
+    fn virtual_hosts_name_buckets_under_their_domains_only() {
+        let hosts = super::VirtualHosts(vec!["localhost".into(), "s3.example.com".into()]);
+        let bucket = |h: &str| hosts.parse_host_header(h).unwrap().bucket().map(str::to_string);
+        assert_eq!(bucket("logs.localhost:4573").as_deref(), Some("logs"));
+        assert_eq!(bucket("a.b.s3.example.com").as_deref(), Some("a.b"));
+        assert_eq!(bucket("LOGS.LOCALHOST").as_deref(), Some("LOGS"));
+        for path_style in ["localhost:4573", ".localhost", "s3.example.com", "evil-localhost", "cairn.internal:80"] {
+            assert_eq!(bucket(path_style), None, "{path_style}");
+        }
     }
 }

@@ -44,6 +44,27 @@ pub struct Config {
     pub query: QueryConfig,
     #[serde(default)]
     pub delivery: DeliveryConfig,
+    #[serde(default)]
+    pub s3: S3EndpointConfig,
+}
+
+/// cairn's S3 endpoint.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct S3EndpointConfig {
+    /// Host names under which `<bucket>.<domain>` addresses a bucket (virtual-host style).
+    #[serde(default = "virtual_host_domains")]
+    pub virtual_host_domains: Vec<String>,
+}
+
+fn virtual_host_domains() -> Vec<String> {
+    vec!["localhost".into()]
+}
+
+impl Default for S3EndpointConfig {
+    fn default() -> Self {
+        S3EndpointConfig { virtual_host_domains: virtual_host_domains() }
+    }
 }
 
 /// How trails cut their log files.
@@ -289,6 +310,8 @@ pub struct Settings {
     pub history: HistoryConfig,
     pub query: QueryConfig,
     pub delivery: cairn_delivery::Settings,
+    /// Host names under which `<bucket>.<domain>` addresses a bucket.
+    pub s3_virtual_host_domains: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -417,6 +440,13 @@ impl Config {
         if self.history.flush_bytes == 0 || self.history.flush_interval_seconds == 0 {
             return err("history.flush_bytes and history.flush_interval_seconds must be positive".into());
         }
+        for d in &self.s3.virtual_host_domains {
+            let label_ok =
+                |l: &str| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if d.len() > 253 || !d.split('.').all(label_ok) {
+                return err(format!("s3.virtual_host_domains: {d:?} is not a host name"));
+            }
+        }
         let q = &self.query;
         if q.max_rows == 0 || q.memory_mib == 0 || q.timeout_seconds == 0 || q.max_concurrent == 0 {
             return err("query.max_rows, memory_mib, timeout_seconds and max_concurrent must be positive".into());
@@ -436,6 +466,7 @@ impl Config {
                 max_file_bytes: d.max_file_bytes,
                 gzip_level: d.gzip_level,
             },
+            s3_virtual_host_domains: self.s3.virtual_host_domains,
         })
     }
 }
@@ -477,6 +508,8 @@ mod tests {
             r#"{"storage":{"kind":"s3","endpoint":"ftp://x","access_key_id":"a","secret_access_key":"b"}}"#,
             r#"{"delivery":{"window_seconds":0}}"#,
             r#"{"delivery":{"gzip_level":10}}"#,
+            r#"{"s3":{"virtual_host_domains":["bad domain"]}}"#,
+            r#"{"s3":{"virtual_host_domains":["a..b"]}}"#,
             r#"{"max_request_bytes":10}"#,
             r#"{"unknown_field":1}"#,
         ];

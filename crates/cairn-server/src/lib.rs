@@ -133,7 +133,7 @@ impl App {
             clock: Arc::clone(&clock),
         };
         let buckets = cairn_s3::Buckets::new(bucket_store, Arc::new(directory), Arc::clone(&kms));
-        let s3_service = buckets.service();
+        let s3_service = buckets.service(&settings.s3_virtual_host_domains);
         let catalog = Catalog::open(&settings.data_dir.join("catalog.sqlite"))?;
         let journal = Arc::new(Journal::open(&settings.data_dir.join("journal"), cairn_journal::Options::default())?);
         kms.observe(kms::observer(Arc::clone(&journal), Arc::clone(&clock), &settings.credentials));

@@ -365,6 +365,37 @@ async fn unsigned_and_badly_signed_requests_are_refused() {
 }
 
 #[tokio::test]
+async fn virtual_host_addressing_names_the_bucket_in_the_host() {
+    let dir = TempDir::new();
+    let server = Server::start(&dir);
+    let s3 = server.s3_client(MGMT, "us-east-1");
+    s3.create_bucket().bucket("vhost-logs").send().await.unwrap();
+    s3.put_object()
+        .bucket("vhost-logs")
+        .key("a/b.json")
+        .body(ByteStream::from_static(b"{\"virtual\":true}"))
+        .send()
+        .await
+        .unwrap();
+    let public = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::vhost-logs","arn:aws:s3:::vhost-logs/*"]}]}"#;
+    s3.put_bucket_policy().bucket("vhost-logs").policy(public).send().await.unwrap();
+    let port = server.addr.rsplit(':').next().unwrap();
+    let get = |host: String, path: &str| {
+        let req = http::Request::get(path).header("host", host).body(Vec::new()).unwrap();
+        crate::common::send(&server, &req, None)
+    };
+    // `<bucket>.localhost[:port]`: the bucket is the host's first labels; the path is the key.
+    let object = get(format!("vhost-logs.localhost:{port}"), "/a/b.json");
+    assert_eq!((object.status, object.body.clone()), (200, serde_json::json!({"virtual": true})));
+    assert_eq!(get(format!("vhost-logs.localhost:{port}"), "/?list-type=2").status, 200);
+    // An unsigned caller learns nothing about other buckets' existence.
+    assert_eq!(get(format!("no-such-bucket.localhost:{port}"), "/a/b.json").status, 403);
+    // Any other host is path-style, as before.
+    assert_eq!(get(format!("localhost:{port}"), "/vhost-logs/a/b.json").status, 200);
+    assert_eq!(get(server.addr.clone(), "/vhost-logs/a/b.json").status, 200);
+}
+
+#[tokio::test]
 async fn bucket_directories_of_earlier_versions_become_buckets() {
     let dir = TempDir::new();
     let old = dir.0.join("data/buckets/trail-bucket/AWSLogs/111111111111/CloudTrail/us-east-1/2026/01/02");
