@@ -80,6 +80,13 @@ pub struct DeliveryConfig {
     /// gzip level of log files (1 fastest .. 9 smallest).
     #[serde(default = "gzip_level")]
     pub gzip_level: u32,
+    /// A region's digest signing key is replaced after this many days.
+    #[serde(default = "signing_key_rotation_days")]
+    pub signing_key_rotation_days: u32,
+}
+
+fn signing_key_rotation_days() -> u32 {
+    30
 }
 
 fn window_seconds() -> u64 {
@@ -96,7 +103,12 @@ fn gzip_level() -> u32 {
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
-        DeliveryConfig { window_seconds: window_seconds(), max_file_bytes: max_file_bytes(), gzip_level: gzip_level() }
+        DeliveryConfig {
+            window_seconds: window_seconds(),
+            max_file_bytes: max_file_bytes(),
+            gzip_level: gzip_level(),
+            signing_key_rotation_days: signing_key_rotation_days(),
+        }
     }
 }
 
@@ -312,6 +324,8 @@ pub struct Settings {
     pub delivery: cairn_delivery::Settings,
     /// Host names under which `<bucket>.<domain>` addresses a bucket.
     pub s3_virtual_host_domains: Vec<String>,
+    /// How long a region's digest signing key signs, in milliseconds.
+    pub signing_key_rotation_ms: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -429,6 +443,12 @@ impl Config {
         if !(1..=9).contains(&d.gzip_level) {
             return err(format!("delivery.gzip_level {} must be between 1 and 9", d.gzip_level));
         }
+        if !(1..=3650).contains(&d.signing_key_rotation_days) {
+            return err(format!(
+                "delivery.signing_key_rotation_days {} must be between 1 and 3650",
+                d.signing_key_rotation_days
+            ));
+        }
         let max_request_bytes = self.max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES);
         if !(1024..=64 * 1024 * 1024).contains(&max_request_bytes) {
             return err(format!("max_request_bytes {max_request_bytes} must be between 1 KiB and 64 MiB"));
@@ -467,6 +487,7 @@ impl Config {
                 gzip_level: d.gzip_level,
             },
             s3_virtual_host_domains: self.s3.virtual_host_domains,
+            signing_key_rotation_ms: i64::from(d.signing_key_rotation_days) * 86_400_000,
         })
     }
 }
@@ -508,6 +529,7 @@ mod tests {
             r#"{"storage":{"kind":"s3","endpoint":"ftp://x","access_key_id":"a","secret_access_key":"b"}}"#,
             r#"{"delivery":{"window_seconds":0}}"#,
             r#"{"delivery":{"gzip_level":10}}"#,
+            r#"{"delivery":{"signing_key_rotation_days":0}}"#,
             r#"{"s3":{"virtual_host_domains":["bad domain"]}}"#,
             r#"{"s3":{"virtual_host_domains":["a..b"]}}"#,
             r#"{"max_request_bytes":10}"#,

@@ -180,7 +180,8 @@ async fn respond(app: &Arc<App>, req: Request, request_id: &str, peer: SocketAdd
     tokio::spawn(async move {
         // Handlers are synchronous. Reads only touch the in-memory catalog and run inline; writes commit to SQLite
         // (an fsync) and run on the blocking pool so they never stall the request loop.
-        let result = if op.is_read_only() {
+        // ListPublicKeys may create the region's first signing key (an RSA key generation): never inline.
+        let result = if op.is_read_only() && op != Operation::ListPublicKeys {
             dispatch(&app, &ctx, op, &bytes)
         } else {
             let (app, ctx, bytes) = (Arc::clone(&app), ctx.clone(), bytes.clone());
@@ -243,6 +244,7 @@ fn dispatch(app: &App, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>,
         Op::RemoveTags => json(tags::remove(app, ctx, input(body)?)?),
         Op::ListTags => json(tags::list(app, ctx, input(body)?)?),
         Op::LookupEvents => json(lookup::lookup_events(app, ctx, input(body)?)?),
+        Op::ListPublicKeys => json(crate::integrity::list_public_keys(app, ctx, input(body)?)?),
         Op::RegisterOrganizationDelegatedAdmin => json(organizations::register(app, ctx, input(body)?)?),
         Op::DeregisterOrganizationDelegatedAdmin => json(organizations::deregister(app, ctx, input(body)?)?),
         other => Err(ApiError::new(

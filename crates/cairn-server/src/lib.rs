@@ -8,6 +8,7 @@ pub mod delivery;
 mod history;
 mod http;
 mod ingest;
+mod integrity;
 mod kms;
 mod lookup;
 mod metrics;
@@ -60,6 +61,8 @@ pub enum Error {
     Delivery(#[from] cairn_delivery::Error),
     #[error("buckets: {0}")]
     Buckets(#[from] cairn_s3::StoreError),
+    #[error("signing keys: {0}")]
+    SigningKeys(#[from] cairn_integrity::KeyError),
 }
 
 /// Everything a request handler can reach.
@@ -80,6 +83,8 @@ pub struct App {
     pub storage: Arc<cairn_delivery::Storage>,
     /// cairn's KMS keys: the KMS endpoint's, and those trails encrypt log files with.
     pub kms: Arc<cairn_kms::Kms>,
+    /// The per-region keys that sign digest files (ListPublicKeys).
+    pub signing_keys: Arc<cairn_integrity::SigningKeys>,
     /// cairn's own buckets, and the S3 endpoint that serves them.
     pub buckets: cairn_s3::Buckets,
     s3_service: s3s::service::S3Service,
@@ -115,6 +120,10 @@ impl App {
             .map_or(config::DEV_ACCOUNT_ID.to_string(), |(_, c)| c.principal.account_id.clone());
         let kms_dir = settings.data_dir.join("kms");
         let kms = Arc::new(cairn_kms::Kms::open(&kms_dir).map_err(io("opening the KMS key store", &kms_dir))?);
+        let signing_keys = Arc::new(cairn_integrity::SigningKeys::open(
+            &settings.data_dir.join("signing-keys"),
+            settings.signing_key_rotation_ms,
+        )?);
         let bucket_store = cairn_s3::Store::open(&settings.data_dir.join("s3"))?;
         let storage_config = match &settings.storage {
             config::Storage::Local { buckets } => {
@@ -156,6 +165,7 @@ impl App {
         Ok(App {
             storage: Arc::new(storage),
             kms,
+            signing_keys,
             buckets,
             s3_service,
             deliveries: delivery::Deliveries::default(),

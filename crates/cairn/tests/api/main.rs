@@ -5,6 +5,7 @@ mod buckets;
 mod common;
 mod delivery;
 mod ingest;
+mod integrity;
 mod kms;
 mod lifecycle;
 mod lookup;
