@@ -670,12 +670,7 @@ fn re_encrypt(kms: &Kms, call: &Call<'_>, i: ReEncryptInput) -> Result<Vec<u8>> 
     let destination = required(i.destination_key_id, "destinationKeyId")?;
     check_algorithm(i.source_encryption_algorithm.as_deref())?;
     check_algorithm(i.destination_encryption_algorithm.as_deref())?;
-    let invalid = || {
-        ApiError::new(
-            ErrorCode::KmsInvalidCiphertext,
-            "The ciphertext is invalid, or was not encrypted under the encryption context given.",
-        )
-    };
+    let invalid = crate::invalid_ciphertext;
     let source_ctx = context(i.source_encryption_context);
     let source = kms.blob_key(call, &ciphertext)?.ok_or_else(invalid)?;
     if let Some(expected) = i.source_key_id.as_deref() {

@@ -101,6 +101,14 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorCode::KmsInternal, "an internal error occurred; the request changed nothing")
 }
 
+/// KMS's answer to a ciphertext that is not one, or not for this key, context or region.
+pub(crate) fn invalid_ciphertext() -> ApiError {
+    ApiError::new(
+        ErrorCode::KmsInvalidCiphertext,
+        "The ciphertext is invalid, or was not encrypted under the encryption context given.",
+    )
+}
+
 fn not_found_key(arn: &str) -> ApiError {
     ApiError::new(ErrorCode::KmsNotFound, format!("Key '{arn}' does not exist"))
 }
@@ -279,12 +287,7 @@ impl Kms {
         context: &EncryptionContext,
         expected_key: Option<&str>,
     ) -> Result<(String, Vec<u8>), ApiError> {
-        let invalid = || {
-            ApiError::new(
-                ErrorCode::KmsInvalidCiphertext,
-                "The ciphertext is invalid, or was not encrypted under the encryption context given.",
-            )
-        };
+        let invalid = invalid_ciphertext;
         let key = self.blob_key(call, blob)?.ok_or_else(invalid)?;
         if let Some(expected) = expected_key {
             let named = self.resolve(call, expected, Naming::Any)?;

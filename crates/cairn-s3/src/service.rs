@@ -188,8 +188,8 @@ impl Buckets {
         Ok(b)
     }
 
-    /// The object, after authorizing `s3:GetObject` on it and checking the request's If-Match and If-None-Match
-    /// (`etags`), If-Modified-Since and If-Unmodified-Since (`times`).
+    /// The bucket and the object, after authorizing `s3:GetObject` on it and checking the request's If-Match and
+    /// If-None-Match (`etags`), If-Modified-Since and If-Unmodified-Since (`times`).
     fn readable(
         &self,
         facts: &RequestFacts,
@@ -197,11 +197,11 @@ impl Buckets {
         key: &str,
         etags: [Option<&ETagCondition>; 2],
         times: [Option<&Timestamp>; 2],
-    ) -> S3Result<store::Object> {
-        self.authorized(facts, bucket, Some(key), "GetObject", &[])?;
+    ) -> S3Result<(store::Bucket, store::Object)> {
+        let b = self.authorized(facts, bucket, Some(key), "GetObject", &[])?;
         let o = self.store.head(bucket, key)?;
         preconditions(&o, etags[0], etags[1], times[0], times[1])?;
-        Ok(o)
+        Ok((b, o))
     }
 
     /// A KMS call made by S3 for the caller, in the bucket's region.
@@ -704,7 +704,7 @@ impl S3 for Buckets {
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let facts = self.facts(&req)?;
         let i = &req.input;
-        let o = self.readable(
+        let (bucket, o) = self.readable(
             &facts,
             &i.bucket,
             &i.key,
@@ -719,7 +719,6 @@ impl S3 for Buckets {
         };
         let (start, len) = range.as_ref().map_or((0, o.size), |r| (r.start, r.end - r.start));
         let body = if o.meta.sse.is_some() {
-            let bucket = self.store.bucket(&i.bucket)?;
             let plain = self.plaintext(&facts, &bucket, &o).await?;
             let part = plain.slice(start as usize..(start + len) as usize);
             StreamingBlob::wrap(futures::stream::iter([Ok::<_, std::io::Error>(part)]))
@@ -749,7 +748,7 @@ impl S3 for Buckets {
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
         let facts = self.facts(&req)?;
         let i = &req.input;
-        let o = self.readable(
+        let (_, o) = self.readable(
             &facts,
             &i.bucket,
             &i.key,

@@ -142,40 +142,64 @@ pub(crate) fn authenticate<'a>(
     Ok((verified, credential))
 }
 
-async fn respond(app: &Arc<App>, req: Request, request_id: &str, peer: SocketAddr) -> Result<Vec<u8>, ApiError> {
-    let received_at = app.clock.now_millis();
-    let (parts, body) = req.into_parts();
-    let bytes = read_body(&parts, body, app.settings.max_request_bytes).await?;
-    let (verified, credential) = authenticate(app, &parts, &bytes, SERVICE)?;
+/// Authenticates a JSON-protocol call for `service`: who calls, from which region, and with which access key.
+pub(crate) fn call_context(
+    app: &App,
+    parts: &Parts,
+    body: &[u8],
+    service: &str,
+    request_id: &str,
+) -> Result<(Ctx, String), ApiError> {
+    let (verified, credential) = authenticate(app, parts, body, service)?;
     let ctx = Ctx {
         account_id: credential.principal.account_id.clone(),
         region: verified.region,
         principal: credential.principal.clone(),
         request_id: request_id.to_string(),
     };
+    Ok((ctx, verified.access_key_id))
+}
 
+/// The operation a JSON-protocol call names (`POST /` with `X-Amz-Target`), as `from_target` reads the target;
+/// `UnknownOperationException` naming `service` otherwise.
+pub(crate) fn json_operation<T>(
+    parts: &Parts,
+    service: &str,
+    from_target: impl Fn(&str) -> Option<T>,
+) -> Result<T, ApiError> {
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let op = if parts.method == axum::http::Method::POST && parts.uri.path() == "/" {
-        Operation::from_target(target)
-    } else {
-        None
-    };
-    let Some(op) = op else {
-        return Err(ApiError::new(
+    let op = (parts.method == axum::http::Method::POST && parts.uri.path() == "/").then(|| from_target(target));
+    op.flatten().ok_or_else(|| {
+        ApiError::new(
             ErrorCode::UnknownOperation,
-            format!("{} {} with target {target:?} is not an operation of CloudTrail", parts.method, parts.uri.path()),
-        ));
-    };
+            format!("{} {} with target {target:?} is not an operation of {service}", parts.method, parts.uri.path()),
+        )
+    })
+}
+
+/// Nothing may change that cannot be recorded: a change is refused while the journal cannot record.
+pub(crate) fn refuse_unrecordable(app: &App, read_only: bool) -> Result<(), ApiError> {
+    match app.journal.failure().filter(|_| !read_only) {
+        Some(why) => {
+            tracing::error!(error = %why, "refusing a change: the journal cannot record it");
+            Err(ApiError::internal("the journal cannot record calls; nothing was changed"))
+        }
+        None => Ok(()),
+    }
+}
+
+async fn respond(app: &Arc<App>, req: Request, request_id: &str, peer: SocketAddr) -> Result<Vec<u8>, ApiError> {
+    let received_at = app.clock.now_millis();
+    let (parts, body) = req.into_parts();
+    let bytes = read_body(&parts, body, app.settings.max_request_bytes).await?;
+    let (ctx, akid) = call_context(app, &parts, &bytes, SERVICE, request_id)?;
+    let op = json_operation(&parts, "CloudTrail", Operation::from_target)?;
     if op == Operation::LookupEvents {
         crate::history::catch_up(app).await;
     }
-    // Nothing may change that cannot be recorded.
-    if let Some(why) = app.journal.failure().filter(|_| !op.is_read_only()) {
-        tracing::error!(error = %why, "refusing a change: the journal cannot record it");
-        return Err(ApiError::internal("the journal cannot record calls; nothing was changed"));
-    }
+    refuse_unrecordable(app, op.is_read_only())?;
     let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let (app, akid) = (Arc::clone(app), verified.access_key_id);
+    let app = Arc::clone(app);
     // The call and its record run in their own task: a client that disconnects cannot leave a change unrecorded.
     tokio::spawn(async move {
         // Handlers are synchronous. Reads only touch the in-memory catalog and run inline; writes commit to SQLite

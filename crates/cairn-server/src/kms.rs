@@ -7,12 +7,12 @@ use std::sync::Arc;
 use axum::extract::Request;
 use axum::http::header;
 use axum::response::Response;
-use cairn_api::{ApiError, ErrorCode, JSON_CONTENT_TYPE};
+use cairn_api::{ApiError, JSON_CONTENT_TYPE};
 use cairn_kms::{Call, Operation};
 use cairn_policy::{Caller, RequestFacts};
 use serde_json::{json, Value};
 
-use crate::http::{authenticate, finish, read_body};
+use crate::http::{call_context, finish, json_operation, read_body, refuse_unrecordable};
 use crate::{audit, App, Ctx};
 
 /// The SigV4 signing name of KMS.
@@ -45,33 +45,10 @@ async fn respond(app: Arc<App>, req: Request, request_id: &str, peer: SocketAddr
     let received_at = app.clock.now_millis();
     let (parts, body) = req.into_parts();
     let bytes = read_body(&parts, body, MAX_REQUEST_BYTES).await?;
-    let (verified, credential) = authenticate(&app, &parts, &bytes, SERVICE)?;
-    let ctx = Ctx {
-        account_id: credential.principal.account_id.clone(),
-        region: verified.region,
-        principal: credential.principal.clone(),
-        request_id: request_id.to_string(),
-    };
-    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let op = (parts.method == axum::http::Method::POST && parts.uri.path() == "/")
-        .then(|| Operation::from_target(target))
-        .flatten()
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::UnknownOperation,
-                format!(
-                    "{} {} with target {target:?} is not an operation of cairn's KMS",
-                    parts.method,
-                    parts.uri.path()
-                ),
-            )
-        })?;
-    if let Some(why) = app.journal.failure().filter(|_| !op.is_read_only()) {
-        tracing::error!(error = %why, "refusing a KMS change: the journal cannot record it");
-        return Err(ApiError::internal("the journal cannot record calls; nothing was changed"));
-    }
+    let (ctx, akid) = call_context(&app, &parts, &bytes, SERVICE, request_id)?;
+    let op = json_operation(&parts, "cairn's KMS", Operation::from_target)?;
+    refuse_unrecordable(&app, op.is_read_only())?;
     let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let akid = verified.access_key_id;
     // The call and its record run in their own task: a client that disconnects cannot leave a change unrecorded.
     tokio::spawn(async move {
         let facts = facts(&app, &ctx, Some(peer));
