@@ -182,6 +182,10 @@ pub struct GetTrailStatusResponse {
     pub latest_delivery_attempt_time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_delivery_attempt_succeeded: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_digest_delivery_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_digest_delivery_error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

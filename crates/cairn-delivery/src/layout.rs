@@ -4,7 +4,8 @@
 //! ```text
 //! [prefix/]AWSLogs/[o-id/]<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<16 chars>.json.gz
 //! ```
-//! The date and time are those of delivery (UTC). The 16 characters are derived from the trail, account, region
+//! Digest files go to `...<account>/CloudTrail-Digest/<region>/YYYY/MM/DD/<account>_CloudTrail-Digest_<region>_<trail>_<home region>_<YYYYMMDDTHHMMSSZ>.json.gz`,
+//! named by the end of the period they cover. The date and time of a log file are those of delivery (UTC). The 16 characters are derived from the trail, account, region
 //! and the journal range the file covers, so delivering the same batch again writes the same object.
 
 use std::io::Write;
@@ -52,6 +53,22 @@ impl Destination {
             mm = t.minute(),
         )
     }
+
+    /// The key of a digest file of trail `trail_name` (home region `home_region`) for the account and source region,
+    /// ending at `end_ms`: its name ends `_<YYYYMMDDTHHMMSSZ>.json.gz`, the part AWS's validator reads the time from.
+    pub fn digest_key(&self, account: &str, region: &str, trail_name: &str, home_region: &str, end_ms: i64) -> String {
+        let t = utc(end_ms);
+        format!(
+            "{folder}CloudTrail-Digest/{region}/{y:04}/{m:02}/{d:02}/{account}_CloudTrail-Digest_{region}_{trail_name}_{home_region}_{y:04}{m:02}{d:02}T{hh:02}{mm:02}{ss:02}Z.json.gz",
+            folder = self.account_folder(account),
+            y = t.year(),
+            m = u8::from(t.month()),
+            d = t.day(),
+            hh = t.hour(),
+            mm = t.minute(),
+            ss = t.second(),
+        )
+    }
 }
 
 fn utc(millis: i64) -> OffsetDateTime {
@@ -95,17 +112,30 @@ pub fn unique_part(trail_arn: &str, account: &str, region: &str, lo: u64, hi: u6
     out.iter().map(|&b| b as char).collect()
 }
 
-/// A log file: one gzip member holding `{"Records":[r1,r2,...]}` with each record exactly as recorded.
-pub fn log_file<'a>(records: impl IntoIterator<Item = &'a [u8]>, level: u32) -> std::io::Result<Vec<u8>> {
+/// A log file: one gzip member holding `{"Records":[r1,r2,...]}` with each record exactly as recorded; with the
+/// SHA-256 of the uncompressed document, as digests list it.
+pub fn log_file<'a>(records: impl IntoIterator<Item = &'a [u8]>, level: u32) -> std::io::Result<(Vec<u8>, [u8; 32])> {
     let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::new(level));
-    gz.write_all(b"{\"Records\":[")?;
+    let mut hash = Sha256::new();
+    let mut write = |bytes: &[u8]| {
+        hash.update(bytes);
+        gz.write_all(bytes)
+    };
+    write(b"{\"Records\":[")?;
     for (i, r) in records.into_iter().enumerate() {
         if i > 0 {
-            gz.write_all(b",")?;
+            write(b",")?;
         }
-        gz.write_all(r)?;
+        write(r)?;
     }
-    gz.write_all(b"]}")?;
+    write(b"]}")?;
+    Ok((gz.finish()?, hash.finalize().into()))
+}
+
+/// `bytes` as one gzip member.
+pub fn gzip(bytes: &[u8], level: u32) -> std::io::Result<Vec<u8>> {
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+    gz.write_all(bytes)?;
     gz.finish()
 }
 
@@ -133,6 +163,10 @@ mod tests {
             "audit/logs/AWSLogs/o-exampleorgid/111122223333/CloudTrail/eu-west-1/1970/01/01/111122223333_CloudTrail_eu-west-1_19700101T0000Z_aaaaaaaaaaaaaaaa.json.gz"
         );
         assert_eq!(iso_seconds(at + 999), "2026-11-22T13:58:51Z");
+        assert_eq!(
+            org.digest_key("111122223333", "eu-west-1", "my-trail", "us-east-1", at),
+            "audit/logs/AWSLogs/o-exampleorgid/111122223333/CloudTrail-Digest/eu-west-1/2026/11/22/111122223333_CloudTrail-Digest_eu-west-1_my-trail_us-east-1_20261122T135851Z.json.gz"
+        );
     }
 
     #[test]
@@ -155,15 +189,16 @@ mod tests {
     #[test]
     fn log_files_are_one_gzip_member_with_records_verbatim() {
         let records: [&[u8]; 2] = [br#"{"eventID":"a", "x" : 1}"#, br#"{"eventID":"b"}"#];
-        let gz = log_file(records, 6).unwrap();
+        let (gz, hash) = log_file(records, 6).unwrap();
         let mut text = String::new();
         flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut text).unwrap();
         assert_eq!(text, r#"{"Records":[{"eventID":"a", "x" : 1},{"eventID":"b"}]}"#);
+        assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(text.as_bytes())));
         // Exactly one member: a multi-member reader sees nothing after it.
         let mut all = String::new();
         flate2::read::MultiGzDecoder::new(&gz[..]).read_to_string(&mut all).unwrap();
         assert_eq!(all, text);
-        let empty = log_file(std::iter::empty(), 6).unwrap();
+        let (empty, _) = log_file(std::iter::empty(), 6).unwrap();
         let mut text = String::new();
         flate2::read::GzDecoder::new(&empty[..]).read_to_string(&mut text).unwrap();
         assert_eq!(text, r#"{"Records":[]}"#);

@@ -1,7 +1,9 @@
 //! cairn's trail delivery: the buckets trails write to (local directories or any S3-compatible endpoint, through
 //! `object_store`), CloudTrail log files in AWS's exact layout, and per-trail engines that batch the records a trail
-//! selects and write each exactly once, through crashes and storage outages.
+//! selects and write each exactly once, through crashes and storage outages; and the signed digest files that chain
+//! a validating trail's log files.
 
+pub mod digest;
 pub mod layout;
 pub mod state;
 pub mod storage;

@@ -1,6 +1,7 @@
 //! A trail's durable delivery state: per stream (destination, account, region) the journal position below which
 //! everything has been delivered, and the files it has decided to write but not yet confirmed (intents); and the
-//! delivery status GetTrailStatus reports.
+//! delivery status GetTrailStatus reports; and per stream its digest chain and the digests sealed but not yet
+//! written (see [`crate::digest`]).
 //!
 //! # Exactly once
 //! Before a file is written, its intent (journal range, delivery time and object key) is saved here. After a crash
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::digest::{Chain, SealedDigest};
 use crate::layout::Destination;
 
 /// What GetTrailStatus reports about a trail's deliveries; times in milliseconds since the epoch.
@@ -33,6 +35,12 @@ pub struct DeliveryStatus {
     pub delivered_files: u64,
     pub delivered_events: u64,
     pub failed_attempts: u64,
+    /// The last time a digest file was delivered.
+    #[serde(default)]
+    pub latest_digest_delivery_ms: Option<i64>,
+    /// The storage's error code of the last digest delivery, if it failed.
+    #[serde(default)]
+    pub latest_digest_error: Option<String>,
 }
 
 /// A file decided on but not yet confirmed written.
@@ -56,6 +64,12 @@ pub struct StreamState {
     pub delivered_below: u64,
     /// Files to write, in journal order.
     pub intents: Vec<Intent>,
+    /// The open digest chain, while the trail validates this stream's files.
+    #[serde(default)]
+    pub chain: Option<Chain>,
+    /// Sealed digests to write, oldest first.
+    #[serde(default)]
+    pub digests: Vec<SealedDigest>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +142,8 @@ mod tests {
                 destination: None,
                 delivered_below: 7,
                 intents: vec![Intent { lo: 7, hi: 9, at_ms: 1, key: "k".into(), kms_key: None, records: 3 }],
+                chain: Some(Chain::new(5_000)),
+                digests: Vec::new(),
             },
         );
         s.status.latest_error = Some("AccessDenied".into());

@@ -13,7 +13,9 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
+use object_store::{
+    Attribute, AttributeValue, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload, RetryConfig,
+};
 
 /// Which storage holds the buckets.
 #[derive(Debug, Clone)]
@@ -264,8 +266,9 @@ impl Storage {
         }
     }
 
-    /// Writes an object for the trail `trail_arn`; durable before this returns. In cairn's own buckets the bucket
-    /// policy must let CloudTrail write for that trail, as AWS requires.
+    /// Writes an object for the trail `trail_arn`, with `x-amz-meta-*` values `metadata` (names without the
+    /// prefix); durable before this returns. In cairn's own buckets the bucket policy must let CloudTrail write for
+    /// that trail, as AWS requires.
     pub async fn put(
         &self,
         bucket: &str,
@@ -273,6 +276,7 @@ impl Storage {
         body: Bytes,
         kms_key: Option<&str>,
         trail_arn: &str,
+        metadata: &[(&str, &str)],
     ) -> Result<(), StoreError> {
         if let StorageConfig::Local { store: local, kms } = &self.config {
             let b = local.bucket(bucket).map_err(StoreError::from_local)?;
@@ -288,6 +292,7 @@ impl Storage {
             let meta = cairn_s3::ObjectMeta {
                 acl: Some("bucket-owner-full-control".into()),
                 writer: owner,
+                user: metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
                 ..cairn_s3::ObjectMeta::default()
             };
             let now = time::OffsetDateTime::now_utc();
@@ -308,8 +313,17 @@ impl Storage {
         let store = self.store(bucket, kms_key)?;
         let path = ObjectPath::parse(key).map_err(|e| StoreError::new("InvalidArgument", e.to_string()))?;
         let p = path.clone();
+        let attributes: Attributes = metadata
+            .iter()
+            .map(|(k, v)| (Attribute::Metadata(k.to_string().into()), AttributeValue::from(v.to_string())))
+            .collect();
+        let opts = PutOptions { attributes, ..PutOptions::default() };
         self.on_runtime(async move {
-            store.put(&p, PutPayload::from_bytes(body)).await.map(|_| ()).map_err(|e| StoreError::from_object_store(&e))
+            store
+                .put_opts(&p, PutPayload::from_bytes(body), opts)
+                .await
+                .map(|_| ())
+                .map_err(|e| StoreError::from_object_store(&e))
         })
         .await
     }
@@ -386,7 +400,7 @@ impl Storage {
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Distinct per check: concurrent checks must not remove each other's object.
         let key = format!("{folder}cairn-write-check-{}-{n}", std::process::id());
-        self.put(bucket, &key, Bytes::from_static(b"cairn checks that it can deliver here\n"), kms_key, trail_arn)
+        self.put(bucket, &key, Bytes::from_static(b"cairn checks that it can deliver here\n"), kms_key, trail_arn, &[])
             .await?;
         let store = self.store(bucket, None)?;
         let path = ObjectPath::parse(&key).map_err(|e| StoreError::new("InvalidArgument", e.to_string()))?;
@@ -482,7 +496,7 @@ mod tests {
         })
         .unwrap();
         let err = storage
-            .put("b", "k", Bytes::from_static(b"x"), None, "arn:aws:cloudtrail:us-east-1:1:trail/t")
+            .put("b", "k", Bytes::from_static(b"x"), None, "arn:aws:cloudtrail:us-east-1:1:trail/t", &[])
             .await
             .unwrap_err();
         assert_eq!((err.code.as_str(), err.kind()), ("ServiceUnavailable", StoreErrorKind::Unreachable), "{err}");
@@ -497,7 +511,7 @@ mod tests {
         let storage = Storage::open(StorageConfig::Local { store: local.clone(), kms: Arc::clone(&kms) }).unwrap();
         assert!(!storage.bucket_exists("b").await.unwrap());
         let trail = "arn:aws:cloudtrail:us-east-1:111122223333:trail/t";
-        let err = storage.put("b", "k", Bytes::from_static(b"x"), None, trail).await.unwrap_err();
+        let err = storage.put("b", "k", Bytes::from_static(b"x"), None, trail, &[]).await.unwrap_err();
         assert_eq!(err.code, "NoSuchBucket");
         local.create_bucket("b", "111122223333", "us-east-1", 0).unwrap();
         assert!(storage.bucket_exists("b").await.unwrap());
@@ -506,11 +520,15 @@ mod tests {
             storage.check_write("b", "AWSLogs/111122223333/", None, trail).await.unwrap_err().code,
             "AccessDenied"
         );
-        let denied = storage.put("b", "AWSLogs/1/CloudTrail/f.json.gz", Bytes::from_static(b"data"), None, trail).await;
+        let denied =
+            storage.put("b", "AWSLogs/1/CloudTrail/f.json.gz", Bytes::from_static(b"data"), None, trail, &[]).await;
         assert_eq!(denied.unwrap_err().code, "AccessDenied");
         local.set_policy("b", Some(&cairn_s3::access::cloudtrail_policy_for_any_trail("b"))).unwrap();
         storage.check_write("b", "AWSLogs/111122223333/", None, trail).await.unwrap();
-        storage.put("b", "AWSLogs/1/CloudTrail/f.json.gz", Bytes::from_static(b"data"), None, trail).await.unwrap();
+        storage
+            .put("b", "AWSLogs/1/CloudTrail/f.json.gz", Bytes::from_static(b"data"), None, trail, &[])
+            .await
+            .unwrap();
         assert_eq!(&storage.get("b", "AWSLogs/1/CloudTrail/f.json.gz").await.unwrap()[..], b"data");
         assert_eq!(storage.list("b", "AWSLogs").await.unwrap(), vec!["AWSLogs/1/CloudTrail/f.json.gz".to_string()]);
         let o = local.head("b", "AWSLogs/1/CloudTrail/f.json.gz").unwrap();
@@ -527,6 +545,7 @@ mod tests {
                 Bytes::from_static(b"x"),
                 Some("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
                 trail,
+                &[],
             )
             .await;
         assert_eq!(missing.unwrap_err().code, "KMS.NotFoundException");
@@ -552,7 +571,7 @@ mod tests {
         };
         let key = create(cairn_kms::policy::cloudtrail_policy(trail));
         storage.check_write("b", "AWSLogs/111122223333/", Some(&key), trail).await.unwrap();
-        storage.put("b", "AWSLogs/1/e", Bytes::from_static(b"secret log"), Some(&key), trail).await.unwrap();
+        storage.put("b", "AWSLogs/1/e", Bytes::from_static(b"secret log"), Some(&key), trail, &[]).await.unwrap();
         let o = local.head("b", "AWSLogs/1/e").unwrap();
         assert_eq!((o.size, o.meta.sse.as_ref().map(|s| s.key_arn.as_str())), (10, Some(key.as_str())));
         let (_, stored) = local.get_bytes("b", "AWSLogs/1/e").await.unwrap();
@@ -564,7 +583,7 @@ mod tests {
         assert_eq!(denied.unwrap_err().code, "KMS.AccessDeniedException");
         let id = key.rsplit('/').next().unwrap();
         kms.call(&call, cairn_kms::Operation::DisableKey, format!(r#"{{"KeyId":"{id}"}}"#).as_bytes()).unwrap();
-        let disabled = storage.put("b", "AWSLogs/1/f", Bytes::from_static(b"x"), Some(&key), trail).await;
+        let disabled = storage.put("b", "AWSLogs/1/f", Bytes::from_static(b"x"), Some(&key), trail, &[]).await;
         assert_eq!(disabled.unwrap_err().code, "KMS.DisabledException");
         assert!(local.head("b", "AWSLogs/1/f").is_err(), "a refused write writes nothing");
         std::fs::remove_dir_all(root).unwrap();

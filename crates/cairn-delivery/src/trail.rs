@@ -1,15 +1,19 @@
 //! One trail's delivery: selects records as the trail was configured when each was logged, batches them per stream
 //! (destination, account, region), closes a file after the window or at the size cap, and writes it exactly once
-//! (see [`crate::state`] for how crashes are survived).
+//! (see [`crate::state`] for how crashes are survived). For a trail that validates its log files, every delivered
+//! file joins its stream's digest chain, sealed into a signed digest file every digest interval, and once more when
+//! the trail stops logging, stops validating, moves or is deleted (see [`crate::digest`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use cairn_integrity::SigningKeys;
 use cairn_model::select::EventView;
 use cairn_model::Trail;
 
+use crate::digest::{Chain, DigestedFile, StreamOf};
 use crate::layout::{log_file, unique_part, Destination};
 use crate::state::{DeliveryStatus, Intent, TrailState};
 use crate::storage::Storage;
@@ -27,11 +31,13 @@ pub struct Settings {
     pub max_file_bytes: usize,
     /// gzip level of log files.
     pub gzip_level: u32,
+    /// A validating trail seals a digest of each stream this often.
+    pub digest_interval_ms: i64,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { window_ms: 300_000, max_file_bytes: 32 << 20, gzip_level: 6 }
+        Settings { window_ms: 300_000, max_file_bytes: 32 << 20, gzip_level: 6, digest_interval_ms: 3_600_000 }
     }
 }
 
@@ -47,6 +53,26 @@ struct Batch {
     records: Vec<Bytes>,
     bytes: usize,
     kms_key: Option<String>,
+    times: EventTimes,
+}
+
+/// The oldest and newest eventTime of a file's records.
+#[derive(Debug, Default, Clone)]
+struct EventTimes {
+    oldest: Option<String>,
+    newest: Option<String>,
+}
+
+impl EventTimes {
+    fn add(&mut self, t: Option<&String>) {
+        let Some(t) = t else { return };
+        if self.oldest.as_ref().is_none_or(|o| t < o) {
+            self.oldest = Some(t.clone());
+        }
+        if self.newest.as_ref().is_none_or(|n| t > n) {
+            self.newest = Some(t.clone());
+        }
+    }
 }
 
 /// A file decided on (its intent saved), waiting to be written.
@@ -55,6 +81,7 @@ struct Pending {
     intent: Intent,
     bucket: String,
     records: Vec<Bytes>,
+    times: EventTimes,
 }
 
 /// A failing stream's retry timing and the storage's error code of its last attempt.
@@ -69,7 +96,11 @@ struct Retry {
 #[derive(Debug)]
 pub struct TrailDelivery {
     arn: String,
+    /// The trail's name and home region, as digest names carry them.
+    name: String,
+    home_region: String,
     storage: Arc<Storage>,
+    signing: Arc<SigningKeys>,
     settings: Settings,
     organization_accounts: Arc<HashSet<String>>,
     state_path: PathBuf,
@@ -84,6 +115,8 @@ pub struct TrailDelivery {
     /// Files to write by stream id, in journal order.
     pending: BTreeMap<String, Vec<Pending>>,
     retry: BTreeMap<String, Retry>,
+    /// Retry timing of streams whose digests fail to be written.
+    digest_retry: BTreeMap<String, Retry>,
     /// Next journal position this engine has been given records up to.
     position: u64,
     /// Bytes held in open and pending files.
@@ -107,6 +140,22 @@ fn stream_id(dest: &Destination, account: &str, region: &str) -> String {
     )
 }
 
+/// The account and region of a stream id (neither contains `/`).
+fn stream_parts(id: &str) -> (&str, &str) {
+    let mut parts = id.rsplitn(3, '/');
+    let region = parts.next().unwrap_or("");
+    let account = parts.next().unwrap_or("");
+    (account, region)
+}
+
+fn destination_of(trail: &Trail) -> Destination {
+    Destination {
+        bucket: trail.s3_bucket_name.clone(),
+        prefix: trail.s3_key_prefix.clone(),
+        organization_id: trail.organization_id.clone(),
+    }
+}
+
 /// The version in effect at `seq`: the last one taking effect at or before it.
 fn effective(versions: &[Version], seq: u64) -> Option<&Arc<Trail>> {
     let i = versions.partition_point(|(at, _)| *at <= seq);
@@ -118,6 +167,7 @@ impl TrailDelivery {
     pub fn open(
         arn: &str,
         storage: Arc<Storage>,
+        signing: Arc<SigningKeys>,
         settings: Settings,
         organization_accounts: Arc<HashSet<String>>,
         state_path: PathBuf,
@@ -131,13 +181,20 @@ impl TrailDelivery {
                     intent: intent.clone(),
                     bucket: bucket.clone(),
                     records: Vec::new(),
+                    times: EventTimes::default(),
                 });
             }
         }
         let status = Arc::new(Mutex::new(state.status.clone()));
+        // arn:<partition>:cloudtrail:<home region>:<account>:trail/<name>
+        let home_region = arn.split(':').nth(3).unwrap_or_default().to_string();
+        let name = arn.rsplit('/').next().unwrap_or_default().to_string();
         Ok(TrailDelivery {
             arn: arn.to_string(),
+            name,
+            home_region,
             storage,
+            signing,
             settings,
             organization_accounts,
             state_path,
@@ -148,6 +205,7 @@ impl TrailDelivery {
             sealed: Vec::new(),
             pending,
             retry: BTreeMap::new(),
+            digest_retry: BTreeMap::new(),
             position: 0,
             held_bytes: 0,
             checkpoint: 0,
@@ -183,11 +241,7 @@ impl TrailDelivery {
             if !trail.takes(&event, |a| orgs.contains(a)) {
                 continue;
             }
-            let dest = Destination {
-                bucket: trail.s3_bucket_name.clone(),
-                prefix: trail.s3_key_prefix.clone(),
-                organization_id: trail.organization_id.clone(),
-            };
+            let dest = destination_of(trail);
             let (account, region) = (event.recipient_account_id, event.aws_region);
             let id = stream_id(&dest, &account, &region);
             if self.state.streams.get(&id).is_some_and(|s| seq < s.delivered_below) {
@@ -200,6 +254,7 @@ impl TrailDelivery {
             {
                 // Replayed after a restart: rebuilds the file its intent names.
                 p.records.push(payload.clone());
+                p.times.add(event.event_time.as_ref());
                 self.held_bytes += payload.len();
                 continue;
             }
@@ -220,6 +275,7 @@ impl TrailDelivery {
                     records: Vec::new(),
                     bytes: 0,
                     kms_key: trail.kms_key_id.clone(),
+                    times: EventTimes::default(),
                 };
                 (dest, account, region, batch)
             });
@@ -227,6 +283,7 @@ impl TrailDelivery {
             batch.hi = seq;
             batch.bytes += payload.len();
             batch.records.push(payload.clone());
+            batch.times.add(event.event_time.as_ref());
             self.held_bytes += payload.len();
         }
     }
@@ -245,6 +302,8 @@ impl TrailDelivery {
         for id in ids {
             self.write_stream(&id, now_ms).await;
         }
+        self.seal_digests(now_ms)?;
+        self.write_digests(now_ms).await;
         if self.dirty {
             self.save()?;
         }
@@ -287,7 +346,12 @@ impl TrailDelivery {
             let stream = self.state.streams.entry(id.clone()).or_default();
             stream.destination = Some(dest.clone());
             stream.intents.push(intent.clone());
-            self.pending.entry(id).or_default().push(Pending { intent, bucket: dest.bucket, records: batch.records });
+            self.pending.entry(id).or_default().push(Pending {
+                intent,
+                bucket: dest.bucket,
+                records: batch.records,
+                times: batch.times,
+            });
         }
         // The intents must be durable before any of their files is written.
         self.dirty = true;
@@ -314,14 +378,15 @@ impl TrailDelivery {
                 );
                 break;
             }
-            let body = match log_file(p.records.iter().map(|r| &r[..]), self.settings.gzip_level) {
-                Ok(b) => Bytes::from(b),
+            let (body, hash) = match log_file(p.records.iter().map(|r| &r[..]), self.settings.gzip_level) {
+                Ok((b, hash)) => (Bytes::from(b), hash),
                 Err(e) => {
                     tracing::error!(trail = self.arn, error = %e, "cannot compress a log file");
                     break;
                 }
             };
-            let put = self.storage.put(&p.bucket, &p.intent.key, body, p.intent.kms_key.as_deref(), &self.arn).await;
+            let put =
+                self.storage.put(&p.bucket, &p.intent.key, body, p.intent.kms_key.as_deref(), &self.arn, &[]).await;
             let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
             status.latest_attempt_ms = Some(now_ms);
             match put {
@@ -341,9 +406,23 @@ impl TrailDelivery {
                     status.delivered_files += 1;
                     status.delivered_events += n;
                     drop(status);
+                    let validating = self.validates(id);
                     let stream = self.state.streams.entry(id.to_string()).or_default();
                     stream.delivered_below = done.intent.hi + 1;
                     stream.intents.retain(|i| i.lo != done.intent.lo);
+                    // Joins the digest chain in the same save that records its delivery: in exactly one digest.
+                    if stream.chain.is_none() && validating {
+                        stream.chain = Some(Chain::new(now_ms));
+                    }
+                    if let Some(chain) = stream.chain.as_mut() {
+                        let file = DigestedFile {
+                            key: done.intent.key.clone(),
+                            hash: cairn_integrity::digest::hex(&hash),
+                            oldest: done.times.oldest.clone(),
+                            newest: done.times.newest.clone(),
+                        };
+                        chain.add(file, done.records.iter().map(|r| &r[..]));
+                    }
                     tracing::debug!(trail = self.arn, key = done.intent.key, events = n, "log file delivered");
                     self.dirty = true;
                 }
@@ -366,7 +445,139 @@ impl TrailDelivery {
 
     /// The storage's error code while any stream of the trail is failing.
     pub fn failing(&self) -> Option<String> {
-        self.retry.values().next().map(|r| r.error.clone())
+        self.retry.values().chain(self.digest_retry.values()).next().map(|r| r.error.clone())
+    }
+
+    /// The trail as configured at the position read so far; `None` once deleted.
+    fn current(&self) -> Option<&Arc<Trail>> {
+        effective(&self.versions, self.position.saturating_sub(1))
+    }
+
+    /// Whether the trail, as configured now, validates the log files of stream `id`: it is logging with log file
+    /// validation on, still delivers to the stream's destination, and still covers its account and region.
+    fn validates(&self, id: &str) -> bool {
+        let Some(t) = self.current() else { return false };
+        if !(t.logging.is_logging && t.log_file_validation_enabled) {
+            return false;
+        }
+        let (account, region) = stream_parts(id);
+        let dest = destination_of(t);
+        let same_dest = match self.state.streams.get(id).and_then(|s| s.destination.as_ref()) {
+            Some(d) => *d == dest,
+            None => stream_id(&dest, account, region) == id,
+        };
+        let covers_account =
+            account == t.account_id || (t.organization_id.is_some() && self.organization_accounts.contains(account));
+        same_dest && covers_account && (t.is_multi_region_trail || region == t.home_region)
+    }
+
+    /// Whether stream `id` has records not yet delivered.
+    fn busy(&self, id: &str) -> bool {
+        self.open.contains_key(id) || self.sealed.iter().any(|(i, _)| i == id) || self.pending.contains_key(id)
+    }
+
+    /// Opens the home stream's chain of a validating trail (so hours without files get digests too), and seals every
+    /// chain that is due: after the digest interval while the trail validates it, else once its last files are in.
+    fn seal_digests(&mut self, now_ms: i64) -> Result<(), crate::Error> {
+        if let Some(t) = self.current().filter(|t| t.logging.is_logging && t.log_file_validation_enabled).cloned() {
+            let dest = destination_of(&t);
+            let id = stream_id(&dest, &t.account_id, &t.home_region);
+            let stream = self.state.streams.entry(id).or_default();
+            if stream.chain.is_none() {
+                stream.destination = Some(dest);
+                stream.chain = Some(Chain::new(now_ms));
+                self.dirty = true;
+            }
+        }
+        // The KMS key of the trail as last configured (a deleted trail's final digests use its last key).
+        let kms_key = self.versions.iter().rev().find_map(|(_, t)| t.as_ref()).and_then(|t| t.kms_key_id.clone());
+        let ids: Vec<String> =
+            self.state.streams.iter().filter(|(_, s)| s.chain.is_some()).map(|(id, _)| id.clone()).collect();
+        for id in ids {
+            let active = self.validates(&id);
+            let busy = self.busy(&id);
+            let stream = self.state.streams.get_mut(&id).expect("listed above");
+            let (Some(chain), Some(dest)) = (stream.chain.as_mut(), stream.destination.as_ref()) else { continue };
+            let due = if active { now_ms - chain.started_ms >= self.settings.digest_interval_ms } else { !busy };
+            if !due || !chain.can_seal(now_ms) {
+                continue;
+            }
+            let (account, region) = stream_parts(&id);
+            let key = match self.signing.current(region, now_ms) {
+                Ok(k) => k,
+                Err(e) => {
+                    tracing::error!(trail = self.arn, region, error = %e, "cannot get the digest signing key");
+                    continue;
+                }
+            };
+            let of =
+                StreamOf { destination: dest, account, region, trail_name: &self.name, home_region: &self.home_region };
+            let sealed = chain.seal(of, now_ms, &key, kms_key.clone());
+            tracing::debug!(trail = self.arn, key = sealed.key, final_digest = !active, "digest sealed");
+            if !active {
+                stream.chain = None;
+            }
+            stream.digests.push(sealed);
+            self.dirty = true;
+        }
+        // A sealed digest is durable before it is written.
+        if self.dirty {
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    /// Writes every stream's sealed digests in order, stopping a stream at its first failure.
+    async fn write_digests(&mut self, now_ms: i64) {
+        let ids: Vec<String> =
+            self.state.streams.iter().filter(|(_, s)| !s.digests.is_empty()).map(|(id, _)| id.clone()).collect();
+        for id in ids {
+            let retry = self.digest_retry.get(&id).cloned().unwrap_or_default();
+            if now_ms < retry.next_ms {
+                continue;
+            }
+            while let Some(d) = self.state.streams.get(&id).and_then(|s| s.digests.first()).cloned() {
+                let body = match crate::layout::gzip(d.body.as_bytes(), self.settings.gzip_level) {
+                    Ok(b) => Bytes::from(b),
+                    Err(e) => {
+                        tracing::error!(trail = self.arn, error = %e, "cannot compress a digest file");
+                        break;
+                    }
+                };
+                let metadata = [
+                    (cairn_integrity::digest::SIGNATURE_METADATA, d.signature.as_str()),
+                    (
+                        cairn_integrity::digest::SIGNATURE_ALGORITHM_METADATA,
+                        cairn_integrity::digest::SIGNATURE_ALGORITHM,
+                    ),
+                ];
+                let put = self.storage.put(&d.bucket, &d.key, body, d.kms_key.as_deref(), &self.arn, &metadata).await;
+                let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+                match put {
+                    Ok(()) => {
+                        status.latest_digest_delivery_ms = Some(now_ms);
+                        status.latest_digest_error = None;
+                        drop(status);
+                        self.digest_retry.remove(&id);
+                        if let Some(s) = self.state.streams.get_mut(&id) {
+                            s.digests.remove(0);
+                        }
+                        tracing::debug!(trail = self.arn, key = d.key, "digest file delivered");
+                        self.dirty = true;
+                    }
+                    Err(e) => {
+                        status.latest_digest_error = Some(e.code.clone());
+                        drop(status);
+                        let attempts = retry.attempts + 1;
+                        let wait = (500i64 << attempts.min(6)).min(MAX_RETRY_MS);
+                        self.digest_retry
+                            .insert(id.clone(), Retry { next_ms: now_ms + wait, attempts, error: e.code.clone() });
+                        tracing::warn!(trail = self.arn, key = d.key, error = %e, "digest delivery failed; will retry");
+                        break;
+                    }
+                }
+            }
+        }
     }
 
     /// Tells the engine the consumer's saved checkpoint (a replay after a crash starts there).
@@ -377,7 +588,9 @@ impl TrailDelivery {
     /// Saves the state, forgetting streams with nothing left that no replay can reach.
     fn save(&mut self) -> Result<(), Error> {
         let checkpoint = self.checkpoint;
-        self.state.streams.retain(|_, s| !s.intents.is_empty() || s.delivered_below > checkpoint);
+        self.state.streams.retain(|_, s| {
+            !s.intents.is_empty() || s.delivered_below > checkpoint || s.chain.is_some() || !s.digests.is_empty()
+        });
         self.state.status = self.status.lock().unwrap_or_else(|e| e.into_inner()).clone();
         self.state.save(&self.state_path)?;
         self.dirty = false;
@@ -390,7 +603,11 @@ impl TrailDelivery {
             Some((at, None)) => *at,
             _ => return false,
         };
-        self.position > deleted_at && self.open.is_empty() && self.sealed.is_empty() && self.pending.is_empty()
+        self.position > deleted_at
+            && self.open.is_empty()
+            && self.sealed.is_empty()
+            && self.pending.is_empty()
+            && self.state.streams.values().all(|s| s.chain.is_none() && s.digests.is_empty())
     }
 
     /// Removes the state file once [`TrailDelivery::finished`].
@@ -405,6 +622,8 @@ mod tests {
     use cairn_model::LoggingState;
 
     use crate::storage::StorageConfig;
+
+    const ARN: &str = "arn:aws:cloudtrail:us-east-1:111111111111:trail/t";
 
     fn trail(logging: bool) -> Arc<Trail> {
         Arc::new(Trail {
@@ -424,6 +643,7 @@ mod tests {
     struct Fixture {
         root: PathBuf,
         storage: Arc<Storage>,
+        signing: Arc<SigningKeys>,
         local: cairn_s3::Store,
         state: PathBuf,
         records: Vec<(u64, Bytes)>,
@@ -437,7 +657,8 @@ mod tests {
             let kms = Arc::new(cairn_kms::Kms::open(&root.join("kms")).unwrap());
             let storage = Arc::new(Storage::open(StorageConfig::Local { store: local.clone(), kms }).unwrap());
             let records = (0..20).map(|s| (s, record(s, ["us-east-1", "eu-west-1"][s as usize % 2]))).collect();
-            Fixture { state: root.join("state.json"), root, storage, local, records }
+            let signing = Arc::new(SigningKeys::open(&root.join("keys"), 86_400_000).unwrap());
+            Fixture { state: root.join("state.json"), root, storage, signing, local, records }
         }
 
         /// Creates bucket `b` with a policy that lets CloudTrail deliver to it.
@@ -447,19 +668,26 @@ mod tests {
         }
 
         fn engine(&self) -> TrailDelivery {
-            let settings = Settings { window_ms: 1000, max_file_bytes: 1 << 20, gzip_level: 1 };
-            let mut e =
-                TrailDelivery::open("arn:t", Arc::clone(&self.storage), settings, Arc::default(), self.state.clone())
-                    .unwrap();
+            let settings =
+                Settings { window_ms: 1000, max_file_bytes: 1 << 20, gzip_level: 1, digest_interval_ms: 10_000 };
+            let mut e = self.open(settings);
             // Not logging for records 0..4, logging from 4, stopped from 16.
             e.set_versions(vec![(0, Some(trail(false))), (4, Some(trail(true))), (16, Some(trail(false)))]);
             e
+        }
+
+        fn open(&self, settings: Settings) -> TrailDelivery {
+            let (storage, signing) = (Arc::clone(&self.storage), Arc::clone(&self.signing));
+            TrailDelivery::open(ARN, storage, signing, settings, Arc::default(), self.state.clone()).unwrap()
         }
 
         /// Every delivered file: key and record eventIDs.
         async fn files(&self) -> BTreeMap<String, Vec<String>> {
             let mut out = BTreeMap::new();
             for key in self.storage.list("b", "p").await.unwrap() {
+                if key.contains("/CloudTrail-Digest/") {
+                    continue;
+                }
                 let gz = self.storage.get("b", &key).await.unwrap();
                 let mut text = String::new();
                 std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
@@ -513,9 +741,9 @@ mod tests {
     async fn size_cap_cuts_files_and_deletion_finishes() {
         let f = Fixture::new("cap");
         f.bucket();
-        let settings = Settings { window_ms: 3_600_000, max_file_bytes: 1000, gzip_level: 1 };
-        let mut e =
-            TrailDelivery::open("arn:t", Arc::clone(&f.storage), settings, Arc::default(), f.state.clone()).unwrap();
+        let settings =
+            Settings { window_ms: 3_600_000, max_file_bytes: 1000, gzip_level: 1, digest_interval_ms: 10_000 };
+        let mut e = f.open(settings);
         e.set_versions(vec![(0, Some(trail(true))), (10, None)]);
         e.apply(f.records.iter().map(|(s, r)| (*s, r)), 0);
         assert!(!e.finished());
@@ -574,6 +802,124 @@ mod tests {
         assert_eq!(e.settle(20, 3000).await.unwrap(), 20);
         assert_eq!(f.files().await.values().flatten().count(), 12);
         assert!(f.state.is_file());
+        std::fs::remove_dir_all(&f.root).unwrap();
+    }
+
+    fn validating(logging: bool) -> Arc<Trail> {
+        Arc::new(Trail { log_file_validation_enabled: true, ..(*trail(logging)).clone() })
+    }
+
+    /// Every digest under `p/`, oldest first per stream: (key, document, signature metadata).
+    async fn digests(f: &Fixture) -> Vec<(String, cairn_integrity::digest::Document, String)> {
+        let mut keys: Vec<String> =
+            f.storage.list("b", "p").await.unwrap().into_iter().filter(|k| k.contains("CloudTrail-Digest/")).collect();
+        keys.sort();
+        let mut out = Vec::new();
+        for key in keys {
+            let gz = f.storage.get("b", &key).await.unwrap();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+            let meta = f.local.head("b", &key).unwrap().meta;
+            assert_eq!(meta.user.get("signature-algorithm").map(String::as_str), Some("SHA256withRSA"));
+            let doc: cairn_integrity::digest::Document = serde_json::from_str(&text).unwrap();
+            // The signature covers end time, location, the document's hash and the previous signature.
+            let signed = cairn_integrity::digest::string_to_sign(
+                &doc.digest_end_time,
+                "b",
+                &key,
+                &cairn_integrity::digest::sha256_hex(text.as_bytes()),
+                doc.previous_digest_signature.as_deref(),
+            );
+            let region = key.split("CloudTrail-Digest/").nth(1).unwrap().split('/').next().unwrap();
+            let public = f.signing.public_keys(region, 0, i64::MAX);
+            let signature = cairn_integrity::digest::unhex(&meta.user["signature"]).unwrap();
+            assert!(
+                public.iter().any(|k| k.fingerprint == doc.digest_public_key_fingerprint
+                    && cairn_integrity::verify(&k.der, signed.as_bytes(), &signature)),
+                "{key} verifies"
+            );
+            out.push((key, doc, meta.user["signature"].clone()));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_validating_trail_chains_signed_digests_through_empty_periods_a_failure_and_a_crash() {
+        let f = Fixture::new("digests");
+        f.bucket();
+        let settings = Settings { window_ms: 1000, max_file_bytes: 1 << 20, gzip_level: 1, digest_interval_ms: 10_000 };
+        let mut e = f.open(settings);
+        e.set_versions(vec![(0, Some(validating(true)))]);
+        e.apply(f.records[..10].iter().map(|(s, r)| (*s, r)), 0);
+        // The home region's chain opens at once; the other region's with its first file.
+        assert_eq!(e.settle(10, 0).await.unwrap(), 0);
+        assert_eq!(e.settle(10, 1000).await.unwrap(), 10);
+        assert_eq!(f.files().await.len(), 2);
+        assert_eq!(e.settle(10, 10_000).await.unwrap(), 10);
+        assert_eq!(digests(&f).await.len(), 1, "the home chain is due, the other not yet");
+        e.settle(10, 11_000).await.unwrap();
+        e.settle(10, 20_000).await.unwrap();
+        let got = digests(&f).await;
+        assert_eq!(got.len(), 3);
+        let home: Vec<_> = got.iter().filter(|(k, _, _)| k.contains("/us-east-1/")).collect();
+        assert_eq!(home.len(), 2);
+        assert_eq!(home[0].0, "p/AWSLogs/111111111111/CloudTrail-Digest/us-east-1/1970/01/01/111111111111_CloudTrail-Digest_us-east-1_t_us-east-1_19700101T000010Z.json.gz");
+        assert_eq!(
+            (home[0].1.digest_start_time.as_str(), home[0].1.digest_end_time.as_str()),
+            ("1970-01-01T00:00:00Z", "1970-01-01T00:00:10Z")
+        );
+        assert_eq!(home[0].1.log_files.len(), 1);
+        assert!(home[0].1.previous_digest_s3_object.is_none());
+        // An empty period still gets its digest, linked to the previous one.
+        assert!(home[1].1.log_files.is_empty());
+        assert_eq!(home[1].1.previous_digest_s3_object.as_deref(), Some(home[0].0.as_str()));
+        assert_eq!(home[1].1.previous_digest_signature.as_deref(), Some(home[0].2.as_str()));
+
+        // Digests are refused for a while (a policy that admits log files only); they stay sealed in the state.
+        let logs_only = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::b/p/AWSLogs/111111111111/CloudTrail/*"}]});
+        f.local.set_policy("b", Some(&logs_only.to_string())).unwrap();
+        e.settle(10, 30_000).await.unwrap();
+        assert_eq!(e.status().lock().unwrap().latest_digest_error.as_deref(), Some("AccessDenied"));
+        assert_eq!(digests(&f).await.len(), 3);
+        // A crash: the sealed digests come back from the state and are written as sealed; the chain goes on.
+        drop(e);
+        f.local.set_policy("b", Some(&cairn_s3::access::cloudtrail_policy_for_any_trail("b"))).unwrap();
+        let mut e = f.open(settings);
+        e.set_versions(vec![(0, Some(validating(true))), (10, Some(validating(false)))]);
+        e.apply(f.records[10..].iter().map(|(s, r)| (*s, r)), 31_000);
+        // Stopped logging: a final digest of each chain, then no more.
+        e.settle(20, 31_000).await.unwrap();
+        e.settle(20, 90_000).await.unwrap();
+        let got = digests(&f).await;
+        assert_eq!(e.status().lock().unwrap().latest_digest_error, None);
+        for region in ["us-east-1", "eu-west-1"] {
+            let chain: Vec<_> = got.iter().filter(|(k, _, _)| k.contains(&format!("Digest/{region}/"))).collect();
+            assert!(chain.len() >= 3, "{region}: {}", chain.len());
+            assert!(chain[0].1.previous_digest_signature.is_none());
+            for pair in chain.windows(2) {
+                assert_eq!(pair[1].1.previous_digest_s3_object.as_deref(), Some(pair[0].0.as_str()), "no gap, no fork");
+                assert_eq!(pair[1].1.previous_digest_signature.as_deref(), Some(pair[0].2.as_str()));
+                assert_eq!(pair[1].1.digest_start_time, pair[0].1.digest_end_time);
+            }
+            assert_eq!(
+                chain.last().unwrap().1.digest_end_time,
+                "1970-01-01T00:00:31Z",
+                "{region} ends when logging stopped"
+            );
+        }
+        // Each log file is in exactly one digest, with the hash of its uncompressed content.
+        let listed: Vec<_> = got.iter().flat_map(|(_, d, _)| d.log_files.clone()).collect();
+        let files = f.files().await;
+        assert_eq!(listed.len(), files.len());
+        for l in &listed {
+            let gz = f.storage.get("b", &l.s3_object).await.unwrap();
+            let mut raw = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut raw).unwrap();
+            assert_eq!(l.hash_value, cairn_integrity::digest::sha256_hex(&raw));
+            assert_eq!(l.oldest_event_time.as_deref(), Some("2026-11-20T10:00:00Z"));
+        }
         std::fs::remove_dir_all(&f.root).unwrap();
     }
 }

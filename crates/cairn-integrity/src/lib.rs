@@ -1,6 +1,9 @@
 //! cairn's log file integrity, as CloudTrail's log file validation provides it: per-region signing keys
-//! ([`keys`], listed by ListPublicKeys) that sign the hourly digest files chaining a trail's log files.
+//! ([`keys`], listed by ListPublicKeys) that sign the hourly digest files ([`digest`]) chaining a trail's log files,
+//! and the per-event Merkle trees ([`merkle`]) cairn adds to them.
 
+pub mod digest;
 pub mod keys;
+pub mod merkle;
 
 pub use keys::{fingerprint, verify, KeyError, PublicKey, SigningKey, SigningKeys};

@@ -20,7 +20,7 @@ pub fn floor(dir: &Path, per_file: usize, level: u32, seconds: f64) -> Result<()
     std::fs::create_dir_all(dir)?;
     let (start, mut files, mut bytes_out) = (Instant::now(), 0u64, 0u64);
     while start.elapsed() < Duration::from_secs_f64(seconds) {
-        let gz = cairn_delivery::layout::log_file(recs.iter().map(Vec::as_slice), level)?;
+        let (gz, _) = cairn_delivery::layout::log_file(recs.iter().map(Vec::as_slice), level)?;
         let path = dir.join(format!("{files}.json.gz"));
         let mut f = std::fs::File::create(&path)?;
         f.write_all(&gz)?;
@@ -177,7 +177,7 @@ mod tests {
     #[test]
     fn event_ids_of_a_log_file() {
         let records: [&[u8]; 2] = [br#"{"eventID":"a"}"#, br#"{"eventID":"b"}"#];
-        let gz = cairn_delivery::layout::log_file(records, 6).unwrap();
+        let (gz, _) = cairn_delivery::layout::log_file(records, 6).unwrap();
         assert_eq!(event_ids(&gz).unwrap(), ["a", "b"]);
     }
 }

@@ -57,6 +57,8 @@ pub struct EventView {
     pub vpc_endpoint_id: Option<String>,
     /// `resources[]` as (type, ARN) pairs; the ARN is read from `ARN`, or from `arn` as some producers write it.
     pub resources: Vec<(Option<String>, Option<String>)>,
+    /// `eventTime` as written (`YYYY-MM-DDTHH:MM:SSZ` in CloudTrail records).
+    pub event_time: Option<String>,
 }
 
 impl EventView {
@@ -79,6 +81,7 @@ impl EventView {
             error_code: raw.error_code.0,
             vpc_endpoint_id: raw.vpc_endpoint_id.0,
             resources: raw.resources.0,
+            event_time: raw.event_time.0,
         })
     }
 
@@ -345,6 +348,7 @@ struct RawRecord {
     error_code: LooseString,
     vpc_endpoint_id: LooseString,
     resources: Resources,
+    event_time: LooseString,
 }
 
 #[derive(Deserialize)]
@@ -363,6 +367,7 @@ enum RecordMember {
     ErrorCode,
     VpcEndpointId,
     Resources,
+    EventTime,
     #[serde(other)]
     Other,
 }
@@ -385,6 +390,7 @@ impl Loose for RawRecord {
                 RecordMember::ErrorCode => r.error_code = map.next_value()?,
                 RecordMember::VpcEndpointId => r.vpc_endpoint_id = map.next_value()?,
                 RecordMember::Resources => r.resources = map.next_value()?,
+                RecordMember::EventTime => r.event_time = map.next_value()?,
                 RecordMember::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -1649,6 +1655,7 @@ mod tests {
                     Some("AWS::KMS::Key".into()),
                     Some("arn:aws:kms:us-east-2:210987654321:key/0e2f4a6c-8b0d-4f2a-b4c6-e8a0c2e4f6a8".into())
                 )],
+                event_time: Some("2026-02-03T00:00:17Z".into()),
             }
         );
         let s3 = fixture(S3_GET_OBJECT, 0);
@@ -1700,6 +1707,7 @@ mod tests {
             error_code: None,
             vpc_endpoint_id: None,
             resources: Vec::new(),
+            event_time: None,
         }
     }
 

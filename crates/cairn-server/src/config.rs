@@ -83,6 +83,13 @@ pub struct DeliveryConfig {
     /// A region's digest signing key is replaced after this many days.
     #[serde(default = "signing_key_rotation_days")]
     pub signing_key_rotation_days: u32,
+    /// A trail with log file validation delivers a digest file of each account and region this often (AWS: hourly).
+    #[serde(default = "digest_interval_seconds")]
+    pub digest_interval_seconds: u64,
+}
+
+fn digest_interval_seconds() -> u64 {
+    3600
 }
 
 fn signing_key_rotation_days() -> u32 {
@@ -108,6 +115,7 @@ impl Default for DeliveryConfig {
             max_file_bytes: max_file_bytes(),
             gzip_level: gzip_level(),
             signing_key_rotation_days: signing_key_rotation_days(),
+            digest_interval_seconds: digest_interval_seconds(),
         }
     }
 }
@@ -449,6 +457,12 @@ impl Config {
                 d.signing_key_rotation_days
             ));
         }
+        if !(1..=86_400).contains(&d.digest_interval_seconds) {
+            return err(format!(
+                "delivery.digest_interval_seconds {} must be between 1 and 86400",
+                d.digest_interval_seconds
+            ));
+        }
         let max_request_bytes = self.max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES);
         if !(1024..=64 * 1024 * 1024).contains(&max_request_bytes) {
             return err(format!("max_request_bytes {max_request_bytes} must be between 1 KiB and 64 MiB"));
@@ -485,6 +499,7 @@ impl Config {
                 window_ms: d.window_seconds as i64 * 1000,
                 max_file_bytes: d.max_file_bytes,
                 gzip_level: d.gzip_level,
+                digest_interval_ms: d.digest_interval_seconds as i64 * 1000,
             },
             s3_virtual_host_domains: self.s3.virtual_host_domains,
             signing_key_rotation_ms: i64::from(d.signing_key_rotation_days) * 86_400_000,
@@ -530,6 +545,7 @@ mod tests {
             r#"{"delivery":{"window_seconds":0}}"#,
             r#"{"delivery":{"gzip_level":10}}"#,
             r#"{"delivery":{"signing_key_rotation_days":0}}"#,
+            r#"{"delivery":{"digest_interval_seconds":0}}"#,
             r#"{"s3":{"virtual_host_domains":["bad domain"]}}"#,
             r#"{"s3":{"virtual_host_domains":["a..b"]}}"#,
             r#"{"max_request_bytes":10}"#,

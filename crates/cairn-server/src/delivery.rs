@@ -105,6 +105,7 @@ fn start_trail(app: &Arc<App>, arn: &str, start: u64) -> Result<consumers::Handl
     let engine = TrailDelivery::open(
         arn,
         Arc::clone(&app.storage),
+        Arc::clone(&app.signing_keys),
         app.settings.delivery,
         Arc::clone(&app.organization_accounts),
         state_path,

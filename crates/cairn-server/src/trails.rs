@@ -609,6 +609,8 @@ pub(crate) fn status(app: &App, ctx: &Ctx, req: TrailNameRequest) -> Result<GetT
             latest_delivery_error: d.latest_error,
             latest_delivery_attempt_time: d.latest_attempt_ms.map(iso_seconds),
             latest_delivery_attempt_succeeded: d.latest_attempt_succeeded_ms.map(iso_seconds),
+            latest_digest_delivery_time: d.latest_digest_delivery_ms.map(epoch_seconds),
+            latest_digest_delivery_error: d.latest_digest_error,
         })
     })
 }
