@@ -160,8 +160,24 @@ pub async fn send(client: &HttpClient, signer: &Signer) -> Result<(http::StatusC
 
 /// Sends an already signed request; returns the status and body.
 pub async fn send_request(client: &HttpClient, req: http::Request<Full<Bytes>>) -> Result<(http::StatusCode, Bytes)> {
-    let resp = client.request(req).await.map_err(|e| Error::Http(e.to_string()))?;
-    let status = resp.status();
-    let body = resp.into_body().collect().await.map_err(|e| Error::Http(e.to_string()))?.to_bytes();
+    let (status, _, body) = send_request_with_headers(client, req).await?;
     Ok((status, body))
+}
+
+/// Signs and sends the request; returns the status, the response headers and the body.
+pub async fn send_with_headers(
+    client: &HttpClient,
+    signer: &Signer,
+) -> Result<(http::StatusCode, http::HeaderMap, Bytes)> {
+    send_request_with_headers(client, signer.request()?).await
+}
+
+async fn send_request_with_headers(
+    client: &HttpClient,
+    req: http::Request<Full<Bytes>>,
+) -> Result<(http::StatusCode, http::HeaderMap, Bytes)> {
+    let resp = client.request(req).await.map_err(|e| Error::Http(e.to_string()))?;
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.map_err(|e| Error::Http(e.to_string()))?.to_bytes();
+    Ok((parts.status, parts.headers, body))
 }

@@ -83,6 +83,12 @@ pub fn verify(public_der: &[u8], message: &[u8], signature: &[u8]) -> bool {
     UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, public_der).verify(message, signature).is_ok()
 }
 
+/// Whether `der` is a DER PKCS#1 RSAPublicKey.
+pub fn is_public_key(der: &[u8]) -> bool {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    rsa::RsaPublicKey::from_pkcs1_der(der).is_ok()
+}
+
 /// A public key and the period it signed (or signs) in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicKey {

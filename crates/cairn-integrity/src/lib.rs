@@ -6,4 +6,4 @@ pub mod digest;
 pub mod keys;
 pub mod merkle;
 
-pub use keys::{fingerprint, verify, KeyError, PublicKey, SigningKey, SigningKeys};
+pub use keys::{fingerprint, is_public_key, verify, KeyError, PublicKey, SigningKey, SigningKeys};

@@ -46,6 +46,11 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// The `--endpoint-url` flag, if given (it wins over every variable).
+    pub fn endpoint_flag(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
     pub fn endpoint(&self) -> cairn_client::Endpoint {
         let home = self.home.clone().unwrap_or_default().join(".aws");
         let credentials_file = self.credentials_file.clone().unwrap_or_else(|| home.join("credentials"));

@@ -9,6 +9,7 @@ mod lookup;
 mod profile;
 mod query;
 mod trails;
+mod validate;
 
 /// mimalloc returns freed memory to the system promptly: after event history flushes its in-memory tail to files,
 /// the resident set falls back instead of staying at its high-water mark as with glibc's allocator.
@@ -53,6 +54,9 @@ enum Command {
     Trails(Box<trails::TrailsArgs>),
     /// Create a bucket in a running cairn with the policy AWS's console writes for a trail's bucket.
     TrailBucket(Box<bucket::TrailBucketArgs>),
+    /// Validate a trail's log files against its signed digests, as `aws cloudtrail validate-logs` does (exit 0: all
+    /// valid; 1: something is INVALID).
+    ValidateLogs(Box<validate::ValidateArgs>),
 }
 
 fn main() -> Result<()> {
@@ -73,6 +77,14 @@ fn main() -> Result<()> {
         Command::Query(args) => query::run(*args),
         Command::Trails(args) => trails::run(*args),
         Command::TrailBucket(args) => bucket::run(*args),
+        Command::ValidateLogs(args) => match validate::run(*args) {
+            Ok(code) => std::process::exit(code),
+            // As the AWS CLI: the error on stderr, exit status 255.
+            Err(e) => {
+                eprintln!("\n{e:#}");
+                std::process::exit(255)
+            }
+        },
     }
 }
 
