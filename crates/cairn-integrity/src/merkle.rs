@@ -206,6 +206,111 @@ pub fn verify_consistency(m: u64, n: u64, old: &Hash, new: &Hash, proof: &[Hash]
     s_n == 0 && fr == *old && sr == *new
 }
 
+/// A tree of `m + leaves.len()` leaves known by the peaks of its first `m` leaves (a previous tree head) and the
+/// leaves after them: enough for the root, the inclusion proof of any leaf after `m`, and the consistency proof from
+/// `m`, without the earlier leaves.
+#[derive(Debug)]
+pub struct Extension<'a> {
+    m: u64,
+    /// (first leaf, leaves, root) of each peak, leftmost first.
+    peaks: Vec<(u64, u64, Hash)>,
+    leaves: &'a [Hash],
+}
+
+impl<'a> Extension<'a> {
+    /// `None` when `peaks` are not one per set bit of `m`.
+    pub fn new(m: u64, peaks: &[Hash], leaves: &'a [Hash]) -> Option<Extension<'a>> {
+        if peaks.len() != m.count_ones() as usize {
+            return None;
+        }
+        let mut ranges = Vec::with_capacity(peaks.len());
+        let mut start = 0u64;
+        let mut hashes = peaks.iter();
+        for bit in (0..64).rev() {
+            if m & (1u64 << bit) != 0 {
+                ranges.push((start, 1u64 << bit, *hashes.next()?));
+                start += 1u64 << bit;
+            }
+        }
+        Some(Extension { m, peaks: ranges, leaves })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.m + self.leaves.len() as u64
+    }
+
+    /// The hash of leaves `lo..hi`, if what is known determines it.
+    fn node(&self, lo: u64, hi: u64) -> Option<Hash> {
+        if lo >= self.m && hi - lo == 1 {
+            return self.leaves.get((lo - self.m) as usize).copied();
+        }
+        if let Some((_, _, h)) = self.peaks.iter().find(|(s, n, _)| *s == lo && s + n == hi) {
+            return Some(*h);
+        }
+        if hi - lo <= 1 {
+            return None;
+        }
+        let k = split((hi - lo) as usize) as u64;
+        Some(node_hash(&self.node(lo, lo + k)?, &self.node(lo + k, hi)?))
+    }
+
+    pub fn root(&self) -> Option<Hash> {
+        match self.size() {
+            0 => Some(empty_root()),
+            n => self.node(0, n),
+        }
+    }
+
+    /// The audit path of leaf `index` (at or after `m`).
+    pub fn inclusion(&self, index: u64) -> Option<Vec<Hash>> {
+        if index < self.m || index >= self.size() {
+            return None;
+        }
+        self.path(index, 0, self.size())
+    }
+
+    fn path(&self, index: u64, lo: u64, hi: u64) -> Option<Vec<Hash>> {
+        if hi - lo == 1 {
+            return Some(Vec::new());
+        }
+        let k = split((hi - lo) as usize) as u64;
+        let mut p;
+        if index < lo + k {
+            p = self.path(index, lo, lo + k)?;
+            p.push(self.node(lo + k, hi)?);
+        } else {
+            p = self.path(index, lo + k, hi)?;
+            p.push(self.node(lo, lo + k)?);
+        }
+        Some(p)
+    }
+
+    /// The proof that the tree of the first `m` leaves is a prefix of this one.
+    pub fn consistency(&self) -> Option<Vec<Hash>> {
+        if self.m == 0 || self.m >= self.size() {
+            return Some(Vec::new());
+        }
+        self.subproof(self.m, 0, self.size(), true)
+    }
+
+    fn subproof(&self, m: u64, lo: u64, hi: u64, complete: bool) -> Option<Vec<Hash>> {
+        let n = hi - lo;
+        if m == n {
+            return Some(if complete { Vec::new() } else { vec![self.node(lo, hi)?] });
+        }
+        let k = split(n as usize) as u64;
+        let mut p;
+        if m <= k {
+            p = self.subproof(m, lo, lo + k, complete)?;
+            p.push(self.node(lo + k, hi)?);
+        } else {
+            p = self.subproof(m - k, lo + k, hi, false)?;
+            p.push(self.node(lo, lo + k)?);
+        }
+        Some(p)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +342,25 @@ mod tests {
             crate::digest::hex(&leaf_hash(b"")),
             "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
         );
+    }
+
+    #[test]
+    fn an_extension_of_a_tree_head_gives_the_same_root_and_proofs_as_all_leaves() {
+        let all = leaves(37);
+        for n in 0..=all.len() {
+            for m in 0..=n {
+                let mut f = Frontier::default();
+                all[..m].iter().for_each(|l| f.push(*l));
+                let peaks: Vec<Hash> = f.peaks.iter().map(|p| to_hash(p).unwrap()).collect();
+                let e = Extension::new(m as u64, &peaks, &all[m..n]).unwrap();
+                assert_eq!(e.root(), Some(root(&all[..n])), "root {m} + {}", n - m);
+                for i in m..n {
+                    assert_eq!(e.inclusion(i as u64), Some(inclusion_proof(&all[..n], i)), "leaf {i} of {n} after {m}");
+                }
+                assert_eq!(e.consistency(), Some(consistency_proof(&all[..n], m)), "{m} -> {n}");
+            }
+        }
+        assert!(Extension::new(3, &[empty_root()], &[]).is_none(), "one peak per set bit");
     }
 
     #[test]

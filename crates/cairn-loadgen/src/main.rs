@@ -13,6 +13,7 @@ use bytes::Bytes;
 use clap::{Args, Parser, Subcommand};
 
 mod delivery;
+mod integrity;
 mod records;
 mod s3;
 
@@ -79,6 +80,34 @@ enum Cmd {
         records_per_batch: usize,
         #[arg(long, default_value_t = 10.0)]
         duration: f64,
+    },
+    /// Write a busy trail's log files and signed hourly digests for `hours` into a cairn data directory (stopped),
+    /// made by cairn's own delivery code and signing keys; prints the counts and bytes.
+    DigestFixture {
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+        #[arg(long)]
+        bucket: String,
+        #[arg(long, default_value = "111111111111")]
+        account: String,
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        #[arg(long)]
+        trail: String,
+        #[arg(long, default_value_t = 24)]
+        hours: u64,
+        #[arg(long, default_value_t = 100)]
+        files_per_hour: u64,
+        #[arg(long, default_value_t = 50)]
+        records_per_file: usize,
+        /// End of the period, seconds since the epoch.
+        #[arg(long)]
+        end: i64,
+    },
+    /// The machine's single-core SHA-256 throughput over `mib` MiB.
+    Sha256Floor {
+        #[arg(long, default_value_t = 1024)]
+        mib: usize,
     },
     /// The delivery floor: gzip the same records into log files at the same level and write each durably, for a
     /// duration.
@@ -472,6 +501,31 @@ fn main() -> Result<()> {
             rt.block_on(fill(target, events, days, batch.max(1), concurrency.max(1), dump))
         }
         Cmd::Floor { file, records_per_batch, duration } => records::floor(&file, records_per_batch, duration),
+        Cmd::DigestFixture {
+            data_dir,
+            bucket,
+            account,
+            region,
+            trail,
+            hours,
+            files_per_hour,
+            records_per_file,
+            end,
+        } => {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            rt.block_on(integrity::fixture(integrity::Fixture {
+                data_dir: &data_dir,
+                bucket: &bucket,
+                account: &account,
+                region: &region,
+                trail: &trail,
+                hours,
+                files_per_hour,
+                records_per_file,
+                end,
+            }))
+        }
+        Cmd::Sha256Floor { mib } => integrity::sha256_floor(mib),
         Cmd::GzipFloor { dir, records_per_file, level, duration } => {
             delivery::floor(&dir, records_per_file, level, duration)
         }

@@ -57,6 +57,8 @@ enum Command {
     /// Validate a trail's log files against its signed digests, as `aws cloudtrail validate-logs` does (exit 0: all
     /// valid; 1: something is INVALID).
     ValidateLogs(Box<validate::ValidateArgs>),
+    /// Prove one event: its inclusion in the event tree head a signed digest carries (cairn's digests).
+    Prove(Box<validate::prove::ProveArgs>),
 }
 
 fn main() -> Result<()> {
@@ -77,6 +79,13 @@ fn main() -> Result<()> {
         Command::Query(args) => query::run(*args),
         Command::Trails(args) => trails::run(*args),
         Command::TrailBucket(args) => bucket::run(*args),
+        Command::Prove(args) => match validate::prove::run(*args) {
+            Ok(code) => std::process::exit(code),
+            Err(e) => {
+                eprintln!("{e:#}");
+                std::process::exit(255)
+            }
+        },
         Command::ValidateLogs(args) => match validate::run(*args) {
             Ok(code) => std::process::exit(code),
             // As the AWS CLI: the error on stderr, exit status 255.

@@ -7,6 +7,8 @@
 //! `previousDigestS3Object`, falling back to the bucket's listing after a missing or invalid digest or a chain start.
 
 mod check;
+mod events;
+pub mod prove;
 mod source;
 
 use std::collections::HashMap;
@@ -33,8 +35,9 @@ pub enum Format {
     Json,
 }
 
+/// What to validate and where it is: the AWS CLI's arguments, plus cairn's offline mode.
 #[derive(Debug, Args)]
-pub struct ValidateArgs {
+pub struct Scope {
     /// ARN of the trail whose files to validate.
     #[arg(long)]
     trail_arn: String,
@@ -56,12 +59,6 @@ pub struct ValidateArgs {
     /// Organization id of an organization trail's folders.
     #[arg(long, value_name = "O-ID")]
     organization_id: Option<String>,
-    /// Print a line for every valid file too.
-    #[arg(long)]
-    verbose: bool,
-    /// text (as the AWS CLI prints) or json (one document on stdout).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    output: Format,
     /// Validate a local copy of the bucket (such as `aws s3 sync` writes) instead of reading S3.
     #[arg(long, value_name = "DIR", requires = "public_keys")]
     local_dir: Option<PathBuf>,
@@ -78,6 +75,21 @@ pub struct ValidateArgs {
     concurrency: usize,
     #[command(flatten)]
     connection: Connection,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// Print a line for every valid file too.
+    #[arg(long)]
+    verbose: bool,
+    /// text (as the AWS CLI prints) or json (one document on stdout).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    output: Format,
+    /// Also check each digest's per-event Merkle tree head against its log files' events (cairn's digests).
+    #[arg(long)]
+    events: bool,
 }
 
 /// One step of the chain walk, in the order AWS's validator reports it.
@@ -380,6 +392,8 @@ struct Tally {
     found_end: Option<i64>,
     /// Offline: digests whose signature could not be known.
     unverified: u64,
+    valid_trees: u64,
+    invalid_trees: u64,
 }
 
 /// Writes lines as AWS's validator does: valid lines to stdout when verbose, INVALID lines to stderr set off by
@@ -407,7 +421,19 @@ pub fn run(args: ValidateArgs) -> Result<i32> {
     rt.block_on(validate(args))
 }
 
-async fn validate(args: ValidateArgs) -> Result<i32> {
+/// A validation's sources, keys and range, resolved from its arguments.
+pub(crate) struct Prepared {
+    src: Source,
+    keys: PublicKeys,
+    trail: Trail,
+    bucket: String,
+    prefix: Option<String>,
+    start: i64,
+    end: i64,
+    concurrency: usize,
+}
+
+async fn prepare(args: &Scope) -> Result<Prepared> {
     let start = check::parse_time(&args.start_time)
         .with_context(|| format!("Unable to parse date value: {}", args.start_time))?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -431,122 +457,148 @@ async fn validate(args: ValidateArgs) -> Result<i32> {
         bail!("Invalid trail ARN provided: {arn}");
     }
     let mut ep = args.connection.endpoint();
-    let source_region = ep.region.clone();
-    let mut trail = Trail {
+    let trail = Trail {
         account: args.account_id.clone().unwrap_or_else(|| parts[4].to_string()),
         name: arn.rsplit('/').next().unwrap_or_default().to_string(),
         home_region: parts[3].to_string(),
-        source_region: source_region.clone(),
-        organization_id: args.organization_id.clone(),
+        source_region: ep.region.clone(),
+        organization_id: args.organization_id.clone().filter(|o| !o.is_empty()),
     };
-    let (src, keys, bucket, prefix) = if let Some(dir) = &args.local_dir {
+    if let Some(dir) = &args.local_dir {
         let bucket =
             args.s3_bucket.clone().context("--local-dir needs --s3-bucket: the bucket the copy was made of")?;
         let keys = keys_from_file(args.public_keys.as_deref().context("--local-dir needs --public-keys")?)?;
-        (Source::Dir { root: dir.clone(), bucket: bucket.clone() }, keys, bucket, args.s3_prefix.clone())
-    } else {
-        if let Some(ct) = args.env_cloudtrail_endpoint.clone().filter(|_| args.connection.endpoint_flag().is_none()) {
-            ep.url = ct;
-        }
-        let client = cairn_client::http_client(2);
-        let op = |name: &str, body: Value| cairn_client::Signer::cloudtrail(&ep, name, Bytes::from(body.to_string()));
-        let (bucket, prefix) = match &args.s3_bucket {
-            Some(b) => (b.clone(), args.s3_prefix.clone()),
-            None => {
-                let described = call(&client, &ep, &op("DescribeTrails", json!({}))?).await?;
-                let t = described["trailList"]
-                    .as_array()
-                    .and_then(|l| l.iter().find(|t| t["TrailARN"].as_str() == Some(arn.as_str())))
-                    .with_context(|| format!("A trail could not be found for {arn}"))?;
-                if t["IsOrganizationTrail"].as_bool() == Some(true) {
-                    if args.account_id.is_none() {
-                        bail!("Missing required parameter for organization trail: '--account-id'");
-                    }
-                    if trail.organization_id.is_none() {
-                        bail!(
-                            "an organization trail's files are under its organization's folder: pass --organization-id"
-                        );
-                    }
-                }
-                (
-                    t["S3BucketName"].as_str().unwrap_or_default().to_string(),
-                    t["S3KeyPrefix"].as_str().map(str::to_string),
-                )
-            }
-        };
-        let listed =
-            call(&client, &ep, &op("ListPublicKeys", json!({ "StartTime": start, "EndTime": end + 7200 }))?).await?;
-        let keys = keys_from_list(&listed)?;
-        if keys.is_empty() {
-            bail!(
-                "No public keys found between {} and {}",
-                check::format_display(start),
-                check::format_display(end + 7200)
-            );
-        }
-        let s3 = cairn_client::Endpoint {
-            url: args.s3_endpoint_url.clone().unwrap_or_else(|| ep.url.clone()),
-            ..ep.clone()
-        };
-        (Source::s3(s3, args.concurrency), keys, bucket, prefix)
-    };
-    if trail.organization_id.as_deref() == Some("") {
-        trail.organization_id = None;
+        let src = Source::Dir { root: dir.clone(), bucket: bucket.clone() };
+        let prefix = args.s3_prefix.clone();
+        return Ok(Prepared { src, keys, trail, bucket, prefix, start, end, concurrency: args.concurrency });
     }
-    let text = args.output == Format::Text;
-    if text {
-        print!(
-            "Validating log files for trail {arn} between {} and {}\n\n",
+    if let Some(ct) = args.env_cloudtrail_endpoint.clone().filter(|_| args.connection.endpoint_flag().is_none()) {
+        ep.url = ct;
+    }
+    let client = cairn_client::http_client(2);
+    let op = |name: &str, body: Value| cairn_client::Signer::cloudtrail(&ep, name, Bytes::from(body.to_string()));
+    let (bucket, prefix) = match &args.s3_bucket {
+        Some(b) => (b.clone(), args.s3_prefix.clone()),
+        None => {
+            let described = call(&client, &ep, &op("DescribeTrails", json!({}))?).await?;
+            let t = described["trailList"]
+                .as_array()
+                .and_then(|l| l.iter().find(|t| t["TrailARN"].as_str() == Some(arn.as_str())))
+                .with_context(|| format!("A trail could not be found for {arn}"))?;
+            if t["IsOrganizationTrail"].as_bool() == Some(true) {
+                if args.account_id.is_none() {
+                    bail!("Missing required parameter for organization trail: '--account-id'");
+                }
+                if trail.organization_id.is_none() {
+                    bail!("an organization trail's files are under its organization's folder: pass --organization-id");
+                }
+            }
+            (t["S3BucketName"].as_str().unwrap_or_default().to_string(), t["S3KeyPrefix"].as_str().map(str::to_string))
+        }
+    };
+    let listed =
+        call(&client, &ep, &op("ListPublicKeys", json!({ "StartTime": start, "EndTime": end + 7200 }))?).await?;
+    let keys = keys_from_list(&listed)?;
+    if keys.is_empty() {
+        bail!(
+            "No public keys found between {} and {}",
             check::format_display(start),
-            check::format_display(end)
+            check::format_display(end + 7200)
         );
     }
+    let s3 =
+        cairn_client::Endpoint { url: args.s3_endpoint_url.clone().unwrap_or_else(|| ep.url.clone()), ..ep.clone() };
+    let src = Source::s3(s3, args.concurrency);
+    Ok(Prepared { src, keys, trail, bucket, prefix, start, end, concurrency: args.concurrency })
+}
+
+/// Walks the standard and the backfill chains of the range.
+async fn walk(p: &Prepared) -> Result<Vec<Item>> {
     let mut walk = Walk {
-        src: &src,
-        trail: &trail,
-        keys: &keys,
-        prefix: prefix.clone(),
-        start,
-        concurrency: args.concurrency,
+        src: &p.src,
+        trail: &p.trail,
+        keys: &p.keys,
+        prefix: p.prefix.clone(),
+        start: p.start,
+        concurrency: p.concurrency,
         fetched: HashMap::new(),
         signatures: HashMap::new(),
     };
-    let (standard, backfill) = list_digests(&src, &trail, &bucket, prefix.as_deref(), start, end).await?;
+    let (standard, backfill) = list_digests(&p.src, &p.trail, &p.bucket, p.prefix.as_deref(), p.start, p.end).await?;
     let all: Vec<String> = standard.iter().chain(&backfill).cloned().collect();
-    walk.prefetch(&bucket, &all).await?;
-    let mut items = walk.chain(&bucket, standard, false).await?;
-    items.extend(walk.chain(&bucket, backfill, true).await?);
+    walk.prefetch(&p.bucket, &all).await?;
+    let mut items = walk.chain(&p.bucket, standard, false).await?;
+    items.extend(walk.chain(&p.bucket, backfill, true).await?);
+    Ok(items)
+}
 
-    // Every log file of every valid digest, fetched and checked in parallel; reported in the walk's order.
-    let logs: Vec<LogFileEntry> = items
+/// The log files of the valid digests, in the walk's order.
+fn listed_logs(items: &[Item]) -> Vec<LogFileEntry> {
+    items
         .iter()
         .filter_map(|i| match i {
             Item::Valid { doc, .. } => Some(doc.log_files.clone()),
             _ => None,
         })
         .flatten()
-        .collect();
-    let statuses = check_logs(&src, &logs, args.concurrency, text && std::io::stderr().is_terminal()).await?;
-    report(&args, &items, &logs, &statuses, start, end)
+        .collect()
 }
 
+async fn validate(args: ValidateArgs) -> Result<i32> {
+    let p = prepare(&args.scope).await?;
+    let text = args.output == Format::Text;
+    if text {
+        print!(
+            "Validating log files for trail {} between {} and {}\n\n",
+            args.scope.trail_arn,
+            check::format_display(p.start),
+            check::format_display(p.end)
+        );
+    }
+    let items = walk(&p).await?;
+    // Every log file of every valid digest, fetched and checked in parallel; reported in the walk's order.
+    let logs = listed_logs(&items);
+    let progress = text && std::io::stderr().is_terminal();
+    let checked = check_logs(&p.src, &logs, p.concurrency, progress, args.events).await?;
+    let trees = match args.events {
+        true => Some(events::check_trees(&p, &items, &logs, &checked).await?),
+        false => None,
+    };
+    let statuses: Vec<LogStatus> = checked.iter().map(|c| c.0).collect();
+    report(&args, &items, &logs, &statuses, trees.as_deref(), p.start, p.end)
+}
+
+/// A log file's check, and with `leaves` its events' Merkle leaf hashes (when valid).
+pub(crate) type Checked = (LogStatus, Option<Vec<cairn_integrity::merkle::Hash>>);
+
 /// Fetches and checks log files, `concurrency` at once, hashing off the I/O threads.
-async fn check_logs(src: &Source, logs: &[LogFileEntry], concurrency: usize, progress: bool) -> Result<Vec<LogStatus>> {
+async fn check_logs(
+    src: &Source,
+    logs: &[LogFileEntry],
+    concurrency: usize,
+    progress: bool,
+    leaves: bool,
+) -> Result<Vec<Checked>> {
     let done = Arc::new(AtomicU64::new(0));
     let bytes = Arc::new(AtomicU64::new(0));
     let total = logs.len();
-    let results: Vec<(usize, Result<LogStatus>)> = futures::stream::iter(logs.iter().enumerate())
+    let results: Vec<(usize, Result<Checked>)> = futures::stream::iter(logs.iter().enumerate())
         .map(|(i, l)| {
             let (done, bytes) = (Arc::clone(&done), Arc::clone(&bytes));
             async move {
                 let status = match src.get(&l.s3_bucket, &l.s3_object).await {
-                    Ok(Got::Missing) => Ok(LogStatus::NotFound),
+                    Ok(Got::Missing) => Ok((LogStatus::NotFound, None)),
                     Ok(Got::Found(f)) => {
                         bytes.fetch_add(f.body.len() as u64, Ordering::Relaxed);
                         let expected = l.hash_value.clone();
-                        tokio::task::spawn_blocking(move || check::check_log(&f.body, &expected))
-                            .await
-                            .context("a hashing task failed")
+                        tokio::task::spawn_blocking(move || {
+                            let status = check::check_log(&f.body, &expected);
+                            let leaves =
+                                (leaves && status == LogStatus::Valid).then(|| events::leaves_of(&f.body)).flatten();
+                            (status, leaves)
+                        })
+                        .await
+                        .context("a hashing task failed")
                     }
                     Err(e) => Err(e),
                 };
@@ -564,7 +616,7 @@ async fn check_logs(src: &Source, logs: &[LogFileEntry], concurrency: usize, pro
     if progress && total > 0 {
         eprint!("\r\x1b[2K");
     }
-    let mut out = vec![LogStatus::Valid; total];
+    let mut out = vec![(LogStatus::Valid, None); total];
     for (i, r) in results {
         out[i] = r?;
     }
@@ -576,6 +628,7 @@ fn report(
     items: &[Item],
     logs: &[LogFileEntry],
     statuses: &[LogStatus],
+    trees: Option<&[events::TreeCheck]>,
     start: i64,
     end: i64,
 ) -> Result<i32> {
@@ -584,6 +637,9 @@ fn report(
     let mut t = Tally::default();
     let mut next_log = 0;
     let (mut digests_json, mut logs_json, mut gaps_json) = (Vec::new(), Vec::new(), Vec::new());
+    let mut trees_json = Vec::new();
+    let tree_of: HashMap<&str, &events::TreeCheck> =
+        trees.unwrap_or_default().iter().map(|c| (c.digest.as_str(), c)).collect();
     for item in items {
         match item {
             Item::Valid { bucket, key, doc, backfill } => {
@@ -618,6 +674,20 @@ fn report(
                         "s3Bucket": l.s3_bucket, "s3Object": l.s3_object, "valid": status == LogStatus::Valid,
                         "status": status.words(),
                     }));
+                }
+                if let Some(c) = tree_of.get(format!("s3://{bucket}/{key}").as_str()) {
+                    let words = c.problem.as_deref().map_or("valid".to_string(), |why| format!("INVALID: {why}"));
+                    if c.problem.is_none() {
+                        t.valid_trees += 1;
+                    } else {
+                        t.invalid_trees += 1;
+                    }
+                    if text {
+                        p.status(&format!("Event tree\t{}\t{words}", c.digest), c.problem.is_some());
+                    }
+                    trees_json.push(
+                        json!({"digest": c.digest, "events": c.events, "valid": c.problem.is_none(), "status": words}),
+                    );
                 }
             }
             Item::Invalid { line, backfill } => {
@@ -681,11 +751,11 @@ fn report(
             }
         }
     }
-    let invalid = t.invalid_digests + t.invalid_backfill + t.invalid_logs;
+    let invalid = t.invalid_digests + t.invalid_backfill + t.invalid_logs + t.invalid_trees;
     let code = i32::from(invalid > 0);
     if !text {
         let doc = json!({
-            "trailArn": args.trail_arn,
+            "trailArn": args.scope.trail_arn,
             "requestedStart": check::format_display(start),
             "requestedEnd": check::format_display(end),
             "foundStart": t.found_start.map(check::format_display),
@@ -693,11 +763,13 @@ fn report(
             "digestFiles": digests_json,
             "logFiles": logs_json,
             "gaps": gaps_json,
+            "eventTrees": trees_json,
             "summary": {
                 "validDigestFiles": t.valid_digests, "invalidDigestFiles": t.invalid_digests,
                 "validBackfillDigestFiles": t.valid_backfill, "invalidBackfillDigestFiles": t.invalid_backfill,
                 "validLogFiles": t.valid_logs, "invalidLogFiles": t.invalid_logs,
                 "unverifiedDigestFiles": t.unverified,
+                "validEventTrees": t.valid_trees, "invalidEventTrees": t.invalid_trees,
             },
             "valid": invalid == 0,
         });
@@ -739,6 +811,13 @@ fn report(
     out.push_str(&ratio(t.valid_digests, t.invalid_digests, "digest"));
     out.push_str(&ratio(t.valid_backfill, t.invalid_backfill, "backfill digest"));
     out.push_str(&ratio(t.valid_logs, t.invalid_logs, "log"));
+    if trees.is_some() {
+        let (valid, total) = (t.valid_trees, t.valid_trees + t.invalid_trees);
+        out.push_str(&format!("\n{valid}/{total} event trees valid"));
+        if t.invalid_trees > 0 {
+            out.push_str(&format!(", {}/{total} event trees INVALID", t.invalid_trees));
+        }
+    }
     if t.unverified > 0 {
         out.push_str(&format!("\n{} digest files UNVERIFIED (offline: no signature)", t.unverified));
     }
