@@ -250,8 +250,12 @@ assert len(set(logs)) == len(logs), "a log file listed in two digests"
 PY
 stop_cairn
 
-step "offline: a local copy (aws s3 sync) and the public keys (aws cloudtrail list-public-keys)"
+step "on-demand key rotation; offline: a local copy (aws s3 sync) and the public keys (aws cloudtrail list-public-keys)"
 start_cairn "$work/local.toml"
+# An on-demand rotation while cairn runs: the old key stays listed for what it signed, the new one signs from now.
+"$cairn" rotate-signing-key --config "$work/local.toml" --region us-east-1 > /dev/null
+out=$("$aws" cloudtrail list-public-keys --start-time "$from" --end-time "$to")
+python3 -c 'import json,sys; k=json.loads(sys.argv[1])["PublicKeyList"]; assert len(k) == 2 and k[0]["ValidityStartTime"] > k[1]["ValidityStartTime"], k' "$out"
 both 0 "$arn"
 "$aws" s3 sync s3://validated-logs "$work/copy" > /dev/null
 "$aws" cloudtrail list-public-keys --start-time "$from" --end-time "$to" > "$work/keys.json"

@@ -83,6 +83,22 @@ pub fn verify(public_der: &[u8], message: &[u8], signature: &[u8]) -> bool {
     UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, public_der).verify(message, signature).is_ok()
 }
 
+/// The keys of one region's directory, oldest first.
+fn read_region(dir: &Path) -> Result<Vec<Arc<SigningKey>>, KeyError> {
+    let mut keys = Vec::new();
+    for f in std::fs::read_dir(dir).map_err(io("reading", dir))? {
+        let path = f.map_err(io("reading", dir))?.path();
+        let Some(start) = path.file_name().and_then(|n| n.to_str()?.strip_suffix(".der")?.parse::<i64>().ok()) else {
+            continue;
+        };
+        let der = std::fs::read(&path).map_err(io("reading", &path))?;
+        let key = SigningKey::from_private_der(&der, start).ok_or_else(|| KeyError::Malformed(path.clone()))?;
+        keys.push(Arc::new(key));
+    }
+    keys.sort_by_key(|k| k.valid_from_ms);
+    Ok(keys)
+}
+
 /// Whether `der` is a DER PKCS#1 RSAPublicKey.
 pub fn is_public_key(der: &[u8]) -> bool {
     use rsa::pkcs1::DecodeRsaPublicKey;
@@ -134,21 +150,30 @@ impl SigningKeys {
             if check_region(&region).is_err() || !entry.path().is_dir() {
                 continue;
             }
-            let mut keys = Vec::new();
-            for f in std::fs::read_dir(entry.path()).map_err(io("reading", &entry.path()))? {
-                let path = f.map_err(io("reading", &entry.path()))?.path();
-                let Some(start) = path.file_name().and_then(|n| n.to_str()?.strip_suffix(".der")?.parse::<i64>().ok())
-                else {
-                    continue;
-                };
-                let der = std::fs::read(&path).map_err(io("reading", &path))?;
-                let key = SigningKey::from_private_der(&der, start).ok_or_else(|| KeyError::Malformed(path.clone()))?;
-                keys.push(Arc::new(key));
-            }
-            keys.sort_by_key(|k| k.valid_from_ms);
-            regions.insert(region, keys);
+            regions.insert(region, read_region(&entry.path())?);
         }
         Ok(SigningKeys { dir: dir.to_path_buf(), rotation_ms, regions: Mutex::new(regions) })
+    }
+
+    /// Adds keys another process wrote for the region since they were read (`cairn rotate-signing-key` on the data
+    /// directory of a running cairn).
+    fn sync(&self, region: &str, keys: &mut Vec<Arc<SigningKey>>) {
+        let dir = self.dir.join(region);
+        if !dir.is_dir() {
+            return;
+        }
+        match read_region(&dir) {
+            Ok(on_disk) => {
+                for k in on_disk {
+                    if !keys.iter().any(|have| have.valid_from_ms == k.valid_from_ms) {
+                        tracing::info!(region, fingerprint = k.fingerprint(), "loaded a new digest signing key");
+                        keys.push(k);
+                    }
+                }
+                keys.sort_by_key(|k| k.valid_from_ms);
+            }
+            Err(e) => tracing::warn!(region, error = %e, "cannot read the region's signing keys"),
+        }
     }
 
     /// The key that signs in `region` at `now_ms`: created on first use, and replaced once its period has ended.
@@ -156,6 +181,7 @@ impl SigningKeys {
         check_region(region)?;
         let mut regions = self.regions.lock().unwrap_or_else(|e| e.into_inner());
         let keys = regions.entry(region.to_string()).or_default();
+        self.sync(region, keys);
         match keys.last() {
             Some(k) if now_ms < k.valid_from_ms + self.rotation_ms => Ok(Arc::clone(k)),
             _ => self.create(region, keys, now_ms),
@@ -167,6 +193,7 @@ impl SigningKeys {
         check_region(region)?;
         let mut regions = self.regions.lock().unwrap_or_else(|e| e.into_inner());
         let keys = regions.entry(region.to_string()).or_default();
+        self.sync(region, keys);
         self.create(region, keys, now_ms)
     }
 
@@ -198,8 +225,12 @@ impl SigningKeys {
 
     /// The region's public keys whose validity overlaps `[from_ms, to_ms]`, oldest first.
     pub fn public_keys(&self, region: &str, from_ms: i64, to_ms: i64) -> Vec<PublicKey> {
-        let regions = self.regions.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(keys) = regions.get(region) else { return Vec::new() };
+        if check_region(region).is_err() {
+            return Vec::new();
+        }
+        let mut regions = self.regions.lock().unwrap_or_else(|e| e.into_inner());
+        let keys = regions.entry(region.to_string()).or_default();
+        self.sync(region, keys);
         keys.iter()
             .enumerate()
             .map(|(i, k)| {
@@ -247,6 +278,10 @@ mod tests {
         // On demand.
         let third = keys.rotate("us-east-1", t0 + 31 * day).unwrap();
         assert_ne!(third.fingerprint(), second.fingerprint());
+        // Another process (cairn rotate-signing-key) rotates on disk: the running instance takes the new key up.
+        let elsewhere = SigningKeys::open(&dir, 30 * day).unwrap().rotate("us-east-1", t0 + 31 * day + 5).unwrap();
+        assert_eq!(keys.current("us-east-1", t0 + 31 * day + 6).unwrap().fingerprint(), elsewhere.fingerprint());
+        let third = elsewhere;
         // Reloaded from disk, private to cairn's user.
         let again = SigningKeys::open(&dir, 30 * day).unwrap();
         let reloaded = again.public_keys("us-east-1", 0, i64::MAX);

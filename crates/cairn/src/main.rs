@@ -57,6 +57,19 @@ enum Command {
     /// Validate a trail's log files against its signed digests, as `aws cloudtrail validate-logs` does (exit 0: all
     /// valid; 1: something is INVALID).
     ValidateLogs(Box<validate::ValidateArgs>),
+    /// Replace a region's digest signing key now (on demand), in the data directory of a cairn that may be running;
+    /// the old key stays listed by ListPublicKeys for the period it signed.
+    RotateSigningKey {
+        /// The region whose key to replace.
+        #[arg(long)]
+        region: String,
+        /// TOML configuration file (for its data directory and rotation period).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Data directory.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// Prove one event: its inclusion in the event tree head a signed digest carries (cairn's digests).
     Prove(Box<validate::prove::ProveArgs>),
 }
@@ -79,6 +92,18 @@ fn main() -> Result<()> {
         Command::Query(args) => query::run(*args),
         Command::Trails(args) => trails::run(*args),
         Command::TrailBucket(args) => bucket::run(*args),
+        Command::RotateSigningKey { region, config, data_dir } => {
+            let env = std::env::vars().filter(|(k, _)| k.starts_with("CAIRN_")).collect();
+            let settings = config::load(&config::Overrides { config, listen: None, data_dir }, &env)?;
+            let keys = cairn_integrity::SigningKeys::open(
+                &settings.data_dir.join("signing-keys"),
+                settings.signing_key_rotation_ms,
+            )?;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+            let key = keys.rotate(&region, now)?;
+            println!("{region}: new digest signing key {} signs from now on", key.fingerprint());
+            Ok(())
+        }
         Command::Prove(args) => match validate::prove::run(*args) {
             Ok(code) => std::process::exit(code),
             Err(e) => {
