@@ -6,7 +6,6 @@
 //! The digest chain is walked as AWS's validator walks it: from the newest digest in range back along
 //! `previousDigestS3Object`, falling back to the bucket's listing after a missing or invalid digest or a chain start.
 
-mod check;
 mod events;
 pub mod prove;
 mod source;
@@ -26,7 +25,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use crate::connection::{call, Connection};
-use check::{LogStatus, PublicKeys};
+use cairn_integrity::check::{self, LogStatus, PublicKeys};
 use source::{Got, Source};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -594,7 +593,7 @@ async fn check_logs(
                         tokio::task::spawn_blocking(move || {
                             let status = check::check_log(&f.body, &expected);
                             let leaves =
-                                (leaves && status == LogStatus::Valid).then(|| events::leaves_of(&f.body)).flatten();
+                                (leaves && status == LogStatus::Valid).then(|| check::leaves_of(&f.body)).flatten();
                             (status, leaves)
                         })
                         .await

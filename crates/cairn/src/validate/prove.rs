@@ -11,7 +11,9 @@ use clap::Args;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-use super::events::{self, frontier, previous_head};
+use cairn_integrity::check;
+
+use super::events::{frontier, previous_head};
 use super::source::Got;
 use super::{listed_logs, prepare, walk, Format, Item, Scope};
 
@@ -54,8 +56,8 @@ async fn prove(args: ProveArgs) -> Result<i32> {
             async move {
                 let Ok(Got::Found(f)) = src.get(&l.s3_bucket, &l.s3_object).await else { return None };
                 tokio::task::spawn_blocking(move || {
-                    let raw = events::inflate(&f.body)?;
-                    let records = events::records(&raw)?;
+                    let raw = check::inflate(&f.body)?;
+                    let records = check::records(&raw)?;
                     let position = records.iter().position(|r| {
                         r.get().contains(&needle)
                             && serde_json::from_str::<Value>(r.get())
@@ -99,7 +101,7 @@ async fn prove(args: ProveArgs) -> Result<i32> {
             Got::Found(f) => f.body,
             Got::Missing => bail!("log file s3://{}/{} is not found", l.s3_bucket, l.s3_object),
         };
-        let file_leaves = events::leaves_of(&body).context("a log file's events cannot be read")?;
+        let file_leaves = check::leaves_of(&body).context("a log file's events cannot be read")?;
         if i == file_index {
             offset = leaves.len() + at.position;
         }

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 
-use super::check::Fetched;
+use cairn_integrity::check::Fetched;
 
 /// An object read, or its absence.
 #[derive(Debug, Clone)]

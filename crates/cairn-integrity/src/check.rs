@@ -1,10 +1,14 @@
-//! The checks of one digest file and one log file, worded as `aws cloudtrail validate-logs` words them, and the
-//! date handling of digest names and times (AWS's validator compares `YYYYMMDDTHHMMSSZ` strings).
+//! The checks of one digest file and one log file, worded as `aws cloudtrail validate-logs` words them; the date
+//! handling of digest names and times (AWS's validator compares `YYYYMMDDTHHMMSSZ` strings); and reading a log
+//! file's records byte for byte, for per-event trees. Validators (`cairn validate-logs`, `cairn prove`) build on
+//! these; every function takes untrusted bytes (see [`crate::fuzz`]).
 
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use cairn_integrity::digest::{self, Document};
+use crate::digest::{self, Document};
+use crate::merkle::{self, Hash};
+use serde_json::value::RawValue;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -156,7 +160,7 @@ pub fn check_digest(
             "Digest file\t{at}\tINVALID: public key not found in region {home_region} for fingerprint {fingerprint}"
         )));
     };
-    if !cairn_integrity::is_public_key(der) {
+    if !crate::is_public_key(der) {
         return Err(Invalid(format!(
             "Digest file\t{at}\tINVALID: Unable to load PKCS #1 key with fingerprint {fingerprint}"
         )));
@@ -171,7 +175,7 @@ pub fn check_digest(
         let why = if signature.len() % 2 == 1 { "Odd-length string" } else { "Non-hexadecimal digit found" };
         return Err(Invalid(format!("Digest file\t{at}\tINVALID: {why}")));
     };
-    if !cairn_integrity::verify(der, to_sign.as_bytes(), &sig) {
+    if !crate::verify(der, to_sign.as_bytes(), &sig) {
         return Err(Invalid(format!("Digest file\t{at}\tINVALID: signature verification failed")));
     }
     let doc: Document = serde_json::from_value(value).map_err(|_| invalid_format())?;
@@ -242,6 +246,29 @@ pub fn check_log(gz: &[u8], expected_hex: &str) -> LogStatus {
     }
 }
 
+/// The records of a log file, each exactly as it is written in the file.
+pub fn records(raw: &[u8]) -> Option<Vec<&RawValue>> {
+    #[derive(serde::Deserialize)]
+    struct File<'a> {
+        #[serde(borrow, rename = "Records")]
+        records: Vec<&'a RawValue>,
+    }
+    serde_json::from_slice::<File<'_>>(raw).ok().map(|f| f.records)
+}
+
+/// Inflates a log file's first gzip member.
+pub fn inflate(gz: &[u8]) -> Option<Vec<u8>> {
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(gz).read_to_end(&mut raw).ok()?;
+    Some(raw)
+}
+
+/// The leaf hashes of a log file's events, in file order.
+pub fn leaves_of(gz: &[u8]) -> Option<Vec<Hash>> {
+    let raw = inflate(gz)?;
+    Some(records(&raw)?.iter().map(|r| merkle::leaf_hash(r.get().as_bytes())).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,5 +311,17 @@ mod tests {
         }
         assert_eq!(parse_time("2026-12-03"), Some(secs - (12 * 3600 + 9 * 60 + 5)));
         assert_eq!(parse_time("yesterday"), None);
+    }
+
+    #[test]
+    fn records_are_read_byte_for_byte() {
+        let raw = br#"{"Records":[{"eventID":"a", "x" : 1},{"eventID":"b"}]}"#;
+        let r = records(raw).unwrap();
+        assert_eq!(
+            r.iter().map(|r| r.get()).collect::<Vec<_>>(),
+            [r#"{"eventID":"a", "x" : 1}"#, r#"{"eventID":"b"}"#]
+        );
+        assert!(records(b"{}").is_none());
+        assert_eq!(leaves_of(&gz(raw)).unwrap()[1], merkle::leaf_hash(br#"{"eventID":"b"}"#));
     }
 }
