@@ -4,11 +4,11 @@
 #     signed hourly digests, written by cairn's own delivery code into cairn's bucket and served by cairn) with
 #     `cairn validate-logs` and with `aws cloudtrail validate-logs` (goal: cairn at least 20 times faster);
 #  2. cairn's hashed (uncompressed) bytes per second against the machine's single-core SHA-256 throughput;
-#  3. the cost of per-event proofs on ingest: events/s ingested and delivered by 3 trails with log file validation
-#     (leaf hashing, tree heads, digests every DIGEST_INTERVAL s) against the same trails without it (goal: at most
-#     5% fewer).
+#  3. the cost of per-event proofs on ingest: events/s ingested and delivered by TRAILS trails with log file validation
+#     and per-event trees against the same trails validating without them ([delivery] event_proofs = false; goal: at
+#     most 5% fewer), and against trails without validation; digests every DIGEST_INTERVAL s.
 # Environment: HOURS (24), FILES_PER_HOUR (100), RECORDS_PER_FILE (50), DURATION seconds of ingest (10),
-# CONCURRENCY (16), RECORDS per request (100), DIGEST_INTERVAL (5), BENCH_DIR (a temp dir on /tmp).
+# CONCURRENCY (16), RECORDS per request (100), DIGEST_INTERVAL (5), TRAILS logging (3), BENCH_DIR (a temp dir on /tmp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
@@ -19,6 +19,7 @@ DURATION=${DURATION:-10}
 CONCURRENCY=${CONCURRENCY:-16}
 RECORDS=${RECORDS:-100}
 DIGEST_INTERVAL=${DIGEST_INTERVAL:-5}
+TRAILS=${TRAILS:-3}
 venv="${CAIRN_VENV:-$HOME/.cache/cairn-venv}"
 
 cargo build --release -p cairn -p cairn-loadgen >&2
@@ -68,7 +69,8 @@ grep -q "^$(( HOURS * FILES_PER_HOUR ))/$(( HOURS * FILES_PER_HOUR )) log files 
   || { echo "not every log file validated: $(tail -4 "$work/cairn.out")" >&2; exit 1; }
 stop_cairn
 
-# ingest <trail validation on|off>: events/s ingested, and delivered until caught up, by 3 logging trails.
+# ingest_with <trail validation true|false> <event proofs true|false>: events/s ingested, and delivered until caught
+# up, by 3 logging trails.
 ingest_with() {
   rm -rf "$work/data"
   start_producer_cairn "$cairn" "$work" "[storage]
@@ -76,10 +78,11 @@ kind = \"local\"
 buckets = [\"bench-bucket\"]
 [delivery]
 window_seconds = 5
-digest_interval_seconds = $DIGEST_INTERVAL"
+digest_interval_seconds = $DIGEST_INTERVAL
+event_proofs = $2"
   pid=$CAIRN_PID
   local validation=$1
-  for i in 1 2 3; do
+  for i in $(seq 1 "$TRAILS"); do
     "$loadgen" call --endpoint "$CAIRN_ENDPOINT" --access-key-id "$PRODUCER_AKID" --secret-access-key "$PRODUCER_SECRET" \
       --operation CreateTrail --body "{\"Name\":\"bench-$i\",\"S3BucketName\":\"bench-bucket\",\"S3KeyPrefix\":\"t$i\",\"IsMultiRegionTrail\":true,\"EnableLogFileValidation\":$validation}" > /dev/null
     "$loadgen" call --endpoint "$CAIRN_ENDPOINT" --access-key-id "$PRODUCER_AKID" --secret-access-key "$PRODUCER_SECRET" \
@@ -113,16 +116,19 @@ PY
   stop_cairn
   echo "{\"ingest\": $result, \"delivered\": $delivered, \"elapsed_s\": $elapsed}"
 }
-echo "ingest: 3 trails without log file validation" >&2
-plain=$(ingest_with false)
-echo "ingest: 3 trails with log file validation (per-event trees)" >&2
-proofs=$(ingest_with true)
+echo "ingest: $TRAILS trails without log file validation" >&2
+plain=$(ingest_with false false)
+echo "ingest: $TRAILS trails with log file validation, without per-event trees" >&2
+files_only=$(ingest_with true false)
+echo "ingest: $TRAILS trails with log file validation and per-event trees" >&2
+proofs=$(ingest_with true true)
 
-python3 - "$sha_floor" "$fixture" "$cairn_s" "$events_s" "$aws_s" "$plain" "$proofs" <<'PY'
+python3 - "$sha_floor" "$fixture" "$cairn_s" "$events_s" "$aws_s" "$plain" "$proofs" "$files_only" "$TRAILS" <<'PY'
 import json, sys
 floor, fixture = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 cairn_s, events_s, aws_s = (float(a) for a in sys.argv[3:6])
-plain, proofs = json.loads(sys.argv[6]), json.loads(sys.argv[7])
+plain, proofs, files_only = json.loads(sys.argv[6]), json.loads(sys.argv[7]), json.loads(sys.argv[8])
+trails = sys.argv[9]
 files, digests = fixture["log_files"], fixture["digests"]
 print(f"log file validation benchmark: {digests} hours, {files} log files of {fixture['events'] // files} events "
       f"({fixture['uncompressed_bytes'] / 1e6:.0f} MB uncompressed, {fixture['compressed_bytes'] / 1e6:.0f} MB gzip), "
@@ -136,11 +142,14 @@ hashed = fixture["uncompressed_bytes"] / cairn_s
 print(f"{'cairn hashed bytes/s (uncompressed, end to end)':60} {hashed / 1e6:10.0f} MB")
 print(f"{'single-core SHA-256 floor':60} {floor['bytes_per_s'] / 1e6:10.0f} MB")
 print(f"{'  ratio to the floor':60} {hashed / floor['bytes_per_s']:12.2f}")
-for name, r in (("without validation", plain), ("with validation and per-event trees", proofs)):
-    print(f"{'ingest, 3 trails ' + name + ' (events/s)':60} {r['ingest']['events_per_s']:12.0f}")
-    print(f"{'delivered, 3 trails ' + name + ' (events/s)':60} {r['delivered'] / r['elapsed_s']:12.0f}")
-ingest_ratio = proofs["ingest"]["events_per_s"] / plain["ingest"]["events_per_s"]
-delivered_ratio = (proofs["delivered"] / proofs["elapsed_s"]) / (plain["delivered"] / plain["elapsed_s"])
-print(f"{'  ingest with proofs / without':60} {ingest_ratio:12.3f} {'>=0.95':>10}")
-print(f"{'  delivery with proofs / without':60} {delivered_ratio:12.3f} {'>=0.95':>10}")
+runs = (("no validation", plain), ("validation, no event trees", files_only), ("validation and event trees", proofs))
+for name, r in runs:
+    print(f"{f'ingest, {trails} trails, ' + name + ' (events/s)':60} {r['ingest']['events_per_s']:12.0f}")
+    print(f"{f'delivered, {trails} trails, ' + name + ' (events/s)':60} {r['delivered'] / r['elapsed_s']:12.0f}")
+rate = lambda r: r["delivered"] / r["elapsed_s"]
+ingest = lambda r: r["ingest"]["events_per_s"]
+print(f"{'  ingest, event trees / none (both validating)':60} {ingest(proofs) / ingest(files_only):12.3f} {'>=0.95':>10}")
+print(f"{'  delivery, event trees / none (both validating)':60} {rate(proofs) / rate(files_only):12.3f} {'>=0.95':>10}")
+print(f"{'  ingest, validation with trees / no validation':60} {ingest(proofs) / ingest(plain):12.3f}")
+print(f"{'  delivery, validation with trees / no validation':60} {rate(proofs) / rate(plain):12.3f}")
 PY

@@ -48,6 +48,10 @@ pub struct Chain {
     /// The tree size at the previous digest.
     #[serde(default)]
     pub previous_tree_size: u64,
+    /// A file of this period joined without its events (per-event proofs off): the digest carries no tree head, and
+    /// the next period's tree starts afresh.
+    #[serde(default)]
+    pub untreed: bool,
 }
 
 /// A sealed digest waiting to be written.
@@ -59,7 +63,6 @@ pub struct SealedDigest {
     pub body: String,
     /// hex signature for `x-amz-meta-signature`.
     pub signature: String,
-    pub kms_key: Option<String>,
 }
 
 /// Who a stream's digests are for.
@@ -85,6 +88,7 @@ impl Chain {
             previous: None,
             tree: Frontier::default(),
             previous_tree_size: 0,
+            untreed: false,
         }
     }
 
@@ -96,13 +100,19 @@ impl Chain {
         self.files.push(file);
     }
 
+    /// Adds a delivered log file without its events (per-event proofs off).
+    pub fn add_without_events(&mut self, file: DigestedFile) {
+        self.untreed = true;
+        self.files.push(file);
+    }
+
     /// Whether a digest ending at `now_ms` would get a name of its own (digest names have whole seconds).
     pub fn can_seal(&self, now_ms: i64) -> bool {
         whole_seconds(now_ms) > self.started_ms
     }
 
     /// Seals the digest of everything since the last one, ending at `now_ms`, and moves the chain on.
-    pub fn seal(&mut self, s: StreamOf<'_>, now_ms: i64, key: &SigningKey, kms_key: Option<String>) -> SealedDigest {
+    pub fn seal(&mut self, s: StreamOf<'_>, now_ms: i64, key: &SigningKey) -> SealedDigest {
         let end_ms = whole_seconds(now_ms);
         let bucket = s.destination.bucket.clone();
         let object = s.destination.digest_key(s.account, s.region, s.trail_name, s.home_region, end_ms);
@@ -142,12 +152,12 @@ impl Chain {
                     oldest_event_time: f.oldest.clone(),
                 })
                 .collect(),
-            event_tree: Some(EventTreeHead {
+            event_tree: (!self.untreed).then(|| EventTreeHead {
                 algorithm: "RFC6962-SHA-256".into(),
                 tree_size: self.tree.size,
                 root_hash: digest::hex(&self.tree.root()),
                 previous_tree_size: self.previous_tree_size,
-                peaks: self.tree.peaks.clone(),
+                peaks: self.tree.hex_peaks(),
             }),
         };
         let body = serde_json::to_string(&doc).expect("a digest document serializes");
@@ -158,8 +168,12 @@ impl Chain {
         self.previous = Some(Link { bucket: bucket.clone(), key: object.clone(), hash, signature: signature.clone() });
         self.started_ms = end_ms;
         self.files.clear();
+        if self.untreed {
+            self.tree = Frontier::default();
+            self.untreed = false;
+        }
         self.previous_tree_size = self.tree.size;
-        SealedDigest { bucket, key: object, body, signature, kms_key }
+        SealedDigest { bucket, key: object, body, signature }
     }
 }
 
@@ -182,7 +196,7 @@ mod tests {
         };
         let mut chain = Chain::new(1_439_820_091_500);
         assert!(!chain.can_seal(1_439_820_091_999));
-        let first = chain.seal(s, 1_439_823_691_000, &key, None);
+        let first = chain.seal(s, 1_439_823_691_000, &key);
         assert_eq!(
             first.key,
             "p/AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2015/08/17/111122223333_CloudTrail-Digest_us-east-2_t_us-east-1_20150817T150131Z.json.gz"
@@ -219,7 +233,7 @@ mod tests {
             },
             records,
         );
-        let second = chain.seal(s, 1_439_827_291_000, &key, None);
+        let second = chain.seal(s, 1_439_827_291_000, &key);
         let doc2: Document = serde_json::from_str(&second.body).unwrap();
         assert_eq!(doc2.previous_digest_s3_object.as_deref(), Some(first.key.as_str()));
         assert_eq!(doc2.previous_digest_signature.as_deref(), Some(first.signature.as_str()));
@@ -242,6 +256,32 @@ mod tests {
             signed.as_bytes(),
             &digest::unhex(&second.signature).unwrap()
         ));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn without_per_event_proofs_a_digest_has_no_tree_and_the_next_tree_starts_afresh() {
+        let dir = std::env::temp_dir().join(format!("cairn-digest-untreed-{}", std::process::id()));
+        let keys = cairn_integrity::SigningKeys::open(&dir, 86_400_000).unwrap();
+        let key = keys.current("us-east-1", 0).unwrap();
+        let dest = Destination { bucket: "b".into(), prefix: None, organization_id: None };
+        let s = StreamOf {
+            destination: &dest,
+            account: "1",
+            region: "us-east-1",
+            trail_name: "t",
+            home_region: "us-east-1",
+        };
+        let file = |k: &str| DigestedFile { key: k.into(), hash: "00".into(), oldest: None, newest: None };
+        let mut chain = Chain::new(0);
+        chain.add(file("a"), [&b"{}"[..]]);
+        chain.add_without_events(file("b"));
+        let first: Document = serde_json::from_str(&chain.seal(s, 10_000, &key).body).unwrap();
+        assert!(first.event_tree.is_none() && first.log_files.len() == 2);
+        chain.add(file("c"), [&b"{}"[..], &b"[]"[..]]);
+        let second: Document = serde_json::from_str(&chain.seal(s, 20_000, &key).body).unwrap();
+        let tree = second.event_tree.unwrap();
+        assert_eq!((tree.previous_tree_size, tree.tree_size), (0, 2));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

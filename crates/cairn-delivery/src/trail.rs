@@ -33,11 +33,19 @@ pub struct Settings {
     pub gzip_level: u32,
     /// A validating trail seals a digest of each stream this often.
     pub digest_interval_ms: i64,
+    /// Digests carry a Merkle tree head over their files' events (per-event proofs).
+    pub event_proofs: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { window_ms: 300_000, max_file_bytes: 32 << 20, gzip_level: 6, digest_interval_ms: 3_600_000 }
+        Settings {
+            window_ms: 300_000,
+            max_file_bytes: 32 << 20,
+            gzip_level: 6,
+            digest_interval_ms: 3_600_000,
+            event_proofs: true,
+        }
     }
 }
 
@@ -314,7 +322,18 @@ impl TrailDelivery {
     fn durable(&self) -> u64 {
         let open = self.open.values().chain(self.sealed.iter().map(|(_, o)| o)).map(|(_, _, _, b)| b.lo);
         let pending = self.pending.values().flatten().map(|p| p.intent.lo);
-        open.chain(pending).min().unwrap_or(self.position).min(self.position)
+        let durable = open.chain(pending).min().unwrap_or(self.position).min(self.position);
+        // A deleted trail's final digests are not written yet: the checkpoint stays before the deletion, so that the
+        // versions (and the consumer) are kept until they are.
+        match self.versions.last() {
+            Some((at, None)) if self.digest_work() => durable.min(at.saturating_sub(1)),
+            _ => durable,
+        }
+    }
+
+    /// Whether any stream has an open chain or a sealed digest to write.
+    fn digest_work(&self) -> bool {
+        self.state.streams.values().any(|s| s.chain.is_some() || !s.digests.is_empty())
     }
 
     fn close_due(&mut self, now_ms: i64) -> Result<(), Error> {
@@ -406,7 +425,9 @@ impl TrailDelivery {
                     status.delivered_files += 1;
                     status.delivered_events += n;
                     drop(status);
-                    let validating = self.validates(id);
+                    // Digested if the trail validates the stream now, or did when the file's records were logged.
+                    let validating = self.validates(id)
+                        || effective(&self.versions, done.intent.lo).is_some_and(|t| t.log_file_validation_enabled);
                     let stream = self.state.streams.entry(id.to_string()).or_default();
                     stream.delivered_below = done.intent.hi + 1;
                     stream.intents.retain(|i| i.lo != done.intent.lo);
@@ -421,7 +442,11 @@ impl TrailDelivery {
                             oldest: done.times.oldest.clone(),
                             newest: done.times.newest.clone(),
                         };
-                        chain.add(file, done.records.iter().map(|r| &r[..]));
+                        if self.settings.event_proofs {
+                            chain.add(file, done.records.iter().map(|r| &r[..]));
+                        } else {
+                            chain.add_without_events(file);
+                        }
                     }
                     tracing::debug!(trail = self.arn, key = done.intent.key, events = n, "log file delivered");
                     self.dirty = true;
@@ -478,7 +503,7 @@ impl TrailDelivery {
 
     /// Opens the home stream's chain of a validating trail (so hours without files get digests too), and seals every
     /// chain that is due: after the digest interval while the trail validates it, else once its last files are in.
-    fn seal_digests(&mut self, now_ms: i64) -> Result<(), crate::Error> {
+    fn seal_digests(&mut self, now_ms: i64) -> Result<(), Error> {
         if let Some(t) = self.current().filter(|t| t.logging.is_logging && t.log_file_validation_enabled).cloned() {
             let dest = destination_of(&t);
             let id = stream_id(&dest, &t.account_id, &t.home_region);
@@ -489,8 +514,6 @@ impl TrailDelivery {
                 self.dirty = true;
             }
         }
-        // The KMS key of the trail as last configured (a deleted trail's final digests use its last key).
-        let kms_key = self.versions.iter().rev().find_map(|(_, t)| t.as_ref()).and_then(|t| t.kms_key_id.clone());
         let ids: Vec<String> =
             self.state.streams.iter().filter(|(_, s)| s.chain.is_some()).map(|(id, _)| id.clone()).collect();
         for id in ids {
@@ -507,12 +530,14 @@ impl TrailDelivery {
                 Ok(k) => k,
                 Err(e) => {
                     tracing::error!(trail = self.arn, region, error = %e, "cannot get the digest signing key");
+                    let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+                    status.latest_digest_error = Some("InternalError".into());
                     continue;
                 }
             };
             let of =
                 StreamOf { destination: dest, account, region, trail_name: &self.name, home_region: &self.home_region };
-            let sealed = chain.seal(of, now_ms, &key, kms_key.clone());
+            let sealed = chain.seal(of, now_ms, &key);
             tracing::debug!(trail = self.arn, key = sealed.key, final_digest = !active, "digest sealed");
             if !active {
                 stream.chain = None;
@@ -551,7 +576,9 @@ impl TrailDelivery {
                         cairn_integrity::digest::SIGNATURE_ALGORITHM,
                     ),
                 ];
-                let put = self.storage.put(&d.bucket, &d.key, body, d.kms_key.as_deref(), &self.arn, &metadata).await;
+                // As AWS: digests are not SSE-KMS objects even when the trail's log files are (auditors validate
+                // without the key).
+                let put = self.storage.put(&d.bucket, &d.key, body, None, &self.arn, &metadata).await;
                 let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
                 match put {
                     Ok(()) => {
@@ -607,7 +634,7 @@ impl TrailDelivery {
             && self.open.is_empty()
             && self.sealed.is_empty()
             && self.pending.is_empty()
-            && self.state.streams.values().all(|s| s.chain.is_none() && s.digests.is_empty())
+            && !self.digest_work()
     }
 
     /// Removes the state file once [`TrailDelivery::finished`].
@@ -668,8 +695,13 @@ mod tests {
         }
 
         fn engine(&self) -> TrailDelivery {
-            let settings =
-                Settings { window_ms: 1000, max_file_bytes: 1 << 20, gzip_level: 1, digest_interval_ms: 10_000 };
+            let settings = Settings {
+                window_ms: 1000,
+                max_file_bytes: 1 << 20,
+                gzip_level: 1,
+                digest_interval_ms: 10_000,
+                event_proofs: true,
+            };
             let mut e = self.open(settings);
             // Not logging for records 0..4, logging from 4, stopped from 16.
             e.set_versions(vec![(0, Some(trail(false))), (4, Some(trail(true))), (16, Some(trail(false)))]);
@@ -741,8 +773,13 @@ mod tests {
     async fn size_cap_cuts_files_and_deletion_finishes() {
         let f = Fixture::new("cap");
         f.bucket();
-        let settings =
-            Settings { window_ms: 3_600_000, max_file_bytes: 1000, gzip_level: 1, digest_interval_ms: 10_000 };
+        let settings = Settings {
+            window_ms: 3_600_000,
+            max_file_bytes: 1000,
+            gzip_level: 1,
+            digest_interval_ms: 10_000,
+            event_proofs: true,
+        };
         let mut e = f.open(settings);
         e.set_versions(vec![(0, Some(trail(true))), (10, None)]);
         e.apply(f.records.iter().map(|(s, r)| (*s, r)), 0);
@@ -847,7 +884,13 @@ mod tests {
     async fn a_validating_trail_chains_signed_digests_through_empty_periods_a_failure_and_a_crash() {
         let f = Fixture::new("digests");
         f.bucket();
-        let settings = Settings { window_ms: 1000, max_file_bytes: 1 << 20, gzip_level: 1, digest_interval_ms: 10_000 };
+        let settings = Settings {
+            window_ms: 1000,
+            max_file_bytes: 1 << 20,
+            gzip_level: 1,
+            digest_interval_ms: 10_000,
+            event_proofs: true,
+        };
         let mut e = f.open(settings);
         e.set_versions(vec![(0, Some(validating(true)))]);
         e.apply(f.records[..10].iter().map(|(s, r)| (*s, r)), 0);
@@ -920,6 +963,32 @@ mod tests {
             assert_eq!(l.hash_value, cairn_integrity::digest::sha256_hex(&raw));
             assert_eq!(l.oldest_event_time.as_deref(), Some("2026-11-20T10:00:00Z"));
         }
+        std::fs::remove_dir_all(&f.root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_deleted_validating_trail_keeps_its_checkpoint_until_its_final_digests_are_written() {
+        let f = Fixture::new("deleted");
+        f.bucket();
+        let settings = Settings {
+            window_ms: 1000,
+            max_file_bytes: 1 << 20,
+            gzip_level: 1,
+            digest_interval_ms: 10_000,
+            event_proofs: true,
+        };
+        let mut e = f.open(settings);
+        e.set_versions(vec![(0, Some(validating(true))), (10, None)]);
+        e.apply(f.records.iter().map(|(s, r)| (*s, r)), 0);
+        // The files are delivered and join new chains, whose final digests cannot be named in the same second.
+        assert_eq!(e.settle(20, 1000).await.unwrap(), 9, "held before the deletion while digests are owed");
+        assert!(!e.finished());
+        assert_eq!(f.files().await.len(), 2);
+        assert_eq!(e.settle(20, 2000).await.unwrap(), 20);
+        assert!(e.finished());
+        let got = digests(&f).await;
+        assert_eq!(got.len(), 2, "one final digest per region");
+        assert_eq!(got.iter().map(|(_, d, _)| d.log_files.len()).sum::<usize>(), 2);
         std::fs::remove_dir_all(&f.root).unwrap();
     }
 }

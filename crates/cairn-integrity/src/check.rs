@@ -94,6 +94,14 @@ pub fn parse_time(s: &str) -> Option<i64> {
     s.parse::<i64>().ok()
 }
 
+/// Object metadata of a backfill digest: when it was generated.
+pub const BACKFILL_TIMESTAMP_METADATA: &str = "backfill-generation-timestamp";
+
+/// Whether an Invalid is the missing-public-key verdict (a backfill digest's keys are then looked up by its time).
+pub fn is_missing_key(invalid: &Invalid) -> bool {
+    invalid.0.contains("\tINVALID: public key not found in region ")
+}
+
 /// Members a digest must have before anything else is checked.
 const REQUIRED: [&str; 6] = [
     "digestPublicKeyFingerprint",
@@ -142,6 +150,10 @@ pub fn check_digest(
     let Some(signature) = meta_signature.map(String::as_str).or(signature) else {
         return Err(Invalid(format!("Digest file\t{at}\tINVALID: signature verification failed")));
     };
+    // A backfill digest names when it was generated (its keys are looked up around that time).
+    if is_backfill(key) && fetched.metadata.as_ref().is_some_and(|m| !m.contains_key(BACKFILL_TIMESTAMP_METADATA)) {
+        return Err(invalid_format());
+    }
     let obj = value.as_object().ok_or_else(invalid_format)?;
     if REQUIRED.iter().any(|m| !obj.contains_key(*m)) {
         return Err(invalid_format());
@@ -179,8 +191,10 @@ pub fn check_digest(
         return Err(Invalid(format!("Digest file\t{at}\tINVALID: signature verification failed")));
     }
     let doc: Document = serde_json::from_value(value).map_err(|_| invalid_format())?;
-    let start = parse_time(&doc.digest_start_time).ok_or_else(invalid_format)?;
-    let end = parse_time(&doc.digest_end_time).ok_or_else(invalid_format)?;
+    // The end is read first, then the start, as AWS's validator reads them.
+    let unparsable = |v: &str| Invalid(format!("Digest file\t{at}\tINVALID: Unable to parse date value: {v}"));
+    let end = parse_time(&doc.digest_end_time).ok_or_else(|| unparsable(&doc.digest_end_time))?;
+    let start = parse_time(&doc.digest_start_time).ok_or_else(|| unparsable(&doc.digest_start_time))?;
     Ok(ValidDigest { doc, start, end })
 }
 

@@ -24,7 +24,7 @@ pub struct LogFileEntry {
     /// hex(SHA-256 of the uncompressed log file).
     #[serde(rename = "hashValue")]
     pub hash_value: String,
-    #[serde(rename = "hashAlgorithm")]
+    #[serde(rename = "hashAlgorithm", default)]
     pub hash_algorithm: String,
     #[serde(rename = "newestEventTime")]
     pub newest_event_time: Option<String>,
@@ -51,10 +51,11 @@ pub struct EventTreeHead {
     pub peaks: Vec<String>,
 }
 
-/// A digest file's document.
+/// A digest file's document. Reading is as lenient as AWS's validator: beyond the members it requires (checked
+/// before a document is read), absent members read as empty.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Document {
-    #[serde(rename = "awsAccountId")]
+    #[serde(rename = "awsAccountId", default)]
     pub aws_account_id: String,
     #[serde(rename = "digestStartTime")]
     pub digest_start_time: String,
@@ -66,7 +67,7 @@ pub struct Document {
     pub digest_s3_object: String,
     #[serde(rename = "digestPublicKeyFingerprint")]
     pub digest_public_key_fingerprint: String,
-    #[serde(rename = "digestSignatureAlgorithm")]
+    #[serde(rename = "digestSignatureAlgorithm", default)]
     pub digest_signature_algorithm: String,
     #[serde(rename = "newestEventTime")]
     pub newest_event_time: Option<String>,
@@ -82,7 +83,7 @@ pub struct Document {
     pub previous_digest_hash_algorithm: Option<String>,
     #[serde(rename = "previousDigestSignature")]
     pub previous_digest_signature: Option<String>,
-    #[serde(rename = "logFiles")]
+    #[serde(rename = "logFiles", default)]
     pub log_files: Vec<LogFileEntry>,
     #[serde(rename = "cairnEventTree", default, skip_serializing_if = "Option::is_none")]
     pub event_tree: Option<EventTreeHead>,

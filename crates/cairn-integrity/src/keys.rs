@@ -83,14 +83,17 @@ pub fn verify(public_der: &[u8], message: &[u8], signature: &[u8]) -> bool {
     UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, public_der).verify(message, signature).is_ok()
 }
 
-/// The keys of one region's directory, oldest first.
-fn read_region(dir: &Path) -> Result<Vec<Arc<SigningKey>>, KeyError> {
+/// The keys of one region's directory, oldest first, except those starting at a time in `known` (already loaded).
+fn read_region(dir: &Path, known: &[i64]) -> Result<Vec<Arc<SigningKey>>, KeyError> {
     let mut keys = Vec::new();
     for f in std::fs::read_dir(dir).map_err(io("reading", dir))? {
         let path = f.map_err(io("reading", dir))?.path();
         let Some(start) = path.file_name().and_then(|n| n.to_str()?.strip_suffix(".der")?.parse::<i64>().ok()) else {
             continue;
         };
+        if known.contains(&start) {
+            continue;
+        }
         let der = std::fs::read(&path).map_err(io("reading", &path))?;
         let key = SigningKey::from_private_der(&der, start).ok_or_else(|| KeyError::Malformed(path.clone()))?;
         keys.push(Arc::new(key));
@@ -150,7 +153,7 @@ impl SigningKeys {
             if check_region(&region).is_err() || !entry.path().is_dir() {
                 continue;
             }
-            regions.insert(region, read_region(&entry.path())?);
+            regions.insert(region, read_region(&entry.path(), &[])?);
         }
         Ok(SigningKeys { dir: dir.to_path_buf(), rotation_ms, regions: Mutex::new(regions) })
     }
@@ -162,13 +165,13 @@ impl SigningKeys {
         if !dir.is_dir() {
             return;
         }
-        match read_region(&dir) {
-            Ok(on_disk) => {
-                for k in on_disk {
-                    if !keys.iter().any(|have| have.valid_from_ms == k.valid_from_ms) {
-                        tracing::info!(region, fingerprint = k.fingerprint(), "loaded a new digest signing key");
-                        keys.push(k);
-                    }
+        let known: Vec<i64> = keys.iter().map(|k| k.valid_from_ms).collect();
+        match read_region(&dir, &known) {
+            Ok(new) if new.is_empty() => {}
+            Ok(new) => {
+                for k in new {
+                    tracing::info!(region, fingerprint = k.fingerprint(), "loaded a new digest signing key");
+                    keys.push(k);
                 }
                 keys.sort_by_key(|k| k.valid_from_ms);
             }

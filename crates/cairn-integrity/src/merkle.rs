@@ -34,33 +34,59 @@ pub fn empty_root() -> Hash {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Frontier {
     pub size: u64,
-    /// hex roots of the perfect subtrees, one per set bit of `size`, from the highest bit down.
-    pub peaks: Vec<String>,
+    /// Roots of the perfect subtrees, one per set bit of `size`, from the highest bit down (hex when serialized).
+    #[serde(with = "hex_hashes")]
+    pub peaks: Vec<Hash>,
 }
 
 impl Frontier {
+    /// The frontier of a tree head: `None` unless `peaks` are hashes, one per set bit of `size`.
+    pub fn from_hex(size: u64, peaks: &[String]) -> Option<Frontier> {
+        let peaks: Vec<Hash> = peaks.iter().map(|p| to_hash(p)).collect::<Option<_>>()?;
+        (peaks.len() == size.count_ones() as usize).then_some(Frontier { size, peaks })
+    }
+
+    /// The peaks as hex, as tree heads carry them.
+    pub fn hex_peaks(&self) -> Vec<String> {
+        self.peaks.iter().map(|h| crate::digest::hex(h)).collect()
+    }
+
     /// Appends a leaf by its hash.
     pub fn push(&mut self, leaf: Hash) {
-        let mut peaks: Vec<Hash> = self.peaks.iter().filter_map(|p| to_hash(p)).collect();
         let mut node = leaf;
         // Each trailing one bit of the old size is a peak of the new node's height: merge it.
         let mut size = self.size;
         while size & 1 == 1 {
-            let left = peaks.pop().expect("a peak per set bit");
+            let Some(left) = self.peaks.pop() else { break };
             node = node_hash(&left, &node);
             size >>= 1;
         }
-        peaks.push(node);
+        self.peaks.push(node);
         self.size += 1;
-        self.peaks = peaks.iter().map(|h| crate::digest::hex(h)).collect();
     }
 
     /// The tree's root hash (RFC 6962's MTH).
     pub fn root(&self) -> Hash {
-        let peaks: Vec<Hash> = self.peaks.iter().filter_map(|p| to_hash(p)).collect();
-        let mut it = peaks.iter().rev();
+        let mut it = self.peaks.iter().rev();
         let Some(last) = it.next() else { return empty_root() };
         it.fold(*last, |acc, left| node_hash(left, &acc))
+    }
+}
+
+/// Hashes as a list of hex strings.
+mod hex_hashes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(hashes: &[super::Hash], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(hashes.iter().map(|h| crate::digest::hex(h)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<super::Hash>, D::Error> {
+        let strings = Vec::<String>::deserialize(d)?;
+        strings
+            .iter()
+            .map(|h| super::to_hash(h).ok_or_else(|| serde::de::Error::custom("a peak is not 32 bytes of hex")))
+            .collect()
     }
 }
 
@@ -329,6 +355,10 @@ mod tests {
             assert_eq!(f.root(), root(&all[..=i]), "size {}", i + 1);
             assert_eq!(f.peaks.len() as u32, f.size.count_ones());
         }
+        let json = serde_json::to_string(&f).unwrap();
+        assert_eq!(serde_json::from_str::<Frontier>(&json).unwrap(), f);
+        assert_eq!(Frontier::from_hex(f.size, &f.hex_peaks()), Some(f.clone()));
+        assert_eq!(Frontier::from_hex(f.size + 1, &f.hex_peaks()), None);
     }
 
     #[test]
@@ -351,8 +381,7 @@ mod tests {
             for m in 0..=n {
                 let mut f = Frontier::default();
                 all[..m].iter().for_each(|l| f.push(*l));
-                let peaks: Vec<Hash> = f.peaks.iter().map(|p| to_hash(p).unwrap()).collect();
-                let e = Extension::new(m as u64, &peaks, &all[m..n]).unwrap();
+                let e = Extension::new(m as u64, &f.peaks, &all[m..n]).unwrap();
                 assert_eq!(e.root(), Some(root(&all[..n])), "root {m} + {}", n - m);
                 for i in m..n {
                     assert_eq!(e.inclusion(i as u64), Some(inclusion_proof(&all[..n], i)), "leaf {i} of {n} after {m}");

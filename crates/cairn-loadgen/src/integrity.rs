@@ -86,7 +86,7 @@ pub async fn fixture(f: Fixture<'_>) -> Result<()> {
             events += recs.len() as u64;
         }
         let end_ms = start_ms + (h + 1) * 3_600_000;
-        let sealed = chain.seal(of, end_ms, &key, None);
+        let sealed = chain.seal(of, end_ms, &key);
         let user = vec![
             (SIGNATURE_METADATA.to_string(), sealed.signature.clone()),
             (SIGNATURE_ALGORITHM_METADATA.to_string(), SIGNATURE_ALGORITHM.to_string()),

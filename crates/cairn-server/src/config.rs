@@ -86,6 +86,13 @@ pub struct DeliveryConfig {
     /// A trail with log file validation delivers a digest file of each account and region this often (AWS: hourly).
     #[serde(default = "digest_interval_seconds")]
     pub digest_interval_seconds: u64,
+    /// Digests carry a Merkle tree head over their events, for `cairn prove` (cairn's addition to AWS's format).
+    #[serde(default = "event_proofs")]
+    pub event_proofs: bool,
+}
+
+fn event_proofs() -> bool {
+    true
 }
 
 fn digest_interval_seconds() -> u64 {
@@ -116,6 +123,7 @@ impl Default for DeliveryConfig {
             gzip_level: gzip_level(),
             signing_key_rotation_days: signing_key_rotation_days(),
             digest_interval_seconds: digest_interval_seconds(),
+            event_proofs: event_proofs(),
         }
     }
 }
@@ -500,6 +508,7 @@ impl Config {
                 max_file_bytes: d.max_file_bytes,
                 gzip_level: d.gzip_level,
                 digest_interval_ms: d.digest_interval_seconds as i64 * 1000,
+                event_proofs: d.event_proofs,
             },
             s3_virtual_host_domains: self.s3.virtual_host_domains,
             signing_key_rotation_ms: i64::from(d.signing_key_rotation_days) * 86_400_000,

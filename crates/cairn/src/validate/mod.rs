@@ -86,6 +86,10 @@ pub struct ValidateArgs {
     /// text (as the AWS CLI prints) or json (one document on stdout).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     output: Format,
+    /// Offline: do not fail for digests whose signature a local copy cannot hold (the newest of each chain); their
+    /// log files are still checked against the hashes they list.
+    #[arg(long)]
+    allow_unverified: bool,
     /// Also check each digest's per-event Merkle tree head against its log files' events (cairn's digests).
     #[arg(long)]
     events: bool,
@@ -94,24 +98,20 @@ pub struct ValidateArgs {
 /// One step of the chain walk, in the order AWS's validator reports it.
 #[derive(Debug, Clone)]
 enum Item {
+    /// A digest whose signature verified, or (offline only, `verified` false) one whose signature nothing names:
+    /// the newest of a chain, whose signature only its object metadata held. Their log files are checked either way.
     Valid {
         bucket: String,
         key: String,
         doc: Box<Document>,
         backfill: bool,
+        verified: bool,
     },
     Invalid {
         line: String,
         backfill: bool,
     },
     Missing {
-        bucket: String,
-        key: String,
-        backfill: bool,
-    },
-    /// Offline only: a digest whose signature nothing names (the newest of a chain); its previous digests are
-    /// checked, its log files are not.
-    Unverified {
         bucket: String,
         key: String,
         backfill: bool,
@@ -230,6 +230,10 @@ struct Walk<'a> {
     prefix: Option<String>,
     start: i64,
     concurrency: usize,
+    /// Online: where to ask for the public keys of a backfill digest's generation time.
+    lister: Option<&'a cairn_client::Endpoint>,
+    /// The keys backfill digests are checked with, loaded around each one's generation time (as the AWS CLI does).
+    backfill_keys: PublicKeys,
     /// Fetched digests by (bucket, key).
     fetched: HashMap<(String, String), Got>,
     /// Offline: signatures of digests, from the digests that point back to them.
@@ -283,6 +287,46 @@ impl Walk<'_> {
         self.src.get(bucket, key).await
     }
 
+    /// Checks a backfill digest with the keys of its generation time, loading them (one hour either side) when its
+    /// key is not among those loaded so far.
+    async fn check_backfill(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        fetched: &check::Fetched,
+        signature: Option<&str>,
+    ) -> Result<Result<check::ValidDigest, check::Invalid>> {
+        let home = self.trail.home_region.clone();
+        // Offline, the file of public keys is all there is.
+        let Some(lister) = self.lister else {
+            return Ok(check::check_digest(bucket, key, fetched, signature, self.keys, &home));
+        };
+        let first = check::check_digest(bucket, key, fetched, signature, &self.backfill_keys, &home);
+        let generated = fetched.metadata.as_ref().and_then(|m| m.get(check::BACKFILL_TIMESTAMP_METADATA));
+        let (Err(e), Some(generated)) = (&first, generated) else { return Ok(first) };
+        if !check::is_missing_key(e) {
+            return Ok(first);
+        }
+        let Some(at) = check::parse_time(generated) else {
+            return Ok(Err(check::Invalid(format!(
+                "Digest file\ts3://{bucket}/{key}\tINVALID: Unable to parse date value: {generated}"
+            ))));
+        };
+        let client = cairn_client::http_client(1);
+        let body = json!({ "StartTime": at - 3600, "EndTime": at + 3600 });
+        let signer = cairn_client::Signer::cloudtrail(lister, "ListPublicKeys", Bytes::from(body.to_string()))?;
+        let loaded = keys_from_list(&call(&client, lister, &signer).await?)?;
+        if loaded.is_empty() {
+            return Ok(Err(check::Invalid(format!(
+                "Digest file\ts3://{bucket}/{key}\tINVALID: No public keys found between {} and {}",
+                check::format_display(at - 3600),
+                check::format_display(at + 3600)
+            ))));
+        }
+        self.backfill_keys.extend(loaded);
+        Ok(check::check_digest(bucket, key, fetched, signature, &self.backfill_keys, &home))
+    }
+
     /// Walks one chain (standard or backfill digests) from the newest in range back to the start.
     async fn chain(&mut self, bucket: &str, mut digests: Vec<String>, backfill: bool) -> Result<Vec<Item>> {
         let mut items = Vec::new();
@@ -307,6 +351,7 @@ impl Walk<'_> {
             let checked = match unverifiable {
                 true => check::read_unverified(&fetched)
                     .ok_or_else(|| check::Invalid(format!("Digest file\ts3://{bucket}/{k}\tINVALID: invalid format"))),
+                false if backfill => self.check_backfill(&bucket, &k, &fetched, signature.as_deref()).await?,
                 false => {
                     check::check_digest(&bucket, &k, &fetched, signature.as_deref(), self.keys, &self.trail.home_region)
                 }
@@ -321,11 +366,12 @@ impl Walk<'_> {
                     let end_date = valid.end;
                     let (prev_bucket, prev_key) =
                         (valid.doc.previous_digest_s3_bucket.clone(), valid.doc.previous_digest_s3_object.clone());
-                    items.push(match unverifiable {
-                        true => Item::Unverified { bucket: bucket.clone(), key: k.clone(), backfill },
-                        false => {
-                            Item::Valid { bucket: bucket.clone(), key: k.clone(), doc: Box::new(valid.doc), backfill }
-                        }
+                    items.push(Item::Valid {
+                        bucket: bucket.clone(),
+                        key: k.clone(),
+                        doc: Box::new(valid.doc),
+                        backfill,
+                        verified: !unverifiable,
                     });
                     match (prev_bucket, prev_key) {
                         (Some(pb), Some(pk)) => {
@@ -430,6 +476,8 @@ pub(crate) struct Prepared {
     start: i64,
     end: i64,
     concurrency: usize,
+    /// Online: the CloudTrail endpoint, for backfill digests' keys.
+    lister: Option<cairn_client::Endpoint>,
 }
 
 async fn prepare(args: &Scope) -> Result<Prepared> {
@@ -469,7 +517,17 @@ async fn prepare(args: &Scope) -> Result<Prepared> {
         let keys = keys_from_file(args.public_keys.as_deref().context("--local-dir needs --public-keys")?)?;
         let src = Source::Dir { root: dir.clone(), bucket: bucket.clone() };
         let prefix = args.s3_prefix.clone();
-        return Ok(Prepared { src, keys, trail, bucket, prefix, start, end, concurrency: args.concurrency });
+        return Ok(Prepared {
+            src,
+            keys,
+            trail,
+            bucket,
+            prefix,
+            start,
+            end,
+            concurrency: args.concurrency,
+            lister: None,
+        });
     }
     if let Some(ct) = args.env_cloudtrail_endpoint.clone().filter(|_| args.connection.endpoint_flag().is_none()) {
         ep.url = ct;
@@ -508,7 +566,8 @@ async fn prepare(args: &Scope) -> Result<Prepared> {
     let s3 =
         cairn_client::Endpoint { url: args.s3_endpoint_url.clone().unwrap_or_else(|| ep.url.clone()), ..ep.clone() };
     let src = Source::s3(s3, args.concurrency);
-    Ok(Prepared { src, keys, trail, bucket, prefix, start, end, concurrency: args.concurrency })
+    let lister = Some(ep.clone());
+    Ok(Prepared { src, keys, trail, bucket, prefix, start, end, concurrency: args.concurrency, lister })
 }
 
 /// Walks the standard and the backfill chains of the range.
@@ -520,6 +579,8 @@ async fn walk(p: &Prepared) -> Result<Vec<Item>> {
         prefix: p.prefix.clone(),
         start: p.start,
         concurrency: p.concurrency,
+        lister: p.lister.as_ref(),
+        backfill_keys: PublicKeys::new(),
         fetched: HashMap::new(),
         signatures: HashMap::new(),
     };
@@ -622,6 +683,38 @@ async fn check_logs(
     Ok(out)
 }
 
+/// Reports the log files a digest lists, with their checks.
+#[allow(clippy::too_many_arguments)]
+fn report_logs(
+    p: &mut Printer,
+    t: &mut Tally,
+    logs_json: &mut Vec<Value>,
+    doc: &Document,
+    logs: &[LogFileEntry],
+    statuses: &[LogStatus],
+    next_log: &mut usize,
+    text: bool,
+) {
+    for l in &doc.log_files {
+        let status = statuses[*next_log];
+        debug_assert_eq!(logs[*next_log].s3_object, l.s3_object);
+        *next_log += 1;
+        if status == LogStatus::Valid {
+            t.valid_logs += 1;
+        } else {
+            t.invalid_logs += 1;
+        }
+        if text {
+            let line = format!("Log file\ts3://{}/{}\t{}", l.s3_bucket, l.s3_object, status.words());
+            p.status(&line, status != LogStatus::Valid);
+        }
+        logs_json.push(json!({
+            "s3Bucket": l.s3_bucket, "s3Object": l.s3_object, "valid": status == LogStatus::Valid,
+            "status": status.words(),
+        }));
+    }
+}
+
 fn report(
     args: &ValidateArgs,
     items: &[Item],
@@ -641,7 +734,24 @@ fn report(
         trees.unwrap_or_default().iter().map(|c| (c.digest.as_str(), c)).collect();
     for item in items {
         match item {
-            Item::Valid { bucket, key, doc, backfill } => {
+            Item::Valid { bucket, key, doc, backfill, verified: false } => {
+                t.unverified += 1;
+                let tag = if *backfill { "(backfill) " } else { "" };
+                if text {
+                    p.status(
+                        &format!(
+                            "{tag}Digest file\ts3://{bucket}/{key}\tUNVERIFIED: its signature was in object metadata, \
+                             which a local copy does not keep"
+                        ),
+                        true,
+                    );
+                }
+                digests_json.push(json!({
+                    "s3Bucket": bucket, "s3Object": key, "backfill": backfill, "valid": null, "status": "UNVERIFIED",
+                }));
+                report_logs(&mut p, &mut t, &mut logs_json, doc, logs, statuses, &mut next_log, text);
+            }
+            Item::Valid { bucket, key, doc, backfill, verified: true } => {
                 let ds = check::parse_time(&doc.digest_start_time).unwrap_or(start).max(start);
                 let de = check::parse_time(&doc.digest_end_time).unwrap_or(end).min(end);
                 t.found_start = Some(t.found_start.map_or(ds, |f| f.min(ds)));
@@ -656,24 +766,7 @@ fn report(
                     p.status(&format!("{tag}Digest file\ts3://{bucket}/{key}\tvalid"), false);
                 }
                 digests_json.push(json!({"s3Bucket": bucket, "s3Object": key, "backfill": backfill, "valid": true}));
-                for l in &doc.log_files {
-                    let status = statuses[next_log];
-                    debug_assert_eq!(logs[next_log].s3_object, l.s3_object);
-                    next_log += 1;
-                    let line = format!("Log file\ts3://{}/{}\t{}", l.s3_bucket, l.s3_object, status.words());
-                    if status == LogStatus::Valid {
-                        t.valid_logs += 1;
-                    } else {
-                        t.invalid_logs += 1;
-                    }
-                    if text {
-                        p.status(&line, status != LogStatus::Valid);
-                    }
-                    logs_json.push(json!({
-                        "s3Bucket": l.s3_bucket, "s3Object": l.s3_object, "valid": status == LogStatus::Valid,
-                        "status": status.words(),
-                    }));
-                }
+                report_logs(&mut p, &mut t, &mut logs_json, doc, logs, statuses, &mut next_log, text);
                 if let Some(c) = tree_of.get(format!("s3://{bucket}/{key}").as_str()) {
                     let words = c.problem.as_deref().map_or("valid".to_string(), |why| format!("INVALID: {why}"));
                     if c.problem.is_none() {
@@ -717,22 +810,6 @@ fn report(
                     "s3Bucket": bucket, "s3Object": key, "backfill": backfill, "valid": false, "status": "INVALID: not found",
                 }));
             }
-            Item::Unverified { bucket, key, backfill } => {
-                t.unverified += 1;
-                let tag = if *backfill { "(backfill) " } else { "" };
-                if text {
-                    p.status(
-                        &format!(
-                            "{tag}Digest file\ts3://{bucket}/{key}\tUNVERIFIED: its signature was in object metadata, \
-                             which a local copy does not keep (its log files are not checked)"
-                        ),
-                        true,
-                    );
-                }
-                digests_json.push(json!({
-                    "s3Bucket": bucket, "s3Object": key, "backfill": backfill, "valid": null, "status": "UNVERIFIED",
-                }));
-            }
             Item::Gap { next_end, last_start, backfill } => {
                 let tag = if *backfill { "(backfill) " } else { "" };
                 if text {
@@ -751,7 +828,7 @@ fn report(
         }
     }
     let invalid = t.invalid_digests + t.invalid_backfill + t.invalid_logs + t.invalid_trees;
-    let code = i32::from(invalid > 0);
+    let code = i32::from(invalid > 0 || (t.unverified > 0 && !args.allow_unverified));
     if !text {
         let doc = json!({
             "trailArn": args.scope.trail_arn,
@@ -819,6 +896,9 @@ fn report(
     }
     if t.unverified > 0 {
         out.push_str(&format!("\n{} digest files UNVERIFIED (offline: no signature)", t.unverified));
+        if !args.allow_unverified {
+            out.push_str("; pass --allow-unverified to accept them");
+        }
     }
     out.push('\n');
     print!("{out}");

@@ -79,17 +79,20 @@ async fn prove(args: ProveArgs) -> Result<i32> {
     };
     // The digest that lists the file, and every file it lists.
     let mut first = 0;
-    let (bucket, key, doc) = items
+    let (bucket, key, doc, verified) = items
         .iter()
         .find_map(|i| match i {
-            Item::Valid { bucket, key, doc, .. } => {
+            Item::Valid { bucket, key, doc, verified, .. } => {
                 let range = first..first + doc.log_files.len();
                 first += doc.log_files.len();
-                range.contains(&at.log).then(|| (bucket.clone(), key.clone(), doc.clone()))
+                range.contains(&at.log).then(|| (bucket.clone(), key.clone(), doc.clone(), *verified))
             }
             _ => None,
         })
         .context("the event's log file is listed by no valid digest")?;
+    if !verified {
+        bail!("digest s3://{bucket}/{key}, which lists the event's log file, is UNVERIFIED (offline, no signature)");
+    }
     let Some(head) = doc.event_tree.clone() else {
         bail!("digest s3://{bucket}/{key} has no event tree (digests CloudTrail wrote have none): the event's file is proven, not the event");
     };
@@ -109,8 +112,7 @@ async fn prove(args: ProveArgs) -> Result<i32> {
     }
     let previous = previous_head(&p, &items, &doc).await.map_err(|e| anyhow::anyhow!(e))?;
     let f = frontier(&previous).map_err(|e| anyhow::anyhow!(e))?;
-    let peaks: Vec<Hash> = f.peaks.iter().filter_map(|h| merkle::to_hash(h)).collect();
-    let tree = Extension::new(f.size, &peaks, &leaves).context("the previous tree head's peaks")?;
+    let tree = Extension::new(f.size, &f.peaks, &leaves).context("the previous tree head's peaks")?;
     let root = tree.root().context("the tree's root")?;
     if hex(&root) != head.root_hash || tree.size() != head.tree_size {
         bail!("the digest's log files do not give its event tree head: the proof cannot be made");

@@ -167,7 +167,9 @@ impl Source {
     pub async fn get(&self, bucket: &str, key: &str) -> Result<Got> {
         match self {
             Source::Dir { root, bucket: mine } => {
-                if bucket != mine || key.split('/').any(|p| p == ".." || p == ".") {
+                // Only relative keys inside the copy: no absolute paths, no `..`, no empty or `.` segments.
+                let outside = key.starts_with('/') || key.contains('\\');
+                if bucket != mine || outside || key.split('/').any(|p| p.is_empty() || p == ".." || p == ".") {
                     return Ok(Got::Missing);
                 }
                 match tokio::fs::read(root.join(key)).await {
@@ -266,6 +268,8 @@ mod tests {
         );
         assert!(matches!(src.get("bk", "AWSLogs/none").await.unwrap(), Got::Missing));
         assert!(matches!(src.get("bk", "../etc/passwd").await.unwrap(), Got::Missing));
+        assert!(matches!(src.get("bk", "/etc/passwd").await.unwrap(), Got::Missing));
+        assert!(matches!(src.get("bk", "AWSLogs//x").await.unwrap(), Got::Missing));
         std::fs::remove_dir_all(root).unwrap();
     }
 }
