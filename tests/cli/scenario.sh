@@ -55,6 +55,21 @@ fails_with() { # fails_with <code> <command...>
   grep -q "($want)" "$work/err" || { echo "expected $want, got: $(cat "$work/err")" >&2; exit 1; }
 }
 
+# settled <trail>: after StopLogging, waits until the trail's final digests are written: its latest digest delivery is
+# after the stop and has stayed the same for 3 seconds (longer than the digest interval).
+settled() {
+  local last="" same=0 now
+  for _ in $(seq 120); do
+    now=$("$aws" cloudtrail get-trail-status --name "$1" --query '[StopLoggingTime, LatestDigestDeliveryTime]' --output text)
+    if [ "$now" = "$last" ]; then same=$((same + 1)); else same=0; last=$now; fi
+    if [ "$same" -ge 6 ] && python3 -c 'import sys; s, d = sys.argv[1].split(); sys.exit(not (s != "None" and d != "None" and float(d) >= float(s)))' "$now"; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "the final digests of $1 were never written ($now)" >&2; exit 1
+}
+
 step create-trail
 out=$("$aws" cloudtrail create-trail --name my-trail --s3-bucket-name amzn-s3-demo-bucket --is-multi-region-trail)
 check "$out" 'j["TrailARN"] == "arn:aws:cloudtrail:us-east-1:111111111111:trail/my-trail" and j["IsMultiRegionTrail"] and j["IncludeGlobalServiceEvents"]'
@@ -243,7 +258,7 @@ out=$("$aws" cloudtrail lookup-events --lookup-attributes AttributeKey=EventSour
 check "$out" '{"CreateKey", "DisableKey", "Decrypt"} <= {e["EventName"] for e in j["Events"]}'
 "$aws" cloudtrail stop-logging --name kms-trail
 # The AWS CLI validates the chain through the outages above; as in AWS, digests are not SSE-KMS objects.
-sleep 4
+settled kms-trail
 "$aws" cloudtrail validate-logs --trail-arn arn:aws:cloudtrail:us-east-1:111111111111:trail/kms-trail \
   --start-time "$scenario_start" > "$work/kms-validate.out"
 grep -q "digest files valid" "$work/kms-validate.out" || { cat "$work/kms-validate.out" >&2; exit 1; }

@@ -50,6 +50,21 @@ export AWS_ACCESS_KEY_ID=AKIAMGMT000000000001 AWS_SECRET_ACCESS_KEY=mgmt-secret-
 export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 export AWS_MAX_ATTEMPTS=1 AWS_PAGER=""
 
+# settled <trail>: after StopLogging, waits until the trail's final digests are written: its latest digest delivery is
+# after the stop and has stayed the same for 3 seconds (longer than the digest interval).
+settled() {
+  local last="" same=0 now
+  for _ in $(seq 120); do
+    now=$("$aws" cloudtrail get-trail-status --name "$1" --query '[StopLoggingTime, LatestDigestDeliveryTime]' --output text)
+    if [ "$now" = "$last" ]; then same=$((same + 1)); else same=0; last=$now; fi
+    if [ "$same" -ge 6 ] && python3 -c 'import sys; s, d = sys.argv[1].split(); sys.exit(not (s != "None" and d != "None" and float(d) >= float(s)))' "$now"; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "the final digests of $1 were never written ($now)" >&2; exit 1
+}
+
 # A validating multi-region trail, some calls in two regions, digests for a few periods, then StopLogging (its final
 # digests end the chains, so nothing changes while the files are tampered with).
 deliver() { # deliver <trail> <bucket> [create-trail options...]
@@ -63,7 +78,7 @@ deliver() { # deliver <trail> <bucket> [create-trail options...]
   done
   sleep 2
   "$aws" cloudtrail stop-logging --name "$trail"
-  sleep 4
+  settled "$trail"
 }
 
 # Runs both validators; both must exit <code> and print the same lines on the same streams.
@@ -237,7 +252,7 @@ start_cairn "$work/local.toml"
 for _ in 1 2 3; do "$aws" cloudtrail describe-trails > /dev/null; sleep 1; done
 sleep 2
 "$aws" cloudtrail stop-logging --name crash-trail
-sleep 4
+settled crash-trail
 both 0 arn:aws:cloudtrail:us-east-1:111111111111:trail/crash-trail
 [ ! -s "$work/cairn.err" ] || { echo "a gap or an invalid file after SIGKILL: $(cat "$work/cairn.err")" >&2; exit 1; }
 python3 - "$work/cairn.out" <<'PY'
