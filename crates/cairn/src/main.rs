@@ -125,6 +125,11 @@ fn main() -> Result<()> {
 fn serve(settings: cairn_server::config::Settings) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
+        // SIGTERM and SIGINT are taken over before anything is served: one right after start-up shuts down
+        // gracefully instead of killing the process.
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        let interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
         let listener =
             TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
         let addr = listener.local_addr()?;
@@ -133,26 +138,15 @@ fn serve(settings: cairn_server::config::Settings) -> Result<()> {
         // Tests and scripts read this line to learn the port.
         println!("cairn listening on http://{addr} (data directory {})", data_dir.display());
         tracing::info!(%addr, data_dir = %data_dir.display(), "cairn serving");
-        cairn_server::serve(listener, app, shutdown_signal()).await?;
+        cairn_server::serve(listener, app, shutdown_signal(term, interrupt)).await?;
         tracing::info!("cairn stopped");
         Ok(())
     })
 }
 
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await
-            }
-        }
-    };
+async fn shutdown_signal(mut term: tokio::signal::unix::Signal, mut interrupt: tokio::signal::unix::Signal) {
     tokio::select! {
-        _ = term => tracing::info!("SIGTERM received, shutting down"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("interrupt received, shutting down"),
+        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+        _ = interrupt.recv() => tracing::info!("interrupt received, shutting down"),
     }
 }
