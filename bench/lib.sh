@@ -36,3 +36,28 @@ TOML
   wait_port "$port"
   CAIRN_ENDPOINT="http://127.0.0.1:$port"
 }
+
+# Trail delivery figures of the cairn at $CAIRN_ENDPOINT, from /metrics.
+metric_sum() { # metric_sum <metric name>: the sum over trails
+  python3 - "$CAIRN_ENDPOINT/metrics" "$1" <<'PY'
+import sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1]).read().decode()
+print(int(sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith(sys.argv[2] + "{"))))
+PY
+}
+# wait_delivered: until every trail's lag is zero; prints the seconds waited.
+wait_delivered() {
+  python3 - "$CAIRN_ENDPOINT/metrics" <<'PY'
+import sys, time, urllib.request
+start = time.time()
+while True:
+    text = urllib.request.urlopen(sys.argv[1]).read().decode()
+    lags = [float(l.split()[-1]) for l in text.splitlines() if l.startswith("cairn_trail_delivery_lag_records{")]
+    if lags and max(lags) == 0:
+        break
+    if time.time() - start > 600:
+        sys.exit("delivery did not catch up in 600 s")
+    time.sleep(0.2)
+print(f"{time.time() - start:.2f}")
+PY
+}

@@ -92,21 +92,8 @@ event_proofs = $2"
   t0=$(date +%s.%N)
   result=$("$loadgen" ingest --endpoint "$CAIRN_ENDPOINT" --access-key-id "$PRODUCER_AKID" --secret-access-key "$PRODUCER_SECRET" \
     --records-per-request "$RECORDS" --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup 2)
-  delivered=$(python3 - "$CAIRN_ENDPOINT/metrics" <<'PY'
-import sys, time, urllib.request
-start = time.time()
-while True:
-    text = urllib.request.urlopen(sys.argv[1]).read().decode()
-    lags = [float(l.split()[-1]) for l in text.splitlines() if l.startswith("cairn_trail_delivery_lag_records{")]
-    if lags and max(lags) == 0:
-        break
-    if time.time() - start > 600:
-        sys.exit("delivery did not catch up in 600 s")
-    time.sleep(0.2)
-text = urllib.request.urlopen(sys.argv[1]).read().decode()
-print(int(sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith("cairn_trail_delivered_events_total{"))))
-PY
-)
+  wait_delivered > /dev/null
+  delivered=$(metric_sum cairn_trail_delivered_events_total)
   local elapsed
   elapsed=$(python3 -c "import sys; print(float(sys.argv[1]) - float(sys.argv[2]))" "$(date +%s.%N)" "$t0")
   if [ "$validation" = true ]; then

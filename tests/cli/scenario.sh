@@ -46,6 +46,7 @@ export AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL="$endpoint" AWS_CONFIG_FILE
 export AWS_MAX_ATTEMPTS=1 AWS_PAGER=""
 
 step() { echo "--- $*" >&2; }
+source "$(dirname "$0")/lib.sh"
 check() { # check <json> <python expression over j>
   python3 -c 'import json,sys; j=json.loads(sys.argv[1]); assert eval(sys.argv[2]), (sys.argv[2], str(j)[:2000])' "$1" "$2"
 }
@@ -55,20 +56,6 @@ fails_with() { # fails_with <code> <command...>
   grep -q "($want)" "$work/err" || { echo "expected $want, got: $(cat "$work/err")" >&2; exit 1; }
 }
 
-# settled <trail>: after StopLogging, waits until the trail's final digests are written: its latest digest delivery is
-# after the stop and has stayed the same for 3 seconds (longer than the digest interval).
-settled() {
-  local last="" same=0 now
-  for _ in $(seq 120); do
-    now=$("$aws" cloudtrail get-trail-status --name "$1" --query '[StopLoggingTime, LatestDigestDeliveryTime]' --output text)
-    if [ "$now" = "$last" ]; then same=$((same + 1)); else same=0; last=$now; fi
-    if [ "$same" -ge 6 ] && python3 -c 'import sys; s, d = sys.argv[1].split(); sys.exit(not (s != "None" and d != "None" and float(d) >= float(s)))' "$now"; then
-      return 0
-    fi
-    sleep 0.5
-  done
-  echo "the final digests of $1 were never written ($now)" >&2; exit 1
-}
 
 step create-trail
 out=$("$aws" cloudtrail create-trail --name my-trail --s3-bucket-name amzn-s3-demo-bucket --is-multi-region-trail)

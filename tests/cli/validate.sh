@@ -13,6 +13,7 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 step() { echo "--- $*" >&2; }
+source "$(dirname "$0")/lib.sh"
 
 # cairn's account has a second key pair equal to Garage's, so one credential serves CloudTrail (cairn) and S3
 # (Garage), as the AWS CLI needs.
@@ -50,20 +51,6 @@ export AWS_ACCESS_KEY_ID=AKIAMGMT000000000001 AWS_SECRET_ACCESS_KEY=mgmt-secret-
 export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 export AWS_MAX_ATTEMPTS=1 AWS_PAGER=""
 
-# settled <trail>: after StopLogging, waits until the trail's final digests are written: its latest digest delivery is
-# after the stop and has stayed the same for 3 seconds (longer than the digest interval).
-settled() {
-  local last="" same=0 now
-  for _ in $(seq 120); do
-    now=$("$aws" cloudtrail get-trail-status --name "$1" --query '[StopLoggingTime, LatestDigestDeliveryTime]' --output text)
-    if [ "$now" = "$last" ]; then same=$((same + 1)); else same=0; last=$now; fi
-    if [ "$same" -ge 6 ] && python3 -c 'import sys; s, d = sys.argv[1].split(); sys.exit(not (s != "None" and d != "None" and float(d) >= float(s)))' "$now"; then
-      return 0
-    fi
-    sleep 0.5
-  done
-  echo "the final digests of $1 were never written ($now)" >&2; exit 1
-}
 
 # A validating multi-region trail, some calls in two regions, digests for a few periods, then StopLogging (its final
 # digests end the chains, so nothing changes while the files are tampered with).

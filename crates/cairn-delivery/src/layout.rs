@@ -75,18 +75,9 @@ fn utc(millis: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ`, as GetTrailStatus shows delivery times.
+/// `YYYY-MM-DDTHH:MM:SSZ`, as GetTrailStatus shows delivery times and digests their periods.
 pub fn iso_seconds(millis: i64) -> String {
-    let t = utc(millis);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    cairn_integrity::check::format_display(millis.div_euclid(1000))
 }
 
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

@@ -652,6 +652,15 @@ mod tests {
 
     const ARN: &str = "arn:aws:cloudtrail:us-east-1:111111111111:trail/t";
 
+    /// One-second windows and ten-second digest periods.
+    const SETTINGS: Settings = Settings {
+        window_ms: 1000,
+        max_file_bytes: 1 << 20,
+        gzip_level: 1,
+        digest_interval_ms: 10_000,
+        event_proofs: true,
+    };
+
     fn trail(logging: bool) -> Arc<Trail> {
         Arc::new(Trail {
             s3_key_prefix: Some("p".into()),
@@ -695,14 +704,7 @@ mod tests {
         }
 
         fn engine(&self) -> TrailDelivery {
-            let settings = Settings {
-                window_ms: 1000,
-                max_file_bytes: 1 << 20,
-                gzip_level: 1,
-                digest_interval_ms: 10_000,
-                event_proofs: true,
-            };
-            let mut e = self.open(settings);
+            let mut e = self.open(SETTINGS);
             // Not logging for records 0..4, logging from 4, stopped from 16.
             e.set_versions(vec![(0, Some(trail(false))), (4, Some(trail(true))), (16, Some(trail(false)))]);
             e
@@ -884,14 +886,7 @@ mod tests {
     async fn a_validating_trail_chains_signed_digests_through_empty_periods_a_failure_and_a_crash() {
         let f = Fixture::new("digests");
         f.bucket();
-        let settings = Settings {
-            window_ms: 1000,
-            max_file_bytes: 1 << 20,
-            gzip_level: 1,
-            digest_interval_ms: 10_000,
-            event_proofs: true,
-        };
-        let mut e = f.open(settings);
+        let mut e = f.open(SETTINGS);
         e.set_versions(vec![(0, Some(validating(true)))]);
         e.apply(f.records[..10].iter().map(|(s, r)| (*s, r)), 0);
         // The home region's chain opens at once; the other region's with its first file.
@@ -929,7 +924,7 @@ mod tests {
         // A crash: the sealed digests come back from the state and are written as sealed; the chain goes on.
         drop(e);
         f.local.set_policy("b", Some(&cairn_s3::access::cloudtrail_policy_for_any_trail("b"))).unwrap();
-        let mut e = f.open(settings);
+        let mut e = f.open(SETTINGS);
         e.set_versions(vec![(0, Some(validating(true))), (10, Some(validating(false)))]);
         e.apply(f.records[10..].iter().map(|(s, r)| (*s, r)), 31_000);
         // Stopped logging: a final digest of each chain, then no more.
@@ -970,14 +965,7 @@ mod tests {
     async fn a_deleted_validating_trail_keeps_its_checkpoint_until_its_final_digests_are_written() {
         let f = Fixture::new("deleted");
         f.bucket();
-        let settings = Settings {
-            window_ms: 1000,
-            max_file_bytes: 1 << 20,
-            gzip_level: 1,
-            digest_interval_ms: 10_000,
-            event_proofs: true,
-        };
-        let mut e = f.open(settings);
+        let mut e = f.open(SETTINGS);
         e.set_versions(vec![(0, Some(validating(true))), (10, None)]);
         e.apply(f.records.iter().map(|(s, r)| (*s, r)), 0);
         // The files are delivered and join new chains, whose final digests cannot be named in the same second.

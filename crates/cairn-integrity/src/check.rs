@@ -35,38 +35,31 @@ pub fn key_date(key: &str) -> Option<&str> {
     key.get(start..key.len() - to_end)
 }
 
+/// `YYYYMMDDTHHMMSSZ`: digest names' times.
+const COMPACT: &[time::format_description::BorrowedFormatItem<'_>] =
+    time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+/// `YYYY-MM-DDTHH:MM:SSZ`: digest members' times, and how the validator prints times.
+const DISPLAY: &[time::format_description::BorrowedFormatItem<'_>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+
 /// Seconds since the epoch of a `YYYYMMDDTHHMMSSZ` string.
 pub fn parse_compact(s: &str) -> Option<i64> {
-    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    PrimitiveDateTime::parse(s, &fmt).ok().map(|t| t.assume_utc().unix_timestamp())
+    PrimitiveDateTime::parse(s, COMPACT).ok().map(|t| t.assume_utc().unix_timestamp())
+}
+
+fn format(secs: i64, description: &[time::format_description::BorrowedFormatItem<'_>]) -> String {
+    let t = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    t.format(description).unwrap_or_default()
 }
 
 /// `YYYYMMDDTHHMMSSZ` of seconds since the epoch.
 pub fn format_compact(secs: i64) -> String {
-    let t = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    format(secs, COMPACT)
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of seconds since the epoch, as the validator prints times.
 pub fn format_display(secs: i64) -> String {
-    let t = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    format(secs, DISPLAY)
 }
 
 /// Seconds since the epoch of a time as people and digests write it: RFC 3339 (`2026-01-08T05:21:42Z`, with an

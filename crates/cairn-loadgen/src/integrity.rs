@@ -55,16 +55,7 @@ pub async fn fixture(f: Fixture<'_>) -> Result<()> {
     for h in 0..f.hours as i64 {
         for i in 0..f.files_per_hour as i64 {
             let at_ms = start_ms + h * 3_600_000 + i * step_ms + step_ms / 2;
-            let t = time::OffsetDateTime::from_unix_timestamp(at_ms / 1000)?;
-            let when = format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            );
+            let when = cairn_delivery::layout::iso_seconds(at_ms);
             let recs: Vec<Vec<u8>> = (0..f.records_per_file)
                 .map(|r| {
                     let n = (files as usize) * f.records_per_file + r;

@@ -424,6 +424,18 @@ fn keys_from_list(v: &Value) -> Result<PublicKeys> {
     Ok(keys)
 }
 
+impl Item {
+    /// Whether the step is in the backfill chain (its lines start `(backfill) `).
+    fn backfill(&self) -> bool {
+        match self {
+            Item::Valid { backfill, .. }
+            | Item::Invalid { backfill, .. }
+            | Item::Missing { backfill, .. }
+            | Item::Gap { backfill, .. } => *backfill,
+        }
+    }
+}
+
 /// What was found, for the summary.
 #[derive(Debug, Default)]
 struct Tally {
@@ -439,6 +451,19 @@ struct Tally {
     unverified: u64,
     valid_trees: u64,
     invalid_trees: u64,
+}
+
+impl Tally {
+    /// Counts a digest, standard or backfill, valid or not.
+    fn digest(&mut self, backfill: bool, valid: bool) {
+        let n = match (backfill, valid) {
+            (false, true) => &mut self.valid_digests,
+            (false, false) => &mut self.invalid_digests,
+            (true, true) => &mut self.valid_backfill,
+            (true, false) => &mut self.invalid_backfill,
+        };
+        *n += 1;
+    }
 }
 
 /// Writes lines as AWS's validator does: valid lines to stdout when verbose, INVALID lines to stderr set off by
@@ -733,10 +758,10 @@ fn report(
     let tree_of: HashMap<&str, &events::TreeCheck> =
         trees.unwrap_or_default().iter().map(|c| (c.digest.as_str(), c)).collect();
     for item in items {
+        let tag = if item.backfill() { "(backfill) " } else { "" };
         match item {
             Item::Valid { bucket, key, doc, backfill, verified: false } => {
                 t.unverified += 1;
-                let tag = if *backfill { "(backfill) " } else { "" };
                 if text {
                     p.status(
                         &format!(
@@ -756,12 +781,7 @@ fn report(
                 let de = check::parse_time(&doc.digest_end_time).unwrap_or(end).min(end);
                 t.found_start = Some(t.found_start.map_or(ds, |f| f.min(ds)));
                 t.found_end = Some(t.found_end.map_or(de, |f| f.max(de)));
-                if *backfill {
-                    t.valid_backfill += 1;
-                } else {
-                    t.valid_digests += 1;
-                }
-                let tag = if *backfill { "(backfill) " } else { "" };
+                t.digest(*backfill, true);
                 if text {
                     p.status(&format!("{tag}Digest file\ts3://{bucket}/{key}\tvalid"), false);
                 }
@@ -783,12 +803,7 @@ fn report(
                 }
             }
             Item::Invalid { line, backfill } => {
-                if *backfill {
-                    t.invalid_backfill += 1;
-                } else {
-                    t.invalid_digests += 1;
-                }
-                let tag = if *backfill { "(backfill) " } else { "" };
+                t.digest(*backfill, false);
                 if text {
                     p.status(&format!("{tag}{line}"), true);
                 }
@@ -797,12 +812,7 @@ fn report(
                 digests_json.push(json!({"uri": uri, "backfill": backfill, "valid": false, "status": why}));
             }
             Item::Missing { bucket, key, backfill } => {
-                if *backfill {
-                    t.invalid_backfill += 1;
-                } else {
-                    t.invalid_digests += 1;
-                }
-                let tag = if *backfill { "(backfill) " } else { "" };
+                t.digest(*backfill, false);
                 if text {
                     p.status(&format!("{tag}Digest file\ts3://{bucket}/{key}\tINVALID: not found"), true);
                 }
@@ -810,8 +820,7 @@ fn report(
                     "s3Bucket": bucket, "s3Object": key, "backfill": backfill, "valid": false, "status": "INVALID: not found",
                 }));
             }
-            Item::Gap { next_end, last_start, backfill } => {
-                let tag = if *backfill { "(backfill) " } else { "" };
+            Item::Gap { next_end, last_start, .. } => {
                 if text {
                     p.status(
                         &format!(
