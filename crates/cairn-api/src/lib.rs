@@ -5,6 +5,7 @@
 pub mod error;
 #[doc(hidden)]
 pub mod fuzz_targets;
+pub mod lake;
 pub mod operation;
 pub mod shapes;
 pub mod sigv4;

@@ -1,4 +1,4 @@
-//! cairn's metadata catalog: trails, resource tags and delegated administrators.
+//! cairn's metadata catalog: trails, event data stores, resource tags and delegated administrators.
 //!
 //! SQLite (WAL, `synchronous=FULL`) is the durable copy; an in-memory copy answers every read. Writers are
 //! serialized: [`Catalog::update`] lets a closure validate against the current state and stage changes, commits them
@@ -6,17 +6,18 @@
 //!
 //! Schema versions are kept in `PRAGMA user_version`; [`MIGRATIONS`] are applied in order at open.
 //!
-//! Every trail change is also kept as a *trail version* stamped with the log position it takes effect from (the
-//! position source's value while the writer lock is held), so that a consumer deciding what to do with the record at
-//! sequence `s` uses the trail as it was configured when `s` was logged, the same way before and after a restart.
-//! A deleted trail leaves a version of `None`. Consumers prune versions they have passed.
+//! Every trail and event data store change is also kept as a *version* stamped with the log position it takes effect
+//! from (the position source's value while the writer lock is held), so that a consumer deciding what to do with the
+//! record at sequence `s` uses the trail or store as it was configured when `s` was logged, the same way before and
+//! after a restart. A deleted one leaves a version of `None`. Consumers prune versions they have passed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
-use cairn_model::{Tag, Trail};
+use cairn_model::{EventDataStore, Tag, Trail};
 use rusqlite::{params, Connection};
+use serde::de::DeserializeOwned;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -59,10 +60,60 @@ pub const MIGRATIONS: &[&str] = &[
         doc TEXT,
         PRIMARY KEY (arn, from_seq)
     );",
+    // 3: event data stores (a JSON document per store, pending deletion included) and their versions.
+    "CREATE TABLE event_data_stores (
+        arn TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE TABLE store_versions (
+        arn TEXT NOT NULL,
+        from_seq INTEGER NOT NULL,
+        doc TEXT,
+        PRIMARY KEY (arn, from_seq)
+    );",
 ];
 
+/// A configuration from a log position on; `None` once deleted.
+pub type Version<T> = (u64, Option<Arc<T>>);
 /// A trail's configuration from a log position on; `None` once deleted.
-pub type TrailVersion = (u64, Option<Arc<Trail>>);
+pub type TrailVersion = Version<Trail>;
+/// An event data store's configuration from a log position on; `None` once deleted.
+pub type StoreVersion = Version<EventDataStore>;
+
+/// The versions of every trail or store, by ARN, ascending by position.
+#[derive(Debug, Clone)]
+struct Versions<T>(BTreeMap<String, Vec<Version<T>>>);
+
+impl<T> Default for Versions<T> {
+    fn default() -> Self {
+        Versions(BTreeMap::new())
+    }
+}
+
+impl<T> Versions<T> {
+    fn of(&self, arn: &str) -> &[Version<T>] {
+        self.0.get(arn).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    fn push(&mut self, arn: &str, at: u64, value: Option<Arc<T>>) {
+        let list = self.0.entry(arn.to_string()).or_default();
+        match list.last_mut() {
+            Some(last) if last.0 >= at => last.1 = value,
+            _ => list.push((at, value)),
+        }
+    }
+
+    fn prune(&mut self, arn: &str, below: u64) {
+        if let Some(list) = self.0.get_mut(arn) {
+            prune(list, below);
+            if list.is_empty() {
+                self.0.remove(arn);
+            }
+        }
+    }
+}
 
 /// Where the log stands: the position new trail versions take effect from.
 pub type PositionSource = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -73,27 +124,34 @@ pub struct State {
     trails: BTreeMap<String, Trail>,
     tags: HashMap<String, Vec<Tag>>,
     delegated_admins: BTreeSet<(String, String)>,
-    /// Trail ARN to its versions, ascending by position.
-    versions: BTreeMap<String, Vec<TrailVersion>>,
+    versions: Versions<Trail>,
+    stores: BTreeMap<String, EventDataStore>,
+    store_versions: Versions<EventDataStore>,
 }
 
 impl State {
     /// Every trail ARN with versions (current trails and deleted ones not yet passed by their consumers).
     pub fn versioned_trails(&self) -> impl Iterator<Item = (&str, &[TrailVersion])> {
-        self.versions.iter().map(|(a, v)| (a.as_str(), v.as_slice()))
+        self.versions.0.iter().map(|(a, v)| (a.as_str(), v.as_slice()))
     }
 
     /// The versions of one trail, ascending by position.
     pub fn trail_versions(&self, arn: &str) -> &[TrailVersion] {
-        self.versions.get(arn).map(Vec::as_slice).unwrap_or_default()
+        self.versions.of(arn)
     }
 
-    fn push_version(&mut self, arn: &str, at: u64, trail: Option<Arc<Trail>>) {
-        let list = self.versions.entry(arn.to_string()).or_default();
-        match list.last_mut() {
-            Some(last) if last.0 >= at => last.1 = trail,
-            _ => list.push((at, trail)),
-        }
+    /// Every event data store ARN with versions (current stores and removed ones not yet passed by the consumer).
+    pub fn versioned_stores(&self) -> impl Iterator<Item = (&str, &[StoreVersion])> {
+        self.store_versions.0.iter().map(|(a, v)| (a.as_str(), v.as_slice()))
+    }
+
+    /// Every event data store of every account (pending deletion included), ordered by ARN.
+    pub fn stores(&self) -> impl Iterator<Item = &EventDataStore> {
+        self.stores.values()
+    }
+
+    pub fn store(&self, arn: &str) -> Option<&EventDataStore> {
+        self.stores.get(arn)
     }
 
     /// Every trail of every account, ordered by ARN.
@@ -118,22 +176,26 @@ impl State {
         match change {
             Change::PutTrail(t) => {
                 let arn = t.arn();
-                self.push_version(&arn, at, Some(Arc::new((*t).clone())));
+                self.versions.push(&arn, at, Some(Arc::new((*t).clone())));
                 self.trails.insert(arn, *t);
             }
             Change::DeleteTrail(arn) => {
-                self.push_version(&arn, at, None);
+                self.versions.push(&arn, at, None);
                 self.trails.remove(&arn);
                 self.tags.remove(&arn);
             }
-            Change::PruneVersions(arn, below) => {
-                if let Some(list) = self.versions.get_mut(&arn) {
-                    prune(list, below);
-                    if list.is_empty() {
-                        self.versions.remove(&arn);
-                    }
-                }
+            Change::PruneVersions(arn, below) => self.versions.prune(&arn, below),
+            Change::PutStore(store) => {
+                let arn = store.arn();
+                self.store_versions.push(&arn, at, Some(Arc::new((*store).clone())));
+                self.stores.insert(arn, *store);
             }
+            Change::RemoveStore(arn) => {
+                self.store_versions.push(&arn, at, None);
+                self.stores.remove(&arn);
+                self.tags.remove(&arn);
+            }
+            Change::PruneStoreVersions(arn, below) => self.store_versions.prune(&arn, below),
             Change::SetTags(arn, tags) => {
                 self.tags.insert(arn, tags);
             }
@@ -155,11 +217,14 @@ enum Change {
     AddDelegatedAdmin(String, String),
     RemoveDelegatedAdmin(String, String),
     PruneVersions(String, u64),
+    PutStore(Box<EventDataStore>),
+    RemoveStore(String),
+    PruneStoreVersions(String, u64),
 }
 
 /// Drops the versions no record at or above `below` can use: all before the one in effect at `below`, and that one
 /// too when it is a deletion.
-fn prune(list: &mut Vec<TrailVersion>, below: u64) {
+fn prune<T>(list: &mut Vec<Version<T>>, below: u64) {
     let in_effect = list.iter().rposition(|(at, _)| *at <= below);
     if let Some(i) = in_effect {
         let drop_to = if list[i].1.is_none() { i + 1 } else { i };
@@ -196,6 +261,21 @@ impl Changes {
     /// Forgets the versions of trail `arn` that no record at or past position `below` uses.
     pub fn prune_versions(&mut self, arn: String, below: u64) {
         self.0.push(Change::PruneVersions(arn, below));
+    }
+
+    /// Creates or changes an event data store (its status included).
+    pub fn put_store(&mut self, store: EventDataStore) {
+        self.0.push(Change::PutStore(Box::new(store)));
+    }
+
+    /// Forgets an event data store for good (its tags too); its data is the caller's to remove.
+    pub fn remove_store(&mut self, arn: String) {
+        self.0.push(Change::RemoveStore(arn));
+    }
+
+    /// Forgets the versions of store `arn` that no record at or past position `below` uses.
+    pub fn prune_store_versions(&mut self, arn: String, below: u64) {
+        self.0.push(Change::PruneStoreVersions(arn, below));
     }
 }
 
@@ -305,36 +385,70 @@ fn load(conn: &Connection) -> Result<State> {
     for row in rows {
         state.delegated_admins.insert(row?);
     }
-    let mut stmt = conn.prepare("SELECT arn, from_seq, doc FROM trail_versions ORDER BY arn, from_seq")?;
+    state.versions = load_versions(conn, "trail_versions", "trail")?;
+    // Trails from before versions were kept take effect from the start of the log.
+    let unversioned: Vec<Trail> =
+        state.trails.values().filter(|t| !state.versions.0.contains_key(&t.arn())).cloned().collect();
+    for t in unversioned {
+        state.versions.0.insert(t.arn(), vec![(0, Some(Arc::new(t)))]);
+    }
+    let mut stmt = conn.prepare("SELECT arn, doc FROM event_data_stores")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (arn, doc) = row?;
+        let store: EventDataStore = serde_json::from_str(&doc)
+            .map_err(|e| Error::Corrupt { what: format!("event data store {arn}"), why: e.to_string() })?;
+        state.stores.insert(arn, store);
+    }
+    state.store_versions = load_versions(conn, "store_versions", "event data store")?;
+    Ok(state)
+}
+
+/// Loads a versions table (`trail_versions`, `store_versions`).
+fn load_versions<T: DeserializeOwned>(conn: &Connection, table: &str, what: &str) -> Result<Versions<T>> {
+    let mut versions = Versions::default();
+    let mut stmt = conn.prepare(&format!("SELECT arn, from_seq, doc FROM {table} ORDER BY arn, from_seq"))?;
     let rows =
         stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?)))?;
     for row in rows {
         let (arn, at, doc) = row?;
-        let trail = doc
-            .map(|d| serde_json::from_str::<Trail>(&d))
+        let value = doc
+            .map(|d| serde_json::from_str::<T>(&d))
             .transpose()
-            .map_err(|e| Error::Corrupt { what: format!("trail version {arn}@{at}"), why: e.to_string() })?;
-        state.versions.entry(arn).or_default().push((at as u64, trail.map(Arc::new)));
+            .map_err(|e| Error::Corrupt { what: format!("{what} version {arn}@{at}"), why: e.to_string() })?;
+        versions.0.entry(arn).or_default().push((at as u64, value.map(Arc::new)));
     }
-    // Trails from before versions were kept take effect from the start of the log.
-    let unversioned: Vec<Trail> =
-        state.trails.values().filter(|t| !state.versions.contains_key(&t.arn())).cloned().collect();
-    for t in unversioned {
-        state.versions.insert(t.arn(), vec![(0, Some(Arc::new(t)))]);
-    }
-    Ok(state)
+    Ok(versions)
 }
 
-/// Records a trail version at `at`, replacing one at the same position; a version never lands before the last one.
-fn persist_version(tx: &rusqlite::Transaction<'_>, arn: &str, at: u64, doc: Option<&str>) -> Result<()> {
+/// Records a version at `at` in `table`, replacing one at the same position; a version never lands before the last
+/// one.
+fn persist_version(tx: &rusqlite::Transaction<'_>, table: &str, arn: &str, at: u64, doc: Option<&str>) -> Result<()> {
     let last: Option<i64> =
-        tx.query_row("SELECT max(from_seq) FROM trail_versions WHERE arn = ?1", [arn], |r| r.get(0))?;
+        tx.query_row(&format!("SELECT max(from_seq) FROM {table} WHERE arn = ?1"), [arn], |r| r.get(0))?;
     let at = last.map_or(at as i64, |l| l.max(at as i64));
     tx.execute(
-        "INSERT INTO trail_versions (arn, from_seq, doc) VALUES (?1, ?2, ?3)
-         ON CONFLICT (arn, from_seq) DO UPDATE SET doc = excluded.doc",
+        &format!(
+            "INSERT INTO {table} (arn, from_seq, doc) VALUES (?1, ?2, ?3)
+             ON CONFLICT (arn, from_seq) DO UPDATE SET doc = excluded.doc"
+        ),
         params![arn, at, doc],
     )?;
+    Ok(())
+}
+
+/// Deletes the versions of `arn` in `table` that no record at or past `below` uses (as [`prune`]).
+fn prune_persisted(tx: &rusqlite::Transaction<'_>, table: &str, arn: &str, below: u64) -> Result<()> {
+    let mut list: Vec<(i64, bool)> = tx
+        .prepare(&format!("SELECT from_seq, doc IS NULL FROM {table} WHERE arn = ?1 ORDER BY from_seq"))?
+        .query_map([arn], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    if let Some(i) = list.iter().rposition(|(at, _)| *at as u64 <= below) {
+        let drop_to = if list[i].1 { i + 1 } else { i };
+        for (at, _) in list.drain(..drop_to) {
+            tx.execute(&format!("DELETE FROM {table} WHERE arn = ?1 AND from_seq = ?2"), params![arn, at])?;
+        }
+    }
     Ok(())
 }
 
@@ -349,25 +463,31 @@ fn persist(conn: &mut Connection, changes: &[Change], at: u64) -> Result<()> {
                      ON CONFLICT (arn) DO UPDATE SET doc = excluded.doc",
                     params![t.arn(), t.account_id, t.name, t.home_region, doc],
                 )?;
-                persist_version(&tx, &t.arn(), at, Some(&doc))?;
+                persist_version(&tx, "trail_versions", &t.arn(), at, Some(&doc))?;
             }
             Change::DeleteTrail(arn) => {
                 tx.execute("DELETE FROM trails WHERE arn = ?1", [arn])?;
                 tx.execute("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
-                persist_version(&tx, arn, at, None)?;
+                persist_version(&tx, "trail_versions", arn, at, None)?;
             }
-            Change::PruneVersions(arn, below) => {
-                let mut list: Vec<(i64, bool)> = tx
-                    .prepare("SELECT from_seq, doc IS NULL FROM trail_versions WHERE arn = ?1 ORDER BY from_seq")?
-                    .query_map([arn], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<_, _>>()?;
-                if let Some(i) = list.iter().rposition(|(at, _)| *at as u64 <= *below) {
-                    let drop_to = if list[i].1 { i + 1 } else { i };
-                    for (at, _) in list.drain(..drop_to) {
-                        tx.execute("DELETE FROM trail_versions WHERE arn = ?1 AND from_seq = ?2", params![arn, at])?;
-                    }
-                }
+            Change::PruneVersions(arn, below) => prune_persisted(&tx, "trail_versions", arn, *below)?,
+            Change::PutStore(store) => {
+                let arn = store.arn();
+                let doc = serde_json::to_string(store)
+                    .map_err(|e| Error::Corrupt { what: arn.clone(), why: e.to_string() })?;
+                tx.execute(
+                    "INSERT INTO event_data_stores (arn, account_id, region, doc) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (arn) DO UPDATE SET doc = excluded.doc",
+                    params![arn, store.account_id, store.region, doc],
+                )?;
+                persist_version(&tx, "store_versions", &arn, at, Some(&doc))?;
             }
+            Change::RemoveStore(arn) => {
+                tx.execute("DELETE FROM event_data_stores WHERE arn = ?1", [arn])?;
+                tx.execute("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
+                persist_version(&tx, "store_versions", arn, at, None)?;
+            }
+            Change::PruneStoreVersions(arn, below) => prune_persisted(&tx, "store_versions", arn, *below)?,
             Change::SetTags(arn, tags) => {
                 tx.execute("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
                 for (i, t) in tags.iter().enumerate() {

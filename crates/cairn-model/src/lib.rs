@@ -7,6 +7,7 @@ pub mod event;
 pub mod names;
 pub mod select;
 pub mod selectors;
+pub mod store;
 pub mod tags;
 pub mod trail;
 
@@ -15,6 +16,7 @@ pub use select::EventView;
 pub use selectors::{
     AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector, EventSelectors, InsightSelector,
 };
+pub use store::{EventDataStore, StoreStatus};
 pub use tags::Tag;
 pub use trail::{LoggingState, Trail};
 

@@ -189,7 +189,7 @@ fn data_value_matches(ty: &str, value: &str, arn: &str) -> bool {
 }
 
 /// An advanced selector selects the event when every one of its field selectors holds.
-fn advanced_selects(s: &AdvancedEventSelector, e: &EventView) -> bool {
+pub(crate) fn advanced_selects(s: &AdvancedEventSelector, e: &EventView) -> bool {
     let type_field = s.field_selectors.iter().find(|f| f.field == "resources.type");
     s.field_selectors.iter().all(|f| field_holds(f, e, type_field))
 }

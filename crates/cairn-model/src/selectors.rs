@@ -86,7 +86,7 @@ pub struct AdvancedEventSelector {
     pub field_selectors: Vec<AdvancedFieldSelector>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AdvancedFieldSelector {
     pub field: String,
@@ -149,7 +149,7 @@ impl Default for EventSelectors {
     }
 }
 
-fn invalid<T>(msg: String) -> Result<T> {
+pub(crate) fn invalid<T>(msg: String) -> Result<T> {
     Err(Error::InvalidEventSelectors(msg))
 }
 
@@ -189,7 +189,7 @@ impl EventSelectors {
     }
 }
 
-fn category_of(s: &AdvancedEventSelector) -> Option<&str> {
+pub(crate) fn category_of(s: &AdvancedEventSelector) -> Option<&str> {
     s.field_selectors
         .iter()
         .find(|f| f.field == "eventCategory")
@@ -268,59 +268,66 @@ fn valid_data_resource_value(ty: &str, prefix: &str, v: &str) -> bool {
     }
 }
 
+/// The rules every advanced selector follows, of a trail or of an event data store: its name, at least one field
+/// selector, known fields each used once, at least one operator with 1..2048-character values, Equals only on
+/// eventCategory, readOnly and resources.type. Returns how many condition values it has.
+pub(crate) fn check_advanced_fields(n: usize, s: &AdvancedEventSelector) -> Result<usize> {
+    let mut values = 0;
+    if let Some(name) = &s.name {
+        if name.chars().count() > 1000 {
+            return Err(Error::Validation(format!("advanced event selector {n} name is longer than 1000 characters")));
+        }
+    }
+    if s.field_selectors.is_empty() {
+        return invalid(format!("advanced event selector {n} must have at least one field selector"));
+    }
+    let mut seen = Vec::new();
+    for f in &s.field_selectors {
+        if !ADVANCED_FIELDS.contains(&f.field.as_str()) {
+            return invalid(format!("field {:?} in advanced event selector {n} is not supported", f.field));
+        }
+        if seen.contains(&f.field.as_str()) {
+            return invalid(format!("field {:?} appears more than once in advanced event selector {n}", f.field));
+        }
+        seen.push(f.field.as_str());
+        let ops = f.operators();
+        if ops.iter().all(|(_, v)| v.is_none()) {
+            return invalid(format!("field {:?} in advanced event selector {n} has no operator", f.field));
+        }
+        for (op, values) in ops {
+            let Some(values) = values else { continue };
+            if values.is_empty() {
+                return Err(Error::Validation(format!(
+                    "{op} of field {:?} in advanced event selector {n} must have at least one value",
+                    f.field
+                )));
+            }
+            if let Some(bad) = values.iter().find(|v| v.is_empty() || v.chars().count() > 2048) {
+                return Err(Error::Validation(format!(
+                    "value {bad:?} of field {:?} must be between 1 and 2048 characters",
+                    f.field
+                )));
+            }
+        }
+        if matches!(f.field.as_str(), "eventCategory" | "readOnly" | "resources.type") && !f.equals_only() {
+            return invalid(format!("field {:?} supports only the Equals operator", f.field));
+        }
+        if f.field == "readOnly" {
+            let v = f.equals.as_deref().unwrap_or_default();
+            if v.len() != 1 || !(v[0] == "true" || v[0] == "false") {
+                return invalid("readOnly must equal exactly one of \"true\" or \"false\"".into());
+            }
+        }
+        values += f.value_count();
+    }
+    Ok(values)
+}
+
 fn validate_advanced(selectors: &[AdvancedEventSelector]) -> Result<()> {
     let mut total_values = 0;
     for (i, s) in selectors.iter().enumerate() {
         let n = i + 1;
-        if let Some(name) = &s.name {
-            if name.chars().count() > 1000 {
-                return Err(Error::Validation(format!(
-                    "advanced event selector {n} name is longer than 1000 characters"
-                )));
-            }
-        }
-        if s.field_selectors.is_empty() {
-            return invalid(format!("advanced event selector {n} must have at least one field selector"));
-        }
-        let mut seen = Vec::new();
-        for f in &s.field_selectors {
-            if !ADVANCED_FIELDS.contains(&f.field.as_str()) {
-                return invalid(format!("field {:?} in advanced event selector {n} is not supported", f.field));
-            }
-            if seen.contains(&f.field.as_str()) {
-                return invalid(format!("field {:?} appears more than once in advanced event selector {n}", f.field));
-            }
-            seen.push(f.field.as_str());
-            let ops = f.operators();
-            if ops.iter().all(|(_, v)| v.is_none()) {
-                return invalid(format!("field {:?} in advanced event selector {n} has no operator", f.field));
-            }
-            for (op, values) in ops {
-                let Some(values) = values else { continue };
-                if values.is_empty() {
-                    return Err(Error::Validation(format!(
-                        "{op} of field {:?} in advanced event selector {n} must have at least one value",
-                        f.field
-                    )));
-                }
-                if let Some(bad) = values.iter().find(|v| v.is_empty() || v.chars().count() > 2048) {
-                    return Err(Error::Validation(format!(
-                        "value {bad:?} of field {:?} must be between 1 and 2048 characters",
-                        f.field
-                    )));
-                }
-            }
-            if matches!(f.field.as_str(), "eventCategory" | "readOnly" | "resources.type") && !f.equals_only() {
-                return invalid(format!("field {:?} supports only the Equals operator", f.field));
-            }
-            if f.field == "readOnly" {
-                let v = f.equals.as_deref().unwrap_or_default();
-                if v.len() != 1 || !(v[0] == "true" || v[0] == "false") {
-                    return invalid("readOnly must equal exactly one of \"true\" or \"false\"".into());
-                }
-            }
-            total_values += f.value_count();
-        }
+        total_values += check_advanced_fields(n, s)?;
         let category = s.field_selectors.iter().find(|f| f.field == "eventCategory");
         let Some(values) = category.and_then(|f| f.equals.as_ref()) else {
             return invalid(format!("advanced event selector {n} must have an eventCategory field with Equals"));

@@ -65,6 +65,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     crate::history::spawn(Arc::clone(&app)).map_err(std::io::Error::other)?;
     crate::delivery::spawn(Arc::clone(&app));
+    crate::lake::spawn(Arc::clone(&app)).map_err(std::io::Error::other)?;
     // No Nagle delay: a response written in parts (an S3 object's headers, then its body) must not wait for the
     // client's delayed ACK.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -247,7 +248,8 @@ fn json<T: Serialize>(value: T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(&value).map_err(|e| ApiError::internal(format!("serializing a response: {e}")))
 }
 
-fn dispatch(app: &App, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+fn dispatch(app: &Arc<App>, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    use crate::lake::{queries, stores};
     use cairn_api::parse_input as input;
     use Operation as Op;
     match op {
@@ -271,6 +273,19 @@ fn dispatch(app: &App, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>,
         Op::ListPublicKeys => json(crate::integrity::list_public_keys(app, ctx, input(body)?)?),
         Op::RegisterOrganizationDelegatedAdmin => json(organizations::register(app, ctx, input(body)?)?),
         Op::DeregisterOrganizationDelegatedAdmin => json(organizations::deregister(app, ctx, input(body)?)?),
+        Op::CreateEventDataStore => json(stores::create(app, ctx, input(body)?)?),
+        Op::GetEventDataStore => json(stores::get(app, ctx, input(body)?)?),
+        Op::ListEventDataStores => json(stores::list(app, ctx, input(body)?)?),
+        Op::UpdateEventDataStore => json(stores::update(app, ctx, input(body)?)?),
+        Op::DeleteEventDataStore => json(stores::delete(app, ctx, input(body)?)?),
+        Op::RestoreEventDataStore => json(stores::restore(app, ctx, input(body)?)?),
+        Op::StartEventDataStoreIngestion => json(stores::set_ingestion(app, ctx, input(body)?, true)?),
+        Op::StopEventDataStoreIngestion => json(stores::set_ingestion(app, ctx, input(body)?, false)?),
+        Op::StartQuery => json(queries::start(app, ctx, input(body)?)?),
+        Op::DescribeQuery => json(queries::describe(app, ctx, input(body)?)?),
+        Op::GetQueryResults => json(queries::results(app, ctx, input(body)?)?),
+        Op::ListQueries => json(queries::list(app, ctx, input(body)?)?),
+        Op::CancelQuery => json(queries::cancel(app, ctx, input(body)?)?),
         other => Err(ApiError::new(
             ErrorCode::UnsupportedOperation,
             format!("{} is not supported by this version of cairn", other.name()),

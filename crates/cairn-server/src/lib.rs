@@ -10,6 +10,7 @@ mod http;
 mod ingest;
 mod integrity;
 mod kms;
+mod lake;
 mod lookup;
 mod metrics;
 mod organizations;
@@ -76,6 +77,13 @@ pub struct App {
     pub history: cairn_store::History,
     /// The journal position event history has applied up to.
     pub history_applied: tokio::sync::watch::Sender<u64>,
+    /// CloudTrail Lake's event data stores, fed from the journal; their files cover the journal below the `lake`
+    /// checkpoint.
+    pub lake: cairn_store::lake::Lake,
+    /// The journal position the Lake has applied up to.
+    pub lake_applied: tokio::sync::watch::Sender<u64>,
+    /// Lake queries of the last seven days.
+    lake_queries: lake::queries::Registry,
     pub clock: Arc<dyn Clock>,
     /// Status of every journal consumer.
     pub consumers: Arc<consumers::Consumers>,
@@ -150,6 +158,8 @@ impl App {
         catalog.set_position_source(Arc::new(move || position.committed()));
         let checkpoint = cairn_journal::Log::register_consumer(&*journal, history::CONSUMER, 0)?;
         let history = cairn_store::History::open(&settings.data_dir.join("history"), checkpoint)?;
+        let lake_checkpoint = cairn_journal::Log::register_consumer(&*journal, lake::CONSUMER, 0)?;
+        let lake = cairn_store::lake::Lake::open(&settings.data_dir.join("lake"), lake_checkpoint)?;
         let credentials = settings.credentials.iter().cloned().collect();
         let queries = query::Queries::start(&settings.query).map_err(|source| Error::Io {
             what: "starting the query threads",
@@ -176,6 +186,9 @@ impl App {
             journal,
             history,
             history_applied: tokio::sync::watch::channel(checkpoint).0,
+            lake,
+            lake_applied: tokio::sync::watch::channel(lake_checkpoint).0,
+            lake_queries: lake::queries::Registry::default(),
             clock,
             consumers: Arc::default(),
             credentials,

@@ -46,6 +46,24 @@ impl Queries {
     fn handle(&self) -> &tokio::runtime::Handle {
         self.runtime.as_ref().expect("present until dropped").handle()
     }
+
+    /// Runs a task on the query threads.
+    pub(crate) fn spawn<F>(&self, task: F) -> tokio::task::AbortHandle
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.handle().spawn(task).abort_handle()
+    }
+
+    /// Runs a future on the query threads from a thread outside any runtime (a blocking handler) and waits for it.
+    pub(crate) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.handle().block_on(f)
+    }
+
+    /// Waits for a query slot (Lake queries queue for one; `/v1/query` is refused when none is free).
+    pub(crate) async fn slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.slots).acquire_owned().await.ok()
+    }
 }
 
 impl Drop for Queries {

@@ -146,7 +146,7 @@ fn trail_key(app: &App, key: &str, region: &str, account: &str) -> Result<String
 }
 
 /// Normalizes a KMS key given as key id, alias name, key ARN or alias ARN to a fully specified ARN.
-fn normalize_kms_key(key: &str, region: &str, account: &str) -> Result<String> {
+pub(crate) fn normalize_kms_key(key: &str, region: &str, account: &str) -> Result<String> {
     let bad = || ApiError::new(ErrorCode::InvalidKmsKeyId, format!("KMS key id {key:?} is not valid"));
     if key.starts_with("arn:") {
         let arn = Arn::parse(key).map_err(|_| bad())?;

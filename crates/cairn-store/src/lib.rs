@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 pub mod extract;
 pub mod history;
 mod index;
+pub mod lake;
 
 /// Entry points for the fuzz targets in `fuzz/`.
 #[doc(hidden)]

@@ -89,14 +89,19 @@ pub async fn query(
     run(Snapshot::take(history, account, now_ms - RETENTION_MS), sql, limits).await
 }
 
-async fn run(table: Snapshot, sql: &str, limits: &QueryLimits) -> Result<QueryResult> {
+/// A session for one query: its memory budget, no spilling to disk, no information schema.
+pub(crate) fn session(limits: &QueryLimits) -> Result<SessionContext> {
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_limit(limits.memory_bytes, 1.0)
         .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled))
         .build_arc()
         .map_err(engine)?;
     let config = SessionConfig::new().with_target_partitions(limits.partitions.max(1)).with_information_schema(false);
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    Ok(SessionContext::new_with_config_rt(config, runtime))
+}
+
+async fn run(table: Snapshot, sql: &str, limits: &QueryLimits) -> Result<QueryResult> {
+    let ctx = session(limits)?;
     ctx.register_table(TABLE, Arc::new(table)).map_err(engine)?;
     let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
     let frame = ctx.sql_with_options(sql, options).await.map_err(classify)?;
@@ -138,12 +143,12 @@ fn append_rows(rows: &mut Vec<Vec<Option<String>>>, batch: &RecordBatch) -> Resu
     Ok(())
 }
 
-fn engine(e: DataFusionError) -> Error {
+pub(crate) fn engine(e: DataFusionError) -> Error {
     Error::Engine(e.to_string())
 }
 
 /// Sorts an engine error into the query's fault or the store's.
-fn classify(e: DataFusionError) -> Error {
+pub(crate) fn classify(e: DataFusionError) -> Error {
     let message = e.to_string();
     match e.find_root() {
         DataFusionError::ResourcesExhausted(_) => Error::QueryResources(message),
@@ -324,7 +329,7 @@ fn account_rows(s: &Segment, account: &str, low: i64, high: i64) -> Result<Optio
 
 /// The narrowest `low..=high` (milliseconds) the filters' comparisons of `eventtime` with constants imply; a
 /// superset of the rows the filters keep (they are still applied).
-fn time_bounds(filters: &[Expr]) -> (i64, i64) {
+pub(crate) fn time_bounds(filters: &[Expr]) -> (i64, i64) {
     let (mut low, mut high) = (i64::MIN, i64::MAX);
     for e in filters.iter().flat_map(split_conjunction) {
         match e {

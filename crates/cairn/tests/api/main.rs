@@ -7,6 +7,7 @@ mod delivery;
 mod ingest;
 mod integrity;
 mod kms;
+mod lake;
 mod lifecycle;
 mod lookup;
 mod organizations;

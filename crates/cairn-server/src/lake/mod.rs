@@ -1,0 +1,189 @@
+//! CloudTrail Lake: event data stores ([`stores`]), queries over them ([`queries`]), and the `lake` journal
+//! consumer that fills them.
+//!
+//! The consumer reads every record and hands it to each store whose version in effect at the record's position
+//! takes it (so a store receives events from the moment it was created or started, with the selectors it had when
+//! each was recorded, the same way after a restart). The flusher writes the stores' tails to Parquet files and then
+//! saves the checkpoint; housekeeping drops events past each store's retention and removes stores whose wait after
+//! deletion is over.
+
+pub(crate) mod queries;
+pub(crate) mod stores;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cairn_catalog::StoreVersion;
+use cairn_journal::Record;
+use cairn_model::{EventDataStore, EventView};
+use cairn_store::lake::TableKind;
+
+use crate::{consumers, App};
+
+/// The journal consumer name of the Lake.
+pub(crate) const CONSUMER: &str = "lake";
+/// The tails are flushed at this size, or when they hold anything and this long has passed.
+const FLUSH_BYTES: usize = 64 << 20;
+const FLUSH_EVERY: Duration = Duration::from_secs(10);
+/// How often retention and deletion are applied.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
+/// Longest a query waits for the Lake to catch up with the journal.
+const CATCH_UP: Duration = Duration::from_secs(2);
+const DAY_MS: i64 = 86_400_000;
+
+/// The table kind of a store's events.
+pub(crate) fn kind_of(store: &EventDataStore) -> TableKind {
+    match store.sole_category() {
+        Some("ActivityAuditLog") => TableKind::ActivityAuditLog,
+        _ => TableKind::CloudTrail,
+    }
+}
+
+/// Waits (at most [`CATCH_UP`]) until the Lake has applied every record committed before this call.
+pub(crate) async fn catch_up(app: &App) {
+    let target = app.log().committed();
+    let mut applied = app.lake_applied.subscribe();
+    if tokio::time::timeout(CATCH_UP, applied.wait_for(|a| *a >= target)).await.is_err() {
+        tracing::warn!(target, applied = *applied.borrow(), "the Lake is behind the journal; querying what it has");
+    }
+}
+
+/// Starts the Lake's consumer, its flusher and its housekeeping.
+pub(crate) fn spawn(app: Arc<App>) -> Result<(), crate::Error> {
+    for store in app.catalog.read(|s| s.stores().cloned().collect::<Vec<_>>()) {
+        app.lake.declare(&store.id, kind_of(&store));
+    }
+    let spec = consumers::Spec { name: CONSUMER.into(), start: 0, tick: Duration::from_secs(1) };
+    let (from, progress) = consumers::register(&app.log(), &app.consumers, &app.clock, &spec)?;
+    let sink = LakeSink { app: Arc::clone(&app), last_prune: Instant::now() };
+    consumers::run(Arc::clone(&app.consumers), spec, from, progress.clone(), Box::new(sink));
+    let a = Arc::clone(&app);
+    crate::background("cairn-lake-flush", move || flusher(a, progress));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
+        loop {
+            tick.tick().await;
+            let a = Arc::clone(&app);
+            if let Err(e) = tokio::task::spawn_blocking(move || housekeeping(&a)).await {
+                tracing::error!(error = %e, "Lake housekeeping panicked");
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Drops events past each store's retention; removes stores whose wait after deletion is over, with their data.
+pub(crate) fn housekeeping(app: &App) {
+    let now = app.clock.now_millis();
+    for store in app.catalog.read(|s| s.stores().cloned().collect::<Vec<_>>()) {
+        let dropped = app.lake.expire(&store.id, now - i64::from(store.retention_period) * DAY_MS);
+        if dropped > 0 {
+            tracing::info!(store = store.id, files = dropped, "event data store dropped files past retention");
+        }
+    }
+    for store in stores::purge_deleted(app, now) {
+        match app.lake.remove(&store.id) {
+            Ok(()) => tracing::info!(store = store.id, "event data store removed after its deletion wait"),
+            Err(e) => tracing::error!(store = store.id, error = %e, "cannot remove an event data store's data"),
+        }
+    }
+}
+
+/// Hands each record to the stores that take it.
+struct LakeSink {
+    app: Arc<App>,
+    last_prune: Instant,
+}
+
+/// The version of a store in effect at `seq`.
+fn in_effect(versions: &[StoreVersion], seq: u64) -> Option<&EventDataStore> {
+    versions.iter().rev().find(|(at, _)| *at <= seq).and_then(|(_, s)| s.as_deref())
+}
+
+#[async_trait::async_trait]
+impl consumers::Sink for LakeSink {
+    async fn apply(&mut self, records: &[Record]) -> Result<(), crate::Error> {
+        let app = &self.app;
+        // Read after the records: every version they fall under is in the catalog (see `Catalog::settled`).
+        let versions: Vec<Vec<StoreVersion>> =
+            app.catalog.settled(|_, s| s.versioned_stores().map(|(_, v)| v.to_vec()).collect());
+        if !versions.is_empty() {
+            let in_org = |a: &str| app.organization_accounts.contains(a);
+            for r in records {
+                let Some(view) = EventView::parse(&r.payload) else { continue };
+                let Some(time) = view.event_time.as_deref().and_then(cairn_model::event::event_time_millis) else {
+                    continue;
+                };
+                let mut shared: Option<Arc<[u8]>> = None;
+                for v in &versions {
+                    let Some(store) = in_effect(v, r.seq) else { continue };
+                    if store.takes(&view, in_org) {
+                        let record = shared.get_or_insert_with(|| Arc::from(&r.payload[..])).clone();
+                        app.lake.insert(&store.id, kind_of(store), r.seq, time, record);
+                    }
+                }
+            }
+        }
+        if let Some(last) = records.last() {
+            app.lake_applied.send_replace(last.seq + 1);
+        }
+        while app.lake.tail_size().1 >= FLUSH_BYTES.saturating_mul(2) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    async fn settle(&mut self, position: u64, _now_ms: i64) -> Result<Option<u64>, crate::Error> {
+        self.app.lake_applied.send_if_modified(|a| {
+            let advanced = position > *a;
+            *a = (*a).max(position);
+            advanced
+        });
+        if self.last_prune.elapsed() >= Duration::from_secs(60) {
+            self.last_prune = Instant::now();
+            let below = self.app.log().checkpoint(CONSUMER).unwrap_or(0);
+            let arns: Vec<String> =
+                self.app.catalog.read(|s| s.versioned_stores().map(|(a, _)| a.to_string()).collect());
+            let pruned = self.app.catalog.update::<_, ()>(|_, changes| {
+                for arn in arns {
+                    changes.prune_store_versions(arn, below);
+                }
+                Ok(())
+            });
+            if let Err(e) = pruned {
+                tracing::warn!(error = %e, "cannot prune event data store versions");
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Writes the tails to files by size and time, then saves the checkpoint.
+async fn flusher(app: Arc<App>, progress: consumers::Progress) {
+    let mut last_flush = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let applied = *app.lake_applied.borrow();
+        let (events, bytes) = app.lake.tail_size();
+        let checkpoint = app.log().checkpoint(CONSUMER).unwrap_or(0);
+        let due = bytes >= FLUSH_BYTES || (last_flush.elapsed() >= FLUSH_EVERY && (events > 0 || applied > checkpoint));
+        if !due {
+            continue;
+        }
+        let flushed =
+            app.lake.flush(applied).map_err(crate::Error::from).and_then(|f| progress.durable(applied).map(|()| f));
+        match flushed {
+            Ok(f) => {
+                last_flush = Instant::now();
+                if f.events > 0 {
+                    tracing::debug!(events = f.events, files = f.files, "Lake flushed");
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the Lake cannot write its files; keeping events in memory");
+                progress.failed(format!("cannot write Lake files: {e}"));
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! Lake queries: StartQuery, DescribeQuery, GetQueryResults, ListQueries and CancelQuery.
+//!
+//! A query is checked and its stores resolved when it starts (errors in the statement are answered at once, as
+//! InvalidQueryStatementException), then runs on the query threads: QUEUED until it starts, RUNNING, and FINISHED,
+//! FAILED, TIMED_OUT or CANCELLED. An account runs at most [`MAX_RUNNING`] queries at once. Queries and their
+//! results are kept [`KEEP_MS`] (7 days), in memory.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cairn_api::lake::{
+    CancelQueryResponse, DescribeQueryResponse, DescribeQueryStatistics, GetQueryResultsResponse, ListQueriesRequest,
+    ListQueriesResponse, QueryRequest, QuerySummary, ResultRow, ResultStatistics, StartQueryRequest,
+    StartQueryResponse,
+};
+use cairn_api::{required, ApiError, ErrorCode, Result};
+use cairn_model::StoreStatus;
+use cairn_store::lake::sql::{check, prepare, run, MAX_STATEMENT};
+use cairn_store::lake::{LakeAnswer, QueryStats};
+use cairn_store::QueryLimits;
+
+use super::stores::resolve;
+use crate::{epoch_seconds, App, Ctx};
+
+/// Queries an account may have queued or running at once.
+pub(crate) const MAX_RUNNING: usize = 10;
+/// How long queries and their results are kept.
+const KEEP_MS: i64 = 7 * 86_400_000;
+const TOKEN_PREFIX: &str = "qr1-";
+/// Rows a query keeps at least (more when `query.max_rows` says so); a larger answer is cut there.
+const MAX_RESULT_ROWS: usize = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Queued,
+    Running,
+    Finished,
+    Failed,
+    Cancelled,
+    TimedOut,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "QUEUED",
+            Status::Running => "RUNNING",
+            Status::Finished => "FINISHED",
+            Status::Failed => "FAILED",
+            Status::Cancelled => "CANCELLED",
+            Status::TimedOut => "TIMED_OUT",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Status> {
+        [Status::Queued, Status::Running, Status::Finished, Status::Failed, Status::Cancelled, Status::TimedOut]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+
+    fn active(self) -> bool {
+        matches!(self, Status::Queued | Status::Running)
+    }
+}
+
+#[derive(Debug)]
+struct Progress {
+    status: Status,
+    answer: Option<LakeAnswer>,
+    error: Option<String>,
+    stats: QueryStats,
+    task: Option<tokio::task::AbortHandle>,
+}
+
+#[derive(Debug)]
+struct Query {
+    id: String,
+    account: String,
+    statement: String,
+    /// ARNs of the stores the statement reads.
+    stores: Vec<String>,
+    created_ms: i64,
+    progress: Mutex<Progress>,
+}
+
+impl Query {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Every query of the last [`KEEP_MS`].
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    queries: Mutex<HashMap<String, Arc<Query>>>,
+}
+
+impl Registry {
+    fn get(&self, ctx: &Ctx, id: &str, now_ms: i64) -> Result<Arc<Query>> {
+        let mut map = self.queries.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, q| now_ms - q.created_ms < KEEP_MS);
+        map.get(id).filter(|q| q.account == ctx.account_id).cloned().ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::QueryIdNotFound,
+                format!("The query ID {id} does not exist or does not map to a query."),
+            )
+        })
+    }
+
+    fn of_account(&self, account: &str) -> Vec<Arc<Query>> {
+        let map = self.queries.lock().unwrap_or_else(|e| e.into_inner());
+        map.values().filter(|q| q.account == account).cloned().collect()
+    }
+}
+
+pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartQueryRequest) -> Result<StartQueryResponse> {
+    if req.query_alias.is_some() || req.query_parameters.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedOperation,
+            "QueryAlias and QueryParameters (dashboard queries) are not supported by this version of cairn",
+        ));
+    }
+    if req.delivery_s3_uri.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedOperation,
+            "DeliveryS3Uri (query results delivered to a bucket) is not supported by this version of cairn",
+        ));
+    }
+    let statement = required(req.query_statement, "queryStatement")?;
+    if statement.is_empty() || statement.chars().count() > MAX_STATEMENT {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!("1 validation error detected: Value at 'queryStatement' failed to satisfy constraint: Member must have length between 1 and {MAX_STATEMENT}"),
+        ));
+    }
+    let (prepared, stores) = app.catalog.read(|state| {
+        let mut named = Vec::new();
+        let prepared = prepare(&statement, |id| {
+            let found = resolve(state, ctx, id).ok().cloned();
+            let ok = found.is_some();
+            named.extend(found);
+            ok
+        })
+        .map_err(|e| ApiError::new(ErrorCode::InvalidQueryStatement, e.to_string()))?;
+        named.sort_by(|a, b| a.id.cmp(&b.id));
+        named.dedup_by(|a, b| a.id == b.id);
+        if let Some(s) = named.iter().find(|s| s.status == StoreStatus::PendingDeletion) {
+            return Err(ApiError::new(
+                ErrorCode::InactiveEventDataStore,
+                format!("Event data store {} is inactive.", s.arn()),
+            ));
+        }
+        Ok((prepared, named))
+    })?;
+    let kinds: Vec<(String, cairn_store::lake::TableKind)> =
+        stores.iter().map(|s| (s.id.clone(), super::kind_of(s))).collect();
+    app.queries
+        .block_on(check(&prepared, &kinds))
+        .map_err(|e| ApiError::new(ErrorCode::InvalidQueryStatement, e.to_string()))?;
+    let now = app.clock.now_millis();
+    let running = app.lake_queries.of_account(&ctx.account_id).iter().filter(|q| q.lock().status.active()).count();
+    if running >= MAX_RUNNING {
+        return Err(ApiError::new(
+            ErrorCode::MaxConcurrentQueries,
+            format!("You are already running the maximum number of concurrent queries. The maximum number of concurrent queries is {MAX_RUNNING}. Wait a minute for some queries to finish, and then run the query again."),
+        ));
+    }
+    let query = Arc::new(Query {
+        id: uuid::Uuid::new_v4().to_string(),
+        account: ctx.account_id.clone(),
+        statement,
+        stores: stores.iter().map(|s| s.arn()).collect(),
+        created_ms: now,
+        progress: Mutex::new(Progress {
+            status: Status::Queued,
+            answer: None,
+            error: None,
+            stats: QueryStats::default(),
+            task: None,
+        }),
+    });
+    app.lake_queries.queries.lock().unwrap_or_else(|e| e.into_inner()).insert(query.id.clone(), Arc::clone(&query));
+    let (a, q) = (Arc::clone(app), Arc::clone(&query));
+    let cutoffs: Vec<(String, cairn_store::lake::TableKind, i64)> = stores
+        .iter()
+        .map(|s| (s.id.clone(), super::kind_of(s), now - i64::from(s.retention_period) * 86_400_000))
+        .collect();
+    let task = app.queries.spawn(async move {
+        let _slot = a.queries.slot().await;
+        {
+            let mut p = q.lock();
+            if p.status != Status::Queued {
+                return;
+            }
+            p.status = Status::Running;
+        }
+        super::catch_up(&a).await;
+        let snapshots: HashMap<_, _> = cutoffs
+            .iter()
+            .filter_map(|(id, _, cutoff)| a.lake.snapshot(id, *cutoff).map(|s| (id.clone(), s)))
+            .collect();
+        let limits = QueryLimits {
+            max_rows: a.settings.query.max_rows.max(MAX_RESULT_ROWS),
+            memory_bytes: a.settings.query.memory_mib << 20,
+            partitions: 2,
+        };
+        let timeout = Duration::from_secs(a.settings.query.timeout_seconds);
+        let outcome = tokio::time::timeout(timeout, run(&prepared, with_empty(snapshots, &cutoffs), &limits)).await;
+        let mut p = q.lock();
+        if p.status != Status::Running {
+            return;
+        }
+        match outcome {
+            Ok(Ok(answer)) => {
+                p.stats = answer.stats;
+                p.answer = Some(answer);
+                p.status = Status::Finished;
+            }
+            Ok(Err(e)) => {
+                p.error = Some(e.to_string());
+                p.status = Status::Failed;
+            }
+            Err(_) => {
+                p.error = Some(format!("the query ran longer than {} seconds", timeout.as_secs()));
+                p.status = Status::TimedOut;
+            }
+        }
+    });
+    query.lock().task = Some(task);
+    Ok(StartQueryResponse { query_id: query.id.clone(), event_data_store_owner_account_id: None })
+}
+
+/// Stores without data yet still answer as empty tables.
+fn with_empty(
+    mut snapshots: HashMap<String, cairn_store::lake::StoreSnapshot>,
+    cutoffs: &[(String, cairn_store::lake::TableKind, i64)],
+) -> HashMap<String, cairn_store::lake::StoreSnapshot> {
+    for (id, kind, cutoff) in cutoffs {
+        snapshots.entry(id.clone()).or_insert_with(|| cairn_store::lake::StoreSnapshot {
+            kind: *kind,
+            tail: Vec::new(),
+            files: Vec::new(),
+            cutoff_ms: *cutoff,
+        });
+    }
+    snapshots
+}
+
+fn query_id(req: &QueryRequest) -> Result<String> {
+    let id = match (&req.query_id, &req.query_alias) {
+        (Some(id), _) => id.clone(),
+        (None, Some(_)) => {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedOperation,
+                "QueryAlias (dashboard queries) is not supported by this version of cairn",
+            ))
+        }
+        (None, None) => required(None::<String>, "queryId")?,
+    };
+    if id.len() != 36 || !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-') {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!("1 validation error detected: Value '{id}' at 'queryId' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-f0-9\\-]+$ and have length 36"),
+        ));
+    }
+    Ok(id)
+}
+
+/// The query, checked against the deprecated `EventDataStore` member when given.
+fn find(app: &App, ctx: &Ctx, req: &QueryRequest) -> Result<Arc<Query>> {
+    let id = query_id(req)?;
+    if let Some(given) = &req.event_data_store {
+        app.catalog.read(|state| resolve(state, ctx, given).map(|_| ()))?;
+    }
+    app.lake_queries.get(ctx, &id, app.clock.now_millis())
+}
+
+pub(crate) fn describe(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<DescribeQueryResponse> {
+    let q = find(app, ctx, &req)?;
+    let p = q.lock();
+    Ok(DescribeQueryResponse {
+        query_id: q.id.clone(),
+        query_string: q.statement.clone(),
+        query_status: p.status.as_str().into(),
+        query_statistics: DescribeQueryStatistics {
+            events_matched: p.stats.events_matched,
+            events_scanned: p.stats.events_scanned,
+            bytes_scanned: p.stats.bytes_scanned,
+            execution_time_in_millis: p.stats.execution_ms,
+            creation_time: epoch_seconds(q.created_ms),
+        },
+        error_message: p.error.clone(),
+        delivery_s3_uri: None,
+        delivery_status: None,
+    })
+}
+
+pub(crate) fn results(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<GetQueryResultsResponse> {
+    let q = find(app, ctx, &req)?;
+    let page = match req.max_query_results {
+        None => 1000,
+        Some(n) if (1..=1000).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidMaxResults,
+                format!("MaxQueryResults {n} must be between 1 and 1000"),
+            ))
+        }
+    };
+    let offset = match &req.next_token {
+        None => 0,
+        Some(t) => cairn_api::token::decode(TOKEN_PREFIX, t)
+            .and_then(|s| s.split_once(':').filter(|(id, _)| *id == q.id).and_then(|(_, n)| n.parse::<usize>().ok()))
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidNextToken, "the pagination token is not valid"))?,
+    };
+    let p = q.lock();
+    let mut rows: Vec<ResultRow> = Vec::new();
+    let mut total = 0;
+    if let Some(answer) = &p.answer {
+        total = answer.rows.len();
+        for row in answer.rows.iter().skip(offset).take(page) {
+            rows.push(
+                answer
+                    .columns
+                    .iter()
+                    .zip(row)
+                    .map(|(c, v)| {
+                        // A NULL is a column map without its entry: SDKs refuse null in these (dense) maps.
+                        let mut m = serde_json::Map::new();
+                        if let Some(v) = v {
+                            m.insert(c.clone(), serde_json::Value::String(v.clone()));
+                        }
+                        m
+                    })
+                    .collect(),
+            );
+        }
+    }
+    let shown = (offset + rows.len()).min(total);
+    let next_token = (shown < total).then(|| cairn_api::token::encode(TOKEN_PREFIX, &format!("{}:{shown}", q.id)));
+    Ok(GetQueryResultsResponse {
+        query_status: p.status.as_str().into(),
+        query_statistics: ResultStatistics {
+            results_count: shown as u64,
+            total_results_count: total as u64,
+            bytes_scanned: p.stats.bytes_scanned,
+        },
+        query_result_rows: rows,
+        next_token,
+        error_message: p.error.clone(),
+    })
+}
+
+pub(crate) fn list(app: &App, ctx: &Ctx, req: ListQueriesRequest) -> Result<ListQueriesResponse> {
+    let given = required(req.event_data_store, "eventDataStore")?;
+    let store = app.catalog.read(|state| resolve(state, ctx, &given).cloned())?;
+    if store.status == StoreStatus::PendingDeletion {
+        return Err(ApiError::new(
+            ErrorCode::InactiveEventDataStore,
+            format!("Event data store {} is inactive.", store.arn()),
+        ));
+    }
+    let max = match req.max_results {
+        None => 1000,
+        Some(n) if (1..=1000).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidMaxResults,
+                format!("MaxResults {n} must be between 1 and 1000"),
+            ))
+        }
+    };
+    let to_ms = |s: f64| (s * 1000.0) as i64;
+    let (start, end) = (req.start_time.map(to_ms), req.end_time.map(to_ms));
+    if let (Some(s), Some(e)) = (start, end) {
+        if s > e {
+            return Err(ApiError::new(
+                ErrorCode::InvalidDateRange,
+                "Be sure that the start time is chronologically before the end time.",
+            ));
+        }
+    }
+    let status = req
+        .query_status
+        .as_deref()
+        .map(|s| {
+            Status::parse(s).ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidQueryStatus,
+                    format!("The query status {s} is not valid for the operation."),
+                )
+            })
+        })
+        .transpose()?;
+    let offset = match &req.next_token {
+        None => 0,
+        Some(t) => cairn_api::token::decode(TOKEN_PREFIX, t)
+            .and_then(|s| s.strip_prefix("list:").and_then(|n| n.parse::<usize>().ok()))
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidNextToken, "the pagination token is not valid"))?,
+    };
+    let now = app.clock.now_millis();
+    let arn = store.arn();
+    // Newest first, then by id, so pages are stable.
+    let mut matching: BTreeMap<(std::cmp::Reverse<i64>, String), QuerySummary> = BTreeMap::new();
+    for q in app.lake_queries.of_account(&ctx.account_id) {
+        let st = q.lock().status;
+        let keep = q.stores.contains(&arn)
+            && now - q.created_ms < KEEP_MS
+            && start.is_none_or(|s| q.created_ms >= s)
+            && end.is_none_or(|e| q.created_ms <= e)
+            && status.is_none_or(|s| s == st);
+        if keep {
+            matching.insert(
+                (std::cmp::Reverse(q.created_ms), q.id.clone()),
+                QuerySummary {
+                    query_id: q.id.clone(),
+                    query_status: st.as_str().into(),
+                    creation_time: epoch_seconds(q.created_ms),
+                },
+            );
+        }
+    }
+    let total = matching.len();
+    let queries: Vec<QuerySummary> = matching.into_values().skip(offset).take(max).collect();
+    let shown = offset + queries.len();
+    let next_token = (shown < total).then(|| cairn_api::token::encode(TOKEN_PREFIX, &format!("list:{shown}")));
+    Ok(ListQueriesResponse { queries, next_token })
+}
+
+pub(crate) fn cancel(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<CancelQueryResponse> {
+    let q = find(app, ctx, &req)?;
+    let mut p = q.lock();
+    if !p.status.active() {
+        return Err(ApiError::new(
+            ErrorCode::InactiveQuery,
+            format!("The query {} cannot be canceled because it is in the {} state.", q.id, p.status.as_str()),
+        ));
+    }
+    if let Some(task) = p.task.take() {
+        task.abort();
+    }
+    p.status = Status::Cancelled;
+    Ok(CancelQueryResponse { query_id: q.id.clone(), query_status: p.status.as_str().into() })
+}

@@ -1,0 +1,127 @@
+//! A store's Parquet files: `<store dir>/date=YYYY-MM-DD/<lo>-<hi>.parquet`, where `lo..=hi` is the journal
+//! sequence range the file was built from and the date is the UTC day of every eventTime in it. Rows are in
+//! eventTime order, in the store's Lake schema, so DuckDB, Trino or Spark read a store's directory as a Hive-style
+//! partitioned table.
+//!
+//! A file is written under a temporary name, synced, renamed into place and its directory synced: a file with its
+//! final name is complete. A file is removed when it leaves the store (retention, deletion) only once no query
+//! holds it ([`LakeFile::retire`]), so a running query never loses a file under it.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arrow_array::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use crate::segment::sync_dir;
+use crate::{Error, Result};
+
+/// One published file of a store.
+#[derive(Debug)]
+pub struct LakeFile {
+    pub path: PathBuf,
+    pub date: String,
+    pub lo: u64,
+    pub hi: u64,
+    pub size: u64,
+    retired: AtomicBool,
+}
+
+impl LakeFile {
+    /// Marks the file for removal once the last holder lets go of it.
+    pub fn retire(&self) {
+        self.retired.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for LakeFile {
+    fn drop(&mut self) {
+        if self.retired.load(Ordering::SeqCst) {
+            if let Err(e) = crate::remove_if_exists(&self.path) {
+                tracing::warn!(error = %e, "cannot remove a retired Lake file");
+            }
+        }
+    }
+}
+
+pub(crate) fn stem(lo: u64, hi: u64) -> String {
+    format!("{lo:020}-{hi:020}")
+}
+
+/// Parses `<lo>-<hi>.parquet`.
+pub(crate) fn parse_name(name: &str) -> Option<(u64, u64)> {
+    let (lo, hi) = name.strip_suffix(".parquet")?.split_once('-')?;
+    (lo.len() == 20 && hi.len() == 20).then_some(())?;
+    Some((lo.parse().ok()?, hi.parse().ok()?))
+}
+
+fn properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
+        .set_max_row_group_row_count(Some(128 * 1024))
+        .set_created_by(format!("cairn {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Writes `batches` as the file `lo-hi` of `date` under `dir` and publishes it durably.
+pub(crate) fn write(dir: &Path, date: &str, (lo, hi): (u64, u64), batches: &[RecordBatch]) -> Result<LakeFile> {
+    let date_dir = dir.join(format!("date={date}"));
+    std::fs::create_dir_all(&date_dir).map_err(crate::io(&date_dir))?;
+    let name = format!("{}.parquet", stem(lo, hi));
+    let tmp = date_dir.join(format!(".{name}.tmp"));
+    let file = File::create(&tmp).map_err(crate::io(&tmp))?;
+    let schema = batches
+        .first()
+        .map(RecordBatch::schema)
+        .ok_or_else(|| Error::Corrupt { path: tmp.clone(), reason: "a Lake file needs at least one batch".into() })?;
+    let mut writer = ArrowWriter::try_new(file, schema, Some(properties()))?;
+    for b in batches {
+        writer.write(b)?;
+    }
+    let file = writer.into_inner()?;
+    file.sync_all().map_err(crate::io(&tmp))?;
+    let size = file.metadata().map_err(crate::io(&tmp))?.len();
+    let path = date_dir.join(&name);
+    std::fs::rename(&tmp, &path).map_err(crate::io(&path))?;
+    sync_dir(&date_dir)?;
+    sync_dir(dir)?;
+    Ok(LakeFile { path, date: date.to_string(), lo, hi, size, retired: AtomicBool::new(false) })
+}
+
+/// Opens the files of a store directory: removes unfinished writes and files at or past `checkpoint` (written
+/// from journal records the checkpoint does not cover: they will be applied again), and returns the rest.
+pub(crate) fn open_dir(dir: &Path, checkpoint: u64) -> Result<Vec<LakeFile>> {
+    let mut files = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
+        Err(e) => return Err(crate::io(dir)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(crate::io(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(date) = name.strip_prefix("date=") else { continue };
+        let date_dir = entry.path();
+        for f in std::fs::read_dir(&date_dir).map_err(crate::io(&date_dir))? {
+            let f = f.map_err(crate::io(&date_dir))?;
+            let fname = f.file_name().to_string_lossy().into_owned();
+            let path = f.path();
+            if fname.ends_with(".tmp") {
+                crate::remove_if_exists(&path)?;
+                continue;
+            }
+            let Some((lo, hi)) = parse_name(&fname) else { continue };
+            if hi >= checkpoint {
+                crate::remove_if_exists(&path)?;
+                continue;
+            }
+            let size = f.metadata().map_err(crate::io(&path))?.len();
+            files.push(LakeFile { path, date: date.to_string(), lo, hi, size, retired: AtomicBool::new(false) });
+        }
+    }
+    files.sort_by(|a, b| (&a.date, a.lo).cmp(&(&b.date, b.lo)));
+    Ok(files)
+}

@@ -1,0 +1,372 @@
+//! CloudTrail Lake against the real binary with `aws-sdk-cloudtrail`: the event data store lifecycle and its errors,
+//! and queries (StartQuery to GetQueryResults) over the events a store took from its creation on, across a SIGKILL.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector, BillingMode, QueryStatus};
+use serde_json::json;
+
+use crate::common::*;
+use crate::lookup::{ingest, producer_event};
+
+const REGION: &str = "eu-west-1";
+
+fn selector(category: &str, extra: Option<(&str, &str)>) -> AdvancedEventSelector {
+    let mut b = AdvancedEventSelector::builder()
+        .field_selectors(AdvancedFieldSelector::builder().field("eventCategory").equals(category).build().unwrap());
+    if let Some((field, value)) = extra {
+        b = b.field_selectors(AdvancedFieldSelector::builder().field(field).equals(value).build().unwrap());
+    }
+    b.build().unwrap()
+}
+
+#[tokio::test]
+async fn event_data_store_lifecycle_follows_aws() {
+    let dir = TempDir::new();
+    let server = Server::start(&dir);
+    let ct = server.client(MGMT, REGION);
+
+    let created = ct.create_event_data_store().name("audit").send().await.unwrap();
+    let arn = created.event_data_store_arn().unwrap().to_string();
+    let id = arn.rsplit('/').next().unwrap().to_string();
+    assert!(arn.starts_with(&format!("arn:aws:cloudtrail:{REGION}:{}:eventdatastore/", MGMT.0)));
+    assert_eq!(created.status().unwrap().as_str(), "CREATED");
+    assert_eq!(created.retention_period(), Some(366));
+    assert_eq!(created.multi_region_enabled(), Some(true));
+    assert_eq!(created.termination_protection_enabled(), Some(true));
+    assert_eq!(created.billing_mode(), Some(&BillingMode::ExtendableRetentionPricing));
+    let selectors = created.advanced_event_selectors();
+    assert_eq!(selectors.len(), 1);
+    assert_eq!(selectors[0].name(), Some("Default management events"));
+
+    let got = ct.get_event_data_store().event_data_store(&id).send().await.unwrap();
+    assert_eq!(got.status().unwrap().as_str(), "ENABLED");
+    assert_eq!(got.federation_status().unwrap().as_str(), "DISABLED");
+    assert_eq!(got.name(), Some("audit"));
+    let listed = ct.list_event_data_stores().send().await.unwrap();
+    assert_eq!(listed.event_data_stores().len(), 1);
+
+    // AWS's refusals, each changing nothing.
+    let c = ct.create_event_data_store().name("audit").send().await;
+    assert_eq!(code(c), "EventDataStoreAlreadyExistsException");
+    let c = ct
+        .create_event_data_store()
+        .name("fixed")
+        .billing_mode(BillingMode::FixedRetentionPricing)
+        .retention_period(3000)
+        .send()
+        .await;
+    assert_eq!(code(c), "InvalidParameterException");
+    let c = ct
+        .create_event_data_store()
+        .name("bad-selectors")
+        .advanced_event_selectors(selector("Data", None))
+        .send()
+        .await;
+    assert_eq!(code(c), "InvalidEventSelectorsException");
+    let c = ct
+        .create_event_data_store()
+        .name("mixed")
+        .advanced_event_selectors(selector("ActivityAuditLog", None))
+        .advanced_event_selectors(selector("Management", None))
+        .send()
+        .await;
+    assert_eq!(code(c), "InvalidEventSelectorsException");
+    assert_eq!(
+        code(ct.get_event_data_store().event_data_store("00000000-0000-4000-8000-000000000000").send().await),
+        "EventDataStoreNotFoundException"
+    );
+    assert_eq!(
+        code(ct.get_event_data_store().event_data_store("arn:aws:s3:::bucket").send().await),
+        "EventDataStoreARNInvalidException"
+    );
+    assert_eq!(
+        code(server.client(MEMBER, REGION).get_event_data_store().event_data_store(&arn).send().await),
+        "EventDataStoreNotFoundException"
+    );
+    assert_eq!(code(ct.update_event_data_store().event_data_store(&id).send().await), "InvalidParameterException");
+    assert_eq!(
+        code(ct.delete_event_data_store().event_data_store(&id).send().await),
+        "EventDataStoreTerminationProtectedException"
+    );
+    assert_eq!(
+        code(ct.start_event_data_store_ingestion().event_data_store(&id).send().await),
+        "InvalidEventDataStoreStatusException"
+    );
+    assert_eq!(ct.list_event_data_stores().send().await.unwrap().event_data_stores().len(), 1);
+
+    // Ingestion off and on.
+    ct.stop_event_data_store_ingestion().event_data_store(&id).send().await.unwrap();
+    let got = ct.get_event_data_store().event_data_store(&id).send().await.unwrap();
+    assert_eq!(got.status().unwrap().as_str(), "STOPPED_INGESTION");
+    assert_eq!(
+        code(ct.stop_event_data_store_ingestion().event_data_store(&id).send().await),
+        "InvalidEventDataStoreStatusException"
+    );
+    ct.start_event_data_store_ingestion().event_data_store(&arn).send().await.unwrap();
+
+    // Update, then delete (pending deletion), refuse changes, and restore.
+    let updated = ct
+        .update_event_data_store()
+        .event_data_store(&id)
+        .name("audit-2")
+        .retention_period(90)
+        .termination_protection_enabled(false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((updated.name(), updated.retention_period()), (Some("audit-2"), Some(90)));
+    let c = ct
+        .update_event_data_store()
+        .event_data_store(&id)
+        .billing_mode(BillingMode::FixedRetentionPricing)
+        .send()
+        .await;
+    assert_eq!(code(c), "InvalidParameterException");
+    ct.delete_event_data_store().event_data_store(&id).send().await.unwrap();
+    let got = ct.get_event_data_store().event_data_store(&id).send().await.unwrap();
+    assert_eq!(got.status().unwrap().as_str(), "PENDING_DELETION");
+    assert_eq!(
+        code(ct.update_event_data_store().event_data_store(&id).retention_period(30).send().await),
+        "InactiveEventDataStoreException"
+    );
+    assert_eq!(
+        code(ct.delete_event_data_store().event_data_store(&id).send().await),
+        "InactiveEventDataStoreException"
+    );
+    let restored = ct.restore_event_data_store().event_data_store(&id).send().await.unwrap();
+    assert_eq!(restored.status().unwrap().as_str(), "ENABLED");
+    assert_eq!(
+        code(ct.restore_event_data_store().event_data_store(&id).send().await),
+        "InvalidEventDataStoreStatusException"
+    );
+
+    // Ten stores per region, those pending deletion included.
+    for i in 1..10 {
+        ct.create_event_data_store().name(format!("more-{i}")).send().await.unwrap();
+    }
+    assert_eq!(
+        code(ct.create_event_data_store().name("eleventh").send().await),
+        "EventDataStoreMaxLimitExceededException"
+    );
+    let page = ct.list_event_data_stores().max_results(4).send().await.unwrap();
+    assert_eq!(page.event_data_stores().len(), 4);
+    let mut all = page.event_data_stores().to_vec();
+    let mut token = page.next_token().map(str::to_string);
+    while let Some(t) = token {
+        let page = ct.list_event_data_stores().max_results(4).next_token(t).send().await.unwrap();
+        all.extend(page.event_data_stores().iter().cloned());
+        token = page.next_token().map(str::to_string);
+    }
+    assert_eq!(all.len(), 10);
+    // The stores of another region are not this region's.
+    assert!(server
+        .client(MGMT, "us-east-1")
+        .list_event_data_stores()
+        .send()
+        .await
+        .unwrap()
+        .event_data_stores()
+        .is_empty());
+}
+
+/// Polls DescribeQuery until the query leaves QUEUED and RUNNING.
+async fn finished(ct: &aws_sdk_cloudtrail::Client, query_id: &str) -> QueryStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let d = ct.describe_query().query_id(query_id).send().await.unwrap();
+        let status = d.query_status().unwrap().clone();
+        if !matches!(status, QueryStatus::Queued | QueryStatus::Running) {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "query {query_id} did not finish");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs a query to its end and returns its rows as (column, value) pairs.
+async fn rows(ct: &aws_sdk_cloudtrail::Client, statement: &str) -> Vec<Vec<(String, String)>> {
+    let id = ct.start_query().query_statement(statement).send().await.unwrap().query_id().unwrap().to_string();
+    let status = finished(ct, &id).await;
+    let r = ct.get_query_results().query_id(&id).send().await.unwrap();
+    assert_eq!(status, QueryStatus::Finished, "{statement}: {:?}", r.error_message());
+    r.query_result_rows()
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|col| {
+                    assert!(col.len() <= 1, "one entry per column, none for NULL");
+                    col.iter().next().map_or((String::new(), "NULL".into()), |(k, v)| (k.clone(), v.clone()))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn queries_see_what_a_store_took_from_its_creation_on() {
+    let dir = TempDir::new();
+    let mut server = Server::start(&dir);
+    let ct = server.client(MGMT, REGION);
+
+    ingest(&server, (0..5).map(|i| producer_event("Before", REGION, "ec2.amazonaws.com", -i)).collect());
+    let all = ct.create_event_data_store().name("all").send().await.unwrap();
+    let all_id = all.event_data_store_arn().unwrap().rsplit('/').next().unwrap().to_string();
+    let runs = ct
+        .create_event_data_store()
+        .name("runs")
+        .multi_region_enabled(false)
+        .advanced_event_selectors(selector("Management", Some(("eventName", "RunInstances"))))
+        .send()
+        .await
+        .unwrap();
+    let runs_id = runs.event_data_store_arn().unwrap().rsplit('/').next().unwrap().to_string();
+    let mut events: Vec<serde_json::Value> = Vec::new();
+    for i in 0..30 {
+        let mut e = producer_event(
+            if i % 3 == 0 { "RunInstances" } else { "DescribeInstances" },
+            REGION,
+            "ec2.amazonaws.com",
+            -i,
+        );
+        e["requestParameters"] =
+            json!({"instanceType": format!("t3.{}", ["micro", "large"][i as usize % 2]), "count": i});
+        e["sourceIPAddress"] = json!(format!("10.0.0.{}", i % 4));
+        events.push(e);
+    }
+    // An event of another region: the single-region store does not take it.
+    events.push(producer_event("RunInstances", "us-east-1", "ec2.amazonaws.com", 0));
+    ingest(&server, events);
+
+    let counts = rows(
+        &ct,
+        &format!(
+            "SELECT eventName, count(*) AS n FROM {all_id} WHERE eventSource = 'ec2.amazonaws.com' \
+             GROUP BY eventName ORDER BY eventName"
+        ),
+    )
+    .await;
+    let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+    assert_eq!(
+        counts,
+        vec![
+            vec![pair("eventName", "DescribeInstances"), pair("n", "20")],
+            vec![pair("eventName", "RunInstances"), pair("n", "11")]
+        ]
+    );
+    let runs_rows = rows(&ct, &format!("SELECT count(*) AS n, min(awsregion) AS r FROM {runs_id}")).await;
+    assert_eq!(runs_rows, vec![vec![pair("n", "10"), pair("r", REGION)]]);
+
+    // Lake's forms: struct members, map lookups (NULL when missing), timestamps compared with strings, a join.
+    let detail = rows(
+        &ct,
+        &format!(
+            "SELECT useridentity.username, element_at(requestParameters, 'instanceType') AS it, \
+             element_at(requestparameters, 'nothing') AS missing, eventtime > '2000-01-01 00:00:00' AS recent \
+             FROM {all_id} WHERE eventname = 'RunInstances' AND element_at(requestparameters, 'count') = '3'"
+        ),
+    )
+    .await;
+    assert_eq!(detail.len(), 1);
+    assert_eq!(detail[0][0], pair("username", "deployer"));
+    assert_eq!(detail[0][1], pair("it", "t3.large"));
+    assert_eq!(detail[0][2], pair("", "NULL"));
+    assert_eq!(detail[0][3], pair("recent", "true"));
+    let joined = rows(
+        &ct,
+        &format!(
+            "SELECT count(*) AS n FROM {all_id} a JOIN {runs_id} b ON a.eventid = b.eventid \
+             UNION ALL SELECT count(*) FROM (SELECT eventid FROM {all_id} EXCEPT SELECT eventid FROM {runs_id}) x"
+        ),
+    )
+    .await;
+    // UNION ALL keeps no order: the join's count is one of the two rows, the other counts what only `all` holds.
+    assert_eq!(joined.len(), 2);
+    assert!(joined.contains(&vec![pair("n", "10")]), "{joined:?}");
+
+    // Pagination of results.
+    let id = ct
+        .start_query()
+        .query_statement(format!(
+            "SELECT eventid FROM {all_id} WHERE eventsource = 'ec2.amazonaws.com' ORDER BY eventid"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .query_id()
+        .unwrap()
+        .to_string();
+    assert_eq!(finished(&ct, &id).await, QueryStatus::Finished);
+    let mut seen = 0;
+    let mut token = None;
+    loop {
+        let r = ct.get_query_results().query_id(&id).max_query_results(7).set_next_token(token).send().await.unwrap();
+        seen += r.query_result_rows().len();
+        let stats = r.query_statistics().unwrap();
+        assert_eq!((stats.results_count(), stats.total_results_count()), (Some(seen as i32), Some(31)));
+        token = r.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, 31);
+    let d = ct.describe_query().query_id(&id).send().await.unwrap();
+    let stats = d.query_statistics().unwrap();
+    assert_eq!(stats.events_matched(), Some(31));
+    assert!(stats.events_scanned() >= Some(31) && stats.bytes_scanned() > Some(0), "{stats:?}");
+    assert!(d.query_string().unwrap().contains("ORDER BY eventid"));
+    let listed = ct.list_queries().event_data_store(&all_id).send().await.unwrap();
+    assert!(listed.queries().iter().any(|q| q.query_id() == Some(id.as_str())));
+    assert!(ct
+        .list_queries()
+        .event_data_store(&runs_id)
+        .query_status(QueryStatus::Failed)
+        .send()
+        .await
+        .unwrap()
+        .queries()
+        .is_empty());
+
+    // Refusals.
+    assert_eq!(code(ct.cancel_query().query_id(&id).send().await), "InactiveQueryException");
+    assert_eq!(
+        code(ct.describe_query().query_id("00000000-0000-4000-8000-000000000000").send().await),
+        "QueryIdNotFoundException"
+    );
+    assert_eq!(
+        code(server.client(MEMBER, REGION).describe_query().query_id(&id).send().await),
+        "QueryIdNotFoundException"
+    );
+    assert_eq!(
+        code(ct.get_query_results().query_id(&id).max_query_results(0).send().await),
+        "InvalidMaxResultsException"
+    );
+    for bad in [
+        format!("DELETE FROM {all_id}"),
+        format!("SELECT nosuchcolumn FROM {all_id}"),
+        "SELECT 1".to_string(),
+        format!("SELECT * FROM {all_id}; SELECT 1"),
+    ] {
+        assert_eq!(
+            code(ct.start_query().query_statement(&bad).send().await),
+            "InvalidQueryStatementException",
+            "{bad}"
+        );
+    }
+    assert_eq!(code(ct.start_query().query_statement("x".repeat(10_001)).send().await), "ValidationException");
+    let c = ct
+        .list_queries()
+        .event_data_store(&all_id)
+        .start_time(aws_sdk_cloudtrail::primitives::DateTime::from_secs(2_000_000_000))
+        .end_time(aws_sdk_cloudtrail::primitives::DateTime::from_secs(1_000_000_000))
+        .send()
+        .await;
+    assert_eq!(code(c), "InvalidDateRangeException");
+
+    // After a SIGKILL the store holds the same events (from its files, or the journal replayed).
+    server.kill();
+    let server = Server::start(&dir);
+    let ct = server.client(MGMT, REGION);
+    let again = rows(&ct, &format!("SELECT count(*) AS n FROM {runs_id}")).await;
+    assert_eq!(again, vec![vec![pair("n", "10")]]);
+}
