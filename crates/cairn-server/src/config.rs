@@ -43,6 +43,8 @@ pub struct Config {
     #[serde(default)]
     pub query: QueryConfig,
     #[serde(default)]
+    pub lake: LakeConfig,
+    #[serde(default)]
     pub delivery: DeliveryConfig,
     #[serde(default)]
     pub s3: S3EndpointConfig,
@@ -199,6 +201,28 @@ impl Default for HistoryConfig {
     }
 }
 
+/// When CloudTrail Lake moves its stores' in-memory tails to Parquet files.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LakeConfig {
+    /// Flush once the tails hold this many bytes of records.
+    #[serde(default = "flush_bytes")]
+    pub flush_bytes: usize,
+    /// Flush whatever the tails hold at least this often.
+    #[serde(default = "lake_flush_interval_seconds")]
+    pub flush_interval_seconds: u64,
+}
+
+fn lake_flush_interval_seconds() -> u64 {
+    10
+}
+
+impl Default for LakeConfig {
+    fn default() -> Self {
+        LakeConfig { flush_bytes: flush_bytes(), flush_interval_seconds: lake_flush_interval_seconds() }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountConfig {
@@ -337,6 +361,7 @@ pub struct Settings {
     pub storage: Storage,
     pub history: HistoryConfig,
     pub query: QueryConfig,
+    pub lake: LakeConfig,
     pub delivery: cairn_delivery::Settings,
     /// Host names under which `<bucket>.<domain>` addresses a bucket.
     pub s3_virtual_host_domains: Vec<String>,
@@ -482,6 +507,9 @@ impl Config {
         if self.history.flush_bytes == 0 || self.history.flush_interval_seconds == 0 {
             return err("history.flush_bytes and history.flush_interval_seconds must be positive".into());
         }
+        if self.lake.flush_bytes == 0 || self.lake.flush_interval_seconds == 0 {
+            return err("lake.flush_bytes and lake.flush_interval_seconds must be positive".into());
+        }
         for d in &self.s3.virtual_host_domains {
             let label_ok =
                 |l: &str| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
@@ -503,6 +531,7 @@ impl Config {
             storage,
             history: self.history,
             query: self.query,
+            lake: self.lake,
             delivery: cairn_delivery::Settings {
                 window_ms: d.window_seconds as i64 * 1000,
                 max_file_bytes: d.max_file_bytes,

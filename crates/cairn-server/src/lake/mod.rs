@@ -22,9 +22,6 @@ use crate::{consumers, App};
 
 /// The journal consumer name of the Lake.
 pub(crate) const CONSUMER: &str = "lake";
-/// The tails are flushed at this size, or when they hold anything and this long has passed.
-const FLUSH_BYTES: usize = 64 << 20;
-const FLUSH_EVERY: Duration = Duration::from_secs(10);
 /// How often retention and deletion are applied.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 /// Longest a query waits for the Lake to catch up with the journal.
@@ -127,7 +124,7 @@ impl consumers::Sink for LakeSink {
         if let Some(last) = records.last() {
             app.lake_applied.send_replace(last.seq + 1);
         }
-        while app.lake.tail_size().1 >= FLUSH_BYTES.saturating_mul(2) {
+        while app.lake.tail_size().1 >= app.settings.lake.flush_bytes.saturating_mul(2) {
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(())
@@ -158,7 +155,8 @@ impl consumers::Sink for LakeSink {
     }
 }
 
-/// Writes the tails to files by size and time, then saves the checkpoint.
+/// Writes the tails to files (at `lake.flush_bytes`, or whatever they hold every `lake.flush_interval_seconds`),
+/// then saves the checkpoint.
 async fn flusher(app: Arc<App>, progress: consumers::Progress) {
     let mut last_flush = Instant::now();
     loop {
@@ -166,7 +164,10 @@ async fn flusher(app: Arc<App>, progress: consumers::Progress) {
         let applied = *app.lake_applied.borrow();
         let (events, bytes) = app.lake.tail_size();
         let checkpoint = app.log().checkpoint(CONSUMER).unwrap_or(0);
-        let due = bytes >= FLUSH_BYTES || (last_flush.elapsed() >= FLUSH_EVERY && (events > 0 || applied > checkpoint));
+        let policy = app.settings.lake;
+        let every = Duration::from_secs(policy.flush_interval_seconds);
+        let due =
+            bytes >= policy.flush_bytes || (last_flush.elapsed() >= every && (events > 0 || applied > checkpoint));
         if !due {
             continue;
         }

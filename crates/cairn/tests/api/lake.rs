@@ -206,7 +206,7 @@ async fn rows(ct: &aws_sdk_cloudtrail::Client, statement: &str) -> Vec<Vec<(Stri
 #[tokio::test]
 async fn queries_see_what_a_store_took_from_its_creation_on() {
     let dir = TempDir::new();
-    let mut server = Server::start(&dir);
+    let mut server = Server::start_configured(&dir, "[lake]\nflush_interval_seconds = 1\n");
     let ct = server.client(MGMT, REGION);
 
     ingest(&server, (0..5).map(|i| producer_event("Before", REGION, "ec2.amazonaws.com", -i)).collect());
@@ -363,10 +363,37 @@ async fn queries_see_what_a_store_took_from_its_creation_on() {
         .await;
     assert_eq!(code(c), "InvalidDateRangeException");
 
-    // After a SIGKILL the store holds the same events (from its files, or the journal replayed).
+    // The stores' files appear as Hive-style date partitions of plain Parquet.
+    let store_dir = dir.0.join("data").join("lake").join(&runs_id);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while parquet_files(&store_dir).is_empty() {
+        assert!(Instant::now() < deadline, "no Lake files in {store_dir:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(parquet_files(&store_dir).iter().all(|p| p
+        .parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("date=")));
+
+    // After a SIGKILL the store holds the same events, once each (its files, and the journal past them replayed).
+    ingest(&server, vec![producer_event("RunInstances", REGION, "ec2.amazonaws.com", 0)]);
     server.kill();
     let server = Server::start(&dir);
     let ct = server.client(MGMT, REGION);
     let again = rows(&ct, &format!("SELECT count(*) AS n FROM {runs_id}")).await;
-    assert_eq!(again, vec![vec![pair("n", "10")]]);
+    assert_eq!(again, vec![vec![pair("n", "11")]]);
+}
+
+fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(dates) = std::fs::read_dir(dir) else { return Vec::new() };
+    dates
+        .flatten()
+        .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+        .map(|f| f.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect()
 }
