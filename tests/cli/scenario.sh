@@ -103,7 +103,7 @@ fails_with S3BucketDoesNotExistException "$aws" cloudtrail create-trail --name t
 fails_with TrailAlreadyExistsException "$aws" cloudtrail create-trail --name my-trail --s3-bucket-name amzn-s3-demo-bucket
 fails_with UnrecognizedClientException env AWS_ACCESS_KEY_ID=AKIAUNKNOWN000000000 "$aws" cloudtrail describe-trails
 fails_with InvalidSignatureException env AWS_SECRET_ACCESS_KEY=wrong-secret "$aws" cloudtrail describe-trails
-fails_with UnsupportedOperationException "$aws" cloudtrail list-event-data-stores
+fails_with UnsupportedOperationException "$aws" cloudtrail list-channels
 
 step members see the organization trail
 "$aws" cloudtrail update-trail --name my-trail --is-organization-trail > /dev/null
@@ -129,6 +129,30 @@ fails_with InvalidLookupAttributesException "$aws" cloudtrail lookup-events \
   --lookup-attributes AttributeKey=EventName,AttributeValue=A AttributeKey=Username,AttributeValue=B
 fails_with InvalidTimeRangeException "$aws" cloudtrail lookup-events --start-time 2026-02-02 --end-time 2026-01-01
 fails_with InvalidMaxResultsException "$aws" cloudtrail lookup-events --max-results 51
+
+step "CloudTrail Lake: an event data store and a query over the calls just made"
+out=$("$aws" cloudtrail create-event-data-store --name cli-store --no-termination-protection-enabled --retention-period 30)
+check "$out" 'j["Status"] == "CREATED" and j["RetentionPeriod"] == 30 and j["AdvancedEventSelectors"][0]["Name"] == "Default management events"'
+store=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["EventDataStoreArn"].split("/")[-1])' "$out")
+"$aws" cloudtrail describe-trails > /dev/null
+"$aws" cloudtrail get-trail-status --name my-trail > /dev/null
+query=$("$aws" cloudtrail start-query --query-statement \
+  "SELECT eventName, count(*) AS calls FROM $store WHERE eventSource = 'cloudtrail.amazonaws.com' AND eventName IN ('DescribeTrails', 'GetTrailStatus') GROUP BY eventName ORDER BY eventName" \
+  --query QueryId --output text)
+for _ in $(seq 100); do
+  status=$("$aws" cloudtrail describe-query --query-id "$query" --query QueryStatus --output text)
+  [ "$status" = FINISHED ] && break
+  sleep 0.1
+done
+out=$("$aws" cloudtrail get-query-results --query-id "$query")
+check "$out" 'j["QueryStatus"] == "FINISHED" and j["QueryResultRows"] == [[{"eventName": "DescribeTrails"}, {"calls": "1"}], [{"eventName": "GetTrailStatus"}, {"calls": "1"}]]'
+out=$("$aws" cloudtrail list-queries --event-data-store "$store")
+check "$out" 'j["Queries"][0]["QueryId"] == "'"$query"'" and j["Queries"][0]["QueryStatus"] == "FINISHED"'
+fails_with InvalidQueryStatementException "$aws" cloudtrail start-query --query-statement "DROP TABLE $store"
+"$aws" cloudtrail delete-event-data-store --event-data-store "$store"
+out=$("$aws" cloudtrail get-event-data-store --event-data-store "$store")
+check "$out" 'j["Status"] == "PENDING_DELETION"'
+fails_with InactiveEventDataStoreException "$aws" cloudtrail start-query --query-statement "SELECT 1 FROM $store"
 
 step stop-logging and delete-trail
 "$aws" cloudtrail stop-logging --name my-trail
