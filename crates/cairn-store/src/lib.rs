@@ -13,6 +13,7 @@ pub mod lake;
 #[doc(hidden)]
 pub mod fuzz {
     pub use crate::index::fuzz_open as history_index;
+    pub use crate::lake::sql::fuzz_statement as lake_sql;
     pub use crate::query::fuzz_statement as history_sql;
 }
 pub mod query;

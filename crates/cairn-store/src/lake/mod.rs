@@ -7,6 +7,7 @@
 //! files of all stores cover exactly the journal below it (files past it are removed at open and their records
 //! applied again). Retention drops whole dates once they are past, and queries never see an event past it.
 
+pub(crate) mod dialect;
 pub mod files;
 pub mod functions;
 pub mod schema;

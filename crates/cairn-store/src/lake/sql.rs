@@ -36,11 +36,10 @@ use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::prelude::SQLOptions;
-use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Query, SelectItem, SetExpr, Statement};
 use futures::StreamExt;
 
-use super::{StoreSnapshot, TableKind, TailEvent};
+use super::{dialect, StoreSnapshot, TableKind, TailEvent};
 use crate::query::{classify, engine, session, time_bounds};
 use crate::segment::date_of;
 use crate::{Error, QueryLimits, Result};
@@ -89,20 +88,24 @@ pub fn prepare(statement: &str, is_store: impl FnMut(&str) -> bool) -> Result<Pr
         return Err(invalid(format!("the query statement is longer than {MAX_STATEMENT} characters")));
     }
     let (sql, stores) = quote_store_ids(statement, is_store);
-    let statements = DFParser::parse_sql(&sql).map_err(|e| invalid(e.to_string()))?;
-    let written = match statements.iter().collect::<Vec<_>>().as_slice() {
-        [DfStatement::Statement(s)] => match s.as_ref() {
-            Statement::Query(q) => written_names(q),
-            _ => return Err(invalid("only SELECT statements are supported")),
-        },
-        [] => return Err(invalid("the query statement is empty")),
-        [_] => return Err(invalid("only SELECT statements are supported")),
+    let mut statements = dialect::parse(&sql)?;
+    let (mut statement, written) = match statements.len() {
+        0 => return Err(invalid("the query statement is empty")),
+        1 => {
+            let s = statements.remove(0);
+            let written = match &s {
+                Statement::Query(q) => written_names(q),
+                _ => return Err(invalid("only SELECT statements are supported")),
+            };
+            (s, written)
+        }
         _ => return Err(invalid("only one statement can be run at a time")),
     };
     if stores.is_empty() {
         return Err(invalid("the query statement must name an event data store in FROM"));
     }
-    Ok(Prepared { sql, stores, written })
+    dialect::rewrite(&mut statement)?;
+    Ok(Prepared { sql: statement.to_string(), stores, written })
 }
 
 /// The column names of the outermost SELECT as written (empty when a `*` makes positions unknowable).
@@ -119,7 +122,8 @@ fn written_names(query: &Query) -> Vec<Option<String>> {
             SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
             SelectItem::UnnamedExpr(SqlExpr::Identifier(i)) => Some(i.value.clone()),
             SelectItem::UnnamedExpr(SqlExpr::CompoundIdentifier(parts)) => parts.last().map(|p| p.value.clone()),
-            SelectItem::UnnamedExpr(_) => None,
+            // Trino names other expressions by position.
+            SelectItem::UnnamedExpr(_) => Some(format!("_col{}", names.len())),
             _ => return Vec::new(),
         });
     }
@@ -464,6 +468,36 @@ fn timestamp_text(millis: i64) -> String {
     format!("{} {}.{:03}", &t[..10], &t[11..19], millis.rem_euclid(1000))
 }
 
+/// Fuzz entry: any text as a Lake statement (the StartQuery entry: id quoting, the dialect pass, planning and
+/// running) over a small store in memory, with tight limits. Every outcome but a panic is fine.
+pub fn fuzz_statement(statement: &[u8]) {
+    const ID: &str = "eeeeeeee-0000-4000-8000-000000000000";
+    static STORE: std::sync::OnceLock<StoreSnapshot> = std::sync::OnceLock::new();
+    let store = STORE.get_or_init(|| {
+        let tail = (0..32u64)
+            .map(|seq| {
+                let name = ["CreateTrail", "RunInstances"][seq as usize % 2];
+                let e = serde_json::json!({
+                    "eventVersion": "1.11", "eventTime": cairn_model::event::format_event_time(1_767_225_600_000 + seq as i64 * 60_000),
+                    "eventID": format!("id-{seq}"), "eventName": name,
+                    "eventSource": "cloudtrail.amazonaws.com", "awsRegion": "us-east-1", "readOnly": seq % 2 == 1,
+                    "recipientAccountId": "111111111111", "requestParameters": {"name": format!("t{seq}"), "n": seq},
+                    "userIdentity": {"type": "IAMUser", "userName": "alice"},
+                    "resources": [{"type": "AWS::CloudTrail::Trail", "ARN": format!("t{}", seq % 3)}],
+                });
+                TailEvent { seq, time_ms: 1_767_225_600_000 + seq as i64 * 60_000, record: Arc::from(e.to_string().into_bytes()) }
+            })
+            .collect();
+        StoreSnapshot { kind: TableKind::CloudTrail, tail, files: Vec::new(), cutoff_ms: 0 }
+    });
+    let Ok(text) = std::str::from_utf8(statement) else { return };
+    let Ok(prepared) = prepare(&text.replace("EDS", ID), |w| w == ID) else { return };
+    let limits = QueryLimits { max_rows: 100, memory_bytes: 16 << 20, partitions: 1 };
+    let stores = HashMap::from([(ID.to_string(), store.clone())]);
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+    let _ = rt.block_on(run(&prepared, stores, &limits));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,6 +517,29 @@ mod tests {
         assert!(prepare("SELECT 1", is).is_err());
         assert!(prepare(&format!("SELECT 1 FROM {id} WHERE '{}' = ''", "x".repeat(MAX_STATEMENT)), is).is_err());
         assert_eq!(prepare(&format!("select * from {id} limit 1"), is).unwrap().stores, vec![id.to_string()]);
+    }
+
+    /// The fuzz body over mutations of Lake statements: truncations and single-byte changes.
+    #[test]
+    fn mangled_statements_fail_cleanly() {
+        let seeds = [
+            "SELECT eventName, count(*) FROM EDS WHERE eventTime > '2026-01-01 00:00:00' GROUP BY 1",
+            "SELECT r.type, element_at(requestparameters, 'name') FROM EDS CROSS JOIN UNNEST(resources) AS t(r)",
+            "SELECT filter(resources, x -> x.arn LIKE 't%'), json_extract_scalar(eventjson, '$.userIdentity.userName') FROM EDS",
+        ];
+        for seed in seeds {
+            let bytes = seed.as_bytes();
+            for cut in (0..bytes.len()).step_by(4) {
+                fuzz_statement(&bytes[..cut]);
+            }
+            for at in (0..bytes.len()).step_by(6) {
+                for b in [b'(', b'\'', b'-', b' ', b'.', 0xff] {
+                    let mut m = bytes.to_vec();
+                    m[at] = b;
+                    fuzz_statement(&m);
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! Trino functions CloudTrail Lake queries use, where DataFusion lacks them or means something else by the name.
+//! Trino functions CloudTrail Lake queries use, where DataFusion lacks them or means something else by the name:
+//! JSON ([`json`]), dates and times ([`time`]), `regexp_extract` and `contains` ([`text`]), lambdas ([`lambda`]),
+//! `approx_percentile` (DataFusion's `approx_percentile_cont`), and `element_at` (here).
 //!
 //! `element_at(map, key)` is the value for `key`, NULL when the map has none (DataFusion's `element_at` is its
 //! `map_extract`, which answers a one-element list); `element_at(array, i)` is the `i`-th element counting from 1,
@@ -15,9 +17,21 @@ use datafusion::common::{exec_err, plan_err, Result};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 use datafusion::prelude::SessionContext;
 
+pub(crate) mod json;
+pub(crate) mod lambda;
+mod simple;
+pub(crate) mod text;
+pub(crate) mod time;
+
 /// Registers the Lake dialect's functions on a session.
 pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(ElementAt::new()));
+    for f in json::functions().into_iter().chain(time::functions()).chain(text::functions()).chain(lambda::functions())
+    {
+        ctx.register_udf(f);
+    }
+    let percentile = datafusion::functions_aggregate::approx_percentile_cont::approx_percentile_cont_udaf();
+    ctx.register_udaf(percentile.as_ref().clone().with_aliases(["approx_percentile"]));
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
