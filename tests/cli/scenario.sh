@@ -149,6 +149,39 @@ check "$out" 'j["QueryStatus"] == "FINISHED" and j["QueryResultRows"] == [[{"eve
 out=$("$aws" cloudtrail list-queries --event-data-store "$store")
 check "$out" 'j["Queries"][0]["QueryId"] == "'"$query"'" and j["Queries"][0]["QueryStatus"] == "FINISHED"'
 fails_with InvalidQueryStatementException "$aws" cloudtrail start-query --query-statement "DROP TABLE $store"
+# Results delivered to a bucket with their sign file, checked by cairn and by an independent verifier.
+"$aws" s3api create-bucket --bucket lake-results > /dev/null
+cat > "$work/results-policy.json" <<JSON
+{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl",
+   "Resource": "arn:aws:s3:::lake-results"},
+  {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+   "Resource": "arn:aws:s3:::lake-results/exports/AWSLogs/111111111111/*",
+   "Condition": {"StringLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:111111111111:eventdatastore/*"}}}]}
+JSON
+fails_with InsufficientS3BucketPolicyException "$aws" cloudtrail start-query --query-statement "SELECT 1 FROM $store" \
+  --delivery-s3-uri s3://lake-results/exports
+"$aws" s3api put-bucket-policy --bucket lake-results --policy "file://$work/results-policy.json"
+query=$("$aws" cloudtrail start-query --query-statement "SELECT eventName, eventTime FROM $store ORDER BY eventTime" \
+  --delivery-s3-uri s3://lake-results/exports --query QueryId --output text)
+for _ in $(seq 100); do
+  status=$("$aws" cloudtrail describe-query --query-id "$query" --query QueryStatus --output text)
+  [ "$status" = FINISHED ] && break
+  sleep 0.1
+done
+out=$("$aws" cloudtrail describe-query --query-id "$query")
+check "$out" 'j["DeliveryStatus"] == "SUCCESS" and j["DeliveryS3Uri"] == "s3://lake-results/exports"'
+folder=$("$aws" s3 ls --recursive s3://lake-results/exports/ | awk '{print $4}' | grep '/result_sign.json$' | sed 's#/result_sign.json$##')
+"$aws" s3 cp --recursive --quiet "s3://lake-results/$folder/" "$work/results/"
+"$aws" cloudtrail list-public-keys > "$work/public-keys.json"
+"$(dirname "$aws")/python" "$(dirname "$0")/verify_results.py" "$work/results" "$work/public-keys.json"
+"$cairn" verify-query-results --s3-bucket lake-results --s3-prefix "$folder" --endpoint "$endpoint" | grep -q "Successfully validated"
+"$cairn" verify-query-results --local-export-path "$work/results" --public-keys "$work/public-keys.json" | grep -q "Successfully validated"
+printf 'changed' | gzip > "$work/results/result_1.csv.gz"
+if "$cairn" verify-query-results --local-export-path "$work/results" --public-keys "$work/public-keys.json" 2> "$work/err"; then
+  echo "a changed result file verified" >&2; exit 1
+fi
+grep -q "inconsistent hash value" "$work/err"
 "$aws" cloudtrail delete-event-data-store --event-data-store "$store"
 out=$("$aws" cloudtrail get-event-data-store --event-data-store "$store")
 check "$out" 'j["Status"] == "PENDING_DELETION"'

@@ -72,6 +72,9 @@ enum Command {
     },
     /// Prove one event: its inclusion in the event tree head a signed digest carries (cairn's digests).
     Prove(Box<validate::prove::ProveArgs>),
+    /// Verify the signed results a CloudTrail Lake query delivered to a bucket (DeliveryS3Uri), as
+    /// `aws cloudtrail verify-query-results` does (exit 0: valid; 1: not).
+    VerifyQueryResults(Box<validate::results::VerifyResultsArgs>),
 }
 
 fn main() -> Result<()> {
@@ -105,6 +108,13 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Prove(args) => match validate::prove::run(*args) {
+            Ok(code) => std::process::exit(code),
+            Err(e) => {
+                eprintln!("{e:#}");
+                std::process::exit(255)
+            }
+        },
+        Command::VerifyQueryResults(args) => match validate::results::run(*args) {
             Ok(code) => std::process::exit(code),
             Err(e) => {
                 eprintln!("{e:#}");

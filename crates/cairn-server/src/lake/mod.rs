@@ -8,6 +8,7 @@
 //! deletion is over.
 
 pub(crate) mod queries;
+pub(crate) mod results;
 pub(crate) mod stores;
 
 use std::sync::Arc;

@@ -3,7 +3,8 @@
 //! A query is checked and its stores resolved when it starts (errors in the statement are answered at once, as
 //! InvalidQueryStatementException), then runs on the query threads: QUEUED until it starts, RUNNING, and FINISHED,
 //! FAILED, TIMED_OUT or CANCELLED. An account runs at most [`MAX_RUNNING`] queries at once. Queries and their
-//! results are kept [`KEEP_MS`] (7 days), in memory.
+//! results are kept [`KEEP_MS`] (7 days), in memory. A query given `DeliveryS3Uri` also writes its results and their
+//! sign file to that bucket ([`super::results`]) before it reads FINISHED.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -70,6 +71,8 @@ struct Progress {
     answer: Option<LakeAnswer>,
     error: Option<String>,
     stats: QueryStats,
+    /// DescribeQuery's DeliveryStatus, for a query delivering its results to a bucket.
+    delivery_status: Option<&'static str>,
     task: Option<tokio::task::AbortHandle>,
 }
 
@@ -80,6 +83,9 @@ struct Query {
     statement: String,
     /// ARNs of the stores the statement reads.
     stores: Vec<String>,
+    region: String,
+    /// Where the results go, when StartQuery named a bucket.
+    delivery: Option<super::results::Target>,
     created_ms: i64,
     progress: Mutex<Progress>,
 }
@@ -121,12 +127,7 @@ pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartQueryRequest) -> Result
             "QueryAlias and QueryParameters (dashboard queries) are not supported by this version of cairn",
         ));
     }
-    if req.delivery_s3_uri.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedOperation,
-            "DeliveryS3Uri (query results delivered to a bucket) is not supported by this version of cairn",
-        ));
-    }
+    let target = req.delivery_s3_uri.as_deref().map(super::results::parse_uri).transpose()?;
     let statement = required(req.query_statement, "queryStatement")?;
     if statement.is_empty() || statement.chars().count() > MAX_STATEMENT {
         return Err(ApiError::new(
@@ -158,6 +159,9 @@ pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartQueryRequest) -> Result
     app.queries
         .block_on(check(&prepared, &kinds))
         .map_err(|e| ApiError::new(ErrorCode::InvalidQueryStatement, e.to_string()))?;
+    if let (Some(t), Some(first)) = (&target, stores.first()) {
+        super::results::check(app, t, &ctx.account_id, &first.arn())?;
+    }
     let now = app.clock.now_millis();
     let running = app.lake_queries.of_account(&ctx.account_id).iter().filter(|q| q.lock().status.active()).count();
     if running >= MAX_RUNNING {
@@ -171,12 +175,15 @@ pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartQueryRequest) -> Result
         account: ctx.account_id.clone(),
         statement,
         stores: stores.iter().map(|s| s.arn()).collect(),
+        region: ctx.region.clone(),
+        delivery: target,
         created_ms: now,
         progress: Mutex::new(Progress {
             status: Status::Queued,
             answer: None,
             error: None,
             stats: QueryStats::default(),
+            delivery_status: None,
             task: None,
         }),
     });
@@ -207,6 +214,13 @@ pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartQueryRequest) -> Result
         };
         let timeout = Duration::from_secs(a.settings.query.timeout_seconds);
         let outcome = tokio::time::timeout(timeout, run(&prepared, with_empty(snapshots, &cutoffs), &limits)).await;
+        if let (Ok(Ok(answer)), Some(target)) = (&outcome, &q.delivery) {
+            q.lock().delivery_status = Some("PENDING");
+            let store = q.stores.first().cloned().unwrap_or_default();
+            let now = a.clock.now_millis();
+            let status = super::results::deliver(&a, target, answer, (&q.account, &q.region, &q.id, &store), now).await;
+            q.lock().delivery_status = Some(status);
+        }
         let mut p = q.lock();
         if p.status != Status::Running {
             return;
@@ -291,8 +305,8 @@ pub(crate) fn describe(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<Descri
             creation_time: epoch_seconds(q.created_ms),
         },
         error_message: p.error.clone(),
-        delivery_s3_uri: None,
-        delivery_status: None,
+        delivery_s3_uri: q.delivery.as_ref().map(|t| t.uri.clone()),
+        delivery_status: p.delivery_status.map(str::to_string),
     })
 }
 
@@ -441,5 +455,8 @@ pub(crate) fn cancel(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<CancelQu
         task.abort();
     }
     p.status = Status::Cancelled;
+    if q.delivery.is_some() {
+        p.delivery_status = Some("CANCELLED");
+    }
     Ok(CancelQueryResponse { query_id: q.id.clone(), query_status: p.status.as_str().into() })
 }

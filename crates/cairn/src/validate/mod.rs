@@ -8,6 +8,7 @@
 
 mod events;
 pub mod prove;
+pub mod results;
 mod source;
 
 use std::collections::HashMap;

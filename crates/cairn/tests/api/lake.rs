@@ -397,3 +397,73 @@ fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
         .collect()
 }
+
+#[tokio::test]
+async fn query_results_go_to_a_bucket_signed_and_verify() {
+    let dir = TempDir::new();
+    let server = Server::start(&dir);
+    let ct = server.client(MGMT, REGION);
+    let s3 = server.s3_client(MGMT, "us-east-1");
+    let store = ct.create_event_data_store().name("results").send().await.unwrap();
+    let store_arn = store.event_data_store_arn().unwrap().to_string();
+    let id = store_arn.rsplit('/').next().unwrap().to_string();
+    ingest(&server, (0..3).map(|i| producer_event("Run, \"quoted\"", REGION, "ec2.amazonaws.com", -i)).collect());
+    let statement =
+        format!("SELECT eventName, count(*) AS n FROM {id} WHERE eventSource = 'ec2.amazonaws.com' GROUP BY 1");
+
+    // The bucket must exist and let CloudTrail write for the store.
+    let start = |uri: &str| ct.start_query().query_statement(&statement).delivery_s3_uri(uri).send();
+    assert_eq!(code(start("s3://no-such-bucket/q").await), "S3BucketDoesNotExistException");
+    assert_eq!(code(start("bucket-without-scheme").await), "ValidationException");
+    s3.create_bucket().bucket("lake-results").send().await.unwrap();
+    assert_eq!(code(start("s3://lake-results/q").await), "InsufficientS3BucketPolicyException");
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl",
+         "Resource": "arn:aws:s3:::lake-results"},
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+         "Resource": "arn:aws:s3:::lake-results/q/AWSLogs/111111111111/*",
+         "Condition": {"StringEquals": {"aws:SourceArn": store_arn}}}]});
+    s3.put_bucket_policy().bucket("lake-results").policy(policy.to_string()).send().await.unwrap();
+
+    let query = start("s3://lake-results/q").await.unwrap().query_id().unwrap().to_string();
+    assert_eq!(finished(&ct, &query).await, QueryStatus::Finished);
+    let d = ct.describe_query().query_id(&query).send().await.unwrap();
+    assert_eq!(d.delivery_status().map(|s| s.as_str()), Some("SUCCESS"));
+    assert_eq!(d.delivery_s3_uri(), Some("s3://lake-results/q"));
+    let listed = s3.list_objects_v2().bucket("lake-results").prefix("q/").send().await.unwrap();
+    let keys: Vec<String> = listed.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let folder = keys[0].rsplit_once('/').unwrap().0.to_string();
+    assert!(
+        folder.starts_with("q/AWSLogs/111111111111/CloudTrail-Lake/Query/") && folder.ends_with(&query),
+        "{folder}"
+    );
+    let csv = s3.get_object().bucket("lake-results").key(format!("{folder}/result_1.csv.gz")).send().await.unwrap();
+    let gz = csv.body.collect().await.unwrap().into_bytes();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+    assert_eq!(text, "eventName,n\r\n\"Run, \"\"quoted\"\"\",3\r\n");
+
+    // cairn verify-query-results checks the sign file, and sees a changed result file.
+    let verify = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args(["verify-query-results", "--s3-bucket", "lake-results", "--s3-prefix", &folder])
+            .args(["--endpoint", &server.endpoint(), "--region", REGION])
+            .args(["--access-key-id", MGMT.1, "--secret-access-key", MGMT.2])
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (status, out) = verify();
+    assert_eq!((status, out.trim()), (Some(0), "Successfully validated sign and query result files"));
+    s3.put_object()
+        .bucket("lake-results")
+        .key(format!("{folder}/result_1.csv.gz"))
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"changed"))
+        .send()
+        .await
+        .unwrap();
+    let (status, out) = verify();
+    assert_eq!(status, Some(1), "{out}");
+    assert!(out.contains("inconsistent hash value"), "{out}");
+}
