@@ -3,6 +3,9 @@
 //! eventTime order, in the store's Lake schema, so DuckDB, Trino or Spark read a store's directory as a Hive-style
 //! partitioned table.
 //!
+//! An import's files are `imp-<import id>-<n>.parquet` beside them: they come from log files, not the journal, so
+//! the checkpoint does not govern them.
+//!
 //! A file is written under a temporary name, synced, renamed into place and its directory synced: a file with its
 //! final name is complete. A file is removed when it leaves the store (retention, deletion) only once no query
 //! holds it ([`LakeFile::retire`]), so a running query never loses a file under it.
@@ -68,9 +71,16 @@ fn properties() -> WriterProperties {
 
 /// Writes `batches` as the file `lo-hi` of `date` under `dir` and publishes it durably.
 pub(crate) fn write(dir: &Path, date: &str, (lo, hi): (u64, u64), batches: &[RecordBatch]) -> Result<LakeFile> {
+    let mut file = write_named(dir, date, &format!("{}.parquet", stem(lo, hi)), batches)?;
+    (file.lo, file.hi) = (lo, hi);
+    Ok(file)
+}
+
+/// Writes `batches` as the file `name` of `date` under `dir` and publishes it durably. Files named `imp-...` are
+/// an import's (not built from the journal).
+pub(crate) fn write_named(dir: &Path, date: &str, name: &str, batches: &[RecordBatch]) -> Result<LakeFile> {
     let date_dir = dir.join(format!("date={date}"));
     std::fs::create_dir_all(&date_dir).map_err(crate::io(&date_dir))?;
-    let name = format!("{}.parquet", stem(lo, hi));
     let tmp = date_dir.join(format!(".{name}.tmp"));
     let file = File::create(&tmp).map_err(crate::io(&tmp))?;
     let schema = batches
@@ -84,11 +94,11 @@ pub(crate) fn write(dir: &Path, date: &str, (lo, hi): (u64, u64), batches: &[Rec
     let file = writer.into_inner()?;
     file.sync_all().map_err(crate::io(&tmp))?;
     let size = file.metadata().map_err(crate::io(&tmp))?.len();
-    let path = date_dir.join(&name);
+    let path = date_dir.join(name);
     std::fs::rename(&tmp, &path).map_err(crate::io(&path))?;
     sync_dir(&date_dir)?;
     sync_dir(dir)?;
-    Ok(LakeFile { path, date: date.to_string(), lo, hi, size, retired: AtomicBool::new(false) })
+    Ok(LakeFile { path, date: date.to_string(), lo: 0, hi: 0, size, retired: AtomicBool::new(false) })
 }
 
 /// Opens the files of a store directory: removes unfinished writes and files at or past `checkpoint` (written
@@ -111,6 +121,18 @@ pub(crate) fn open_dir(dir: &Path, checkpoint: u64) -> Result<Vec<LakeFile>> {
             let path = f.path();
             if fname.ends_with(".tmp") {
                 crate::remove_if_exists(&path)?;
+                continue;
+            }
+            if fname.starts_with("imp-") && fname.ends_with(".parquet") {
+                let size = f.metadata().map_err(crate::io(&path))?.len();
+                files.push(LakeFile {
+                    path,
+                    date: date.to_string(),
+                    lo: 0,
+                    hi: 0,
+                    size,
+                    retired: AtomicBool::new(false),
+                });
                 continue;
             }
             let Some((lo, hi)) = parse_name(&fname) else { continue };

@@ -10,6 +10,7 @@
 pub(crate) mod dialect;
 pub mod files;
 pub mod functions;
+pub mod import;
 pub mod schema;
 pub mod sql;
 

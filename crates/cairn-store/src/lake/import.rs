@@ -1,0 +1,361 @@
+//! Imports of CloudTrail log files into an event data store: the files a trail delivered (`.json.gz`, or `.json`),
+//! from a bucket or a directory, as real archives hold them.
+//!
+//! A file is `{"Records": [...]}` on one line or many, possibly with other members, possibly gzip members one after
+//! another; each record is kept byte for byte, whatever members it has or lacks. A file that cannot be read as that
+//! is a recorded failure and the import goes on. Records outside the import's time range are skipped, and so is a
+//! record whose eventID the store already holds for that date (from an earlier import, or the same import): importing
+//! the same files twice adds nothing.
+//!
+//! Files are read and parsed on several threads; each date's records become one Parquet file of the store
+//! (`date=D/imp-<import>-<n>.parquet`), published as the store's other files are.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{Lake, TableKind, TailEvent};
+use crate::segment::date_of;
+use crate::Result;
+
+/// One file to import: where it is (a key or a path) and how to read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    pub location: String,
+    pub size: u64,
+}
+
+/// Where an import reads files from.
+pub trait ImportSource: Send + Sync {
+    /// The files to import, with the date prefixes (`YYYY/MM/DD` folders) they fall in.
+    fn list(&self) -> std::result::Result<Vec<SourceFile>, String>;
+    /// A file's bytes as stored.
+    fn read(&self, file: &SourceFile) -> std::result::Result<Vec<u8>, String>;
+}
+
+/// A directory (walked recursively) or single files of trail logs, as `aws s3 sync` leaves them.
+#[derive(Debug, Clone)]
+pub struct LocalFiles(pub Vec<PathBuf>);
+
+fn walk(path: &Path, out: &mut Vec<SourceFile>) -> std::io::Result<()> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(path)?.collect::<std::io::Result<_>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            walk(&e.path(), out)?;
+        }
+    } else if is_log_file(&path.to_string_lossy()) {
+        out.push(SourceFile { location: path.to_string_lossy().into_owned(), size: meta.len() });
+    }
+    Ok(())
+}
+
+/// Whether a name is a log file's: `.json.gz` or `.json`, not a digest.
+pub fn is_log_file(name: &str) -> bool {
+    (name.ends_with(".json.gz") || name.ends_with(".json")) && !name.contains("CloudTrail-Digest")
+}
+
+impl ImportSource for LocalFiles {
+    fn list(&self) -> std::result::Result<Vec<SourceFile>, String> {
+        let mut out = Vec::new();
+        for p in &self.0 {
+            walk(p, &mut out).map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+        Ok(out)
+    }
+
+    fn read(&self, file: &SourceFile) -> std::result::Result<Vec<u8>, String> {
+        std::fs::read(&file.location).map_err(|e| e.to_string())
+    }
+}
+
+/// What an import does: its time range (milliseconds; records outside are skipped) and where it stops early.
+#[derive(Debug, Clone, Default)]
+pub struct ImportPlan {
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    /// Threads that read and parse files.
+    pub threads: usize,
+}
+
+/// An import's progress, as ImportStatistics reports it.
+#[derive(Debug, Default)]
+pub struct ImportProgress {
+    pub prefixes_found: AtomicU64,
+    pub prefixes_completed: AtomicU64,
+    pub files_completed: AtomicU64,
+    pub events_completed: AtomicU64,
+    /// Records skipped as already in the store.
+    pub duplicates: AtomicU64,
+    pub failed_entries: AtomicU64,
+    pub failures: Mutex<Vec<ImportFailure>>,
+    /// Set to stop the import after the files under way.
+    pub stop: AtomicBool,
+}
+
+/// A file that could not be imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportFailure {
+    pub location: String,
+    pub error_type: String,
+    pub message: String,
+}
+
+/// The date a log file's name or prefix gives (`..._YYYYMMDDTHHMMZ_...` or `/YYYY/MM/DD/`), as `YYYY-MM-DD`.
+pub fn file_date(location: &str) -> Option<String> {
+    let name = location.rsplit('/').next().unwrap_or(location);
+    let stamp = name.split('_').find(|p| p.len() == 14 && p.as_bytes()[8] == b'T' && p.ends_with('Z'));
+    if let Some(s) = stamp.filter(|s| s[..8].bytes().all(|b| b.is_ascii_digit())) {
+        return Some(format!("{}-{}-{}", &s[..4], &s[4..6], &s[6..8]));
+    }
+    let parts: Vec<&str> = location.split('/').collect();
+    parts.windows(3).rev().find_map(|w| {
+        let ok = w[0].len() == 4 && w[1].len() == 2 && w[2].len() == 2;
+        (ok && w.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))).then(|| format!("{}-{}-{}", w[0], w[1], w[2]))
+    })
+}
+
+/// The folder a file is in (its date prefix, for PrefixesFound).
+fn prefix_of(location: &str) -> &str {
+    location.rsplit_once('/').map_or("", |(p, _)| p)
+}
+
+#[derive(Deserialize)]
+struct LogFile<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Keys<'a> {
+    #[serde(rename = "eventTime", borrow, default)]
+    event_time: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "eventID", borrow, default)]
+    event_id: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// A record read from a log file: its bytes, eventTime and eventID.
+#[derive(Debug, Clone)]
+pub struct LogRecord {
+    pub time_ms: i64,
+    pub event_id: Option<String>,
+    pub bytes: Arc<[u8]>,
+}
+
+/// Reads one log file's records (gzip or plain). Records without a valid eventTime are counted apart.
+pub fn read_log_file(bytes: &[u8]) -> std::result::Result<(Vec<LogRecord>, usize), (String, String)> {
+    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(bytes.len() * 8);
+        flate2::read::MultiGzDecoder::new(bytes)
+            .read_to_end(&mut out)
+            .map_err(|e| ("DecompressionFailed".to_string(), format!("not a readable gzip file: {e}")))?;
+        out
+    } else {
+        bytes.to_vec()
+    };
+    let file: LogFile<'_> = serde_json::from_slice(&text).map_err(|e| {
+        ("InvalidLogFile".to_string(), format!("not a CloudTrail log file ({{\"Records\": [...]}}): {e}"))
+    })?;
+    let mut records = Vec::with_capacity(file.records.len());
+    let mut untimed = 0;
+    for raw in file.records {
+        let keys: Keys<'_> = serde_json::from_str(raw.get()).unwrap_or(Keys { event_time: None, event_id: None });
+        match keys.event_time.as_deref().and_then(cairn_model::event::event_time_millis) {
+            Some(time_ms) if raw.get().starts_with('{') => records.push(LogRecord {
+                time_ms,
+                event_id: keys.event_id.map(|c| c.into_owned()),
+                bytes: Arc::from(raw.get().as_bytes()),
+            }),
+            _ => untimed += 1,
+        }
+    }
+    Ok((records, untimed))
+}
+
+impl Lake {
+    /// The eventIDs a store holds for a date (in its files and its tail), to keep imports from adding them again.
+    fn event_ids_of(&self, id: &str, date: &str) -> Result<HashSet<String>> {
+        let (files, tail) = {
+            let stores = self.read();
+            let Some(d) = stores.get(id) else { return Ok(HashSet::new()) };
+            let files: Vec<_> = d.files.iter().filter(|f| f.date == date).cloned().collect();
+            let tail: Vec<TailEvent> = d.tail.iter().filter(|e| date_of(e.time_ms) == date).cloned().collect();
+            (files, tail)
+        };
+        let mut ids = HashSet::new();
+        for f in files {
+            let file = std::fs::File::open(&f.path).map_err(crate::io(&f.path))?;
+            let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?;
+            let index = builder.schema().index_of("eventid")?;
+            let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), [index]);
+            for batch in builder.with_projection(mask).build()? {
+                let batch = batch?;
+                let col = arrow_array::cast::AsArray::as_string::<i32>(batch.column(0).as_ref());
+                ids.extend(col.iter().flatten().map(str::to_string));
+            }
+        }
+        for e in tail {
+            if let Ok(k) = serde_json::from_slice::<Keys<'_>>(&e.record) {
+                ids.extend(k.event_id.map(|c| c.into_owned()));
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Imports log files from `source` into store `id` (of kind `kind`), naming its files after `import_id`.
+    /// Progress and failures go to `progress` as the import runs; an error is the store's own (its files could not
+    /// be written), not a file's.
+    pub fn import(
+        &self,
+        id: &str,
+        kind: TableKind,
+        import_id: &str,
+        source: &dyn ImportSource,
+        plan: &ImportPlan,
+        progress: &ImportProgress,
+    ) -> Result<()> {
+        let listed = match source.list() {
+            Ok(l) => l,
+            Err(e) => {
+                progress.failed_entries.fetch_add(1, Ordering::Relaxed);
+                progress.failures.lock().unwrap_or_else(|p| p.into_inner()).push(ImportFailure {
+                    location: String::new(),
+                    error_type: "ListFailed".into(),
+                    message: e,
+                });
+                return Ok(());
+            }
+        };
+        // Files dated (by name or prefix) more than a day outside the range cannot hold its events.
+        let day = 86_400_000;
+        let in_range = |f: &SourceFile| {
+            let Some(date) = file_date(&f.location) else { return true };
+            let Some(start) = crate::segment::day_bounds(&date).map(|b| b.0) else { return true };
+            plan.start_ms.is_none_or(|s| start + 2 * day > s) && plan.end_ms.is_none_or(|e| start - day <= e)
+        };
+        let files: Vec<SourceFile> = listed.into_iter().filter(in_range).collect();
+        let prefixes: BTreeMap<&str, usize> = files.iter().fold(BTreeMap::new(), |mut m, f| {
+            *m.entry(prefix_of(&f.location)).or_default() += 1;
+            m
+        });
+        progress.prefixes_found.store(prefixes.len() as u64, Ordering::Relaxed);
+
+        // Read and parse on several threads; gather records by date.
+        let by_date: Mutex<BTreeMap<String, Vec<LogRecord>>> = Mutex::new(BTreeMap::new());
+        let remaining: Mutex<BTreeMap<String, usize>> =
+            Mutex::new(prefixes.iter().map(|(p, n)| (p.to_string(), *n)).collect());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let threads = plan.threads.clamp(1, 16).min(files.len().max(1));
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| loop {
+                    if progress.stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(f) = files.get(i) else { return };
+                    let outcome = source
+                        .read(f)
+                        .map_err(|e| ("ReadFailed".to_string(), e))
+                        .and_then(|bytes| read_log_file(&bytes));
+                    match outcome {
+                        Ok((records, _untimed)) => {
+                            let mut dates = by_date.lock().unwrap_or_else(|p| p.into_inner());
+                            for r in records {
+                                let keep = plan.start_ms.is_none_or(|s| r.time_ms >= s)
+                                    && plan.end_ms.is_none_or(|e| r.time_ms <= e);
+                                if keep {
+                                    dates.entry(date_of(r.time_ms)).or_default().push(r);
+                                }
+                            }
+                        }
+                        Err((error_type, message)) => {
+                            progress.failed_entries.fetch_add(1, Ordering::Relaxed);
+                            progress.failures.lock().unwrap_or_else(|p| p.into_inner()).push(ImportFailure {
+                                location: f.location.clone(),
+                                error_type,
+                                message,
+                            });
+                        }
+                    }
+                    progress.files_completed.fetch_add(1, Ordering::Relaxed);
+                    let mut left = remaining.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(n) = left.get_mut(prefix_of(&f.location)) {
+                        *n -= 1;
+                        if *n == 0 {
+                            progress.prefixes_completed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+
+        // Each date: drop what the store (or this import) holds already, then write one file.
+        let by_date = by_date.into_inner().unwrap_or_else(|p| p.into_inner());
+        let dir = self.dir.join(id);
+        for (n, (date, mut records)) in by_date.into_iter().enumerate() {
+            let mut seen = self.event_ids_of(id, &date)?;
+            records.sort_by_key(|r| r.time_ms);
+            let before = records.len();
+            records.retain(|r| r.event_id.as_ref().is_none_or(|e| seen.insert(e.clone())));
+            progress.duplicates.fetch_add((before - records.len()) as u64, Ordering::Relaxed);
+            if records.is_empty() {
+                continue;
+            }
+            let events: Vec<TailEvent> = records
+                .iter()
+                .map(|r| TailEvent { seq: 0, time_ms: r.time_ms, record: Arc::clone(&r.bytes) })
+                .collect();
+            let batches = events.chunks(8192).map(|c| super::batch(kind, c)).collect::<Result<Vec<_>>>()?;
+            let file = super::files::write_named(&dir, &date, &format!("imp-{import_id}-{n:05}.parquet"), &batches)?;
+            self.write()
+                .entry(id.to_string())
+                .or_insert_with(|| super::StoreData::new(kind))
+                .files
+                .push(Arc::new(file));
+            progress.events_completed.fetch_add(records.len() as u64, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_come_from_names_and_prefixes() {
+        assert_eq!(
+            file_date("AWSLogs/1/CloudTrail/us-east-1/2026/01/02/1_CloudTrail_us-east-1_20260102T0105Z_abc.json.gz"),
+            Some("2026-01-02".into())
+        );
+        assert_eq!(file_date("x/2025/12/31/odd-name.json"), Some("2025-12-31".into()));
+        assert_eq!(file_date("plain.json"), None);
+        assert!(is_log_file("a.json.gz") && is_log_file("a.json") && !is_log_file("a.txt"));
+        assert!(!is_log_file("AWSLogs/1/CloudTrail-Digest/us-east-1/2026/01/02/x.json.gz"));
+    }
+
+    #[test]
+    fn messy_log_files_read_and_broken_ones_fail() {
+        let one_line = br#"{"Records":[{"eventTime":"2026-01-02T00:00:00Z","eventID":"a","futureMember":{"x":1}},{"eventTime":"bad"},{"eventID":"no-time"}],"extra":true}"#;
+        let (records, untimed) = read_log_file(one_line).unwrap();
+        assert_eq!((records.len(), untimed), (1, 2));
+        assert_eq!(&*records[0].bytes, br#"{"eventTime":"2026-01-02T00:00:00Z","eventID":"a","futureMember":{"x":1}}"#);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, b"{\n \"Records\": [\n {\"eventTime\": \"2026-01-02T00:00:01Z\"}\n ]\n}")
+            .unwrap();
+        let mut two = gz.finish().unwrap();
+        let again = two.clone();
+        two.extend_from_slice(&again[..10]);
+        assert_eq!(read_log_file(&two).unwrap_err().0, "DecompressionFailed");
+        assert_eq!(read_log_file(&again).unwrap().0.len(), 1);
+        assert_eq!(read_log_file(b"{\"Records\": 5}").unwrap_err().0, "InvalidLogFile");
+        assert_eq!(read_log_file(b"not json").unwrap_err().0, "InvalidLogFile");
+    }
+}
