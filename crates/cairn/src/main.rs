@@ -6,6 +6,7 @@ mod bucket;
 mod config;
 mod connection;
 mod lookup;
+mod offline;
 mod profile;
 mod query;
 mod trails;
@@ -48,8 +49,12 @@ enum Command {
     },
     /// Look up events in event history (LookupEvents) of a running cairn.
     Lookup(Box<lookup::LookupArgs>),
-    /// Run SQL over your account's event history (the table `history`) in a running cairn.
+    /// Run SQL over your account's event history (the table `history`) in a running cairn, or over the local store
+    /// `cairn import` fills (the table `events`), with no server.
     Query(Box<query::QueryArgs>),
+    /// Import trail log files (directories and files of .json.gz/.json, as `aws s3 sync` leaves them) into a local
+    /// store for `cairn query` (exit 1 if some files could not be read).
+    Import(Box<offline::ImportArgs>),
     /// Show your trails in a running cairn: logging, last delivery, lag and last error.
     Trails(Box<trails::TrailsArgs>),
     /// Create a bucket in a running cairn with the policy AWS's console writes for a trail's bucket.
@@ -93,6 +98,7 @@ fn main() -> Result<()> {
         }
         Command::Lookup(args) => lookup::run(*args),
         Command::Query(args) => query::run(*args),
+        Command::Import(args) => std::process::exit(offline::import(*args)?),
         Command::Trails(args) => trails::run(*args),
         Command::TrailBucket(args) => bucket::run(*args),
         Command::RotateSigningKey { region, config, data_dir } => {

@@ -163,7 +163,7 @@ fn quote_store_ids(sql: &str, mut is_store: impl FnMut(&str) -> bool) -> (String
                     .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-')
                     .count();
                 let word = sql[i..end].to_ascii_lowercase();
-                if word.contains('-') && is_store(&word) {
+                if is_store(&word) {
                     out.push('"');
                     out.push_str(&word);
                     out.push('"');
@@ -258,7 +258,7 @@ pub async fn check(prepared: &Prepared, stores: &[(String, TableKind)]) -> Resul
     let ctx = session(&QueryLimits::default())?;
     super::functions::register(&ctx);
     for (id, kind) in stores {
-        let empty = StoreSnapshot { kind: *kind, tail: Vec::new(), files: Vec::new(), cutoff_ms: i64::MIN };
+        let empty = StoreSnapshot { kind: *kind, tail: Vec::new(), files: Vec::new(), cutoff_ms: 0 };
         ctx.register_table(id.as_str(), Arc::new(StoreTable::new(empty))).map_err(engine)?;
     }
     let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);

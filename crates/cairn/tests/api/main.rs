@@ -10,6 +10,7 @@ mod kms;
 mod lake;
 mod lifecycle;
 mod lookup;
+mod offline;
 mod organizations;
 mod protocol;
 mod query;
