@@ -200,3 +200,109 @@ pub struct CancelQueryResponse {
     pub query_id: String,
     pub query_status: String,
 }
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct S3ImportSource {
+    pub s3_location_uri: Option<String>,
+    pub s3_bucket_region: Option<String>,
+    pub s3_bucket_access_role_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ImportSource {
+    #[serde(rename = "S3")]
+    pub s3: Option<S3ImportSource>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StartImportRequest {
+    pub destinations: Option<Vec<String>>,
+    pub import_source: Option<ImportSource>,
+    pub start_event_time: Option<f64>,
+    pub end_event_time: Option<f64>,
+    pub import_id: Option<String>,
+}
+
+/// GetImport, StopImport and ListImportFailures name an import.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImportRequest {
+    pub import_id: Option<String>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListImportsRequest {
+    pub max_results: Option<i64>,
+    pub destination: Option<String>,
+    pub import_status: Option<String>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImportStatistics {
+    pub prefixes_found: u64,
+    pub prefixes_completed: u64,
+    pub files_completed: u64,
+    pub events_completed: u64,
+    pub failed_entries: u64,
+}
+
+/// An import as StartImport, GetImport and StopImport answer it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImportShape {
+    pub import_id: String,
+    pub destinations: Vec<String>,
+    pub import_source: ImportSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_event_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_event_time: Option<f64>,
+    pub import_status: String,
+    pub created_timestamp: f64,
+    pub updated_timestamp: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import_statistics: Option<ImportStatistics>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImportsListItem {
+    pub import_id: String,
+    pub import_status: String,
+    pub destinations: Vec<String>,
+    pub created_timestamp: f64,
+    pub updated_timestamp: f64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListImportsResponse {
+    pub imports: Vec<ImportsListItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImportFailureItem {
+    pub location: String,
+    pub status: String,
+    pub error_type: String,
+    pub error_message: String,
+    pub last_updated_time: f64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListImportFailuresResponse {
+    pub failures: Vec<ImportFailureItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}

@@ -344,6 +344,20 @@ impl Storage {
     }
 
     /// Keys under `prefix`, in no particular order.
+    /// The account owning one of cairn's own buckets; `None` for an S3-compatible endpoint's (which cairn cannot
+    /// tell), or a bucket that does not exist.
+    pub fn local_bucket_owner(&self, bucket: &str) -> Option<String> {
+        match &self.config {
+            StorageConfig::Local { store: local, .. } => local.bucket(bucket).ok().map(|b| b.owner),
+            _ => None,
+        }
+    }
+
+    /// Whether buckets are cairn's own.
+    pub fn is_local(&self) -> bool {
+        matches!(self.config, StorageConfig::Local { .. })
+    }
+
     pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
         if let StorageConfig::Local { store: local, .. } = &self.config {
             let mut keys = Vec::new();

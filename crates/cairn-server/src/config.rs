@@ -201,8 +201,9 @@ impl Default for HistoryConfig {
     }
 }
 
-/// When CloudTrail Lake moves its stores' in-memory tails to Parquet files.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+/// CloudTrail Lake: when it moves its stores' in-memory tails to Parquet files, and which server directories
+/// StartImport may read (`file://` sources).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct LakeConfig {
     /// Flush once the tails hold this many bytes of records.
@@ -211,6 +212,9 @@ pub struct LakeConfig {
     /// Flush whatever the tails hold at least this often.
     #[serde(default = "lake_flush_interval_seconds")]
     pub flush_interval_seconds: u64,
+    /// Directories (and their subdirectories) that imports may read with `file://` URIs; none by default.
+    #[serde(default)]
+    pub import_directories: Vec<PathBuf>,
 }
 
 fn lake_flush_interval_seconds() -> u64 {
@@ -219,7 +223,11 @@ fn lake_flush_interval_seconds() -> u64 {
 
 impl Default for LakeConfig {
     fn default() -> Self {
-        LakeConfig { flush_bytes: flush_bytes(), flush_interval_seconds: lake_flush_interval_seconds() }
+        LakeConfig {
+            flush_bytes: flush_bytes(),
+            flush_interval_seconds: lake_flush_interval_seconds(),
+            import_directories: Vec::new(),
+        }
     }
 }
 

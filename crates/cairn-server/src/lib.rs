@@ -84,6 +84,8 @@ pub struct App {
     pub lake_applied: tokio::sync::watch::Sender<u64>,
     /// Lake queries of the last seven days.
     lake_queries: lake::queries::Registry,
+    /// Lake imports.
+    lake_imports: lake::imports::Imports,
     pub clock: Arc<dyn Clock>,
     /// Status of every journal consumer.
     pub consumers: Arc<consumers::Consumers>,
@@ -189,6 +191,7 @@ impl App {
             lake,
             lake_applied: tokio::sync::watch::channel(lake_checkpoint).0,
             lake_queries: lake::queries::Registry::default(),
+            lake_imports: lake::imports::Imports::default(),
             clock,
             consumers: Arc::default(),
             credentials,

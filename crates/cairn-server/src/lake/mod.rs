@@ -7,6 +7,7 @@
 //! saves the checkpoint; housekeeping drops events past each store's retention and removes stores whose wait after
 //! deletion is over.
 
+pub(crate) mod imports;
 pub(crate) mod queries;
 pub(crate) mod results;
 pub(crate) mod stores;
@@ -51,6 +52,7 @@ pub(crate) fn spawn(app: Arc<App>) -> Result<(), crate::Error> {
     for store in app.catalog.read(|s| s.stores().cloned().collect::<Vec<_>>()) {
         app.lake.declare(&store.id, kind_of(&store));
     }
+    imports::Imports::load(&app);
     let spec = consumers::Spec { name: CONSUMER.into(), start: 0, tick: Duration::from_secs(1) };
     let (from, progress) = consumers::register(&app.log(), &app.consumers, &app.clock, &spec)?;
     let sink = LakeSink { app: Arc::clone(&app), last_prune: Instant::now() };
@@ -165,7 +167,7 @@ async fn flusher(app: Arc<App>, progress: consumers::Progress) {
         let applied = *app.lake_applied.borrow();
         let (events, bytes) = app.lake.tail_size();
         let checkpoint = app.log().checkpoint(CONSUMER).unwrap_or(0);
-        let policy = app.settings.lake;
+        let policy = &app.settings.lake;
         let every = Duration::from_secs(policy.flush_interval_seconds);
         let due =
             bytes >= policy.flush_bytes || (last_flush.elapsed() >= every && (events > 0 || applied > checkpoint));

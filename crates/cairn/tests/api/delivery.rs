@@ -415,17 +415,17 @@ fn http_get(server: &Server, path: &str) -> String {
 }
 
 /// The S3-compatible server the tests deliver to (Garage from `scripts/test`, or any other through these variables).
-struct S3Env {
-    endpoint: String,
+pub(crate) struct S3Env {
+    pub endpoint: String,
     region: String,
     key: String,
     secret: String,
-    bucket: String,
+    pub bucket: String,
     /// The Garage CLI (with its config), to revoke and restore cairn's write permission.
     garage: Option<Vec<String>>,
 }
 
-fn s3_env() -> S3Env {
+pub(crate) fn s3_env() -> S3Env {
     let var = |n: &str| {
         std::env::var(n).unwrap_or_else(|_| {
             panic!(
@@ -467,14 +467,14 @@ impl S3Env {
         out
     }
 
-    fn config(&self) -> String {
+    pub(crate) fn config(&self) -> String {
         format!(
             "{WINDOW}[storage]\nkind = \"s3\"\nendpoint = \"{}\"\nregion = \"{}\"\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\nforce_path_style = true\n",
             self.endpoint, self.region, self.key, self.secret
         )
     }
 
-    fn client(&self) -> aws_sdk_s3::Client {
+    pub(crate) fn client(&self) -> aws_sdk_s3::Client {
         let conf = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
             .region(aws_sdk_s3::config::Region::new(self.region.clone()))
@@ -509,7 +509,7 @@ impl S3Env {
     }
 }
 
-fn unique_prefix(name: &str) -> String {
+pub(crate) fn unique_prefix(name: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{name}-{nanos}")
 }

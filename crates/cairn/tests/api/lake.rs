@@ -467,3 +467,176 @@ async fn query_results_go_to_a_bucket_signed_and_verify() {
     assert_eq!(status, Some(1), "{out}");
     assert!(out.contains("inconsistent hash value"), "{out}");
 }
+
+/// A gzip CloudTrail log file of `n` RunInstances events in `region`, ids `<tag>-<i>`.
+fn log_file(tag: &str, n: usize) -> Vec<u8> {
+    let records: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let mut e = producer_event("RunInstances", REGION, "ec2.amazonaws.com", -(i as i64));
+            e["eventID"] = json!(format!("{tag}-{i}"));
+            e
+        })
+        .collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, json!({"Records": records}).to_string().as_bytes()).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Polls GetImport until the import leaves INITIALIZING and IN_PROGRESS.
+async fn import_done(
+    ct: &aws_sdk_cloudtrail::Client,
+    id: &str,
+) -> aws_sdk_cloudtrail::operation::get_import::GetImportOutput {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let g = ct.get_import().import_id(id).send().await.unwrap();
+        if !matches!(g.import_status().map(|s| s.as_str()), Some("INITIALIZING" | "IN_PROGRESS")) {
+            return g;
+        }
+        assert!(Instant::now() < deadline, "import {id} did not end");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn s3_source(uri: &str, role_account: &str) -> aws_sdk_cloudtrail::types::ImportSource {
+    aws_sdk_cloudtrail::types::ImportSource::builder()
+        .s3(aws_sdk_cloudtrail::types::S3ImportSource::builder()
+            .s3_location_uri(uri)
+            .s3_bucket_region("us-east-1")
+            .s3_bucket_access_role_arn(format!("arn:aws:iam::{role_account}:role/CloudTrailImport"))
+            .build()
+            .unwrap())
+        .build()
+}
+
+#[tokio::test]
+async fn imports_read_buckets_and_allowed_directories_once() {
+    let dir = TempDir::new();
+    let archives = dir.0.join("archives");
+    std::fs::create_dir_all(archives.join("2026/01/05")).unwrap();
+    std::fs::write(
+        archives.join("2026/01/05/111111111111_CloudTrail_eu-west-1_20260105T0000Z_f.json.gz"),
+        log_file("file", 4),
+    )
+    .unwrap();
+    let server =
+        Server::start_configured(&dir, &format!("[lake]\nimport_directories = [\"{}\"]\n", archives.display()));
+    let ct = server.client(MGMT, REGION);
+    let s3 = server.s3_client(MGMT, "us-east-1");
+    let store = ct.create_event_data_store().name("imported").send().await.unwrap();
+    let arn = store.event_data_store_arn().unwrap().to_string();
+    let id = arn.rsplit('/').next().unwrap().to_string();
+    s3.create_bucket().bucket("trail-archive").send().await.unwrap();
+    let put = |key: &str, body: Vec<u8>| s3.put_object().bucket("trail-archive").key(key).body(body.into()).send();
+    put("AWSLogs/111111111111/CloudTrail/eu-west-1/2026/01/05/111111111111_CloudTrail_eu-west-1_20260105T0100Z_a.json.gz", log_file("a", 20)).await.unwrap();
+    put("AWSLogs/111111111111/CloudTrail/eu-west-1/2026/01/06/111111111111_CloudTrail_eu-west-1_20260106T0100Z_b.json.gz", log_file("b", 10)).await.unwrap();
+    put("AWSLogs/111111111111/CloudTrail/eu-west-1/2026/01/06/111111111111_CloudTrail_eu-west-1_20260106T0200Z_c.json.gz", b"\x1f\x8b broken".to_vec()).await.unwrap();
+
+    let started = ct
+        .start_import()
+        .destinations(&arn)
+        .import_source(s3_source("s3://trail-archive/AWSLogs/", MGMT.0))
+        .send()
+        .await
+        .unwrap();
+    let import = started.import_id().unwrap().to_string();
+    assert_eq!(started.import_status().unwrap().as_str(), "INITIALIZING");
+    let done = import_done(&ct, &import).await;
+    assert_eq!(done.import_status().unwrap().as_str(), "COMPLETED");
+    let stats = done.import_statistics().unwrap();
+    assert_eq!(
+        (
+            stats.prefixes_found(),
+            stats.prefixes_completed(),
+            stats.files_completed(),
+            stats.events_completed(),
+            stats.failed_entries()
+        ),
+        (Some(2), Some(2), Some(3), Some(30), Some(1))
+    );
+    let failures = ct.list_import_failures().import_id(&import).send().await.unwrap();
+    assert_eq!(failures.failures().len(), 1);
+    assert!(failures.failures()[0].location().unwrap().ends_with("_c.json.gz"));
+    assert_eq!(failures.failures()[0].error_type(), Some("DecompressionFailed"));
+    let count = format!("SELECT count(*) AS n FROM {id} WHERE eventSource = 'ec2.amazonaws.com'");
+    assert_eq!(rows(&ct, &count).await, vec![vec![("n".to_string(), "30".to_string())]]);
+
+    // Started again with its id: nothing new.
+    let again = ct.start_import().import_id(&import).send().await.unwrap();
+    assert_eq!(again.import_id(), Some(import.as_str()));
+    assert_eq!(import_done(&ct, &import).await.import_statistics().unwrap().events_completed(), Some(0));
+    assert_eq!(rows(&ct, &count).await, vec![vec![("n".to_string(), "30".to_string())]]);
+
+    // A directory [lake] import_directories allows, and one it does not.
+    let from_dir = ct
+        .start_import()
+        .destinations(&id)
+        .import_source(s3_source(&format!("file://{}", archives.display()), MGMT.0))
+        .send()
+        .await
+        .unwrap();
+    let from_dir = from_dir.import_id().unwrap().to_string();
+    assert_eq!(import_done(&ct, &from_dir).await.import_statistics().unwrap().events_completed(), Some(4));
+    let denied = ct
+        .start_import()
+        .destinations(&id)
+        .import_source(s3_source(&format!("file://{}", dir.0.display()), MGMT.0))
+        .send()
+        .await;
+    assert_eq!(code(denied), "InvalidImportSourceException");
+    let listed = ct.list_imports().destination(&arn).send().await.unwrap();
+    assert_eq!(listed.imports().len(), 2);
+    assert_eq!(
+        ct.list_imports()
+            .import_status(aws_sdk_cloudtrail::types::ImportStatus::Failed)
+            .send()
+            .await
+            .unwrap()
+            .imports()
+            .len(),
+        0
+    );
+
+    // Refusals: another account's bucket, another account's role, unknown imports and stores.
+    server.s3_client(MEMBER, "us-east-1").create_bucket().bucket("member-archive").send().await.unwrap();
+    let c = ct.start_import().destinations(&arn).import_source(s3_source("s3://member-archive/", MGMT.0)).send().await;
+    assert_eq!(code(c), "InvalidImportSourceException");
+    let c = ct.start_import().destinations(&arn).import_source(s3_source("s3://trail-archive/", MEMBER.0)).send().await;
+    assert_eq!(code(c), "InvalidParameterException");
+    let c = ct.start_import().destinations(&arn).import_source(s3_source("s3://no-such-archive/", MGMT.0)).send().await;
+    assert_eq!(code(c), "InvalidImportSourceException");
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    assert_eq!(code(ct.get_import().import_id(unknown).send().await), "ImportNotFoundException");
+    assert_eq!(
+        code(server.client(MEMBER, REGION).get_import().import_id(&import).send().await),
+        "ImportNotFoundException"
+    );
+    let c =
+        ct.start_import().destinations(unknown).import_source(s3_source("s3://trail-archive/", MGMT.0)).send().await;
+    assert_eq!(code(c), "EventDataStoreNotFoundException");
+}
+
+#[tokio::test]
+async fn imports_read_an_s3_compatible_server() {
+    let env = crate::delivery::s3_env();
+    let dir = TempDir::new();
+    let server = Server::start_configured(&dir, &env.config());
+    let ct = server.client(MGMT, REGION);
+    let store = ct.create_event_data_store().name("from-garage").send().await.unwrap();
+    let id = store.event_data_store_arn().unwrap().rsplit('/').next().unwrap().to_string();
+    let prefix = crate::delivery::unique_prefix("import");
+    let key = format!("{prefix}/AWSLogs/111111111111/CloudTrail/eu-west-1/2026/01/05/111111111111_CloudTrail_eu-west-1_20260105T0100Z_g.json.gz");
+    env.client().put_object().bucket(&env.bucket).key(&key).body(log_file(&prefix, 12).into()).send().await.unwrap();
+    let started = ct
+        .start_import()
+        .destinations(&id)
+        .import_source(s3_source(&format!("s3://{}/{prefix}/", env.bucket), MGMT.0))
+        .send()
+        .await
+        .unwrap();
+    let done = import_done(&ct, started.import_id().unwrap()).await;
+    assert_eq!(done.import_status().unwrap().as_str(), "COMPLETED");
+    assert_eq!(done.import_statistics().unwrap().events_completed(), Some(12));
+    let n = rows(&ct, &format!("SELECT count(*) AS n FROM {id} WHERE eventid LIKE '{prefix}-%'")).await;
+    assert_eq!(n, vec![vec![("n".to_string(), "12".to_string())]]);
+}

@@ -140,24 +140,19 @@ fn operations_of_later_versions_say_so() {
         "GetChannel",
         "GetDashboard",
         "GetEventConfiguration",
-        "GetImport",
         "GetResourcePolicy",
         "ListChannels",
         "ListDashboards",
-        "ListImportFailures",
-        "ListImports",
         "ListInsightsData",
         "ListInsightsMetricData",
         "PutEventConfiguration",
         "PutResourcePolicy",
         "SearchSampleQueries",
         "StartDashboardRefresh",
-        "StartImport",
-        "StopImport",
         "UpdateChannel",
         "UpdateDashboard",
     ];
-    assert_eq!(later.len() + 33, 60);
+    assert_eq!(later.len() + 38, 60);
     for op in later {
         let r = raw(&server, Some(&format!("{PREFIX}{op}")), b"{}", Signing::as_(MGMT));
         assert_eq!((r.status, r.error_type()), (400, "UnsupportedOperationException"), "{op}");
