@@ -306,3 +306,19 @@ pub struct ListImportFailuresResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FederationRequest {
+    pub event_data_store: Option<String>,
+    pub federation_role_arn: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FederationResponse {
+    pub event_data_store_arn: String,
+    pub federation_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub federation_role_arn: Option<String>,
+}

@@ -249,7 +249,7 @@ fn json<T: Serialize>(value: T) -> Result<Vec<u8>, ApiError> {
 }
 
 fn dispatch(app: &Arc<App>, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    use crate::lake::{imports, queries, stores};
+    use crate::lake::{federation, imports, queries, stores};
     use cairn_api::parse_input as input;
     use Operation as Op;
     match op {
@@ -286,6 +286,8 @@ fn dispatch(app: &Arc<App>, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec
         Op::GetQueryResults => json(queries::results(app, ctx, input(body)?)?),
         Op::ListQueries => json(queries::list(app, ctx, input(body)?)?),
         Op::CancelQuery => json(queries::cancel(app, ctx, input(body)?)?),
+        Op::EnableFederation => json(federation::enable(app, ctx, input(body)?)?),
+        Op::DisableFederation => json(federation::disable(app, ctx, input(body)?)?),
         Op::StartImport => json(imports::start(app, ctx, input(body)?)?),
         Op::GetImport => json(imports::get(app, ctx, input(body)?)?),
         Op::ListImports => json(imports::list(app, ctx, input(body)?)?),

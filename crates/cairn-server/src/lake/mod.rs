@@ -7,6 +7,7 @@
 //! saves the checkpoint; housekeeping drops events past each store's retention and removes stores whose wait after
 //! deletion is over.
 
+pub(crate) mod federation;
 pub(crate) mod imports;
 pub(crate) mod queries;
 pub(crate) mod results;

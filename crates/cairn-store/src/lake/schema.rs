@@ -114,6 +114,29 @@ impl TableKind {
     }
 }
 
+/// The Lake (Hive-style) name of an Arrow type of a Lake schema: the inverse of [`parse_type`].
+pub fn type_name(ty: &DataType) -> String {
+    match ty {
+        DataType::Utf8 => "string".into(),
+        DataType::Boolean => "boolean".into(),
+        DataType::Timestamp(..) => "timestamp".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Int32 => "integer".into(),
+        DataType::List(item) => format!("array<{}>", type_name(item.data_type())),
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(kv) if kv.len() == 2 => {
+                format!("map<{},{}>", type_name(kv[0].data_type()), type_name(kv[1].data_type()))
+            }
+            other => other.to_string(),
+        },
+        DataType::Struct(fields) => format!(
+            "struct<{}>",
+            fields.iter().map(|f| format!("{}:{}", f.name(), type_name(f.data_type()))).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
 /// The Arrow type of a Lake (Hive-style) type name.
 pub fn parse_type(text: &str) -> Option<DataType> {
     let (ty, rest) = parse_type_prefix(text.trim())?;
@@ -353,6 +376,9 @@ mod tests {
         assert!(matches!(schema.field_with_name("requestparameters").unwrap().data_type(), DataType::Map(..)));
         assert_eq!(TableKind::ActivityAuditLog.schema().fields().len(), 10);
         assert_eq!(parse_type("map<string,string"), None);
+        for (_, ty) in CLOUDTRAIL_COLUMNS.iter().chain(ACTIVITY_COLUMNS) {
+            assert_eq!(type_name(&parse_type(ty).unwrap()), ty.replace(' ', ""));
+        }
         assert_eq!(parse_type("struct<a:string>x"), None);
     }
 

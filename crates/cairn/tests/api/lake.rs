@@ -640,3 +640,111 @@ async fn imports_read_an_s3_compatible_server() {
     let n = rows(&ct, &format!("SELECT count(*) AS n FROM {id} WHERE eventid LIKE '{prefix}-%'")).await;
     assert_eq!(n, vec![vec![("n".to_string(), "12".to_string())]]);
 }
+
+/// DuckDB's answer to `sql` over the Parquet files under `dir` (the table `t`), one line per row, cells joined by `|`.
+fn duckdb(dir: &std::path::Path, sql: &str) -> Vec<String> {
+    let python = std::env::var("CAIRN_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!("CAIRN_TEST_PYTHON is not set: run the tests with `bash scripts/test`, which installs DuckDB")
+    });
+    let script = r#"
+import duckdb, sys
+con = duckdb.connect()
+con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet('{sys.argv[1]}/date=*/*.parquet', hive_partitioning = true)")
+for row in con.execute(sys.argv[2]).fetchall():
+    print("|".join("NULL" if v is None else str(v) for v in row))
+"#;
+    let out = std::process::Command::new(python).args(["-c", script, dir.to_str().unwrap(), sql]).output().unwrap();
+    assert!(out.status.success(), "duckdb: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
+}
+
+#[tokio::test]
+async fn a_federated_store_reads_the_same_in_duckdb() {
+    let dir = TempDir::new();
+    let server = Server::start_configured(&dir, "[lake]\nflush_interval_seconds = 1\n");
+    let ct = server.client(MGMT, REGION);
+    let store = ct.create_event_data_store().name("federated").send().await.unwrap();
+    let arn = store.event_data_store_arn().unwrap().to_string();
+    let id = arn.rsplit('/').next().unwrap().to_string();
+    let mut events = Vec::new();
+    for i in 0..40 {
+        let mut e =
+            producer_event(["RunInstances", "StopInstances"][i % 2], REGION, "ec2.amazonaws.com", -(i as i64) * 3600);
+        let it = ["t3.micro", "m5.large", "c6g.xlarge"][i % 3];
+        e["requestParameters"] = json!({ "instanceType": it });
+        events.push(e);
+    }
+    ingest(&server, events);
+    let role = format!("arn:aws:iam::{}:role/LakeFederation", MGMT.0);
+    assert_eq!(
+        code(
+            ct.enable_federation()
+                .event_data_store(&id)
+                .federation_role_arn("arn:aws:iam::999999999999:role/x")
+                .send()
+                .await
+        ),
+        "InvalidParameterException"
+    );
+    let enabled = ct.enable_federation().event_data_store(&id).federation_role_arn(&role).send().await.unwrap();
+    assert_eq!(enabled.federation_status().map(|s| s.as_str()), Some("ENABLED"));
+    assert_eq!(
+        code(ct.enable_federation().event_data_store(&id).federation_role_arn(&role).send().await),
+        "EventDataStoreFederationEnabledException"
+    );
+    let got = ct.get_event_data_store().event_data_store(&id).send().await.unwrap();
+    assert_eq!(
+        (got.federation_status().map(|s| s.as_str()), got.federation_role_arn()),
+        (Some("ENABLED"), Some(role.as_str()))
+    );
+    ct.update_event_data_store().event_data_store(&id).termination_protection_enabled(false).send().await.unwrap();
+    assert_eq!(
+        code(ct.delete_event_data_store().event_data_store(&id).send().await),
+        "EventDataStoreFederationEnabledException"
+    );
+
+    let store_dir = dir.0.join("data").join("lake").join(&id);
+    let table: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store_dir.join("_table.json")).unwrap()).unwrap();
+    assert_eq!(table["PartitionKeys"][0]["Name"], "date");
+    assert!(table["Columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["Name"] == "useridentity" && c["Type"].as_str().unwrap().starts_with("struct<type:string")));
+    // Once flushed, DuckDB and StartQuery give the same answers.
+    let lake = format!(
+        "SELECT eventName, element_at(requestparameters, 'instanceType') AS it, count(*) AS n FROM {id} \
+         WHERE eventSource = 'ec2.amazonaws.com' GROUP BY 1, 2 ORDER BY 1, 2"
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while parquet_files(&store_dir).is_empty() {
+        assert!(Instant::now() < deadline, "no files in {store_dir:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let expected: Vec<String> = loop {
+        let answer: Vec<String> = rows(&ct, &lake)
+            .await
+            .iter()
+            .map(|r| r.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join("|"))
+            .collect();
+        let duck = duckdb(
+            &store_dir,
+            "SELECT eventname, requestparameters['instanceType'], count(*) FROM t \
+            WHERE eventsource = 'ec2.amazonaws.com' GROUP BY 1, 2 ORDER BY 1, 2",
+        );
+        if duck == answer {
+            break answer;
+        }
+        assert!(Instant::now() < deadline, "DuckDB {duck:?} and StartQuery {answer:?} still differ");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(expected.iter().map(|l| l.rsplit('|').next().unwrap().parse::<u32>().unwrap()).sum::<u32>(), 40);
+    let times = duckdb(&store_dir, "SELECT count(DISTINCT date), min(eventtime) < max(eventtime), count(*) FILTER (WHERE useridentity.username = 'deployer') FROM t WHERE eventsource = 'ec2.amazonaws.com'");
+    assert!(times[0].ends_with("|True|40"), "{times:?}");
+
+    let disabled = ct.disable_federation().event_data_store(&id).send().await.unwrap();
+    assert_eq!(disabled.federation_status().map(|s| s.as_str()), Some("DISABLED"));
+    assert!(!store_dir.join("_table.json").exists());
+    ct.delete_event_data_store().event_data_store(&id).send().await.unwrap();
+}
