@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use clap::{Args, Parser, Subcommand};
 
+mod archive;
 mod delivery;
 mod integrity;
 mod records;
@@ -103,6 +104,25 @@ enum Cmd {
         /// End of the period, seconds since the epoch.
         #[arg(long)]
         end: i64,
+    },
+    /// Write a copy of a busy trail's bucket (gzip log files in AWS's layout) of about `gzip_mib` MiB, for the import
+    /// benchmark.
+    Archive {
+        #[arg(long)]
+        dir: std::path::PathBuf,
+        #[arg(long, default_value_t = 2048)]
+        gzip_mib: u64,
+        #[arg(long, default_value_t = 500)]
+        records_per_file: usize,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
+    /// The import floor: read, gunzip and parse every log file under `dir`, and nothing else.
+    ParseFloor {
+        #[arg(long)]
+        dir: std::path::PathBuf,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
     },
     /// The machine's single-core SHA-256 throughput over `mib` MiB.
     Sha256Floor {
@@ -526,6 +546,10 @@ fn main() -> Result<()> {
             }))
         }
         Cmd::Sha256Floor { mib } => integrity::sha256_floor(mib),
+        Cmd::Archive { dir, gzip_mib, records_per_file, threads } => {
+            archive::generate(&dir, gzip_mib, records_per_file.max(1), threads)
+        }
+        Cmd::ParseFloor { dir, threads } => archive::floor(&dir, threads),
         Cmd::GzipFloor { dir, records_per_file, level, duration } => {
             delivery::floor(&dir, records_per_file, level, duration)
         }
