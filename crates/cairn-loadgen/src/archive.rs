@@ -19,6 +19,7 @@ pub fn generate(dir: &Path, gzip_mib: u64, per_file: usize, threads: usize) -> R
     let next = AtomicUsize::new(0);
     let records = AtomicU64::new(0);
     let raw = AtomicU64::new(0);
+    let files_written = AtomicU64::new(0);
     let day0 = cairn_model::event::event_time_millis("2026-01-01T00:00:00Z").context("a time")?;
     std::thread::scope(|s| {
         for _ in 0..threads.max(1) {
@@ -59,6 +60,7 @@ pub fn generate(dir: &Path, gzip_mib: u64, per_file: usize, threads: usize) -> R
                     written.fetch_add(gz.len() as u64, Ordering::Relaxed);
                     raw.fetch_add(body.len() as u64, Ordering::Relaxed);
                     records.fetch_add(per_file as u64, Ordering::Relaxed);
+                    files_written.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok(())
             });
@@ -66,7 +68,7 @@ pub fn generate(dir: &Path, gzip_mib: u64, per_file: usize, threads: usize) -> R
     });
     println!(
         "{{\"files\": {}, \"records\": {}, \"gzip_bytes\": {}, \"json_bytes\": {}}}",
-        next.load(Ordering::Relaxed).min(usize::MAX),
+        files_written.load(Ordering::Relaxed),
         records.load(Ordering::Relaxed),
         written.load(Ordering::Relaxed),
         raw.load(Ordering::Relaxed)
