@@ -296,31 +296,56 @@ impl Lake {
             }
         });
 
-        // Each date: drop what the store (or this import) holds already, then write one file.
+        // Each date, on the same threads: drop what the store (or this import) holds already, then write one file.
         let by_date = by_date.into_inner().unwrap_or_else(|p| p.into_inner());
         let dir = self.dir.join(id);
-        for (n, (date, mut records)) in by_date.into_iter().enumerate() {
-            let mut seen = self.event_ids_of(id, &date)?;
-            records.sort_by_key(|r| r.time_ms);
-            let before = records.len();
-            records.retain(|r| r.event_id.as_ref().is_none_or(|e| seen.insert(e.clone())));
-            progress.duplicates.fetch_add((before - records.len()) as u64, Ordering::Relaxed);
-            if records.is_empty() {
-                continue;
+        let dates: Vec<(usize, (String, Vec<LogRecord>))> = by_date.into_iter().enumerate().collect();
+        let dates = Mutex::new(dates.into_iter());
+        let failure: Mutex<Option<crate::Error>> = Mutex::new(None);
+        std::thread::scope(|scope| {
+            for _ in 0..plan.threads.clamp(1, 16) {
+                scope.spawn(|| loop {
+                    let next = dates.lock().unwrap_or_else(|p| p.into_inner()).next();
+                    let Some((n, (date, records))) = next else { return };
+                    if let Err(e) = self.import_date(id, kind, &dir, (import_id, n), &date, records, progress) {
+                        failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                        return;
+                    }
+                });
             }
-            let events: Vec<TailEvent> = records
-                .iter()
-                .map(|r| TailEvent { seq: 0, time_ms: r.time_ms, record: Arc::clone(&r.bytes) })
-                .collect();
-            let batches = events.chunks(8192).map(|c| super::batch(kind, c)).collect::<Result<Vec<_>>>()?;
-            let file = super::files::write_named(&dir, &date, &format!("imp-{import_id}-{n:05}.parquet"), &batches)?;
-            self.write()
-                .entry(id.to_string())
-                .or_insert_with(|| super::StoreData::new(kind))
-                .files
-                .push(Arc::new(file));
-            progress.events_completed.fetch_add(records.len() as u64, Ordering::Relaxed);
+        });
+        match failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
+    }
+
+    /// One date of an import: its records less those the store holds, as one file.
+    #[allow(clippy::too_many_arguments)]
+    fn import_date(
+        &self,
+        id: &str,
+        kind: TableKind,
+        dir: &Path,
+        (import_id, n): (&str, usize),
+        date: &str,
+        mut records: Vec<LogRecord>,
+        progress: &ImportProgress,
+    ) -> Result<()> {
+        let mut seen = self.event_ids_of(id, date)?;
+        records.sort_by_key(|r| r.time_ms);
+        let before = records.len();
+        records.retain(|r| r.event_id.as_ref().is_none_or(|e| seen.insert(e.clone())));
+        progress.duplicates.fetch_add((before - records.len()) as u64, Ordering::Relaxed);
+        if records.is_empty() {
+            return Ok(());
+        }
+        let events: Vec<TailEvent> =
+            records.iter().map(|r| TailEvent { seq: 0, time_ms: r.time_ms, record: Arc::clone(&r.bytes) }).collect();
+        let batches = events.chunks(8192).map(|c| super::batch(kind, c)).collect::<Result<Vec<_>>>()?;
+        let file = super::files::write_named(dir, date, &format!("imp-{import_id}-{n:05}.parquet"), &batches)?;
+        self.write().entry(id.to_string()).or_insert_with(|| super::StoreData::new(kind)).files.push(Arc::new(file));
+        progress.events_completed.fetch_add(records.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 }
