@@ -9,10 +9,9 @@
 
 use cairn_api::lake::{FederationRequest, FederationResponse};
 use cairn_api::{required, ApiError, ErrorCode, Result};
-use cairn_model::StoreStatus;
 use serde_json::json;
 
-use super::stores::resolve;
+use super::stores::{active, resolve};
 use crate::trails::write;
 use crate::{App, Ctx};
 
@@ -51,12 +50,7 @@ pub(crate) fn enable(app: &App, ctx: &Ctx, req: FederationRequest) -> Result<Fed
     let now = app.clock.now_millis();
     let store = write(app, |state, changes| {
         let store = resolve(state, ctx, &given)?;
-        if store.status == StoreStatus::PendingDeletion {
-            return Err(ApiError::new(
-                ErrorCode::InactiveEventDataStore,
-                format!("Event data store {} is inactive.", store.arn()),
-            ));
-        }
+        active(store)?;
         if store.federation_role_arn.is_some() {
             return Err(ApiError::new(
                 ErrorCode::EventDataStoreFederationEnabled,
@@ -88,12 +82,7 @@ pub(crate) fn disable(app: &App, ctx: &Ctx, req: FederationRequest) -> Result<Fe
     let now = app.clock.now_millis();
     let store = write(app, |state, changes| {
         let store = resolve(state, ctx, &given)?;
-        if store.status == StoreStatus::PendingDeletion {
-            return Err(ApiError::new(
-                ErrorCode::InactiveEventDataStore,
-                format!("Event data store {} is inactive.", store.arn()),
-            ));
-        }
+        active(store)?;
         let mut store = store.clone();
         if store.federation_role_arn.take().is_some() {
             store.updated_ms = now;

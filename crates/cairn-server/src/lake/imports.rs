@@ -17,11 +17,10 @@ use cairn_api::lake::{
     ListImportFailuresResponse, ListImportsRequest, ListImportsResponse, StartImportRequest,
 };
 use cairn_api::{required, ApiError, ErrorCode, Result};
-use cairn_model::StoreStatus;
 use cairn_store::lake::import::{ImportPlan, ImportProgress, ImportSource, LocalFiles, SourceFile};
 use serde::{Deserialize, Serialize};
 
-use super::stores::resolve;
+use super::stores::{active, resolve};
 use crate::{epoch_seconds, App, Ctx};
 
 const TOKEN_PREFIX: &str = "imp1-";
@@ -115,16 +114,27 @@ impl Running {
         let mut r = self.lock().clone();
         let p = &self.progress;
         if matches!(r.status.as_str(), "INITIALIZING" | "IN_PROGRESS") {
-            r.stats = [
-                p.prefixes_found.load(Ordering::Relaxed),
-                p.prefixes_completed.load(Ordering::Relaxed),
-                p.files_completed.load(Ordering::Relaxed),
-                p.events_completed.load(Ordering::Relaxed),
-                p.failed_entries.load(Ordering::Relaxed),
-            ];
+            r.stats = stats_of(p);
         }
         r
     }
+}
+
+/// ImportStatistics' five counts, as a running import has them.
+fn stats_of(p: &ImportProgress) -> [u64; 5] {
+    [
+        p.prefixes_found.load(Ordering::Relaxed),
+        p.prefixes_completed.load(Ordering::Relaxed),
+        p.files_completed.load(Ordering::Relaxed),
+        p.events_completed.load(Ordering::Relaxed),
+        p.failed_entries.load(Ordering::Relaxed),
+    ]
+}
+
+/// A running import's failures as kept in its record (location, type, message, time).
+fn failures_of(p: &ImportProgress, now_ms: i64) -> Vec<(String, String, String, i64)> {
+    let failures = p.failures.lock().unwrap_or_else(|e| e.into_inner());
+    failures.iter().map(|f| (f.location.clone(), f.error_type.clone(), f.message.clone(), now_ms)).collect()
 }
 
 fn shape(r: &Record, with_stats: bool) -> ImportShape {
@@ -304,12 +314,7 @@ pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartImportRequest) -> Resul
         }
     };
     let store = app.catalog.read(|state| resolve(state, ctx, &record.destination).cloned())?;
-    if store.status == StoreStatus::PendingDeletion {
-        return Err(ApiError::new(
-            ErrorCode::InactiveEventDataStore,
-            format!("Event data store {} is inactive.", store.arn()),
-        ));
-    }
+    active(&store)?;
     if store.sole_category().is_some() {
         return Err(ApiError::new(
             ErrorCode::InvalidEventDataStoreCategory,
@@ -340,21 +345,9 @@ pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartImportRequest) -> Resul
         let outcome = a.lake.import(&store.id, kind, &id, src.as_ref(), &plan, &r.progress);
         let mut final_record = r.snapshot();
         let p = &r.progress;
-        final_record.stats = [
-            p.prefixes_found.load(Ordering::Relaxed),
-            p.prefixes_completed.load(Ordering::Relaxed),
-            p.files_completed.load(Ordering::Relaxed),
-            p.events_completed.load(Ordering::Relaxed),
-            p.failed_entries.load(Ordering::Relaxed),
-        ];
+        final_record.stats = stats_of(p);
         let now = a.clock.now_millis();
-        final_record.failures = p
-            .failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|f| (f.location.clone(), f.error_type.clone(), f.message.clone(), now))
-            .collect();
+        final_record.failures = failures_of(p, now);
         final_record.status = match (&outcome, p.stop.load(Ordering::Relaxed)) {
             (Err(_), _) => "FAILED",
             (Ok(()), true) => "STOPPED",
@@ -459,15 +452,7 @@ pub(crate) fn failures(app: &App, ctx: &Ctx, req: ImportRequest) -> Result<ListI
     let running = app.lake_imports.get(ctx, &id)?;
     let mut list: Vec<(String, String, String, i64)> = running.lock().failures.clone();
     if list.is_empty() {
-        let now = app.clock.now_millis();
-        list = running
-            .progress
-            .failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|f| (f.location.clone(), f.error_type.clone(), f.message.clone(), now))
-            .collect();
+        list = failures_of(&running.progress, app.clock.now_millis());
     }
     let total = list.len();
     let failures: Vec<ImportFailureItem> = list

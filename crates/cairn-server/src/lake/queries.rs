@@ -16,12 +16,11 @@ use cairn_api::lake::{
     StartQueryResponse,
 };
 use cairn_api::{required, ApiError, ErrorCode, Result};
-use cairn_model::StoreStatus;
 use cairn_store::lake::sql::{check, prepare, run, MAX_STATEMENT};
 use cairn_store::lake::{LakeAnswer, QueryStats};
 use cairn_store::QueryLimits;
 
-use super::stores::resolve;
+use super::stores::{active, page_size, resolve};
 use crate::{epoch_seconds, App, Ctx};
 
 /// Queries an account may have queued or running at once.
@@ -146,13 +145,8 @@ pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartQueryRequest) -> Result
         .map_err(|e| ApiError::new(ErrorCode::InvalidQueryStatement, e.to_string()))?;
         named.sort_by(|a, b| a.id.cmp(&b.id));
         named.dedup_by(|a, b| a.id == b.id);
-        if let Some(s) = named.iter().find(|s| s.status == StoreStatus::PendingDeletion) {
-            return Err(ApiError::new(
-                ErrorCode::InactiveEventDataStore,
-                format!("Event data store {} is inactive.", s.arn()),
-            ));
-        }
-        Ok((prepared, named))
+        named.iter().try_for_each(active)?;
+        Ok::<_, ApiError>((prepared, named))
     })?;
     let kinds: Vec<(String, cairn_store::lake::TableKind)> =
         stores.iter().map(|s| (s.id.clone(), super::kind_of(s))).collect();
@@ -312,16 +306,7 @@ pub(crate) fn describe(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<Descri
 
 pub(crate) fn results(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<GetQueryResultsResponse> {
     let q = find(app, ctx, &req)?;
-    let page = match req.max_query_results {
-        None => 1000,
-        Some(n) if (1..=1000).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidMaxResults,
-                format!("MaxQueryResults {n} must be between 1 and 1000"),
-            ))
-        }
-    };
+    let page = page_size(req.max_query_results, "MaxQueryResults")?;
     let offset = match &req.next_token {
         None => 0,
         Some(t) => cairn_api::token::decode(TOKEN_PREFIX, t)
@@ -369,22 +354,8 @@ pub(crate) fn results(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<GetQuer
 pub(crate) fn list(app: &App, ctx: &Ctx, req: ListQueriesRequest) -> Result<ListQueriesResponse> {
     let given = required(req.event_data_store, "eventDataStore")?;
     let store = app.catalog.read(|state| resolve(state, ctx, &given).cloned())?;
-    if store.status == StoreStatus::PendingDeletion {
-        return Err(ApiError::new(
-            ErrorCode::InactiveEventDataStore,
-            format!("Event data store {} is inactive.", store.arn()),
-        ));
-    }
-    let max = match req.max_results {
-        None => 1000,
-        Some(n) if (1..=1000).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidMaxResults,
-                format!("MaxResults {n} must be between 1 and 1000"),
-            ))
-        }
-    };
+    active(&store)?;
+    let max = page_size(req.max_results, "MaxResults")?;
     let to_ms = |s: f64| (s * 1000.0) as i64;
     let (start, end) = (req.start_time.map(to_ms), req.end_time.map(to_ms));
     if let (Some(s), Some(e)) = (start, end) {

@@ -53,8 +53,24 @@ pub(crate) fn resolve<'s>(state: &'s State, ctx: &Ctx, given: &str) -> Result<&'
     })
 }
 
-fn inactive(store: &EventDataStore) -> ApiError {
-    ApiError::new(ErrorCode::InactiveEventDataStore, format!("Event data store {} is inactive.", store.arn()))
+/// Refuses a store pending deletion, as every operation but Get, List and Restore does.
+pub(crate) fn active(store: &EventDataStore) -> Result<()> {
+    if store.status == StoreStatus::PendingDeletion {
+        return Err(ApiError::new(
+            ErrorCode::InactiveEventDataStore,
+            format!("Event data store {} is inactive.", store.arn()),
+        ));
+    }
+    Ok(())
+}
+
+/// A page size (`MaxResults`, `MaxQueryResults`): 1 to 1000, 1000 when not given.
+pub(crate) fn page_size(given: Option<i64>, member: &str) -> Result<usize> {
+    match given {
+        None => Ok(1000),
+        Some(n) if (1..=1000).contains(&n) => Ok(n as usize),
+        Some(n) => Err(ApiError::new(ErrorCode::InvalidMaxResults, format!("{member} {n} must be between 1 and 1000"))),
+    }
 }
 
 /// A store as Create, Get, Update and Restore answer it.
@@ -193,16 +209,7 @@ pub(crate) fn get(app: &App, ctx: &Ctx, req: EventDataStoreRequest) -> Result<Ev
 }
 
 pub(crate) fn list(app: &App, ctx: &Ctx, req: ListEventDataStoresRequest) -> Result<ListEventDataStoresResponse> {
-    let max = match req.max_results {
-        None => 1000,
-        Some(n) if (1..=1000).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidMaxResults,
-                format!("MaxResults {n} must be between 1 and 1000"),
-            ))
-        }
-    };
+    let max = page_size(req.max_results, "MaxResults")?;
     let after = req
         .next_token
         .as_deref()
@@ -256,9 +263,7 @@ pub(crate) fn update(app: &App, ctx: &Ctx, req: UpdateEventDataStoreRequest) -> 
     let now = app.clock.now_millis();
     write(app, |state, changes| {
         let current = resolve(state, ctx, &given)?;
-        if current.status == StoreStatus::PendingDeletion {
-            return Err(inactive(current));
-        }
+        active(current)?;
         let mut store = current.clone();
         if let Some(name) = req.name.clone() {
             name_taken(state, ctx, &name, Some(&store.id))?;
@@ -319,9 +324,7 @@ pub(crate) fn delete(app: &App, ctx: &Ctx, req: EventDataStoreRequest) -> Result
     let now = app.clock.now_millis();
     write(app, |state, changes| {
         let store = resolve(state, ctx, &given)?;
-        if store.status == StoreStatus::PendingDeletion {
-            return Err(inactive(store));
-        }
+        active(store)?;
         if store.termination_protection_enabled {
             return Err(ApiError::new(
                 ErrorCode::EventDataStoreTerminationProtected,
