@@ -265,7 +265,7 @@ impl TableProvider for Snapshot {
             }
         }
         if !files.is_empty() {
-            let mut source = ParquetSource::new(Arc::clone(file_schema))
+            let source = ParquetSource::new(Arc::clone(file_schema))
                 .with_parquet_file_reader_factory(Arc::new(SegmentReaders))
                 // The row selection already narrows each file to the account and the time bounds, and the footer
                 // history keeps holds the offset index the reader skips pages with; loading every file's column
@@ -273,21 +273,7 @@ impl TableProvider for Snapshot {
                 // after decoding (pushed into the decoder they measured slower: the selections they build cost more
                 // than the decoding they avoid on these narrow columns).
                 .with_enable_page_index(false);
-            if let Some(filter) = conjunction(filters.to_vec()) {
-                let df_schema = DFSchema::try_from(file_schema.as_ref().clone())?;
-                source = source.with_predicate(state.create_physical_expr(filter, &df_schema)?);
-            }
-            let groups = state.config().target_partitions().clamp(1, files.len());
-            let mut file_groups = vec![Vec::new(); groups];
-            for (i, f) in files.into_iter().enumerate() {
-                file_groups[i % groups].push(f);
-            }
-            let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
-                .with_file_groups(file_groups.into_iter().map(FileGroup::new).collect())
-                .with_projection_indices(Some(projection.clone()))?
-                .with_limit(limit)
-                .build();
-            inputs.push(DataSourceExec::from_data_source(config));
+            inputs.push(parquet_scan(state, source, file_schema, files, filters, projection.clone(), limit)?);
         }
 
         if inputs.is_empty() {
@@ -295,6 +281,34 @@ impl TableProvider for Snapshot {
         }
         UnionExec::try_new(inputs)
     }
+}
+
+/// A scan of local Parquet files with `source`: the filters as its predicate (for pruning; they are applied again
+/// after it), the files spread over the session's partitions.
+pub(crate) fn parquet_scan(
+    state: &dyn Session,
+    mut source: ParquetSource,
+    schema: &SchemaRef,
+    files: Vec<PartitionedFile>,
+    filters: &[Expr],
+    projection: Vec<usize>,
+    limit: Option<usize>,
+) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+    if let Some(filter) = conjunction(filters.to_vec()) {
+        let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+        source = source.with_predicate(state.create_physical_expr(filter, &df_schema)?);
+    }
+    let groups = state.config().target_partitions().clamp(1, files.len().max(1));
+    let mut file_groups = vec![Vec::new(); groups];
+    for (i, f) in files.into_iter().enumerate() {
+        file_groups[i % groups].push(f);
+    }
+    let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
+        .with_file_groups(file_groups.into_iter().map(FileGroup::new).collect())
+        .with_projection_indices(Some(projection))?
+        .with_limit(limit)
+        .build();
+    Ok(DataSourceExec::from_data_source(config))
 }
 
 fn external(e: Error) -> DataFusionError {

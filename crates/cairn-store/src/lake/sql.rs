@@ -25,10 +25,7 @@ use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::memory::MemorySourceConfig;
-use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
-use datafusion::datasource::source::DataSourceExec;
-use datafusion::execution::object_store::ObjectStoreUrl;
-use datafusion::logical_expr::utils::conjunction;
+use datafusion::datasource::physical_plan::ParquetSource;
 use datafusion::logical_expr::{col, lit, Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::filter::FilterExec;
@@ -40,7 +37,7 @@ use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Query, SelectItem, SetExp
 use futures::StreamExt;
 
 use super::{dialect, StoreSnapshot, TableKind, TailEvent};
-use crate::query::{classify, engine, session, time_bounds};
+use crate::query::{classify, engine, parquet_scan, session, time_bounds};
 use crate::segment::date_of;
 use crate::{Error, QueryLimits, Result};
 
@@ -349,22 +346,10 @@ impl TableProvider for StoreTable {
             inputs.push(MemorySourceConfig::try_new_exec(&[batches], Arc::clone(&self.schema), Some(inner.clone()))?);
         }
         if !files.is_empty() {
-            let mut source = ParquetSource::new(Arc::clone(&self.schema));
-            if let Some(filter) = conjunction(filters.to_vec()) {
-                let df_schema = DFSchema::try_from(self.schema.as_ref().clone())?;
-                source = source.with_predicate(state.create_physical_expr(filter, &df_schema)?);
-            }
-            let groups = state.config().target_partitions().clamp(1, files.len());
-            let mut file_groups = vec![Vec::new(); groups];
-            for (i, f) in files.iter().enumerate() {
-                file_groups[i % groups].push(PartitionedFile::new(f.path.to_string_lossy(), f.size));
-            }
-            let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
-                .with_file_groups(file_groups.into_iter().map(FileGroup::new).collect())
-                .with_projection_indices(Some(inner.clone()))?
-                .with_limit(if cut { None } else { limit })
-                .build();
-            inputs.push(DataSourceExec::from_data_source(config));
+            let parts = files.iter().map(|f| PartitionedFile::new(f.path.to_string_lossy(), f.size)).collect();
+            let source = ParquetSource::new(Arc::clone(&self.schema));
+            let limit = if cut { None } else { limit };
+            inputs.push(parquet_scan(state, source, &self.schema, parts, filters, inner.clone(), limit)?);
         }
         if inputs.is_empty() {
             return Ok(Arc::new(EmptyExec::new(Arc::new(self.schema.project(&wanted)?))));
