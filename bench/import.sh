@@ -10,14 +10,12 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
 GZIP_MIB=${GZIP_MIB:-2048}
 THREADS=${THREADS:-2}
 DUCKDB_VERSION=${DUCKDB_VERSION:-1.4.2}
-venv="${CAIRN_BENCH_VENV:-$HOME/.cache/cairn-bench-venv}"
 
 cargo build --release -p cairn -p cairn-loadgen >&2
 cairn="$CARGO_TARGET_DIR/release/cairn"
 loadgen="$CARGO_TARGET_DIR/release/cairn-loadgen"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c "import duckdb, sys; sys.exit(duckdb.__version__ != '$DUCKDB_VERSION')" 2>/dev/null ||
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==$DUCKDB_VERSION"
+source bench/lib.sh
+bench_venv_with_duckdb "$DUCKDB_VERSION"
 
 work=$(mktemp -d "${BENCH_DIR:-/tmp}/cairn-import-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -61,3 +61,12 @@ while True:
 print(f"{time.time() - start:.2f}")
 PY
 }
+
+# bench_venv_with_duckdb <version>: the benchmarks' Python venv (CAIRN_BENCH_VENV, default
+# ~/.cache/cairn-bench-venv) with that DuckDB installed; sets venv.
+bench_venv_with_duckdb() {
+  venv="${CAIRN_BENCH_VENV:-$HOME/.cache/cairn-bench-venv}"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/python" -c "import duckdb, sys; sys.exit(duckdb.__version__ != '$1')" 2>/dev/null ||
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==$1"
+}

@@ -13,21 +13,18 @@ EVENTS=${EVENTS:-10000000}
 SECONDS_PER=${SECONDS:-5}
 SQL_RUNS=${SQL_RUNS:-5}
 DUCKDB_VERSION=${DUCKDB_VERSION:-1.4.2}
-venv="${CAIRN_BENCH_VENV:-$HOME/.cache/cairn-bench-venv}"
 
 cargo build --release -p cairn -p cairn-loadgen >&2
 cairn="$CARGO_TARGET_DIR/release/cairn"
 loadgen="$CARGO_TARGET_DIR/release/cairn-loadgen"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c "import duckdb, sys; sys.exit(duckdb.__version__ != '$DUCKDB_VERSION')" 2>/dev/null ||
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==$DUCKDB_VERSION"
+source bench/lib.sh
+bench_venv_with_duckdb "$DUCKDB_VERSION"
 
 work=$(mktemp -d "${BENCH_DIR:-/tmp}/cairn-lookup-bench.XXXXXX")
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 [ -n "${KEEP_WORK:-}" ] && trap - EXIT
-source bench/lib.sh
 akid=$PRODUCER_AKID
 secret=$PRODUCER_SECRET
 # A short flush interval so every event is in the Parquet files DuckDB reads once the fill is over.
