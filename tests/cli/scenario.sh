@@ -103,7 +103,7 @@ fails_with S3BucketDoesNotExistException "$aws" cloudtrail create-trail --name t
 fails_with TrailAlreadyExistsException "$aws" cloudtrail create-trail --name my-trail --s3-bucket-name amzn-s3-demo-bucket
 fails_with UnrecognizedClientException env AWS_ACCESS_KEY_ID=AKIAUNKNOWN000000000 "$aws" cloudtrail describe-trails
 fails_with InvalidSignatureException env AWS_SECRET_ACCESS_KEY=wrong-secret "$aws" cloudtrail describe-trails
-fails_with UnsupportedOperationException "$aws" cloudtrail list-channels
+fails_with UnsupportedOperationException "$aws" cloudtrail list-dashboards
 
 step members see the organization trail
 "$aws" cloudtrail update-trail --name my-trail --is-organization-trail > /dev/null
@@ -186,6 +186,31 @@ grep -q "inconsistent hash value" "$work/err"
 out=$("$aws" cloudtrail get-event-data-store --event-data-store "$store")
 check "$out" 'j["Status"] == "PENDING_DELETION"'
 fails_with InactiveEventDataStoreException "$aws" cloudtrail start-query --query-statement "SELECT 1 FROM $store"
+
+step "CloudTrail Lake integrations: a channel and aws cloudtrail-data put-audit-events"
+out=$("$aws" cloudtrail create-event-data-store --name cli-apps --no-termination-protection-enabled \
+  --advanced-event-selectors '[{"Name": "apps", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["ActivityAuditLog"]}]}]')
+apps=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["EventDataStoreArn"])' "$out")
+channel=$("$aws" cloudtrail create-channel --name cli-channel --source Custom \
+  --destinations "Type=EVENT_DATA_STORE,Location=$apps" --query ChannelArn --output text)
+data='{"version":"1.0","userIdentity":{"type":"CustomUser","principalId":"carol"},"eventSource":"shop.example.com","eventName":"PlaceOrder","eventTime":"2026-11-30T10:11:12Z","UID":"order-1","recipientAccountId":"111111111111"}'
+events=$(python3 -c 'import json,sys; print(json.dumps([{"id": "one", "eventData": sys.argv[1]}, {"id": "two", "eventData": "{}"}]))' "$data")
+out=$("$aws" cloudtrail-data put-audit-events --channel-arn "$channel" --audit-events "$events")
+check "$out" 'len(j["successful"]) == 1 and j["successful"][0]["id"] == "one" and j["failed"][0]["errorCode"] == "FieldNotFound"'
+fails_with DuplicatedAuditEventId "$aws" cloudtrail-data put-audit-events --channel-arn "$channel" \
+  --audit-events "$(python3 -c 'import json,sys; print(json.dumps([{"id": "a", "eventData": sys.argv[1]}] * 2))' "$data")"
+query=$("$aws" cloudtrail start-query --query-statement \
+  "SELECT eventdata.eventname AS name, eventdata.useridentity.principalid AS who FROM ${apps##*/}" --query QueryId --output text)
+for _ in $(seq 100); do
+  status=$("$aws" cloudtrail describe-query --query-id "$query" --query QueryStatus --output text)
+  [ "$status" = FINISHED ] && break
+  sleep 0.1
+done
+out=$("$aws" cloudtrail get-query-results --query-id "$query")
+check "$out" 'j["QueryResultRows"] == [[{"name": "PlaceOrder"}, {"who": "carol"}]]'
+fails_with ChannelExistsForEDSException "$aws" cloudtrail delete-event-data-store --event-data-store "$apps"
+"$aws" cloudtrail delete-channel --channel "$channel"
+"$aws" cloudtrail delete-event-data-store --event-data-store "$apps"
 
 step stop-logging and delete-trail
 "$aws" cloudtrail stop-logging --name my-trail

@@ -148,6 +148,12 @@ error_codes! {
     KmsMalformedPolicyDocument => "MalformedPolicyDocumentException", 400;
     KmsNotFound => "NotFoundException", 400;
     KmsTag => "TagException", 400;
+    // The exceptions of the CloudTrail Data API model (PutAuditEvents), whose names do not end in "Exception".
+    DataChannelInsufficientPermission => "ChannelInsufficientPermission", 400;
+    DataChannelNotFound => "ChannelNotFound", 400;
+    DataInvalidChannelArn => "InvalidChannelARN", 400;
+    DataChannelUnsupportedSchema => "ChannelUnsupportedSchema", 400;
+    DataDuplicatedAuditEventId => "DuplicatedAuditEventId", 400;
 }
 
 /// An error answered to the client: a code and a message saying what was wrong, with which value.
@@ -214,11 +220,16 @@ mod tests {
     #[test]
     fn shape_names_are_unique_and_well_formed() {
         let mut names: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.shape_name()).collect();
-        assert_eq!(names.len(), 86 + 9 + 15);
+        assert_eq!(names.len(), 86 + 9 + 15 + 5);
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 86 + 9 + 15, "a KMS shape shares a CloudTrail shape's name");
-        assert!(names.iter().all(|n| n.ends_with("Exception") || *n == "InternalFailure"));
+        assert_eq!(names.len(), 86 + 9 + 15 + 5, "a KMS or CloudTrail Data shape shares a CloudTrail shape's name");
+        let data =
+            ["ChannelInsufficientPermission", "ChannelNotFound", "InvalidChannelARN", "ChannelUnsupportedSchema"];
+        assert!(names.iter().all(|n| n.ends_with("Exception")
+            || *n == "InternalFailure"
+            || *n == "DuplicatedAuditEventId"
+            || data.contains(n)));
     }
 
     #[test]

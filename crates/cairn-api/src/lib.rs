@@ -2,6 +2,7 @@
 //! AWS error codes, and SigV4 verification. It knows HTTP only as header maps and byte bodies; the server crate
 //! owns sockets and routing.
 
+pub mod channels;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzz_targets;

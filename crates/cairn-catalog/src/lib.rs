@@ -1,4 +1,5 @@
-//! cairn's metadata catalog: trails, event data stores, resource tags and delegated administrators.
+//! cairn's metadata catalog: trails, event data stores, channels, resource policies, resource tags and delegated
+//! administrators.
 //!
 //! SQLite (WAL, `synchronous=FULL`) is the durable copy; an in-memory copy answers every read. Writers are
 //! serialized: [`Catalog::update`] lets a closure validate against the current state and stage changes, commits them
@@ -6,7 +7,7 @@
 //!
 //! Schema versions are kept in `PRAGMA user_version`; [`MIGRATIONS`] are applied in order at open.
 //!
-//! Every trail and event data store change is also kept as a *version* stamped with the log position it takes effect
+//! Every trail, event data store and channel change is also kept as a *version* stamped with the log position it takes effect
 //! from (the position source's value while the writer lock is held), so that a consumer deciding what to do with the
 //! record at sequence `s` uses the trail or store as it was configured when `s` was logged, the same way before and
 //! after a restart. A deleted one leaves a version of `None`. Consumers prune versions they have passed.
@@ -15,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
-use cairn_model::{EventDataStore, Tag, Trail};
+use cairn_model::{Channel, EventDataStore, Tag, Trail};
 use rusqlite::{params, Connection};
 use serde::de::DeserializeOwned;
 
@@ -73,6 +74,23 @@ pub const MIGRATIONS: &[&str] = &[
         doc TEXT,
         PRIMARY KEY (arn, from_seq)
     );",
+    // 4: channels and their versions; resource policies (of channels, event data stores and dashboards).
+    "CREATE TABLE channels (
+        arn TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE TABLE channel_versions (
+        arn TEXT NOT NULL,
+        from_seq INTEGER NOT NULL,
+        doc TEXT,
+        PRIMARY KEY (arn, from_seq)
+    );
+    CREATE TABLE resource_policies (
+        resource_arn TEXT PRIMARY KEY,
+        policy TEXT NOT NULL
+    );",
 ];
 
 /// A configuration from a log position on; `None` once deleted.
@@ -81,6 +99,8 @@ pub type Version<T> = (u64, Option<Arc<T>>);
 pub type TrailVersion = Version<Trail>;
 /// An event data store's configuration from a log position on; `None` once deleted.
 pub type StoreVersion = Version<EventDataStore>;
+/// A channel's configuration from a log position on; `None` once deleted.
+pub type ChannelVersion = Version<Channel>;
 
 /// The versions of every trail or store, by ARN, ascending by position.
 #[derive(Debug, Clone)]
@@ -127,6 +147,9 @@ pub struct State {
     versions: Versions<Trail>,
     stores: BTreeMap<String, EventDataStore>,
     store_versions: Versions<EventDataStore>,
+    channels: BTreeMap<String, Channel>,
+    channel_versions: Versions<Channel>,
+    policies: HashMap<String, String>,
 }
 
 impl State {
@@ -152,6 +175,30 @@ impl State {
 
     pub fn store(&self, arn: &str) -> Option<&EventDataStore> {
         self.stores.get(arn)
+    }
+
+    /// Every channel of every account, ordered by ARN.
+    pub fn channels(&self) -> impl Iterator<Item = &Channel> {
+        self.channels.values()
+    }
+
+    pub fn channel(&self, arn: &str) -> Option<&Channel> {
+        self.channels.get(arn)
+    }
+
+    /// Every channel ARN with versions (current channels and deleted ones not yet passed by the Lake).
+    pub fn versioned_channels(&self) -> impl Iterator<Item = (&str, &[ChannelVersion])> {
+        self.channel_versions.0.iter().map(|(a, v)| (a.as_str(), v.as_slice()))
+    }
+
+    /// The versions of one channel, ascending by position.
+    pub fn channel_versions(&self, arn: &str) -> &[ChannelVersion] {
+        self.channel_versions.of(arn)
+    }
+
+    /// The resource policy attached to a channel, event data store or dashboard.
+    pub fn resource_policy(&self, arn: &str) -> Option<&str> {
+        self.policies.get(arn).map(String::as_str)
     }
 
     /// Every trail of every account, ordered by ARN.
@@ -194,7 +241,28 @@ impl State {
                 self.store_versions.push(&arn, at, None);
                 self.stores.remove(&arn);
                 self.tags.remove(&arn);
+                self.policies.remove(&arn);
             }
+            Change::PutChannel(channel) => {
+                let arn = channel.arn();
+                self.channel_versions.push(&arn, at, Some(Arc::new((*channel).clone())));
+                self.channels.insert(arn, *channel);
+            }
+            Change::DeleteChannel(arn) => {
+                self.channel_versions.push(&arn, at, None);
+                self.channels.remove(&arn);
+                self.tags.remove(&arn);
+                self.policies.remove(&arn);
+            }
+            Change::PruneChannelVersions(arn, below) => self.channel_versions.prune(&arn, below),
+            Change::SetPolicy(arn, policy) => match policy {
+                Some(p) => {
+                    self.policies.insert(arn, p);
+                }
+                None => {
+                    self.policies.remove(&arn);
+                }
+            },
             Change::PruneStoreVersions(arn, below) => self.store_versions.prune(&arn, below),
             Change::SetTags(arn, tags) => {
                 self.tags.insert(arn, tags);
@@ -220,6 +288,10 @@ enum Change {
     PutStore(Box<EventDataStore>),
     RemoveStore(String),
     PruneStoreVersions(String, u64),
+    PutChannel(Box<Channel>),
+    DeleteChannel(String),
+    PruneChannelVersions(String, u64),
+    SetPolicy(String, Option<String>),
 }
 
 /// Drops the versions no record at or above `below` can use: all before the one in effect at `below`, and that one
@@ -276,6 +348,26 @@ impl Changes {
     /// Forgets the versions of store `arn` that no record at or past position `below` uses.
     pub fn prune_store_versions(&mut self, arn: String, below: u64) {
         self.0.push(Change::PruneStoreVersions(arn, below));
+    }
+
+    /// Creates or changes a channel.
+    pub fn put_channel(&mut self, channel: Channel) {
+        self.0.push(Change::PutChannel(Box::new(channel)));
+    }
+
+    /// Deletes a channel, its tags and its resource policy.
+    pub fn delete_channel(&mut self, arn: String) {
+        self.0.push(Change::DeleteChannel(arn));
+    }
+
+    /// Forgets the versions of channel `arn` that no record at or past position `below` uses.
+    pub fn prune_channel_versions(&mut self, arn: String, below: u64) {
+        self.0.push(Change::PruneChannelVersions(arn, below));
+    }
+
+    /// Attaches (`Some`) or removes (`None`) the resource policy of a channel, event data store or dashboard.
+    pub fn set_resource_policy(&mut self, arn: String, policy: Option<String>) {
+        self.0.push(Change::SetPolicy(arn, policy));
     }
 }
 
@@ -401,6 +493,21 @@ fn load(conn: &Connection) -> Result<State> {
         state.stores.insert(arn, store);
     }
     state.store_versions = load_versions(conn, "store_versions", "event data store")?;
+    let mut stmt = conn.prepare("SELECT arn, doc FROM channels")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (arn, doc) = row?;
+        let channel: Channel = serde_json::from_str(&doc)
+            .map_err(|e| Error::Corrupt { what: format!("channel {arn}"), why: e.to_string() })?;
+        state.channels.insert(arn, channel);
+    }
+    state.channel_versions = load_versions(conn, "channel_versions", "channel")?;
+    let mut stmt = conn.prepare("SELECT resource_arn, policy FROM resource_policies")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (arn, policy) = row?;
+        state.policies.insert(arn, policy);
+    }
     Ok(state)
 }
 
@@ -485,8 +592,39 @@ fn persist(conn: &mut Connection, changes: &[Change], at: u64) -> Result<()> {
             Change::RemoveStore(arn) => {
                 tx.execute("DELETE FROM event_data_stores WHERE arn = ?1", [arn])?;
                 tx.execute("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
+                tx.execute("DELETE FROM resource_policies WHERE resource_arn = ?1", [arn])?;
                 persist_version(&tx, "store_versions", arn, at, None)?;
             }
+            Change::PutChannel(channel) => {
+                let arn = channel.arn();
+                let doc = serde_json::to_string(channel)
+                    .map_err(|e| Error::Corrupt { what: arn.clone(), why: e.to_string() })?;
+                tx.execute(
+                    "INSERT INTO channels (arn, account_id, region, doc) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (arn) DO UPDATE SET doc = excluded.doc",
+                    params![arn, channel.account_id, channel.region, doc],
+                )?;
+                persist_version(&tx, "channel_versions", &arn, at, Some(&doc))?;
+            }
+            Change::DeleteChannel(arn) => {
+                tx.execute("DELETE FROM channels WHERE arn = ?1", [arn])?;
+                tx.execute("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
+                tx.execute("DELETE FROM resource_policies WHERE resource_arn = ?1", [arn])?;
+                persist_version(&tx, "channel_versions", arn, at, None)?;
+            }
+            Change::PruneChannelVersions(arn, below) => prune_persisted(&tx, "channel_versions", arn, *below)?,
+            Change::SetPolicy(arn, policy) => match policy {
+                Some(p) => {
+                    tx.execute(
+                        "INSERT INTO resource_policies (resource_arn, policy) VALUES (?1, ?2)
+                         ON CONFLICT (resource_arn) DO UPDATE SET policy = excluded.policy",
+                        params![arn, p],
+                    )?;
+                }
+                None => {
+                    tx.execute("DELETE FROM resource_policies WHERE resource_arn = ?1", [arn])?;
+                }
+            },
             Change::PruneStoreVersions(arn, below) => prune_persisted(&tx, "store_versions", arn, *below)?,
             Change::SetTags(arn, tags) => {
                 tx.execute("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
@@ -619,6 +757,61 @@ mod tests {
         let cat = Catalog::open(&path).unwrap();
         assert!(versions(&cat).is_empty());
         assert_eq!(cat.read(|s| s.versioned_trails().count()), 0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn channels_and_resource_policies_survive_reopen_and_leave_with_their_resource() {
+        let dir = temp_dir("channels");
+        let path = dir.join("catalog.sqlite");
+        let channel = Channel {
+            id: "c-1".into(),
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            name: "app".into(),
+            source: "Custom".into(),
+            destinations: vec!["arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/s-1".into()],
+            created_ms: 1,
+        };
+        let arn = channel.arn();
+        let update = |cat: &Catalog, f: &dyn Fn(&mut Changes)| {
+            cat.update::<_, ()>(|_, c| {
+                f(c);
+                Ok(())
+            })
+            .unwrap()
+            .unwrap()
+        };
+        {
+            let cat = Catalog::open(&path).unwrap();
+            update(&cat, &|c| {
+                c.put_channel(channel.clone());
+                c.set_resource_policy(arn.clone(), Some("{\"Statement\":[]}".into()));
+                c.set_resource_policy(
+                    "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/s-1".into(),
+                    Some("p".into()),
+                );
+            });
+        }
+        let cat = Catalog::open(&path).unwrap();
+        cat.read(|s| {
+            assert_eq!(s.channel(&arn), Some(&channel));
+            assert_eq!(s.resource_policy(&arn), Some("{\"Statement\":[]}"));
+            assert_eq!(s.channel_versions(&arn).len(), 1);
+        });
+        update(&cat, &|c| {
+            c.set_resource_policy("arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/s-1".into(), None)
+        });
+        update(&cat, &|c| c.delete_channel(arn.clone()));
+        drop(cat);
+        let cat = Catalog::open(&path).unwrap();
+        cat.read(|s| {
+            assert_eq!(s.channels().count(), 0);
+            assert_eq!(s.resource_policy(&arn), None);
+            assert_eq!(s.resource_policy("arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/s-1"), None);
+            // The deletion stays a version until the Lake has passed it.
+            assert!(s.channel_versions(&arn).last().is_some_and(|(_, c)| c.is_none()));
+        });
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -3,6 +3,7 @@
 //! Nothing here performs I/O or knows about HTTP; the protocol layer (`cairn-api`) maps [`Error`] to AWS error codes.
 
 pub mod arn;
+pub mod channel;
 pub mod event;
 pub mod names;
 pub mod select;
@@ -12,6 +13,7 @@ pub mod tags;
 pub mod trail;
 
 pub use arn::{Arn, ResourceKind};
+pub use channel::Channel;
 pub use select::EventView;
 pub use selectors::{
     AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector, EventSelectors, InsightSelector,

@@ -114,6 +114,13 @@ impl EventDataStore {
     }
 }
 
+impl EventDataStore {
+    /// Whether the store takes events sent through channels that name it as a destination.
+    pub fn takes_activity(&self) -> bool {
+        self.status == StoreStatus::Enabled && self.ingesting && self.sole_category() == Some("ActivityAuditLog")
+    }
+}
+
 pub fn store_arn(region: &str, account: &str, id: &str) -> String {
     format!("arn:aws:cloudtrail:{region}:{account}:eventdatastore/{id}")
 }

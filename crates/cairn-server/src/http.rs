@@ -36,8 +36,8 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Sends a request to the service it is for: KMS and S3 by their signing names (S3 also unsigned), the rest to
-/// CloudTrail and cairn's own paths.
+/// Sends a request to the service it is for: KMS, CloudTrail Data and S3 by their signing names (S3 also unsigned),
+/// the rest to CloudTrail and cairn's own paths.
 async fn by_service(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -45,11 +45,16 @@ async fn by_service(
     next: axum::middleware::Next,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let kms = crate::s3::signing_service(&parts).as_deref() == Some(crate::kms::SERVICE);
-    let s3 = !kms && crate::s3::is_s3(&parts, &[crate::ingest::PATH, crate::query::PATH, crate::metrics::PATH]);
+    let service = crate::s3::signing_service(&parts);
+    let kms = service.as_deref() == Some(crate::kms::SERVICE);
+    let data = service.as_deref() == Some(crate::cloudtrail_data::SERVICE);
+    let s3 =
+        !kms && !data && crate::s3::is_s3(&parts, &[crate::ingest::PATH, crate::query::PATH, crate::metrics::PATH]);
     let req = Request::from_parts(parts, body);
     if kms {
         crate::kms::handle(app, peer, req).await
+    } else if data {
+        crate::cloudtrail_data::handle(app, peer, req).await
     } else if s3 {
         crate::s3_events::handle(app, peer, req).await
     } else {
@@ -249,7 +254,7 @@ fn json<T: Serialize>(value: T) -> Result<Vec<u8>, ApiError> {
 }
 
 fn dispatch(app: &Arc<App>, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    use crate::lake::{federation, imports, queries, stores};
+    use crate::lake::{channels, federation, imports, policies, queries, stores};
     use cairn_api::parse_input as input;
     use Operation as Op;
     match op {
@@ -293,9 +298,49 @@ fn dispatch(app: &Arc<App>, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec
         Op::ListImports => json(imports::list(app, ctx, input(body)?)?),
         Op::StopImport => json(imports::stop(app, ctx, input(body)?)?),
         Op::ListImportFailures => json(imports::failures(app, ctx, input(body)?)?),
+        Op::CreateChannel => json(channels::create(app, ctx, input(body)?)?),
+        Op::GetChannel => json(channels::get(app, ctx, input(body)?)?),
+        Op::ListChannels => json(channels::list(app, ctx, input(body)?)?),
+        Op::UpdateChannel => json(channels::update(app, ctx, input(body)?)?),
+        Op::DeleteChannel => json(channels::delete(app, ctx, input(body)?)?),
+        Op::PutResourcePolicy => json(policies::put(app, ctx, input(body)?)?),
+        Op::GetResourcePolicy => json(policies::get(app, ctx, input(body)?)?),
+        Op::DeleteResourcePolicy => json(policies::delete(app, ctx, input(body)?)?),
         other => Err(ApiError::new(
             ErrorCode::UnsupportedOperation,
             format!("{} is not supported by this version of cairn", other.name()),
         )),
     }
+}
+
+/// The decoded name-value pairs of a query string.
+pub(crate) fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    query.split('&').filter(|kv| !kv.is_empty()).map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (percent_decode(k), percent_decode(v))
+    })
+}
+
+/// Decodes `%XX` escapes and `+` (a space) of a query string component; a malformed escape stays as it is.
+pub(crate) fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
+            .then(|| Some(hex(bytes[i + 1])? * 16 + hex(bytes[i + 2])?))
+            .flatten();
+        match (escaped, bytes[i]) {
+            (Some(b), _) => {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+            (None, b'+') => out.push(b' '),
+            (None, b) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -2,6 +2,7 @@
 //! family. Only this crate (and the binary above it) knows about sockets and HTTP.
 
 pub mod audit;
+mod cloudtrail_data;
 pub mod config;
 pub mod consumers;
 pub mod delivery;
@@ -86,6 +87,8 @@ pub struct App {
     lake_queries: lake::queries::Registry,
     /// Lake imports.
     lake_imports: lake::imports::Imports,
+    /// What happened at each channel's latest PutAuditEvents (GetChannel's IngestionStatus).
+    channel_ingestion: lake::channels::IngestionStatuses,
     pub clock: Arc<dyn Clock>,
     /// Status of every journal consumer.
     pub consumers: Arc<consumers::Consumers>,
@@ -192,6 +195,7 @@ impl App {
             lake_applied: tokio::sync::watch::channel(lake_checkpoint).0,
             lake_queries: lake::queries::Registry::default(),
             lake_imports: lake::imports::Imports::default(),
+            channel_ingestion: lake::channels::IngestionStatuses::default(),
             clock,
             consumers: Arc::default(),
             credentials,

@@ -68,16 +68,7 @@ struct Seen {
 fn seen(req: &Request) -> Seen {
     let h = req.headers();
     let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let query = req
-        .uri()
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (percent_decode(k), percent_decode(v))
-        })
+    let query = crate::http::query_pairs(req.uri().query().unwrap_or(""))
         .filter(|(k, _)| !k.starts_with("X-Amz-") && !k.starts_with("x-amz-"))
         .collect();
     let bytes_in = text("x-amz-decoded-content-length")
@@ -94,29 +85,6 @@ fn seen(req: &Request) -> Seen {
         query_signed: scope.is_some_and(|s| s.1),
         user_agent: text("user-agent").unwrap_or_default(),
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
-            .then(|| Some(hex(bytes[i + 1])? * 16 + hex(bytes[i + 2])?))
-            .flatten();
-        match (escaped, bytes[i]) {
-            (Some(b), _) => {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-            (None, b'+') => out.push(b' '),
-            (None, b) => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// S3's request ids: 16 upper-case hex digits.
@@ -348,8 +316,8 @@ mod tests {
 
     #[test]
     fn query_values_are_decoded_and_errors_read() {
-        assert_eq!(percent_decode("AWSLogs%2F1%2F"), "AWSLogs/1/");
-        assert_eq!(percent_decode("a+b%zz%4"), "a b%zz%4");
+        assert_eq!(crate::http::percent_decode("AWSLogs%2F1%2F"), "AWSLogs/1/");
+        assert_eq!(crate::http::percent_decode("a+b%zz%4"), "a b%zz%4");
         let (code, message) = xml_error(b"<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>");
         assert_eq!((code.as_str(), message.as_str()), ("NoSuchKey", "gone"));
         let id = request_id();

@@ -1,5 +1,5 @@
-//! Resource tags: AddTags, RemoveTags, ListTags. Trails today; event data stores, channels and dashboards are
-//! recognized by ARN and answered as not found until they can be created.
+//! Resource tags: AddTags, RemoveTags, ListTags, on trails, event data stores and channels (dashboards are
+//! recognized by ARN and answered as not found until they can be created).
 
 use cairn_api::shapes::{Empty, ListTagsRequest, ListTagsResponse, ResourceTag, TagsRequest};
 use cairn_api::{max_len, required, ApiError, ErrorCode, Result};
@@ -28,10 +28,8 @@ fn resource(app: &App, state: &State, ctx: &Ctx, id: &str, access: Access) -> Re
             ErrorCode::TrailNotFound => ApiError::new(ErrorCode::ResourceNotFound, format!("resource {id} not found")),
             _ => e,
         }),
-        ResourceKind::EventDataStore => {
-            Err(ApiError::new(ErrorCode::EventDataStoreNotFound, format!("event data store {id} not found")))
-        }
-        ResourceKind::Channel => Err(ApiError::new(ErrorCode::ChannelNotFound, format!("channel {id} not found"))),
+        ResourceKind::EventDataStore => crate::lake::stores::resolve(state, ctx, id).map(|s| s.arn()),
+        ResourceKind::Channel => crate::lake::channels::resolve(state, ctx, id).map(|c| c.arn()),
         ResourceKind::Dashboard => Err(ApiError::new(ErrorCode::ResourceNotFound, format!("dashboard {id} not found"))),
     }
 }

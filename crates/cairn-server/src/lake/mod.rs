@@ -7,8 +7,10 @@
 //! saves the checkpoint; housekeeping drops events past each store's retention and removes stores whose wait after
 //! deletion is over.
 
+pub(crate) mod channels;
 pub(crate) mod federation;
 pub(crate) mod imports;
+pub(crate) mod policies;
 pub(crate) mod queries;
 pub(crate) mod results;
 pub(crate) mod stores;
@@ -16,7 +18,9 @@ pub(crate) mod stores;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cairn_catalog::StoreVersion;
+use std::collections::HashMap;
+
+use cairn_catalog::{ChannelVersion, StoreVersion};
 use cairn_journal::Record;
 use cairn_model::{EventDataStore, EventView};
 use cairn_store::lake::TableKind;
@@ -96,9 +100,28 @@ struct LakeSink {
     last_prune: Instant,
 }
 
-/// The version of a store in effect at `seq`.
-fn in_effect(versions: &[StoreVersion], seq: u64) -> Option<&EventDataStore> {
+/// The version of a store or channel in effect at `seq`.
+fn in_effect<T>(versions: &[cairn_catalog::Version<T>], seq: u64) -> Option<&T> {
     versions.iter().rev().find(|(at, _)| *at <= seq).and_then(|(_, s)| s.as_deref())
+}
+
+/// A record of an event sent through a channel (PutAuditEvents): its channel and time.
+fn activity_of(payload: &[u8]) -> Option<(String, i64)> {
+    #[derive(serde::Deserialize)]
+    struct Metadata {
+        #[serde(rename = "channelARN")]
+        channel_arn: String,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Activity {
+        event_category: String,
+        event_time: String,
+        metadata: Metadata,
+    }
+    let a: Activity = serde_json::from_slice(payload).ok()?;
+    let time = cairn_model::event::event_time_millis(&a.event_time)?;
+    (a.event_category == "ActivityAuditLog").then_some((a.metadata.channel_arn, time))
 }
 
 #[async_trait::async_trait]
@@ -106,17 +129,34 @@ impl consumers::Sink for LakeSink {
     async fn apply(&mut self, records: &[Record]) -> Result<(), crate::Error> {
         let app = &self.app;
         // Read after the records: every version they fall under is in the catalog (see `Catalog::settled`).
-        let versions: Vec<Vec<StoreVersion>> =
-            app.catalog.settled(|_, s| s.versioned_stores().map(|(_, v)| v.to_vec()).collect());
-        if !versions.is_empty() {
+        let (stores, channels): (HashMap<String, Vec<StoreVersion>>, HashMap<String, Vec<ChannelVersion>>) =
+            app.catalog.settled(|_, s| {
+                (
+                    s.versioned_stores().map(|(a, v)| (a.to_string(), v.to_vec())).collect(),
+                    s.versioned_channels().map(|(a, v)| (a.to_string(), v.to_vec())).collect(),
+                )
+            });
+        if !stores.is_empty() {
             let in_org = |a: &str| app.organization_accounts.contains(a);
             for r in records {
-                let Some(view) = EventView::parse(&r.payload) else { continue };
+                let Some(view) = EventView::parse(&r.payload) else {
+                    // Events sent through a channel go to the channel's destinations.
+                    let Some((channel, time)) = activity_of(&r.payload) else { continue };
+                    let Some(channel) = channels.get(&channel).and_then(|v| in_effect(v, r.seq)) else { continue };
+                    let record: Arc<[u8]> = Arc::from(&r.payload[..]);
+                    for arn in &channel.destinations {
+                        let Some(store) = stores.get(arn).and_then(|v| in_effect(v, r.seq)) else { continue };
+                        if store.takes_activity() {
+                            app.lake.insert(&store.id, kind_of(store), r.seq, time, Arc::clone(&record));
+                        }
+                    }
+                    continue;
+                };
                 let Some(time) = view.event_time.as_deref().and_then(cairn_model::event::event_time_millis) else {
                     continue;
                 };
                 let mut shared: Option<Arc<[u8]>> = None;
-                for v in &versions {
+                for v in stores.values() {
                     let Some(store) = in_effect(v, r.seq) else { continue };
                     if store.takes(&view, in_org) {
                         let record = shared.get_or_insert_with(|| Arc::from(&r.payload[..])).clone();
@@ -143,16 +183,23 @@ impl consumers::Sink for LakeSink {
         if self.last_prune.elapsed() >= Duration::from_secs(60) {
             self.last_prune = Instant::now();
             let below = self.app.log().checkpoint(CONSUMER).unwrap_or(0);
-            let arns: Vec<String> =
-                self.app.catalog.read(|s| s.versioned_stores().map(|(a, _)| a.to_string()).collect());
+            let (stores, channels): (Vec<String>, Vec<String>) = self.app.catalog.read(|s| {
+                (
+                    s.versioned_stores().map(|(a, _)| a.to_string()).collect(),
+                    s.versioned_channels().map(|(a, _)| a.to_string()).collect(),
+                )
+            });
             let pruned = self.app.catalog.update::<_, ()>(|_, changes| {
-                for arn in arns {
+                for arn in stores {
                     changes.prune_store_versions(arn, below);
+                }
+                for arn in channels {
+                    changes.prune_channel_versions(arn, below);
                 }
                 Ok(())
             });
             if let Err(e) = pruned {
-                tracing::warn!(error = %e, "cannot prune event data store versions");
+                tracing::warn!(error = %e, "cannot prune event data store and channel versions");
             }
         }
         Ok(None)

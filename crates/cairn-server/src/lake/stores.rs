@@ -334,6 +334,7 @@ pub(crate) fn delete(app: &App, ctx: &Ctx, req: EventDataStoreRequest) -> Result
                 ),
             ));
         }
+        crate::lake::channels::refuse_if_destination(state, &store.arn())?;
         if store.federation_role_arn.is_some() {
             return Err(ApiError::new(
                 ErrorCode::EventDataStoreFederationEnabled,

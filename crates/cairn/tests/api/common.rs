@@ -146,6 +146,19 @@ impl Server {
         aws_sdk_s3::Client::from_conf(conf)
     }
 
+    /// A CloudTrail Data client (PutAuditEvents) acting as `who` in `region`.
+    pub fn data_client(&self, who: (&str, &str, &str), region: &str) -> aws_sdk_cloudtraildata::Client {
+        let conf = aws_sdk_cloudtraildata::Config::builder()
+            .behavior_version(aws_sdk_cloudtraildata::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudtraildata::config::Region::new(region.to_string()))
+            .credentials_provider(Credentials::new(who.1, who.2, None, None, "cairn-tests"))
+            .endpoint_url(self.endpoint())
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .retry_config(aws_sdk_cloudtraildata::config::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_cloudtraildata::Client::from_conf(conf)
+    }
+
     /// A KMS client of cairn's keys acting as `who` in `region`.
     pub fn kms_client(&self, who: (&str, &str, &str), region: &str) -> aws_sdk_kms::Client {
         let conf = aws_sdk_kms::Config::builder()

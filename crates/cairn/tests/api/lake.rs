@@ -11,7 +11,7 @@ use crate::lookup::{ingest, producer_event};
 
 const REGION: &str = "eu-west-1";
 
-fn selector(category: &str, extra: Option<(&str, &str)>) -> AdvancedEventSelector {
+pub(crate) fn selector(category: &str, extra: Option<(&str, &str)>) -> AdvancedEventSelector {
     let mut b = AdvancedEventSelector::builder()
         .field_selectors(AdvancedFieldSelector::builder().field("eventCategory").equals(category).build().unwrap());
     if let Some((field, value)) = extra {
@@ -171,7 +171,7 @@ async fn event_data_store_lifecycle_follows_aws() {
 }
 
 /// Polls DescribeQuery until the query leaves QUEUED and RUNNING.
-async fn finished(ct: &aws_sdk_cloudtrail::Client, query_id: &str) -> QueryStatus {
+pub(crate) async fn finished(ct: &aws_sdk_cloudtrail::Client, query_id: &str) -> QueryStatus {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let d = ct.describe_query().query_id(query_id).send().await.unwrap();
@@ -185,7 +185,7 @@ async fn finished(ct: &aws_sdk_cloudtrail::Client, query_id: &str) -> QueryStatu
 }
 
 /// Runs a query to its end and returns its rows as (column, value) pairs.
-async fn rows(ct: &aws_sdk_cloudtrail::Client, statement: &str) -> Vec<Vec<(String, String)>> {
+pub(crate) async fn rows(ct: &aws_sdk_cloudtrail::Client, statement: &str) -> Vec<Vec<(String, String)>> {
     let id = ct.start_query().query_statement(statement).send().await.unwrap().query_id().unwrap().to_string();
     let status = finished(ct, &id).await;
     let r = ct.get_query_results().query_id(&id).send().await.unwrap();

@@ -2,6 +2,7 @@
 
 mod audit;
 mod buckets;
+mod channels;
 mod common;
 mod delivery;
 mod ingest;
