@@ -58,7 +58,8 @@ fn destination(location: &str) -> Destination {
 #[tokio::test]
 async fn channels_put_audit_events_into_activity_stores() {
     let dir = TempDir::new();
-    let server = Server::start_configured(&dir, "[lake]\nflush_interval_seconds = 1\n");
+    let config = "[lake]\nflush_interval_seconds = 1\n";
+    let mut server = Server::start_configured(&dir, config);
     let ct = server.client(MGMT, REGION);
     let data = server.data_client(MGMT, REGION);
 
@@ -259,12 +260,20 @@ async fn channels_put_audit_events_into_activity_stores() {
     let activity =
         rows(&ct, &format!("SELECT count(*) AS n FROM {mgmt_id} WHERE eventcategory = 'ActivityAuditLog'")).await;
     assert_eq!(activity[0][0].1, "0");
+    // Acknowledged events survive a SIGKILL, once each, whether or not the Lake had written them to files.
+    server.kill();
+    let server = Server::start_configured(&dir, config);
+    let (ct, data) = (server.client(MGMT, REGION), server.data_client(MGMT, REGION));
+    assert_eq!(rows(&ct, &statement).await, got);
 
+    let put =
+        data.put_audit_events().channel_arn(&channel_arn).audit_events(audit_event("late", &good, None)).send().await;
+    let latest = put.unwrap().successful()[0].event_id().to_string();
     let status = ct.get_channel().channel(&channel_arn).send().await.unwrap();
     let ingestion = status.ingestion_status().unwrap();
-    assert!(ingestion.latest_ingestion_success_event_id().is_some());
+    assert_eq!(ingestion.latest_ingestion_success_event_id(), Some(latest.as_str()));
     assert!(ingestion.latest_ingestion_success_time().is_some());
-    assert_ne!(ingestion.latest_ingestion_success_event_id(), Some(first_event_id.as_str()), "the latest call's");
+    assert_ne!(latest, first_event_id);
 
     // A store a channel sends to cannot be deleted; the channel can, and takes its policy with it.
     let d = ct.delete_event_data_store().event_data_store(&apps_arn).send().await;
