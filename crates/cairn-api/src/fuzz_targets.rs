@@ -10,8 +10,15 @@ use crate::shapes::{
 use crate::{parse_input, sigv4};
 
 /// AWS JSON 1.1 input parsing for several operations, then the model's validation of what parsed; and the checks
-/// of producers' event records.
+/// of producers' event records and of PutAuditEvents' events (the integration event schema).
 pub fn aws_json_input(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(checked) = cairn_model::channel::check_event_data(&text, "111122223333") {
+        let record = cairn_model::channel::activity_record("e", checked, "us-east-1", "111122223333", "arn:c", 0);
+        assert!(cairn_model::channel::record_channel(&record).is_some());
+    }
+    let _ = parse_input::<crate::channels::PutAuditEventsBody>(data);
+    let _ = parse_input::<crate::channels::CreateChannelRequest>(data);
     if let Ok((_, payload)) = cairn_model::event::check_record(&String::from_utf8_lossy(data), || "id".into()) {
         // Whatever is accepted must be a JSON object.
         assert!(serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&payload).is_ok(), "{payload}");
@@ -99,6 +106,8 @@ mod tests {
         b"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20240101%2Fus-east-1%2Fcloudtrail%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00\nhost: h\n\n{}",
         b"\nauthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/cloudtrail/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc\nx-amz-date: 20240101T000000Z\nhost: h\n\n{}",
         b"arn:aws:cloudtrail:us-east-2:123456789012:trail/MyTrail",
+        br#"{"version":"1","userIdentity":{"type":"T","principalId":"p","details":{}},"eventSource":"a.example","eventName":"N","eventTime":"2026-01-01T00:00:00Z","UID":"u","recipientAccountId":"111122223333","requestParameters":{"k":1}}"#,
+        br#"{"auditEvents":[{"id":"a","eventData":"{}","eventDataChecksum":"x"}]}"#,
         br#"{"TrailName":"t","AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"resources.ARN","StartsWith":["arn:aws:s3:::b/"]}]}]}
 {"eventTime":"2026-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"eu-west-1","recipientAccountId":"222222222222","eventCategory":"Data","managementEvent":false,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::b/k"}],"userIdentity":{"arn":"arn:aws:iam::1:user/a"}}"#,
     ];
