@@ -1,5 +1,5 @@
-//! cairn's metadata catalog: trails, event data stores, channels, resource policies, resource tags and delegated
-//! administrators.
+//! cairn's metadata catalog: trails, event data stores, channels, dashboards, resource policies, resource tags and
+//! delegated administrators.
 //!
 //! SQLite (WAL, `synchronous=FULL`) is the durable copy; an in-memory copy answers every read. Writers are
 //! serialized: [`Catalog::update`] lets a closure validate against the current state and stage changes, commits them
@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
-use cairn_model::{Channel, EventDataStore, Tag, Trail};
+use cairn_model::{Channel, Dashboard, EventDataStore, Tag, Trail};
 use rusqlite::{params, Connection};
 use serde::de::DeserializeOwned;
 
@@ -74,7 +74,7 @@ pub const MIGRATIONS: &[&str] = &[
         doc TEXT,
         PRIMARY KEY (arn, from_seq)
     );",
-    // 4: channels and their versions; resource policies (of channels, event data stores and dashboards).
+    // 4: channels and their versions; dashboards; resource policies (of channels, event data stores and dashboards).
     "CREATE TABLE channels (
         arn TEXT PRIMARY KEY,
         account_id TEXT NOT NULL,
@@ -86,6 +86,10 @@ pub const MIGRATIONS: &[&str] = &[
         from_seq INTEGER NOT NULL,
         doc TEXT,
         PRIMARY KEY (arn, from_seq)
+    );
+    CREATE TABLE dashboards (
+        arn TEXT PRIMARY KEY,
+        doc TEXT NOT NULL
     );
     CREATE TABLE resource_policies (
         resource_arn TEXT PRIMARY KEY,
@@ -149,6 +153,7 @@ pub struct State {
     store_versions: Versions<EventDataStore>,
     channels: BTreeMap<String, Channel>,
     channel_versions: Versions<Channel>,
+    dashboards: BTreeMap<String, Dashboard>,
     policies: HashMap<String, String>,
 }
 
@@ -194,6 +199,15 @@ impl State {
     /// The versions of one channel, ascending by position.
     pub fn channel_versions(&self, arn: &str) -> &[ChannelVersion] {
         self.channel_versions.of(arn)
+    }
+
+    /// Every dashboard of every account, ordered by ARN.
+    pub fn dashboards(&self) -> impl Iterator<Item = &Dashboard> {
+        self.dashboards.values()
+    }
+
+    pub fn dashboard(&self, arn: &str) -> Option<&Dashboard> {
+        self.dashboards.get(arn)
     }
 
     /// The resource policy attached to a channel, event data store or dashboard.
@@ -255,6 +269,14 @@ impl State {
                 self.policies.remove(&arn);
             }
             Change::PruneChannelVersions(arn, below) => self.channel_versions.prune(&arn, below),
+            Change::PutDashboard(d) => {
+                self.dashboards.insert(d.arn(), *d);
+            }
+            Change::DeleteDashboard(arn) => {
+                self.dashboards.remove(&arn);
+                self.tags.remove(&arn);
+                self.policies.remove(&arn);
+            }
             Change::SetPolicy(arn, policy) => match policy {
                 Some(p) => {
                     self.policies.insert(arn, p);
@@ -291,6 +313,8 @@ enum Change {
     PutChannel(Box<Channel>),
     DeleteChannel(String),
     PruneChannelVersions(String, u64),
+    PutDashboard(Box<Dashboard>),
+    DeleteDashboard(String),
     SetPolicy(String, Option<String>),
 }
 
@@ -363,6 +387,16 @@ impl Changes {
     /// Forgets the versions of channel `arn` that no record at or past position `below` uses.
     pub fn prune_channel_versions(&mut self, arn: String, below: u64) {
         self.0.push(Change::PruneChannelVersions(arn, below));
+    }
+
+    /// Creates or changes a dashboard (its refresh state included).
+    pub fn put_dashboard(&mut self, dashboard: Dashboard) {
+        self.0.push(Change::PutDashboard(Box::new(dashboard)));
+    }
+
+    /// Deletes a dashboard, its tags and its resource policy.
+    pub fn delete_dashboard(&mut self, arn: String) {
+        self.0.push(Change::DeleteDashboard(arn));
     }
 
     /// Attaches (`Some`) or removes (`None`) the resource policy of a channel, event data store or dashboard.
@@ -502,6 +536,14 @@ fn load(conn: &Connection) -> Result<State> {
         state.channels.insert(arn, channel);
     }
     state.channel_versions = load_versions(conn, "channel_versions", "channel")?;
+    let mut stmt = conn.prepare("SELECT arn, doc FROM dashboards")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (arn, doc) = row?;
+        let dashboard: Dashboard = serde_json::from_str(&doc)
+            .map_err(|e| Error::Corrupt { what: format!("dashboard {arn}"), why: e.to_string() })?;
+        state.dashboards.insert(arn, dashboard);
+    }
     let mut stmt = conn.prepare("SELECT resource_arn, policy FROM resource_policies")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     for row in rows {
@@ -613,6 +655,20 @@ fn persist(conn: &mut Connection, changes: &[Change], at: u64) -> Result<()> {
                 persist_version(&tx, "channel_versions", arn, at, None)?;
             }
             Change::PruneChannelVersions(arn, below) => prune_persisted(&tx, "channel_versions", arn, *below)?,
+            Change::PutDashboard(d) => {
+                let arn = d.arn();
+                let doc =
+                    serde_json::to_string(d).map_err(|e| Error::Corrupt { what: arn.clone(), why: e.to_string() })?;
+                tx.execute(
+                    "INSERT INTO dashboards (arn, doc) VALUES (?1, ?2) ON CONFLICT (arn) DO UPDATE SET doc = excluded.doc",
+                    params![arn, doc],
+                )?;
+            }
+            Change::DeleteDashboard(arn) => {
+                tx.execute("DELETE FROM dashboards WHERE arn = ?1", [arn])?;
+                tx.execute("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
+                tx.execute("DELETE FROM resource_policies WHERE resource_arn = ?1", [arn])?;
+            }
             Change::SetPolicy(arn, policy) => match policy {
                 Some(p) => {
                     tx.execute(

@@ -4,6 +4,7 @@
 
 pub mod arn;
 pub mod channel;
+pub mod dashboard;
 pub mod event;
 pub mod names;
 pub mod select;
@@ -14,6 +15,7 @@ pub mod trail;
 
 pub use arn::{Arn, ResourceKind};
 pub use channel::Channel;
+pub use dashboard::Dashboard;
 pub use select::EventView;
 pub use selectors::{
     AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector, EventSelectors, InsightSelector,

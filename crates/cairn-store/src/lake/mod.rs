@@ -11,6 +11,7 @@ pub(crate) mod dialect;
 pub mod files;
 pub mod functions;
 pub mod import;
+pub mod samples;
 pub mod schema;
 pub mod sql;
 

@@ -18,6 +18,7 @@ pub(crate) type Body = fn(&[ArrayRef]) -> Result<ArrayRef>;
 pub(crate) struct Simple {
     name: &'static str,
     signature: Signature,
+    forms: Vec<Vec<DataType>>,
     returns: DataType,
     body: Body,
 }
@@ -38,8 +39,24 @@ impl Hash for Simple {
 
 /// A function taking any of `forms` (each a list of argument types, coerced to them) and answering `returns`.
 pub(crate) fn udf(name: &'static str, forms: Vec<Vec<DataType>>, returns: DataType, body: Body) -> ScalarUDF {
-    let signature = Signature::one_of(forms.into_iter().map(TypeSignature::Exact).collect(), Volatility::Immutable);
-    ScalarUDF::new_from_impl(Simple { name, signature, returns, body })
+    let signature = Signature::new(TypeSignature::UserDefined, Volatility::Immutable);
+    ScalarUDF::new_from_impl(Simple { name, signature, forms, returns, body })
+}
+
+/// Whether an argument of type `given` can be cast to a form's `wanted` type as Trino would take it: the same type,
+/// any timestamp for a timestamp (`now()` is in nanoseconds with a zone), any string or NULL, any integer for an
+/// integer, any number for a double.
+fn coercible(given: &DataType, wanted: &DataType) -> bool {
+    use DataType::*;
+    given == wanted
+        || matches!(given, Null)
+        || match wanted {
+            Timestamp(..) => matches!(given, Timestamp(..) | Date32 | Date64),
+            Utf8 => matches!(given, Utf8View | LargeUtf8),
+            Int64 => given.is_integer(),
+            Float64 => given.is_numeric(),
+            _ => false,
+        }
 }
 
 impl ScalarUDFImpl for Simple {
@@ -53,6 +70,25 @@ impl ScalarUDFImpl for Simple {
 
     fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
         Ok(self.returns.clone())
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        let form =
+            self.forms.iter().find(|f| f.len() == args.len() && f.iter().zip(args).all(|(w, g)| coercible(g, w)));
+        match form {
+            Some(f) => Ok(f.clone()),
+            None => datafusion::common::plan_err!(
+                "{}({}) is not a form of {}; it takes {}",
+                self.name,
+                args.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                self.name,
+                self.forms
+                    .iter()
+                    .map(|f| format!("({})", f.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        }
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
