@@ -103,7 +103,7 @@ fails_with S3BucketDoesNotExistException "$aws" cloudtrail create-trail --name t
 fails_with TrailAlreadyExistsException "$aws" cloudtrail create-trail --name my-trail --s3-bucket-name amzn-s3-demo-bucket
 fails_with UnrecognizedClientException env AWS_ACCESS_KEY_ID=AKIAUNKNOWN000000000 "$aws" cloudtrail describe-trails
 fails_with InvalidSignatureException env AWS_SECRET_ACCESS_KEY=wrong-secret "$aws" cloudtrail describe-trails
-fails_with UnsupportedOperationException "$aws" cloudtrail list-dashboards
+fails_with UnsupportedOperationException "$aws" cloudtrail list-insights-metric-data --event-source ec2.amazonaws.com --event-name RunInstances --insight-type ApiCallRateInsight
 
 step members see the organization trail
 "$aws" cloudtrail update-trail --name my-trail --is-organization-trail > /dev/null

@@ -3,6 +3,7 @@
 //! owns sockets and routing.
 
 pub mod channels;
+pub mod dashboards;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzz_targets;

@@ -254,7 +254,7 @@ fn json<T: Serialize>(value: T) -> Result<Vec<u8>, ApiError> {
 }
 
 fn dispatch(app: &Arc<App>, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    use crate::lake::{channels, federation, imports, policies, queries, stores};
+    use crate::lake::{channels, dashboards, federation, imports, policies, queries, samples, stores};
     use cairn_api::parse_input as input;
     use Operation as Op;
     match op {
@@ -303,6 +303,14 @@ fn dispatch(app: &Arc<App>, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec
         Op::ListChannels => json(channels::list(app, ctx, input(body)?)?),
         Op::UpdateChannel => json(channels::update(app, ctx, input(body)?)?),
         Op::DeleteChannel => json(channels::delete(app, ctx, input(body)?)?),
+        Op::CreateDashboard => json(dashboards::create(app, ctx, input(body)?)?),
+        Op::GetDashboard => json(dashboards::get(app, ctx, input(body)?)?),
+        Op::ListDashboards => json(dashboards::list(app, ctx, input(body)?)?),
+        Op::UpdateDashboard => json(dashboards::update(app, ctx, input(body)?)?),
+        Op::DeleteDashboard => json(dashboards::delete(app, ctx, input(body)?)?),
+        Op::StartDashboardRefresh => json(dashboards::start_refresh(app, ctx, input(body)?)?),
+        Op::SearchSampleQueries => json(samples::search(input(body)?)?),
+        Op::GenerateQuery => json(samples::generate(app, ctx, input(body)?)?),
         Op::PutResourcePolicy => json(policies::put(app, ctx, input(body)?)?),
         Op::GetResourcePolicy => json(policies::get(app, ctx, input(body)?)?),
         Op::DeleteResourcePolicy => json(policies::delete(app, ctx, input(body)?)?),

@@ -1,5 +1,4 @@
-//! Resource tags: AddTags, RemoveTags, ListTags, on trails, event data stores and channels (dashboards are
-//! recognized by ARN and answered as not found until they can be created).
+//! Resource tags: AddTags, RemoveTags, ListTags, on trails, event data stores, channels and dashboards.
 
 use cairn_api::shapes::{Empty, ListTagsRequest, ListTagsResponse, ResourceTag, TagsRequest};
 use cairn_api::{max_len, required, ApiError, ErrorCode, Result};
@@ -30,7 +29,7 @@ fn resource(app: &App, state: &State, ctx: &Ctx, id: &str, access: Access) -> Re
         }),
         ResourceKind::EventDataStore => crate::lake::stores::resolve(state, ctx, id).map(|s| s.arn()),
         ResourceKind::Channel => crate::lake::channels::resolve(state, ctx, id).map(|c| c.arn()),
-        ResourceKind::Dashboard => Err(ApiError::new(ErrorCode::ResourceNotFound, format!("dashboard {id} not found"))),
+        ResourceKind::Dashboard => crate::lake::dashboards::resolve_arn(state, ctx, id),
     }
 }
 

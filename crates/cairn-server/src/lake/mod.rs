@@ -8,11 +8,13 @@
 //! deletion is over.
 
 pub(crate) mod channels;
+pub(crate) mod dashboards;
 pub(crate) mod federation;
 pub(crate) mod imports;
 pub(crate) mod policies;
 pub(crate) mod queries;
 pub(crate) mod results;
+pub(crate) mod samples;
 pub(crate) mod stores;
 
 use std::sync::Arc;
@@ -77,8 +79,10 @@ pub(crate) fn spawn(app: Arc<App>) -> Result<(), crate::Error> {
     Ok(())
 }
 
-/// Drops events past each store's retention; removes stores whose wait after deletion is over, with their data.
-pub(crate) fn housekeeping(app: &App) {
+/// Starts the dashboard refreshes that are due; drops events past each store's retention; removes stores whose wait
+/// after deletion is over, with their data.
+pub(crate) fn housekeeping(app: &Arc<App>) {
+    dashboards::run_schedules(app);
     let now = app.clock.now_millis();
     for store in app.catalog.read(|s| s.stores().cloned().collect::<Vec<_>>()) {
         let dropped = app.lake.expire(&store.id, now - i64::from(store.retention_period) * DAY_MS);

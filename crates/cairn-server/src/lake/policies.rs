@@ -19,6 +19,8 @@ const MAX_PRINCIPALS: usize = 50;
 const MAX_POLICY_BYTES: usize = 8192;
 /// The action a channel's policy grants.
 pub(crate) const PUT_AUDIT_EVENTS: &str = "cloudtrail-data:PutAuditEvents";
+/// The action a dashboard's policy grants (CloudTrail refreshing it on its schedule).
+const START_DASHBOARD_REFRESH: &str = "cloudtrail:StartDashboardRefresh";
 /// The actions an event data store's policy may grant (its queries).
 const STORE_ACTIONS: [&str; 8] = [
     "StartQuery",
@@ -46,6 +48,7 @@ impl Dialect for ResourcePolicyDialect {
     fn check_action(&self, action: &str) -> Result<(), PolicyError> {
         let ok = match self.0 {
             ResourceKind::Channel => action.eq_ignore_ascii_case(PUT_AUDIT_EVENTS),
+            ResourceKind::Dashboard => action.eq_ignore_ascii_case(START_DASHBOARD_REFRESH),
             _ => action.split_once(':').is_some_and(|(service, name)| {
                 service.eq_ignore_ascii_case("cloudtrail") && STORE_ACTIONS.iter().any(|a| glob(name, a, true))
             }),
@@ -55,6 +58,7 @@ impl Dialect for ResourcePolicyDialect {
         } else {
             let allowed = match self.0 {
                 ResourceKind::Channel => PUT_AUDIT_EVENTS.to_string(),
+                ResourceKind::Dashboard => START_DASHBOARD_REFRESH.to_string(),
                 _ => STORE_ACTIONS.map(|a| format!("cloudtrail:{a}")).join(", "),
             };
             Err(PolicyError::new(format!("Action {action} is not valid in this resource policy; allowed: {allowed}")))
@@ -82,7 +86,8 @@ impl Dialect for ResourcePolicyDialect {
                 || (id.starts_with("arn:aws:iam::") || id.starts_with("arn:aws:sts::"))
                     && id.split(':').nth(4).is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
         };
-        if p.everyone || p.aws.iter().any(|id| !valid(id)) || !p.other.is_empty() {
+        let services_ok = p.service.iter().all(|s| s == "cloudtrail.amazonaws.com");
+        if p.everyone || p.aws.iter().any(|id| !valid(id)) || !p.other.is_empty() || !services_ok {
             return Err(PolicyError::new("The policy contains a principal that is not valid"));
         }
         Ok(())
@@ -103,7 +108,7 @@ fn resource(state: &State, ctx: &Ctx, given: &str) -> Result<(ResourceKind, Stri
     let found = match kind {
         ResourceKind::Channel => channels::resolve(state, ctx, given).map(|c| c.arn()).map_err(|_| not_found())?,
         ResourceKind::EventDataStore => stores::resolve(state, ctx, given).map(|s| s.arn()).map_err(|_| not_found())?,
-        ResourceKind::Dashboard => return Err(not_found()),
+        ResourceKind::Dashboard => crate::lake::dashboards::resolve_arn(state, ctx, given).map_err(|_| not_found())?,
         ResourceKind::Trail => {
             return Err(ApiError::new(
                 ErrorCode::ResourceTypeNotSupported,

@@ -80,6 +80,9 @@ struct Query {
     id: String,
     account: String,
     statement: String,
+    /// The query alias it ran under (a managed query, or a dashboard widget) and the dashboard refresh it belongs to.
+    alias: Option<String>,
+    refresh_id: Option<String>,
     /// ARNs of the stores the statement reads.
     stores: Vec<String>,
     region: String,
@@ -113,21 +116,77 @@ impl Registry {
         })
     }
 
+    /// The latest query of `ctx`'s account run under `alias` (in the dashboard refresh `refresh_id`, when given).
+    fn by_alias(&self, ctx: &Ctx, alias: &str, refresh_id: Option<&str>) -> Result<Arc<Query>> {
+        let map = self.queries.lock().unwrap_or_else(|e| e.into_inner());
+        map.values()
+            .filter(|q| q.account == ctx.account_id && q.alias.as_deref() == Some(alias))
+            .filter(|q| refresh_id.is_none_or(|r| q.refresh_id.as_deref() == Some(r)))
+            .max_by_key(|q| q.created_ms)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::QueryIdNotFound,
+                    format!(
+                        "No query ran under the alias {alias}{}.",
+                        refresh_id.map(|r| format!(" in refresh {r}")).unwrap_or_default()
+                    ),
+                )
+            })
+    }
+
     fn of_account(&self, account: &str) -> Vec<Arc<Query>> {
         let map = self.queries.lock().unwrap_or_else(|e| e.into_inner());
         map.values().filter(|q| q.account == account).cloned().collect()
     }
 }
 
-pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartQueryRequest) -> Result<StartQueryResponse> {
-    if req.query_alias.is_some() || req.query_parameters.is_some() {
+/// Checks a query parameter list as the model constrains it: 1 to 10 values of 1 to 1,024 characters.
+fn check_parameters(values: &[String]) -> Result<()> {
+    if values.is_empty() || values.len() > 10 || values.iter().any(|v| v.is_empty() || v.chars().count() > 1024) {
         return Err(ApiError::new(
-            ErrorCode::UnsupportedOperation,
-            "QueryAlias and QueryParameters (dashboard queries) are not supported by this version of cairn",
+            ErrorCode::Validation,
+            "1 validation error detected: Value at 'queryParameters' failed to satisfy constraint: Member must have 1 to 10 values of 1 to 1024 characters",
         ));
     }
+    Ok(())
+}
+
+pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartQueryRequest) -> Result<StartQueryResponse> {
     let target = req.delivery_s3_uri.as_deref().map(super::results::parse_uri).transpose()?;
-    let statement = required(req.query_statement, "queryStatement")?;
+    if let Some(values) = &req.query_parameters {
+        check_parameters(values)?;
+    }
+    let (statement, alias) = match (req.query_statement, req.query_alias) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameter,
+                "StartQuery takes either QueryStatement or QueryAlias, not both",
+            ))
+        }
+        (None, Some(alias)) => {
+            let managed = cairn_store::lake::samples::managed(&alias).ok_or_else(|| {
+                ApiError::new(ErrorCode::InvalidParameter, format!("{alias} is not a query alias cairn knows"))
+            })?;
+            let values = req.query_parameters.clone().unwrap_or_default();
+            (cairn_model::dashboard::bind(managed.sql, &values)?, Some(alias))
+        }
+        (Some(statement), None) => match &req.query_parameters {
+            Some(values) => (cairn_model::dashboard::bind(&statement, values)?, None),
+            None => (statement, None),
+        },
+        (None, None) => (required(None::<String>, "queryStatement")?, None),
+    };
+    let id = launch(app, ctx, statement, target, alias, None)?;
+    Ok(StartQueryResponse { query_id: id, event_data_store_owner_account_id: None })
+}
+
+/// The statement's plan and the stores it reads, each the caller's and active; errors as StartQuery answers them.
+pub(crate) fn plan(
+    app: &App,
+    ctx: &Ctx,
+    statement: &str,
+) -> Result<(cairn_store::lake::sql::Prepared, Vec<cairn_model::EventDataStore>)> {
     if statement.is_empty() || statement.chars().count() > MAX_STATEMENT {
         return Err(ApiError::new(
             ErrorCode::Validation,
@@ -136,7 +195,7 @@ pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartQueryRequest) -> Result
     }
     let (prepared, stores) = app.catalog.read(|state| {
         let mut named = Vec::new();
-        let prepared = prepare(&statement, |id| {
+        let prepared = prepare(statement, |id| {
             let found = resolve(state, ctx, id).ok().cloned();
             let ok = found.is_some();
             named.extend(found);
@@ -153,6 +212,19 @@ pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartQueryRequest) -> Result
     app.queries
         .block_on(check(&prepared, &kinds))
         .map_err(|e| ApiError::new(ErrorCode::InvalidQueryStatement, e.to_string()))?;
+    Ok((prepared, stores))
+}
+
+/// Starts a checked statement on the query threads; its id.
+pub(crate) fn launch(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    statement: String,
+    target: Option<super::results::Target>,
+    alias: Option<String>,
+    refresh_id: Option<String>,
+) -> Result<String> {
+    let (prepared, stores) = plan(app, ctx, &statement)?;
     if let (Some(t), Some(first)) = (&target, stores.first()) {
         super::results::check(app, t, &ctx.account_id, &first.arn())?;
     }
@@ -168,6 +240,8 @@ pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartQueryRequest) -> Result
         id: uuid::Uuid::new_v4().to_string(),
         account: ctx.account_id.clone(),
         statement,
+        alias,
+        refresh_id,
         stores: stores.iter().map(|s| s.arn()).collect(),
         region: ctx.region.clone(),
         delivery: target,
@@ -236,7 +310,7 @@ pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartQueryRequest) -> Result
         }
     });
     query.lock().task = Some(task);
-    Ok(StartQueryResponse { query_id: query.id.clone(), event_data_store_owner_account_id: None })
+    Ok(query.id.clone())
 }
 
 /// Stores without data yet still answer as empty tables.
@@ -256,16 +330,7 @@ fn with_empty(
 }
 
 fn query_id(req: &QueryRequest) -> Result<String> {
-    let id = match (&req.query_id, &req.query_alias) {
-        (Some(id), _) => id.clone(),
-        (None, Some(_)) => {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedOperation,
-                "QueryAlias (dashboard queries) is not supported by this version of cairn",
-            ))
-        }
-        (None, None) => required(None::<String>, "queryId")?,
-    };
+    let id = required(req.query_id.clone(), "queryId")?;
     if id.len() != 36 || !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-') {
         return Err(ApiError::new(
             ErrorCode::Validation,
@@ -277,10 +342,13 @@ fn query_id(req: &QueryRequest) -> Result<String> {
 
 /// The query, checked against the deprecated `EventDataStore` member when given.
 fn find(app: &App, ctx: &Ctx, req: &QueryRequest) -> Result<Arc<Query>> {
-    let id = query_id(req)?;
     if let Some(given) = &req.event_data_store {
         app.catalog.read(|state| resolve(state, ctx, given).map(|_| ()))?;
     }
+    if let (None, Some(alias)) = (&req.query_id, &req.query_alias) {
+        return app.lake_queries.by_alias(ctx, alias, req.refresh_id.as_deref());
+    }
+    let id = query_id(req)?;
     app.lake_queries.get(ctx, &id, app.clock.now_millis())
 }
 

@@ -4,6 +4,7 @@ mod audit;
 mod buckets;
 mod channels;
 mod common;
+mod dashboards;
 mod delivery;
 mod ingest;
 mod integrity;
