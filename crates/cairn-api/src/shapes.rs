@@ -320,3 +320,25 @@ pub struct LookupEventsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutEventConfigurationRequest {
+    pub trail_name: Option<String>,
+    pub event_data_store: Option<String>,
+    pub max_event_size: Option<String>,
+    pub context_key_selectors: Option<Vec<cairn_model::event_config::ContextKeySelector>>,
+    pub aggregation_configurations: Option<Vec<cairn_model::event_config::AggregationConfiguration>>,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventConfigurationResponse {
+    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
+    pub trail_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_data_store_arn: Option<String>,
+    pub max_event_size: String,
+    pub context_key_selectors: Vec<cairn_model::event_config::ContextKeySelector>,
+    pub aggregation_configurations: Vec<cairn_model::event_config::AggregationConfiguration>,
+}

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
+use cairn_model::event_config::EventConfiguration;
 use cairn_model::{Channel, Dashboard, EventDataStore, Tag, Trail};
 use rusqlite::{params, Connection};
 use serde::de::DeserializeOwned;
@@ -74,7 +75,8 @@ pub const MIGRATIONS: &[&str] = &[
         doc TEXT,
         PRIMARY KEY (arn, from_seq)
     );",
-    // 4: channels and their versions; dashboards; resource policies (of channels, event data stores and dashboards).
+    // 4: channels and their versions; dashboards; resource policies (of channels, event data stores and dashboards);
+    // event configurations (of trails and event data stores).
     "CREATE TABLE channels (
         arn TEXT PRIMARY KEY,
         account_id TEXT NOT NULL,
@@ -94,6 +96,10 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TABLE resource_policies (
         resource_arn TEXT PRIMARY KEY,
         policy TEXT NOT NULL
+    );
+    CREATE TABLE event_configurations (
+        resource_arn TEXT PRIMARY KEY,
+        doc TEXT NOT NULL
     );",
 ];
 
@@ -155,6 +161,7 @@ pub struct State {
     channel_versions: Versions<Channel>,
     dashboards: BTreeMap<String, Dashboard>,
     policies: HashMap<String, String>,
+    event_configurations: HashMap<String, EventConfiguration>,
 }
 
 impl State {
@@ -210,6 +217,11 @@ impl State {
         self.dashboards.get(arn)
     }
 
+    /// The event configuration of a trail or event data store (the default when none was put).
+    pub fn event_configuration(&self, arn: &str) -> EventConfiguration {
+        self.event_configurations.get(arn).cloned().unwrap_or_default()
+    }
+
     /// The resource policy attached to a channel, event data store or dashboard.
     pub fn resource_policy(&self, arn: &str) -> Option<&str> {
         self.policies.get(arn).map(String::as_str)
@@ -244,6 +256,10 @@ impl State {
                 self.versions.push(&arn, at, None);
                 self.trails.remove(&arn);
                 self.tags.remove(&arn);
+                self.event_configurations.remove(&arn);
+            }
+            Change::SetEventConfiguration(arn, c) => {
+                self.event_configurations.insert(arn, c);
             }
             Change::PruneVersions(arn, below) => self.versions.prune(&arn, below),
             Change::PutStore(store) => {
@@ -256,6 +272,7 @@ impl State {
                 self.stores.remove(&arn);
                 self.tags.remove(&arn);
                 self.policies.remove(&arn);
+                self.event_configurations.remove(&arn);
             }
             Change::PutChannel(channel) => {
                 let arn = channel.arn();
@@ -316,6 +333,7 @@ enum Change {
     PutDashboard(Box<Dashboard>),
     DeleteDashboard(String),
     SetPolicy(String, Option<String>),
+    SetEventConfiguration(String, EventConfiguration),
 }
 
 /// Drops the versions no record at or above `below` can use: all before the one in effect at `below`, and that one
@@ -387,6 +405,11 @@ impl Changes {
     /// Forgets the versions of channel `arn` that no record at or past position `below` uses.
     pub fn prune_channel_versions(&mut self, arn: String, below: u64) {
         self.0.push(Change::PruneChannelVersions(arn, below));
+    }
+
+    /// Sets the event configuration of a trail or event data store.
+    pub fn set_event_configuration(&mut self, arn: String, configuration: EventConfiguration) {
+        self.0.push(Change::SetEventConfiguration(arn, configuration));
     }
 
     /// Creates or changes a dashboard (its refresh state included).
@@ -544,6 +567,14 @@ fn load(conn: &Connection) -> Result<State> {
             .map_err(|e| Error::Corrupt { what: format!("dashboard {arn}"), why: e.to_string() })?;
         state.dashboards.insert(arn, dashboard);
     }
+    let mut stmt = conn.prepare("SELECT resource_arn, doc FROM event_configurations")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (arn, doc) = row?;
+        let c: EventConfiguration = serde_json::from_str(&doc)
+            .map_err(|e| Error::Corrupt { what: format!("event configuration of {arn}"), why: e.to_string() })?;
+        state.event_configurations.insert(arn, c);
+    }
     let mut stmt = conn.prepare("SELECT resource_arn, policy FROM resource_policies")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     for row in rows {
@@ -617,6 +648,7 @@ fn persist(conn: &mut Connection, changes: &[Change], at: u64) -> Result<()> {
             Change::DeleteTrail(arn) => {
                 tx.execute("DELETE FROM trails WHERE arn = ?1", [arn])?;
                 tx.execute("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
+                tx.execute("DELETE FROM event_configurations WHERE resource_arn = ?1", [arn])?;
                 persist_version(&tx, "trail_versions", arn, at, None)?;
             }
             Change::PruneVersions(arn, below) => prune_persisted(&tx, "trail_versions", arn, *below)?,
@@ -634,6 +666,7 @@ fn persist(conn: &mut Connection, changes: &[Change], at: u64) -> Result<()> {
             Change::RemoveStore(arn) => {
                 tx.execute("DELETE FROM event_data_stores WHERE arn = ?1", [arn])?;
                 tx.execute("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
+                tx.execute("DELETE FROM event_configurations WHERE resource_arn = ?1", [arn])?;
                 tx.execute("DELETE FROM resource_policies WHERE resource_arn = ?1", [arn])?;
                 persist_version(&tx, "store_versions", arn, at, None)?;
             }
@@ -668,6 +701,15 @@ fn persist(conn: &mut Connection, changes: &[Change], at: u64) -> Result<()> {
                 tx.execute("DELETE FROM dashboards WHERE arn = ?1", [arn])?;
                 tx.execute("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
                 tx.execute("DELETE FROM resource_policies WHERE resource_arn = ?1", [arn])?;
+            }
+            Change::SetEventConfiguration(arn, c) => {
+                let doc =
+                    serde_json::to_string(c).map_err(|e| Error::Corrupt { what: arn.clone(), why: e.to_string() })?;
+                tx.execute(
+                    "INSERT INTO event_configurations (resource_arn, doc) VALUES (?1, ?2)
+                     ON CONFLICT (resource_arn) DO UPDATE SET doc = excluded.doc",
+                    params![arn, doc],
+                )?;
             }
             Change::SetPolicy(arn, policy) => match policy {
                 Some(p) => {

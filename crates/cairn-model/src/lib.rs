@@ -6,6 +6,7 @@ pub mod arn;
 pub mod channel;
 pub mod dashboard;
 pub mod event;
+pub mod event_config;
 pub mod names;
 pub mod select;
 pub mod selectors;

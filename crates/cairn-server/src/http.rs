@@ -312,6 +312,8 @@ fn dispatch(app: &Arc<App>, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec
         Op::SearchSampleQueries => json(samples::search(input(body)?)?),
         Op::GenerateQuery => json(samples::generate(app, ctx, input(body)?)?),
         Op::PutResourcePolicy => json(policies::put(app, ctx, input(body)?)?),
+        Op::GetEventConfiguration => json(crate::event_configuration::get(app, ctx, input(body)?)?),
+        Op::PutEventConfiguration => json(crate::event_configuration::put(app, ctx, input(body)?)?),
         Op::GetResourcePolicy => json(policies::get(app, ctx, input(body)?)?),
         Op::DeleteResourcePolicy => json(policies::delete(app, ctx, input(body)?)?),
         other => Err(ApiError::new(

@@ -6,6 +6,7 @@ mod cloudtrail_data;
 pub mod config;
 pub mod consumers;
 pub mod delivery;
+mod event_configuration;
 mod history;
 mod http;
 mod ingest;

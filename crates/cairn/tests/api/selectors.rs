@@ -1,4 +1,5 @@
-//! Event and insight selectors through the SDK: AWS's shapes, limits and errors, and advanced replacing basic.
+//! Event and insight selectors and event configurations through the SDK: AWS's shapes, limits and errors, and advanced
+//! selectors replacing basic.
 
 use crate::common::*;
 use aws_sdk_cloudtrail::types::{
@@ -215,4 +216,80 @@ async fn insight_selectors() {
     }
     assert_eq!(code(ct.get_insight_selectors().trail_name("ins").send().await), "InsightNotEnabledException");
     ct.put_insight_selectors().trail_name("ins").insight_selectors(error_rate).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn event_configuration_of_trails_and_stores() {
+    use aws_sdk_cloudtrail::types::{ContextKeySelector, MaxEventSize, Type};
+    let dir = TempDir::new();
+    let server = Server::start(&dir);
+    let ct = server.client(MGMT, "us-east-1");
+    let trail = ct.create_trail().name("cfg").s3_bucket_name("trail-bucket").send().await.unwrap();
+    let trail_arn = trail.trail_arn().unwrap().to_string();
+
+    let got = ct.get_event_configuration().trail_name("cfg").send().await.unwrap();
+    assert_eq!(got.trail_arn(), Some(trail_arn.as_str()));
+    assert_eq!(got.max_event_size(), Some(&MaxEventSize::Standard));
+    assert!(got.context_key_selectors().is_empty());
+
+    let tags = ContextKeySelector::builder().r#type(Type::TagContext).equals("env").equals("team").build().unwrap();
+    // Context keys need large events; the refusal changes nothing.
+    let c = ct.put_event_configuration().trail_name("cfg").context_key_selectors(tags.clone()).send().await;
+    assert_eq!(code(c), "InvalidParameterCombinationException");
+    let put = ct
+        .put_event_configuration()
+        .trail_name("cfg")
+        .max_event_size(MaxEventSize::Large)
+        .context_key_selectors(tags.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.max_event_size(), Some(&MaxEventSize::Large));
+    let got = ct.get_event_configuration().trail_name(&trail_arn).send().await.unwrap();
+    assert_eq!(got.context_key_selectors()[0].equals(), ["env", "team"]);
+    // A later call changes only what it gives.
+    let twice = ct
+        .put_event_configuration()
+        .trail_name("cfg")
+        .context_key_selectors(tags.clone())
+        .context_key_selectors(tags.clone());
+    assert_eq!(code(twice.send().await), "InvalidParameterException");
+    assert_eq!(ct.get_event_configuration().trail_name("cfg").send().await.unwrap().context_key_selectors().len(), 1);
+
+    let c = ct.get_event_configuration().trail_name("cfg").event_data_store("x").send().await;
+    assert_eq!(code(c), "InvalidParameterCombinationException");
+    assert_eq!(code(ct.get_event_configuration().send().await), "InvalidParameterCombinationException");
+    assert_eq!(code(ct.get_event_configuration().trail_name("missing").send().await), "TrailNotFoundException");
+
+    let store = ct.create_event_data_store().name("cfg-store").send().await.unwrap();
+    let store_arn = store.event_data_store_arn().unwrap();
+    let put = ct
+        .put_event_configuration()
+        .event_data_store(store_arn)
+        .max_event_size(MaxEventSize::Large)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.event_data_store_arn(), Some(store_arn));
+    let got = ct.get_event_configuration().event_data_store(store_arn).send().await.unwrap();
+    assert_eq!(got.max_event_size(), Some(&MaxEventSize::Large));
+    let aggregation = aws_sdk_cloudtrail::types::AggregationConfiguration::builder()
+        .templates(aws_sdk_cloudtrail::types::Template::ApiActivity)
+        .event_category(aws_sdk_cloudtrail::types::EventCategoryAggregation::Data)
+        .build()
+        .unwrap();
+    let c = ct
+        .put_event_configuration()
+        .event_data_store(store_arn)
+        .aggregation_configurations(aggregation.clone())
+        .send()
+        .await;
+    assert_eq!(code(c), "InvalidParameterException");
+    ct.put_event_configuration().trail_name("cfg").aggregation_configurations(aggregation).send().await.unwrap();
+    // The configuration goes with its trail.
+    ct.delete_trail().name("cfg").send().await.unwrap();
+    ct.create_trail().name("cfg").s3_bucket_name("trail-bucket").send().await.unwrap();
+    let fresh = ct.get_event_configuration().trail_name("cfg").send().await.unwrap();
+    assert_eq!(fresh.max_event_size(), Some(&MaxEventSize::Standard));
+    assert!(fresh.aggregation_configurations().is_empty());
 }
