@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-const NAMES: [(&str, &str); 8] = [
+const NAMES: [(&str, &str); 9] = [
     ("ec2.amazonaws.com", "RunInstances"),
     ("s3.amazonaws.com", "PutBucketPolicy"),
     ("iam.amazonaws.com", "CreateAccessKey"),
@@ -15,6 +15,7 @@ const NAMES: [(&str, &str); 8] = [
     ("lambda.amazonaws.com", "UpdateFunctionCode20150331v2"),
     ("ec2.amazonaws.com", "DescribeInstances"),
     ("cloudtrail.amazonaws.com", "StopLogging"),
+    ("signin.amazonaws.com", "ConsoleLogin"),
 ];
 
 /// One record; `i` varies names, identities, times and sizes.
@@ -27,8 +28,24 @@ pub fn event_id(i: usize) -> String {
     format!("00000000-0000-4000-8000-{i:012x}")
 }
 
-/// Record `i` at the given eventTime.
+/// Record `i` at the given eventTime: one in 17 calls is refused (AccessDenied), and one in 5 console sign-ins fails.
 pub fn record_at(i: usize, event_time: &str) -> serde_json::Value {
+    let mut e = plain_record(i, event_time);
+    if e["eventName"] == "ConsoleLogin" {
+        let failed = (i / NAMES.len()).is_multiple_of(5);
+        e["responseElements"] = serde_json::json!({"ConsoleLogin": if failed { "Failure" } else { "Success" }});
+        e["additionalEventData"] = serde_json::json!({"MFAUsed": if i % 4 == 0 { "No" } else { "Yes" }});
+        if failed {
+            e["errorMessage"] = serde_json::json!("Failed authentication");
+        }
+    } else if i % 17 == 0 {
+        e["errorCode"] = serde_json::json!("AccessDenied");
+        e["errorMessage"] = serde_json::json!("User is not authorized to perform this operation");
+    }
+    e
+}
+
+fn plain_record(i: usize, event_time: &str) -> serde_json::Value {
     let (source, name) = NAMES[i % NAMES.len()];
     let padding = "x".repeat(200 + (i * 7919) % 700);
     let region = ["us-east-1", "eu-west-1", "ap-southeast-2"][i % 3];

@@ -31,11 +31,18 @@ pub struct QueryArgs {
     /// Where the local store is, for statements over `events`.
     #[arg(long, env = "CAIRN_STORE_DIR", default_value = "cairn-events")]
     store_dir: std::path::PathBuf,
+    /// Print how long a statement over `events` took (opening the store, planning and running), to stderr.
+    #[arg(long)]
+    timing: bool,
 }
 
 pub fn run(args: QueryArgs) -> Result<()> {
     if crate::offline::names_local_table(&args.sql) {
+        let started = std::time::Instant::now();
         let answer = crate::offline::query(&args.sql, &args.store_dir, args.max_rows.map_or(100_000, |n| n as usize))?;
+        if args.timing {
+            eprintln!("{} rows in {:.1} ms", answer.rows.len(), started.elapsed().as_secs_f64() * 1000.0);
+        }
         let rows: Vec<Value> = answer.rows.iter().map(|r| json!(r)).collect();
         let as_json = json!({ "Columns": answer.columns, "Rows": rows, "Truncated": answer.truncated });
         return print(&as_json, args.output);
