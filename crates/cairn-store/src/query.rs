@@ -20,7 +20,8 @@ use bytes::Bytes;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{DFSchema, DataFusionError, ScalarValue};
+use datafusion::common::stats::Precision;
+use datafusion::common::{DFSchema, DataFusionError, ScalarValue, Statistics};
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::datasource::physical_plan::parquet::ParquetRowSelection;
@@ -299,6 +300,12 @@ pub(crate) fn parquet_scan(
         source = source.with_predicate(state.create_physical_expr(filter, &df_schema)?);
     }
     let groups = state.config().target_partitions().clamp(1, files.len().max(1));
+    // Estimated sizes (about 200 bytes of Parquet a row) let the planner put the smaller side of a join into its hash
+    // table; without them it builds on the left side, however large.
+    let bytes: u64 = files.iter().map(|f| f.object_meta.size).sum();
+    let mut statistics = Statistics::new_unknown(schema);
+    statistics.num_rows = Precision::Inexact((bytes / 200) as usize);
+    statistics.total_byte_size = Precision::Inexact(bytes as usize);
     let mut file_groups = vec![Vec::new(); groups];
     for (i, f) in files.into_iter().enumerate() {
         file_groups[i % groups].push(f);
@@ -307,6 +314,7 @@ pub(crate) fn parquet_scan(
         .with_file_groups(file_groups.into_iter().map(FileGroup::new).collect())
         .with_projection_indices(Some(projection))?
         .with_limit(limit)
+        .with_statistics(statistics)
         .build();
     Ok(DataSourceExec::from_data_source(config))
 }

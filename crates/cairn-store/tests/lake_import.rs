@@ -122,3 +122,36 @@ async fn archives_import_once_with_failures_recorded() {
     let _ = std::fs::remove_dir_all(&src);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn late_events_of_written_dates_import_once_in_date_order() {
+    // Ten days of files; the file of the last day also holds a re-delivered event of the first day and a late one.
+    let src = temp("late");
+    for d in 1..=10u32 {
+        let folder = src.join(format!("AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/{d:02}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        let mut records: Vec<_> =
+            (0..20).map(|i| record(&format!("d{d}-{i}"), &format!("2026-01-{d:02}T10:00:{i:02}Z"))).collect();
+        if d == 10 {
+            records.push(record("d1-0", "2026-01-01T10:00:00Z"));
+            records.push(record("late", "2026-01-01T23:00:00Z"));
+        }
+        let name = format!("111122223333_CloudTrail_us-east-1_202601{d:02}T1005Z_{d:04}.json.gz");
+        std::fs::write(folder.join(name), gz(&json!({"Records": records}).to_string())).unwrap();
+    }
+    let dir = temp("late-lake");
+    let lake = Lake::open(&dir, 0).unwrap();
+    lake.declare(ID, TableKind::CloudTrail);
+    let source = LocalFiles(vec![src.clone()]);
+    for threads in [1, 2] {
+        let progress = ImportProgress::default();
+        let plan = ImportPlan { threads, ..ImportPlan::default() };
+        lake.import(ID, TableKind::CloudTrail, &format!("t{threads}"), &source, &plan, &progress).unwrap();
+        let expected = if threads == 1 { (201, 1) } else { (0, 202) };
+        let got = (progress.events_completed.load(Ordering::Relaxed), progress.duplicates.load(Ordering::Relaxed));
+        assert_eq!(got, expected, "threads {threads}");
+    }
+    assert_eq!(count(&lake, "SELECT count(*), count(DISTINCT eventid) FROM {S}").await, vec!["201|201"]);
+    let first_day = count(&lake, "SELECT count(*) FROM {S} WHERE eventtime < '2026-01-02 00:00:00'").await;
+    assert_eq!(first_day, vec!["21"]);
+}

@@ -7,8 +7,9 @@
 //! record whose eventID the store already holds for that date (from an earlier import, or the same import): importing
 //! the same files twice adds nothing.
 //!
-//! Files are read and parsed on several threads; each date's records become one Parquet file of the store
-//! (`date=D/imp-<import>-<n>.parquet`), published as the store's other files are.
+//! Files are read in date order and parsed on several threads; a date's records become a Parquet file of the store
+//! (`date=D/imp-<import>-<n>.parquet`, published as the store's other files are) once no file left can hold its
+//! events, or once they pass a size: an import holds a few dates in memory, whatever the archive's size.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
@@ -239,23 +240,40 @@ impl Lake {
             let Some(start) = crate::segment::day_bounds(&date).map(|b| b.0) else { return true };
             plan.start_ms.is_none_or(|s| start + 2 * day > s) && plan.end_ms.is_none_or(|e| start - day <= e)
         };
-        let files: Vec<SourceFile> = listed.into_iter().filter(in_range).collect();
+        let mut files: Vec<SourceFile> = listed.into_iter().filter(in_range).collect();
+        files.sort_by_cached_key(|f| (file_date(&f.location).unwrap_or_else(|| "9999".into()), f.location.clone()));
         let prefixes: BTreeMap<&str, usize> = files.iter().fold(BTreeMap::new(), |mut m, f| {
             *m.entry(prefix_of(&f.location)).or_default() += 1;
             m
         });
         progress.prefixes_found.store(prefixes.len() as u64, Ordering::Relaxed);
 
-        // Read and parse on several threads; gather records by date.
-        let by_date: Mutex<BTreeMap<String, Vec<LogRecord>>> = Mutex::new(BTreeMap::new());
+        // Files in date order (undated ones last), read and parsed on several threads. Records gather by date and a
+        // date is written once no file left can hold its events (files dated more than a day after it), or once
+        // its records pass [`FLUSH_BYTES`]: memory stays bounded whatever the archive's size.
+        let dates: Vec<Option<String>> = files.iter().map(|f| file_date(&f.location)).collect();
+        let state = Mutex::new(Gather { buffers: BTreeMap::new(), done: vec![false; files.len()], lowest_open: 0 });
+        let writer = DateWriter {
+            lake: self,
+            id,
+            kind,
+            dir: self.dir.join(id),
+            import_id,
+            progress,
+            seen: Mutex::default(),
+            next_file: Default::default(),
+        };
         let remaining: Mutex<BTreeMap<String, usize>> =
             Mutex::new(prefixes.iter().map(|(p, n)| (p.to_string(), *n)).collect());
         let next = std::sync::atomic::AtomicUsize::new(0);
+        let failure: Mutex<Option<crate::Error>> = Mutex::new(None);
         let threads = plan.threads.clamp(1, 16).min(files.len().max(1));
         std::thread::scope(|scope| {
             for _ in 0..threads {
                 scope.spawn(|| loop {
-                    if progress.stop.load(Ordering::Relaxed) {
+                    if progress.stop.load(Ordering::Relaxed)
+                        || failure.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+                    {
                         return;
                     }
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -264,17 +282,8 @@ impl Lake {
                         .read(f)
                         .map_err(|e| ("ReadFailed".to_string(), e))
                         .and_then(|bytes| read_log_file(&bytes));
-                    match outcome {
-                        Ok((records, _untimed)) => {
-                            let mut dates = by_date.lock().unwrap_or_else(|p| p.into_inner());
-                            for r in records {
-                                let keep = plan.start_ms.is_none_or(|s| r.time_ms >= s)
-                                    && plan.end_ms.is_none_or(|e| r.time_ms <= e);
-                                if keep {
-                                    dates.entry(date_of(r.time_ms)).or_default().push(r);
-                                }
-                            }
-                        }
+                    let records = match outcome {
+                        Ok((records, _untimed)) => records,
                         Err((error_type, message)) => {
                             progress.failed_entries.fetch_add(1, Ordering::Relaxed);
                             progress.failures.lock().unwrap_or_else(|p| p.into_inner()).push(ImportFailure {
@@ -282,6 +291,32 @@ impl Lake {
                                 error_type,
                                 message,
                             });
+                            Vec::new()
+                        }
+                    };
+                    let due = {
+                        let mut g = state.lock().unwrap_or_else(|p| p.into_inner());
+                        for r in records {
+                            let keep = plan.start_ms.is_none_or(|s| r.time_ms >= s)
+                                && plan.end_ms.is_none_or(|e| r.time_ms <= e);
+                            if keep {
+                                let b = g.buffers.entry(date_of(r.time_ms)).or_default();
+                                b.bytes += r.bytes.len();
+                                b.records.push(r);
+                            }
+                        }
+                        g.done[i] = true;
+                        while g.lowest_open < g.done.len() && g.done[g.lowest_open] {
+                            g.lowest_open += 1;
+                        }
+                        // Files from here on are dated no earlier than this; their events no earlier than a day before.
+                        let open_date = dates.get(g.lowest_open).cloned();
+                        g.take_due(open_date)
+                    };
+                    for (date, records) in due {
+                        if let Err(e) = writer.write(&date, records) {
+                            failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                            return;
                         }
                     }
                     progress.files_completed.fetch_add(1, Ordering::Relaxed);
@@ -295,57 +330,106 @@ impl Lake {
                 });
             }
         });
-
-        // Each date, on the same threads: drop what the store (or this import) holds already, then write one file.
-        let by_date = by_date.into_inner().unwrap_or_else(|p| p.into_inner());
-        let dir = self.dir.join(id);
-        let dates: Vec<(usize, (String, Vec<LogRecord>))> = by_date.into_iter().enumerate().collect();
-        let dates = Mutex::new(dates.into_iter());
-        let failure: Mutex<Option<crate::Error>> = Mutex::new(None);
-        std::thread::scope(|scope| {
-            for _ in 0..plan.threads.clamp(1, 16) {
-                scope.spawn(|| loop {
-                    let next = dates.lock().unwrap_or_else(|p| p.into_inner()).next();
-                    let Some((n, (date, records))) = next else { return };
-                    if let Err(e) = self.import_date(id, kind, &dir, (import_id, n), &date, records, progress) {
-                        failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
-                        return;
-                    }
-                });
-            }
-        });
-        match failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            Some(e) => Err(e),
-            None => Ok(()),
+        if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
         }
+        // What is left (a stopped import writes what it read).
+        let rest = std::mem::take(&mut state.lock().unwrap_or_else(|p| p.into_inner()).buffers);
+        for (date, b) in rest {
+            writer.write(&date, b.records)?;
+        }
+        Ok(())
     }
+}
 
-    /// One date of an import: its records less those the store holds, as one file.
-    #[allow(clippy::too_many_arguments)]
-    fn import_date(
-        &self,
-        id: &str,
-        kind: TableKind,
-        dir: &Path,
-        (import_id, n): (&str, usize),
-        date: &str,
-        mut records: Vec<LogRecord>,
-        progress: &ImportProgress,
-    ) -> Result<()> {
-        let mut seen = self.event_ids_of(id, date)?;
+/// Records of one date waiting to be written.
+#[derive(Debug, Default)]
+struct DateBuffer {
+    records: Vec<LogRecord>,
+    bytes: usize,
+}
+
+/// The records gathered so far, and which files are done.
+struct Gather {
+    buffers: BTreeMap<String, DateBuffer>,
+    done: Vec<bool>,
+    /// The first file (in date order) not yet done.
+    lowest_open: usize,
+}
+
+/// Record bytes a date gathers before they are written, whatever files are left.
+const FLUSH_BYTES: usize = 256 << 20;
+
+impl Gather {
+    /// Takes the dates to write: those before the day before `open_date` (the date of the first file not done;
+    /// `Some(None)`: an undated file, which may hold any date; `None`: no file left), and any past [`FLUSH_BYTES`].
+    fn take_due(&mut self, open_date: Option<Option<String>>) -> Vec<(String, Vec<LogRecord>)> {
+        let closed_before = match open_date {
+            None => None,
+            Some(None) => Some(String::new()),
+            Some(Some(d)) => {
+                Some(crate::segment::day_bounds(&d).map_or(String::new(), |(start, _)| date_of(start - 86_400_000)))
+            }
+        };
+        let due: Vec<String> = self
+            .buffers
+            .iter()
+            .filter(|(date, b)| {
+                closed_before.as_ref().is_none_or(|c| date.as_str() < c.as_str()) || b.bytes >= FLUSH_BYTES
+            })
+            .map(|(d, _)| d.clone())
+            .collect();
+        due.into_iter().filter_map(|d| self.buffers.remove(&d).map(|b| (d, b.records))).collect()
+    }
+}
+
+/// One date's eventIDs, loaded from the store at its first write (`None` until then).
+type SeenIds = Arc<Mutex<Option<HashSet<String>>>>;
+
+/// Writes one date's records at a time into the store, each date's eventIDs remembered so that neither the store's
+/// nor this import's earlier events come in twice.
+struct DateWriter<'a> {
+    lake: &'a Lake,
+    id: &'a str,
+    kind: TableKind,
+    dir: PathBuf,
+    import_id: &'a str,
+    progress: &'a ImportProgress,
+    /// Per date, the eventIDs the store holds (loaded at the date's first write), behind a lock that also keeps
+    /// two writes of one date apart.
+    seen: Mutex<BTreeMap<String, SeenIds>>,
+    next_file: std::sync::atomic::AtomicUsize,
+}
+
+impl DateWriter<'_> {
+    fn write(&self, date: &str, mut records: Vec<LogRecord>) -> Result<()> {
+        let slot = Arc::clone(self.seen.lock().unwrap_or_else(|p| p.into_inner()).entry(date.to_string()).or_default());
+        let mut seen = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.is_none() {
+            *seen = Some(self.lake.event_ids_of(self.id, date)?);
+        }
+        let seen = seen.as_mut().expect("loaded above");
         records.sort_by_key(|r| r.time_ms);
         let before = records.len();
         records.retain(|r| r.event_id.as_ref().is_none_or(|e| seen.insert(e.clone())));
-        progress.duplicates.fetch_add((before - records.len()) as u64, Ordering::Relaxed);
+        self.progress.duplicates.fetch_add((before - records.len()) as u64, Ordering::Relaxed);
         if records.is_empty() {
             return Ok(());
         }
+        let n = self.next_file.fetch_add(1, Ordering::Relaxed);
         let events: Vec<TailEvent> =
             records.iter().map(|r| TailEvent { seq: 0, time_ms: r.time_ms, record: Arc::clone(&r.bytes) }).collect();
-        let batches = events.chunks(8192).map(|c| super::batch(kind, c)).collect::<Result<Vec<_>>>()?;
-        let file = super::files::write_named(dir, date, &format!("imp-{import_id}-{n:05}.parquet"), &batches)?;
-        self.write().entry(id.to_string()).or_insert_with(|| super::StoreData::new(kind)).files.push(Arc::new(file));
-        progress.events_completed.fetch_add(records.len() as u64, Ordering::Relaxed);
+        drop(records);
+        let batches = events.chunks(8192).map(|c| super::batch(self.kind, c)).collect::<Result<Vec<_>>>()?;
+        let name = format!("imp-{}-{n:05}.parquet", self.import_id);
+        let file = super::files::write_named(&self.dir, date, &name, &batches)?;
+        self.lake
+            .write()
+            .entry(self.id.to_string())
+            .or_insert_with(|| super::StoreData::new(self.kind))
+            .files
+            .push(Arc::new(file));
+        self.progress.events_completed.fetch_add(events.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 }
