@@ -46,6 +46,12 @@ export AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL="$endpoint" AWS_CONFIG_FILE
 export AWS_MAX_ATTEMPTS=1 AWS_PAGER=""
 
 step() { echo "--- $*" >&2; }
+wait_query() { # wait_query <query id>: until the Lake query has FINISHED (10 s at most)
+  for _ in $(seq 100); do
+    [ "$("$aws" cloudtrail describe-query --query-id "$1" --query QueryStatus --output text)" = FINISHED ] && return
+    sleep 0.1
+  done
+}
 source "$(dirname "$0")/lib.sh"
 check() { # check <json> <python expression over j>
   python3 -c 'import json,sys; j=json.loads(sys.argv[1]); assert eval(sys.argv[2]), (sys.argv[2], str(j)[:2000])' "$1" "$2"
@@ -139,11 +145,7 @@ store=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["EventDataSto
 query=$("$aws" cloudtrail start-query --query-statement \
   "SELECT eventName, count(*) AS calls FROM $store WHERE eventSource = 'cloudtrail.amazonaws.com' AND eventName IN ('DescribeTrails', 'GetTrailStatus') GROUP BY eventName ORDER BY eventName" \
   --query QueryId --output text)
-for _ in $(seq 100); do
-  status=$("$aws" cloudtrail describe-query --query-id "$query" --query QueryStatus --output text)
-  [ "$status" = FINISHED ] && break
-  sleep 0.1
-done
+wait_query "$query"
 out=$("$aws" cloudtrail get-query-results --query-id "$query")
 check "$out" 'j["QueryStatus"] == "FINISHED" and j["QueryResultRows"] == [[{"eventName": "DescribeTrails"}, {"calls": "1"}], [{"eventName": "GetTrailStatus"}, {"calls": "1"}]]'
 out=$("$aws" cloudtrail list-queries --event-data-store "$store")
@@ -164,11 +166,7 @@ fails_with InsufficientS3BucketPolicyException "$aws" cloudtrail start-query --q
 "$aws" s3api put-bucket-policy --bucket lake-results --policy "file://$work/results-policy.json"
 query=$("$aws" cloudtrail start-query --query-statement "SELECT eventName, eventTime FROM $store ORDER BY eventTime" \
   --delivery-s3-uri s3://lake-results/exports --query QueryId --output text)
-for _ in $(seq 100); do
-  status=$("$aws" cloudtrail describe-query --query-id "$query" --query QueryStatus --output text)
-  [ "$status" = FINISHED ] && break
-  sleep 0.1
-done
+wait_query "$query"
 out=$("$aws" cloudtrail describe-query --query-id "$query")
 check "$out" 'j["DeliveryStatus"] == "SUCCESS" and j["DeliveryS3Uri"] == "s3://lake-results/exports"'
 folder=$("$aws" s3 ls --recursive s3://lake-results/exports/ | awk '{print $4}' | grep '/result_sign.json$' | sed 's#/result_sign.json$##')
@@ -201,11 +199,7 @@ fails_with DuplicatedAuditEventId "$aws" cloudtrail-data put-audit-events --chan
   --audit-events "$(python3 -c 'import json,sys; print(json.dumps([{"id": "a", "eventData": sys.argv[1]}] * 2))' "$data")"
 query=$("$aws" cloudtrail start-query --query-statement \
   "SELECT eventdata.eventname AS name, eventdata.useridentity.principalid AS who FROM ${apps##*/}" --query QueryId --output text)
-for _ in $(seq 100); do
-  status=$("$aws" cloudtrail describe-query --query-id "$query" --query QueryStatus --output text)
-  [ "$status" = FINISHED ] && break
-  sleep 0.1
-done
+wait_query "$query"
 out=$("$aws" cloudtrail get-query-results --query-id "$query")
 check "$out" 'j["QueryResultRows"] == [[{"name": "PlaceOrder"}, {"who": "carol"}]]'
 fails_with ChannelExistsForEDSException "$aws" cloudtrail delete-event-data-store --event-data-store "$apps"

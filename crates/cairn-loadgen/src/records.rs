@@ -34,11 +34,11 @@ pub fn record_at(i: usize, event_time: &str) -> serde_json::Value {
     if e["eventName"] == "ConsoleLogin" {
         let failed = (i / NAMES.len()).is_multiple_of(5);
         e["responseElements"] = serde_json::json!({"ConsoleLogin": if failed { "Failure" } else { "Success" }});
-        e["additionalEventData"] = serde_json::json!({"MFAUsed": if i % 4 == 0 { "No" } else { "Yes" }});
+        e["additionalEventData"] = serde_json::json!({"MFAUsed": if i.is_multiple_of(4) { "No" } else { "Yes" }});
         if failed {
             e["errorMessage"] = serde_json::json!("Failed authentication");
         }
-    } else if i % 17 == 0 {
+    } else if i.is_multiple_of(17) {
         e["errorCode"] = serde_json::json!("AccessDenied");
         e["errorMessage"] = serde_json::json!("User is not authorized to perform this operation");
     }

@@ -76,7 +76,7 @@ pub(crate) enum Identity<'a> {
 }
 
 /// One answered call, as the service that answered it describes it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Call<'a> {
     pub identity: Identity<'a>,
     pub region: &'a str,
@@ -98,6 +98,22 @@ pub(crate) struct Call<'a> {
     pub recipient_account_id: &'a str,
     /// Set when one call is recorded for two accounts (bucket owner and requester): the id both records share.
     pub shared_event_id: Option<&'a str>,
+}
+
+/// Records a call for the caller's account and, when the resource acted on is another account's (`owner`), for that
+/// account too, both records sharing one `sharedEventID`, as AWS records calls across accounts.
+pub(crate) async fn record_for_owner(app: &App, call: Call<'_>, owner: &str) -> Result<(), ApiError> {
+    if owner == call.recipient_account_id {
+        return record(app, call).await;
+    }
+    let shared = uuid::Uuid::new_v4().to_string();
+    for recipient in [call.recipient_account_id, owner] {
+        let mut c = call.clone();
+        c.recipient_account_id = recipient;
+        c.shared_event_id = Some(&shared);
+        record(app, c).await?;
+    }
+    Ok(())
 }
 
 /// Records a call and waits until its event is durable: no answer without its record.

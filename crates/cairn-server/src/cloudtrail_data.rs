@@ -276,33 +276,26 @@ async fn respond(app: Arc<App>, req: Request, request_id: &str, peer: SocketAddr
                 params.insert(k, Value::String(v));
             }
         }
-        let shared = (owner != ctx.account_id).then(|| uuid::Uuid::new_v4().to_string());
-        let recipients = if shared.is_some() { vec![&ctx.account_id, &owner] } else { vec![&ctx.account_id] };
-        for recipient in recipients {
-            audit::record(
-                &app,
-                audit::Call {
-                    identity: audit::Identity::Credential { principal: &ctx.principal, access_key_id: &akid },
-                    region: &ctx.region,
-                    request_id: &ctx.request_id,
-                    received_at,
-                    peer,
-                    user_agent: &user_agent,
-                    event_source: "cloudtrail-data.amazonaws.com",
-                    event_name: "PutAuditEvents",
-                    read_only: false,
-                    data_event: true,
-                    error: result.as_ref().err().map(|e| (e.code.shape_name(), e.message.as_str())),
-                    request_parameters: if params.is_empty() { Value::Null } else { Value::Object(params.clone()) },
-                    response_elements: Value::Null,
-                    additional_event_data: None,
-                    resources: resources.clone(),
-                    recipient_account_id: recipient,
-                    shared_event_id: shared.as_deref(),
-                },
-            )
-            .await?;
-        }
+        let call = audit::Call {
+            identity: audit::Identity::Credential { principal: &ctx.principal, access_key_id: &akid },
+            region: &ctx.region,
+            request_id: &ctx.request_id,
+            received_at,
+            peer,
+            user_agent: &user_agent,
+            event_source: "cloudtrail-data.amazonaws.com",
+            event_name: "PutAuditEvents",
+            read_only: false,
+            data_event: true,
+            error: result.as_ref().err().map(|e| (e.code.shape_name(), e.message.as_str())),
+            request_parameters: if params.is_empty() { Value::Null } else { Value::Object(params) },
+            response_elements: Value::Null,
+            additional_event_data: None,
+            resources,
+            recipient_account_id: &ctx.account_id,
+            shared_event_id: None,
+        };
+        audit::record_for_owner(&app, call, &owner).await?;
         result.and_then(|r| serde_json::to_vec(&r).map_err(|e| ApiError::internal(format!("serializing: {e}"))))
     })
     .await

@@ -66,34 +66,27 @@ async fn respond(app: Arc<App>, req: Request, request_id: &str, peer: SocketAddr
         let key = key_arn(&input, &output, &ctx);
         // A call on another account's key is recorded for that account too, as KMS does.
         let owner = key.as_deref().and_then(|k| k.split(':').nth(4)).unwrap_or(&ctx.account_id).to_string();
-        let shared = (owner != ctx.account_id).then(|| uuid::Uuid::new_v4().to_string());
         let resources = key.map(|arn| json!([{ "accountId": owner, "type": "AWS::KMS::Key", "ARN": arn }]));
-        let recipients = if shared.is_some() { vec![&ctx.account_id, &owner] } else { vec![&ctx.account_id] };
-        for recipient in recipients {
-            audit::record(
-                &app,
-                audit::Call {
-                    identity: audit::Identity::Credential { principal: &ctx.principal, access_key_id: &akid },
-                    region: &ctx.region,
-                    request_id: &ctx.request_id,
-                    received_at,
-                    peer,
-                    user_agent: &user_agent,
-                    event_source: "kms.amazonaws.com",
-                    event_name: op.name(),
-                    read_only: op.is_read_only(),
-                    data_event: false,
-                    error: result.as_ref().err().map(|e| (e.code.shape_name(), e.message.as_str())),
-                    request_parameters: request_parameters(input.clone()),
-                    response_elements: response_elements(op, output.clone()),
-                    additional_event_data: None,
-                    resources: resources.clone(),
-                    recipient_account_id: recipient,
-                    shared_event_id: shared.as_deref(),
-                },
-            )
-            .await?;
-        }
+        let call = audit::Call {
+            identity: audit::Identity::Credential { principal: &ctx.principal, access_key_id: &akid },
+            region: &ctx.region,
+            request_id: &ctx.request_id,
+            received_at,
+            peer,
+            user_agent: &user_agent,
+            event_source: "kms.amazonaws.com",
+            event_name: op.name(),
+            read_only: op.is_read_only(),
+            data_event: false,
+            error: result.as_ref().err().map(|e| (e.code.shape_name(), e.message.as_str())),
+            request_parameters: request_parameters(input),
+            response_elements: response_elements(op, output),
+            additional_event_data: None,
+            resources,
+            recipient_account_id: &ctx.account_id,
+            shared_event_id: None,
+        };
+        audit::record_for_owner(&app, call, &owner).await?;
         result
     })
     .await

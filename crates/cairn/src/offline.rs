@@ -113,6 +113,15 @@ pub fn names_local_table(statement: &str) -> bool {
     sql::prepare(statement, |w| w == TABLE).is_ok_and(|p| p.stores == [TABLE])
 }
 
+/// The memory an offline query may use: three quarters of the machine's (sorts and windows over a whole archive need
+/// it, and nothing else runs in this process), 2 GiB where the machine's is unknown.
+fn memory_budget() -> usize {
+    let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines().find_map(|l| l.strip_prefix("MemTotal:")?.trim().strip_suffix("kB")?.trim().parse::<usize>().ok())
+    });
+    total_kib.map_or(2 << 30, |k| k * 1024 / 4 * 3)
+}
+
 /// Runs a statement over the local store.
 pub fn query(statement: &str, store_dir: &Path, max_rows: usize) -> Result<LakeAnswer> {
     if !store_dir.join(TABLE).exists() {
@@ -121,7 +130,7 @@ pub fn query(statement: &str, store_dir: &Path, max_rows: usize) -> Result<LakeA
     let lake = open(store_dir)?;
     let prepared = sql::prepare(statement, |w| w == TABLE)?;
     let snapshot = lake.snapshot(TABLE, 0).context("the local store is empty")?;
-    let limits = cairn_store::QueryLimits { max_rows, memory_bytes: 2 << 30, partitions: 2 };
+    let limits = cairn_store::QueryLimits { max_rows, memory_bytes: memory_budget(), partitions: 2 };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     Ok(rt.block_on(sql::run(&prepared, [(TABLE.to_string(), snapshot)].into(), &limits))?)
 }

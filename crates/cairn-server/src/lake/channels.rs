@@ -229,36 +229,13 @@ pub(crate) fn get(app: &App, ctx: &Ctx, req: ChannelRequest) -> Result<ChannelSh
 }
 
 pub(crate) fn list(app: &App, ctx: &Ctx, req: ListChannelsRequest) -> Result<ListChannelsResponse> {
-    let max = match req.max_results {
-        None => 1000,
-        Some(n) if (1..=1000).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(ApiError::new(
-                ErrorCode::Validation,
-                format!("1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000"),
-            ))
-        }
-    };
-    let after = req
-        .next_token
-        .as_deref()
-        .map(|t| {
-            cairn_api::token::decode(TOKEN_PREFIX, t)
-                .ok_or_else(|| ApiError::new(ErrorCode::InvalidNextToken, "the pagination token is not valid"))
-        })
-        .transpose()?;
+    let max = crate::lake::max_results(req.max_results)?;
     app.catalog.read(|state| {
-        let mut mine = state
-            .channels()
-            .filter(|c| c.account_id == ctx.account_id && c.region == ctx.region)
-            .filter(|c| after.as_deref().is_none_or(|a| c.arn().as_str() > a));
-        let page: Vec<ChannelSummary> =
-            mine.by_ref().take(max).map(|c| ChannelSummary { channel_arn: c.arn(), name: c.name.clone() }).collect();
-        let next_token = match (mine.next(), page.last()) {
-            (Some(_), Some(last)) => Some(cairn_api::token::encode(TOKEN_PREFIX, &last.channel_arn)),
-            _ => None,
-        };
-        Ok(ListChannelsResponse { channels: page, next_token })
+        let mine = state.channels().filter(|c| c.account_id == ctx.account_id && c.region == ctx.region);
+        let (page, next_token) =
+            crate::lake::page_by_arn(mine, |c| c.arn(), max, TOKEN_PREFIX, req.next_token.as_deref())?;
+        let channels = page.iter().map(|c| ChannelSummary { channel_arn: c.arn(), name: c.name.clone() }).collect();
+        Ok(ListChannelsResponse { channels, next_token })
     })
 }
 

@@ -237,16 +237,7 @@ pub(crate) fn get(app: &App, ctx: &Ctx, req: DashboardRequest) -> Result<Dashboa
 }
 
 pub(crate) fn list(app: &App, ctx: &Ctx, req: ListDashboardsRequest) -> Result<ListDashboardsResponse> {
-    let max = match req.max_results {
-        None => 1000,
-        Some(n) if (1..=1000).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(ApiError::new(
-                ErrorCode::Validation,
-                format!("1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000"),
-            ))
-        }
-    };
+    let max = crate::lake::max_results(req.max_results)?;
     if let Some(k) = &req.kind {
         if k != CUSTOM && k != MANAGED {
             return Err(ApiError::new(
@@ -255,28 +246,17 @@ pub(crate) fn list(app: &App, ctx: &Ctx, req: ListDashboardsRequest) -> Result<L
             ));
         }
     }
-    let after = req
-        .next_token
-        .as_deref()
-        .map(|t| {
-            cairn_api::token::decode(TOKEN_PREFIX, t)
-                .ok_or_else(|| ApiError::new(ErrorCode::InvalidNextToken, "the pagination token is not valid"))
-        })
-        .transpose()?;
     app.catalog.read(|state| {
-        let mut mine = state
+        let mine = state
             .dashboards()
             .filter(|d| d.account_id == ctx.account_id && d.region == ctx.region)
             .filter(|d| req.name_prefix.as_deref().is_none_or(|p| d.name.starts_with(p)))
-            .filter(|d| req.kind.as_deref().is_none_or(|k| d.kind == k))
-            .filter(|d| after.as_deref().is_none_or(|a| d.arn().as_str() > a));
-        let page: Vec<DashboardDetail> =
-            mine.by_ref().take(max).map(|d| DashboardDetail { dashboard_arn: d.arn(), kind: d.kind.clone() }).collect();
-        let next_token = match (mine.next(), page.last()) {
-            (Some(_), Some(last)) => Some(cairn_api::token::encode(TOKEN_PREFIX, &last.dashboard_arn)),
-            _ => None,
-        };
-        Ok(ListDashboardsResponse { dashboards: page, next_token })
+            .filter(|d| req.kind.as_deref().is_none_or(|k| d.kind == k));
+        let (page, next_token) =
+            crate::lake::page_by_arn(mine, |d| d.arn(), max, TOKEN_PREFIX, req.next_token.as_deref())?;
+        let dashboards =
+            page.iter().map(|d| DashboardDetail { dashboard_arn: d.arn(), kind: d.kind.clone() }).collect();
+        Ok(ListDashboardsResponse { dashboards, next_token })
     })
 }
 

@@ -45,6 +45,43 @@ pub(crate) fn kind_of(store: &EventDataStore) -> TableKind {
     }
 }
 
+/// One page of a listing in ARN order: at most `max` items after the ARN the token (issued with `prefix`) carries,
+/// and the token of the next page when there is one.
+pub(crate) fn page_by_arn<T>(
+    items: impl Iterator<Item = T>,
+    arn: impl Fn(&T) -> String,
+    max: usize,
+    prefix: &str,
+    token: Option<&str>,
+) -> cairn_api::Result<(Vec<T>, Option<String>)> {
+    let after = token
+        .map(|t| {
+            cairn_api::token::decode(prefix, t).ok_or_else(|| {
+                cairn_api::ApiError::new(cairn_api::ErrorCode::InvalidNextToken, "the pagination token is not valid")
+            })
+        })
+        .transpose()?;
+    let mut rest = items.filter(|i| after.as_deref().is_none_or(|a| arn(i).as_str() > a));
+    let page: Vec<T> = rest.by_ref().take(max).collect();
+    let next = match (rest.next(), page.last()) {
+        (Some(_), Some(last)) => Some(cairn_api::token::encode(prefix, &arn(last))),
+        _ => None,
+    };
+    Ok((page, next))
+}
+
+/// `MaxResults` as the model bounds it (1 to 1000, 1000 when not given), refused with a validation error.
+pub(crate) fn max_results(given: Option<i64>) -> cairn_api::Result<usize> {
+    match given {
+        None => Ok(1000),
+        Some(n) if (1..=1000).contains(&n) => Ok(n as usize),
+        Some(n) => Err(cairn_api::ApiError::new(
+            cairn_api::ErrorCode::Validation,
+            format!("1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000"),
+        )),
+    }
+}
+
 /// Waits (at most [`CATCH_UP`]) until the Lake has applied every record committed before this call.
 pub(crate) async fn catch_up(app: &App) {
     let target = app.log().committed();

@@ -210,29 +210,15 @@ pub(crate) fn get(app: &App, ctx: &Ctx, req: EventDataStoreRequest) -> Result<Ev
 
 pub(crate) fn list(app: &App, ctx: &Ctx, req: ListEventDataStoresRequest) -> Result<ListEventDataStoresResponse> {
     let max = page_size(req.max_results, "MaxResults")?;
-    let after = req
-        .next_token
-        .as_deref()
-        .map(|t| {
-            cairn_api::token::decode(TOKEN_PREFIX, t)
-                .ok_or_else(|| ApiError::new(ErrorCode::InvalidNextToken, "the pagination token is not valid"))
-        })
-        .transpose()?;
     app.catalog.read(|state| {
-        let mut mine = state
-            .stores()
-            .filter(|s| s.account_id == ctx.account_id && s.region == ctx.region)
-            .filter(|s| after.as_deref().is_none_or(|a| s.arn().as_str() > a));
-        let page: Vec<EventDataStoreSummary> = mine
-            .by_ref()
-            .take(max)
+        let mine = state.stores().filter(|s| s.account_id == ctx.account_id && s.region == ctx.region);
+        let (page, next_token) =
+            crate::lake::page_by_arn(mine, |s| s.arn(), max, TOKEN_PREFIX, req.next_token.as_deref())?;
+        let event_data_stores = page
+            .iter()
             .map(|s| EventDataStoreSummary { event_data_store_arn: s.arn(), name: s.name.clone() })
             .collect();
-        let next_token = match (mine.next(), page.last()) {
-            (Some(_), Some(last)) => Some(cairn_api::token::encode(TOKEN_PREFIX, &last.event_data_store_arn)),
-            _ => None,
-        };
-        Ok(ListEventDataStoresResponse { event_data_stores: page, next_token })
+        Ok(ListEventDataStoresResponse { event_data_stores, next_token })
     })
 }
 
