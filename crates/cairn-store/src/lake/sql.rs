@@ -289,9 +289,33 @@ struct StoreTable {
 
 impl StoreTable {
     fn new(snapshot: StoreSnapshot) -> StoreTable {
-        let schema = snapshot.kind.schema();
-        StoreTable { snapshot, schema }
+        StoreTable { schema: view_schema(&snapshot.kind.schema()), snapshot }
     }
+}
+
+/// A store's schema as its scans produce it: top-level string columns as string views, which the Parquet reader
+/// builds without copying each value and the engine compares, groups and hashes faster.
+fn view_schema(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<arrow_schema::Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(arrow_schema::Schema::new(fields))
+}
+
+/// A batch of the store's own schema cast to the scan's (strings to string views).
+fn to_view(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| cast(c, f.data_type()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
 }
 
 #[async_trait]
@@ -340,7 +364,7 @@ impl TableProvider for StoreTable {
         if !tail.is_empty() {
             let batches = tail
                 .chunks(8192)
-                .map(|c| super::batch(self.snapshot.kind, c))
+                .map(|c| super::batch(self.snapshot.kind, c).and_then(|b| to_view(b, &self.schema)))
                 .collect::<Result<Vec<_>>>()
                 .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
             inputs.push(MemorySourceConfig::try_new_exec(&[batches], Arc::clone(&self.schema), Some(inner.clone()))?);
