@@ -1,6 +1,6 @@
 //! Imports of trail log files into an event data store: messy real-world files import whole, broken ones are
 //! recorded failures, the time range holds, a second import of the same files adds nothing, and imported files stay
-//! across a reopen.
+//! across a reopen; imports stream by date and a stopped one restarts under its id without losing what it wrote.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -154,4 +154,58 @@ async fn late_events_of_written_dates_import_once_in_date_order() {
     assert_eq!(count(&lake, "SELECT count(*), count(DISTINCT eventid) FROM {S}").await, vec!["201|201"]);
     let first_day = count(&lake, "SELECT count(*) FROM {S} WHERE eventtime < '2026-01-02 00:00:00'").await;
     assert_eq!(first_day, vec!["21"]);
+}
+
+/// A source that stops its import after `after` files, as StopImport does.
+struct Stopping<'a> {
+    inner: LocalFiles,
+    progress: &'a ImportProgress,
+    after: usize,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl cairn_store::lake::import::ImportSource for Stopping<'_> {
+    fn list(&self) -> Result<Vec<cairn_store::lake::import::SourceFile>, String> {
+        self.inner.list()
+    }
+
+    fn read(&self, file: &cairn_store::lake::import::SourceFile) -> Result<Vec<u8>, String> {
+        if self.reads.fetch_add(1, Ordering::SeqCst) + 1 >= self.after {
+            self.progress.stop.store(true, Ordering::SeqCst);
+        }
+        self.inner.read(file)
+    }
+}
+
+#[tokio::test]
+async fn a_stopped_import_restarted_under_its_id_keeps_what_it_wrote() {
+    let src = temp("restart");
+    // Two files a day: an import stopped after the first leaves its day half written.
+    for d in 1..=6u32 {
+        let folder = src.join(format!("AWSLogs/111122223333/CloudTrail/us-east-1/2026/02/{d:02}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        for (half, minute) in [("a", "05"), ("b", "10")] {
+            let records: Vec<_> = (0..10)
+                .map(|i| record(&format!("r{d}{half}-{i}"), &format!("2026-02-{d:02}T08:{minute}:{i:02}Z")))
+                .collect();
+            let name = format!("111122223333_CloudTrail_us-east-1_202602{d:02}T08{minute}Z_{d:04}{half}.json.gz");
+            std::fs::write(folder.join(name), gz(&json!({"Records": records}).to_string())).unwrap();
+        }
+    }
+    let dir = temp("restart-lake");
+    let lake = Lake::open(&dir, 0).unwrap();
+    lake.declare(ID, TableKind::CloudTrail);
+    let plan = ImportPlan { threads: 1, ..ImportPlan::default() };
+    let first = ImportProgress::default();
+    let stopping =
+        Stopping { inner: LocalFiles(vec![src.clone()]), progress: &first, after: 1, reads: Default::default() };
+    lake.import(ID, TableKind::CloudTrail, "same", &stopping, &plan, &first).unwrap();
+    assert_eq!(first.events_completed.load(Ordering::Relaxed), 10);
+    let again = ImportProgress::default();
+    lake.import(ID, TableKind::CloudTrail, "same", &LocalFiles(vec![src.clone()]), &plan, &again).unwrap();
+    assert_eq!((again.events_completed.load(Ordering::Relaxed), again.duplicates.load(Ordering::Relaxed)), (110, 10));
+    assert_eq!(count(&lake, "SELECT count(*), count(DISTINCT eventid) FROM {S}").await, vec!["120|120"]);
+    drop(lake);
+    let lake = Lake::open(&dir, 0).unwrap();
+    assert_eq!(count(&lake, "SELECT count(*), count(DISTINCT eventid) FROM {S}").await, vec!["120|120"]);
 }

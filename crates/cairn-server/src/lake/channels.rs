@@ -50,6 +50,10 @@ impl IngestionStatuses {
         status.latest_ingestion_error_code = error.map(str::to_string);
     }
 
+    fn forget(&self, arn: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(arn);
+    }
+
     fn get(&self, arn: &str) -> IngestionStatus {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).get(arn).cloned().unwrap_or_default()
     }
@@ -73,7 +77,7 @@ pub(crate) fn resolve<'s>(state: &'s State, ctx: &Ctx, given: &str) -> Result<&'
     let arn = arn.ok_or_else(|| {
         ApiError::new(ErrorCode::ChannelARNInvalid, format!("{given:?} is not a valid channel ARN or id"))
     })?;
-    state.channel(&arn).filter(|c| c.account_id == ctx.account_id).ok_or_else(|| {
+    state.channel(&arn).filter(|c| c.account_id == ctx.account_id && c.region == ctx.region).ok_or_else(|| {
         ApiError::new(
             ErrorCode::ChannelNotFound,
             format!("Channel {given} was not found for account {}.", ctx.account_id),
@@ -260,11 +264,13 @@ pub(crate) fn update(app: &App, ctx: &Ctx, req: UpdateChannelRequest) -> Result<
 
 pub(crate) fn delete(app: &App, ctx: &Ctx, req: ChannelRequest) -> Result<Empty> {
     let given = required(req.channel, "channel")?;
-    write(app, |state, changes| {
+    let arn = write(app, |state, changes| {
         let channel = resolve(state, ctx, &given)?;
         changes.delete_channel(channel.arn());
-        Ok(Empty {})
-    })
+        Ok(channel.arn())
+    })?;
+    app.channel_ingestion.forget(&arn);
+    Ok(Empty {})
 }
 
 /// Refuses to delete a store a channel sends to (`ChannelExistsForEDSException`).

@@ -38,7 +38,7 @@ fn resolve<'s>(state: &'s State, ctx: &Ctx, given: &str) -> Result<&'s Dashboard
         if given.starts_with("arn:") { given.to_string() } else { dashboard_arn(&ctx.region, &ctx.account_id, given) };
     state
         .dashboard(&arn)
-        .filter(|d| d.account_id == ctx.account_id)
+        .filter(|d| d.account_id == ctx.account_id && d.region == ctx.region)
         .ok_or_else(|| ApiError::new(ErrorCode::ResourceNotFound, format!("The dashboard {given} was not found.")))
 }
 
@@ -92,7 +92,13 @@ fn refresh_values(app: &App, ctx: &Ctx, given: &BTreeMap<String, String>) -> BTr
     let mut values = BTreeMap::new();
     values.insert(START_TIME.to_string(), time(now - DAY_MS));
     values.insert(END_TIME.to_string(), time(now));
-    let parse = |v: Option<&String>| v.and_then(|t| cairn_model::event::event_time_millis(t));
+    // Times as `2026-01-01T00:00:00Z` or as the defaults are written, `2026-01-01 00:00:00`.
+    let parse = |v: Option<&String>| {
+        v.and_then(|t| {
+            let iso = if t.ends_with('Z') { t.replace(' ', "T") } else { format!("{}Z", t.replace(' ', "T")) };
+            cairn_model::event::event_time_millis(&iso)
+        })
+    };
     let span = parse(given.get(END_TIME)).unwrap_or(now) - parse(given.get(START_TIME)).unwrap_or(now - DAY_MS);
     values.insert(PERIOD.to_string(), if span > 2 * DAY_MS { "day" } else { "hour" }.to_string());
     if let Some(store) = app.catalog.read(|s| default_store(s, ctx)) {
@@ -109,8 +115,12 @@ fn bound(w: &Widget, values: &BTreeMap<String, String>) -> Result<String> {
         .iter()
         .map(|p| match values.get(p) {
             Some(v) => Ok(v.clone()),
-            None if p.starts_with('$') && p.ends_with('$') && p.len() > 1 => Err(ApiError::new(
+            None if p == EVENT_DATA_STORE_ID => Err(ApiError::new(
                 ErrorCode::EventDataStoreNotFound,
+                format!("the account has no event data store of CloudTrail events here for {p}: give it in QueryParameterValues"),
+            )),
+            None if p.starts_with('$') && p.ends_with('$') && p.len() > 1 => Err(ApiError::new(
+                ErrorCode::InvalidParameter,
                 format!("no value for the query parameter {p}: give it in QueryParameterValues"),
             )),
             None => Ok(p.clone()),
@@ -336,13 +346,17 @@ fn refresh(app: &Arc<App>, ctx: &Ctx, arn: &str, given: &BTreeMap<String, String
     let now = app.clock.now_millis();
     let id = refresh_id(now);
     let values = refresh_values(app, ctx, given);
-    let started: Result<()> = d.widgets.iter().enumerate().try_for_each(|(i, w)| {
-        let statement = bound(w, &values)?;
-        queries::launch(app, ctx, statement, None, Some(alias_of(w, i)), Some(id.clone())).map(|_| ()).map_err(|e| {
-            match e.code {
-                ErrorCode::MaxConcurrentQueries => ApiError::new(ErrorCode::ServiceQuotaExceeded, e.message),
-                _ => e,
-            }
+    // Every widget is bound and planned before any starts: a refresh starts whole or not at all.
+    let statements: Result<Vec<String>> =
+        d.widgets.iter().map(|w| bound(w, &values).and_then(|s| queries::plan(app, ctx, &s).map(|_| s))).collect();
+    let started: Result<()> = statements.and_then(|statements| {
+        d.widgets.iter().zip(statements).enumerate().try_for_each(|(i, (w, statement))| {
+            queries::launch(app, ctx, statement, None, Some(alias_of(w, i)), Some(id.clone())).map(|_| ()).map_err(
+                |e| match e.code {
+                    ErrorCode::MaxConcurrentQueries => ApiError::new(ErrorCode::ServiceQuotaExceeded, e.message),
+                    _ => e,
+                },
+            )
         })
     });
     let failure = started.as_ref().err().map(|e| format!("{}: {}", e.code.shape_name(), e.message));

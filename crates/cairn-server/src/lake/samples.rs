@@ -33,7 +33,7 @@ pub(crate) fn search(req: SearchSampleQueriesRequest) -> Result<SearchSampleQuer
     let offset = match &req.next_token {
         None => 0,
         Some(t) => cairn_api::token::decode(TOKEN_PREFIX, t)
-            .and_then(|s| s.split_once('|').filter(|(p, _)| *p == phrase).and_then(|(_, n)| n.parse::<usize>().ok()))
+            .and_then(|s| s.rsplit_once('|').filter(|(p, _)| *p == phrase).and_then(|(_, n)| n.parse::<usize>().ok()))
             .ok_or_else(|| {
                 ApiError::new(ErrorCode::InvalidParameter, "the pagination token is not valid for this search")
             })?,

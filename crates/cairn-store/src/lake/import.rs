@@ -253,12 +253,15 @@ impl Lake {
         // its records pass [`FLUSH_BYTES`]: memory stays bounded whatever the archive's size.
         let dates: Vec<Option<String>> = files.iter().map(|f| file_date(&f.location)).collect();
         let state = Mutex::new(Gather { buffers: BTreeMap::new(), done: vec![false; files.len()], lowest_open: 0 });
+        // A run's files carry its start time, so a restarted import (same id) never replaces the files of an earlier run.
+        let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let writer = DateWriter {
             lake: self,
             id,
             kind,
             dir: self.dir.join(id),
             import_id,
+            run,
             progress,
             seen: Mutex::default(),
             next_file: Default::default(),
@@ -313,8 +316,8 @@ impl Lake {
                         let open_date = dates.get(g.lowest_open).cloned();
                         g.take_due(open_date)
                     };
-                    for (date, records) in due {
-                        if let Err(e) = writer.write(&date, records) {
+                    for (date, records, closed) in due {
+                        if let Err(e) = writer.write(&date, records, closed) {
                             failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
                             return;
                         }
@@ -336,7 +339,7 @@ impl Lake {
         // What is left (a stopped import writes what it read).
         let rest = std::mem::take(&mut state.lock().unwrap_or_else(|p| p.into_inner()).buffers);
         for (date, b) in rest {
-            writer.write(&date, b.records)?;
+            writer.write(&date, b.records, true)?;
         }
         Ok(())
     }
@@ -363,7 +366,7 @@ const FLUSH_BYTES: usize = 256 << 20;
 impl Gather {
     /// Takes the dates to write: those before the day before `open_date` (the date of the first file not done;
     /// `Some(None)`: an undated file, which may hold any date; `None`: no file left), and any past [`FLUSH_BYTES`].
-    fn take_due(&mut self, open_date: Option<Option<String>>) -> Vec<(String, Vec<LogRecord>)> {
+    fn take_due(&mut self, open_date: Option<Option<String>>) -> Vec<(String, Vec<LogRecord>, bool)> {
         let closed_before = match open_date {
             None => None,
             Some(None) => Some(String::new()),
@@ -379,7 +382,12 @@ impl Gather {
             })
             .map(|(d, _)| d.clone())
             .collect();
-        due.into_iter().filter_map(|d| self.buffers.remove(&d).map(|b| (d, b.records))).collect()
+        due.into_iter()
+            .filter_map(|d| {
+                let closed = closed_before.as_ref().is_none_or(|c| d.as_str() < c.as_str());
+                self.buffers.remove(&d).map(|b| (d, b.records, closed))
+            })
+            .collect()
     }
 }
 
@@ -394,6 +402,7 @@ struct DateWriter<'a> {
     kind: TableKind,
     dir: PathBuf,
     import_id: &'a str,
+    run: u128,
     progress: &'a ImportProgress,
     /// Per date, the eventIDs the store holds (loaded at the date's first write), behind a lock that also keeps
     /// two writes of one date apart.
@@ -402,7 +411,17 @@ struct DateWriter<'a> {
 }
 
 impl DateWriter<'_> {
-    fn write(&self, date: &str, mut records: Vec<LogRecord>) -> Result<()> {
+    /// Writes `records` of `date`; a `closed` date (no file left can hold its events) forgets its eventIDs after, and
+    /// reloads them from the store should a late event of it come.
+    fn write(&self, date: &str, mut records: Vec<LogRecord>, closed: bool) -> Result<()> {
+        self.write_records(date, &mut records)?;
+        if closed {
+            self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(date);
+        }
+        Ok(())
+    }
+
+    fn write_records(&self, date: &str, records: &mut Vec<LogRecord>) -> Result<()> {
         let slot = Arc::clone(self.seen.lock().unwrap_or_else(|p| p.into_inner()).entry(date.to_string()).or_default());
         let mut seen = slot.lock().unwrap_or_else(|p| p.into_inner());
         if seen.is_none() {
@@ -418,10 +437,9 @@ impl DateWriter<'_> {
         }
         let n = self.next_file.fetch_add(1, Ordering::Relaxed);
         let events: Vec<TailEvent> =
-            records.iter().map(|r| TailEvent { seq: 0, time_ms: r.time_ms, record: Arc::clone(&r.bytes) }).collect();
-        drop(records);
+            records.drain(..).map(|r| TailEvent { seq: 0, time_ms: r.time_ms, record: r.bytes }).collect();
         let batches = events.chunks(8192).map(|c| super::batch(self.kind, c)).collect::<Result<Vec<_>>>()?;
-        let name = format!("imp-{}-{n:05}.parquet", self.import_id);
+        let name = format!("imp-{}-{:x}-{n:05}.parquet", self.import_id, self.run);
         let file = super::files::write_named(&self.dir, date, &name, &batches)?;
         self.lake
             .write()
