@@ -430,7 +430,10 @@ mod tests {
                 .collect();
             b.push(part, 1_000_000 - i64::from(i), u64::from(i), &hashes, u64::from(i) + 7);
         }
-        let path = std::env::temp_dir().join(format!("cairn-index-sample-{}", std::process::id()));
+        // One file per call: tests run on threads of one process.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("cairn-index-sample-{}-{n}", std::process::id()));
         b.write(&path, &[(1, 2)]).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         let _ = std::fs::remove_file(&path);

@@ -187,10 +187,15 @@ impl Snapshot {
     }
 }
 
-/// The history file schema as a scan produces it: the string columns as string views, which the Parquet reader
-/// builds without copying each value and the engine compares and groups faster.
+/// The history file schema as a scan produces it: [`view_schema`].
 fn scan_schema() -> SchemaRef {
-    let fields: Vec<Field> = segment::schema()
+    view_schema(&segment::schema())
+}
+
+/// A schema as scans produce it: top-level string columns as string views, which the Parquet reader builds without
+/// copying each value and the engine compares, groups and hashes faster.
+pub(crate) fn view_schema(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
         .fields()
         .iter()
         .map(|f| match f.data_type() {
@@ -201,9 +206,8 @@ fn scan_schema() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// Tail events as one batch of [`scan_schema`].
-fn tail_batch(events: &[&StoredEvent], schema: &SchemaRef) -> Result<RecordBatch> {
-    let batch = segment::batch(events)?;
+/// A batch cast to `schema` (strings to string views), for in-memory events scanned beside files.
+pub(crate) fn to_view(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
     let columns = batch
         .columns()
         .iter()
@@ -211,6 +215,11 @@ fn tail_batch(events: &[&StoredEvent], schema: &SchemaRef) -> Result<RecordBatch
         .map(|(c, f)| cast(c, f.data_type()))
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+}
+
+/// Tail events as one batch of [`scan_schema`].
+fn tail_batch(events: &[&StoredEvent], schema: &SchemaRef) -> Result<RecordBatch> {
+    to_view(segment::batch(events)?, schema)
 }
 
 #[async_trait]

@@ -37,7 +37,7 @@ use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Query, SelectItem, SetExp
 use futures::StreamExt;
 
 use super::{dialect, StoreSnapshot, TableKind, TailEvent};
-use crate::query::{classify, engine, parquet_scan, session, time_bounds};
+use crate::query::{classify, engine, parquet_scan, session, time_bounds, to_view, view_schema};
 use crate::segment::date_of;
 use crate::{Error, QueryLimits, Result};
 
@@ -291,31 +291,6 @@ impl StoreTable {
     fn new(snapshot: StoreSnapshot) -> StoreTable {
         StoreTable { schema: view_schema(&snapshot.kind.schema()), snapshot }
     }
-}
-
-/// A store's schema as its scans produce it: top-level string columns as string views, which the Parquet reader
-/// builds without copying each value and the engine compares, groups and hashes faster.
-fn view_schema(schema: &SchemaRef) -> SchemaRef {
-    let fields: Vec<arrow_schema::Field> = schema
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    Arc::new(arrow_schema::Schema::new(fields))
-}
-
-/// A batch of the store's own schema cast to the scan's (strings to string views).
-fn to_view(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
-    let columns = batch
-        .columns()
-        .iter()
-        .zip(schema.fields())
-        .map(|(c, f)| cast(c, f.data_type()))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
 }
 
 #[async_trait]
