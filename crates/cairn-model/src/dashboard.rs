@@ -92,12 +92,17 @@ pub fn validate_dashboard_name(name: &str) -> Result<()> {
     }
 }
 
+/// Whether query parameters are as the model bounds them: 1 to 10 values of 1 to 1,024 characters.
+pub fn valid_query_parameters(values: &[String]) -> bool {
+    (1..=10).contains(&values.len()) && values.iter().all(|v| !v.is_empty() && v.chars().count() <= 1024)
+}
+
 /// Checks a widget's members as the model constrains them: 1 to 10 parameters of 1 to 1,024 characters, view
 /// property keys of 3 to 128 and values of 1 to 128 characters of the model's patterns, and as many `?`
 /// placeholders as parameters.
 pub fn validate_widget(w: &Widget) -> Result<()> {
     let invalid = |m: String| Err(Error::InvalidParameter(m));
-    if w.query_parameters.len() > 10 || w.query_parameters.iter().any(|p| p.is_empty() || p.chars().count() > 1024) {
+    if !w.query_parameters.is_empty() && !valid_query_parameters(&w.query_parameters) {
         return invalid("a widget has at most 10 query parameters, each of 1 to 1024 characters".into());
     }
     for (k, v) in &w.view_properties {

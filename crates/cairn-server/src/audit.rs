@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::config::{Principal, PrincipalKind};
-use crate::App;
+use crate::{App, Ctx};
 
 /// The event version cairn writes.
 pub const EVENT_VERSION: &str = "1.11";
@@ -100,14 +100,48 @@ pub(crate) struct Call<'a> {
     pub shared_event_id: Option<&'a str>,
 }
 
-/// Records a call for the caller's account and, when the resource acted on is another account's (`owner`), for that
-/// account too, both records sharing one `sharedEventID`, as AWS records calls across accounts.
-pub(crate) async fn record_for_owner(app: &App, call: Call<'_>, owner: &str) -> Result<(), ApiError> {
-    if owner == call.recipient_account_id {
-        return record(app, call).await;
+impl<'a> Call<'a> {
+    /// A call made with a credential of `ctx`, received at `received_at` from `peer` with `user_agent`, recorded for
+    /// `ctx`'s account as a successful management event without parameters, elements or resources; callers set what
+    /// their call has.
+    pub(crate) fn by(
+        ctx: &'a Ctx,
+        access_key_id: &'a str,
+        (received_at, peer, user_agent): (i64, SocketAddr, &'a str),
+        event_source: &'static str,
+        event_name: &'a str,
+    ) -> Call<'a> {
+        Call {
+            identity: Identity::Credential { principal: &ctx.principal, access_key_id },
+            region: &ctx.region,
+            request_id: &ctx.request_id,
+            received_at,
+            peer,
+            user_agent,
+            event_source,
+            event_name,
+            read_only: false,
+            data_event: false,
+            error: None,
+            request_parameters: Value::Null,
+            response_elements: Value::Null,
+            additional_event_data: None,
+            resources: None,
+            recipient_account_id: &ctx.account_id,
+            shared_event_id: None,
+        }
     }
+}
+
+/// Records a call for its recipient account and, when `also` names another account (the owner of the resource acted
+/// on, or the requester), for that account too, both records sharing one `sharedEventID`, as AWS records calls
+/// across accounts.
+pub(crate) async fn record_for(app: &App, call: Call<'_>, also: Option<&str>) -> Result<(), ApiError> {
+    let Some(other) = also.filter(|a| *a != call.recipient_account_id) else {
+        return record(app, call).await;
+    };
     let shared = uuid::Uuid::new_v4().to_string();
-    for recipient in [call.recipient_account_id, owner] {
+    for recipient in [call.recipient_account_id, other] {
         let mut c = call.clone();
         c.recipient_account_id = recipient;
         c.shared_event_id = Some(&shared);

@@ -112,26 +112,12 @@ fn check_events(events: &[AuditEvent]) -> Result<()> {
 
 /// The channel `given` names (an ARN, of any account, or the id of one of the caller's channels in its region).
 fn channel(app: &App, ctx: &Ctx, given: &str) -> Result<Channel> {
-    let arn = if given.starts_with("arn:") {
-        let parts: Vec<&str> = given.splitn(6, ':').collect();
-        let valid = parts.len() == 6
-            && parts[2] == "cloudtrail"
-            && parts[5].strip_prefix("channel/").is_some_and(|id| !id.is_empty() && !id.contains('/'));
-        if !valid {
-            return Err(ApiError::new(
-                ErrorCode::DataInvalidChannelArn,
-                format!("The specified channel ARN {given} is not a valid channel ARN."),
-            ));
-        }
-        given.to_string()
-    } else if !given.is_empty() && given.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        cairn_model::channel::channel_arn(&ctx.region, &ctx.account_id, given)
-    } else {
-        return Err(ApiError::new(
+    let arn = crate::lake::channels::arn_of(ctx, given).ok_or_else(|| {
+        ApiError::new(
             ErrorCode::DataInvalidChannelArn,
             format!("The specified channel ARN {given:?} is not a valid channel ARN."),
-        ));
-    };
+        )
+    })?;
     app.catalog.read(|s| s.channel(&arn).filter(|c| c.region == ctx.region).cloned()).ok_or_else(|| {
         ApiError::new(ErrorCode::DataChannelNotFound, format!("The channel {given} could not be found."))
     })
@@ -276,26 +262,15 @@ async fn respond(app: Arc<App>, req: Request, request_id: &str, peer: SocketAddr
                 params.insert(k, Value::String(v));
             }
         }
+        let received = (received_at, peer, user_agent.as_str());
         let call = audit::Call {
-            identity: audit::Identity::Credential { principal: &ctx.principal, access_key_id: &akid },
-            region: &ctx.region,
-            request_id: &ctx.request_id,
-            received_at,
-            peer,
-            user_agent: &user_agent,
-            event_source: "cloudtrail-data.amazonaws.com",
-            event_name: "PutAuditEvents",
-            read_only: false,
             data_event: true,
             error: result.as_ref().err().map(|e| (e.code.shape_name(), e.message.as_str())),
             request_parameters: if params.is_empty() { Value::Null } else { Value::Object(params) },
-            response_elements: Value::Null,
-            additional_event_data: None,
             resources,
-            recipient_account_id: &ctx.account_id,
-            shared_event_id: None,
+            ..audit::Call::by(&ctx, &akid, received, "cloudtrail-data.amazonaws.com", "PutAuditEvents")
         };
-        audit::record_for_owner(&app, call, &owner).await?;
+        audit::record_for(&app, call, Some(&owner)).await?;
         result.and_then(|r| serde_json::to_vec(&r).map_err(|e| ApiError::internal(format!("serializing: {e}"))))
     })
     .await

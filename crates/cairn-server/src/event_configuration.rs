@@ -16,6 +16,14 @@ enum Target {
     Store(String),
 }
 
+impl Target {
+    fn arn(&self) -> &str {
+        match self {
+            Target::Trail(a) | Target::Store(a) => a,
+        }
+    }
+}
+
 fn target(
     app: &App,
     state: &State,
@@ -64,9 +72,7 @@ fn response(t: &Target, c: EventConfiguration) -> EventConfigurationResponse {
 pub(crate) fn get(app: &App, ctx: &Ctx, req: TrailSelectorRequest) -> Result<EventConfigurationResponse> {
     app.catalog.read(|state| {
         let t = target(app, state, ctx, req.trail_name.as_deref(), req.event_data_store.as_deref(), Access::Read)?;
-        let arn = match &t {
-            Target::Trail(a) | Target::Store(a) => a.clone(),
-        };
+        let arn = t.arn().to_string();
         Ok(response(&t, state.event_configuration(&arn)))
     })
 }
@@ -75,9 +81,7 @@ pub(crate) fn get(app: &App, ctx: &Ctx, req: TrailSelectorRequest) -> Result<Eve
 pub(crate) fn put(app: &App, ctx: &Ctx, req: PutEventConfigurationRequest) -> Result<EventConfigurationResponse> {
     write(app, |state, changes| {
         let t = target(app, state, ctx, req.trail_name.as_deref(), req.event_data_store.as_deref(), Access::Write)?;
-        let arn = match &t {
-            Target::Trail(a) | Target::Store(a) => a.clone(),
-        };
+        let arn = t.arn().to_string();
         let mut c = state.event_configuration(&arn);
         if let Some(size) = &req.max_event_size {
             c.max_event_size = Some(size.clone());

@@ -220,26 +220,15 @@ async fn respond(app: &Arc<App>, req: Request, request_id: &str, peer: SocketAdd
                 .map_err(|e| ApiError::internal(format!("handler panicked: {e}")))?
         };
         let read_only = op.is_read_only();
+        let received = (received_at, peer, user_agent.as_str());
         audit::record(
             &app,
             audit::Call {
-                identity: audit::Identity::Credential { principal: &ctx.principal, access_key_id: &akid },
-                region: &ctx.region,
-                request_id: &ctx.request_id,
-                received_at,
-                peer,
-                user_agent: &user_agent,
-                event_source: "cloudtrail.amazonaws.com",
-                event_name: op.name(),
                 read_only,
-                data_event: false,
                 error: result.as_ref().err().map(|e| (e.code.shape_name(), e.message.as_str())),
                 request_parameters: audit::request_parameters(&bytes),
                 response_elements: audit::response_elements(read_only, result.as_ref().ok().map(Vec::as_slice)),
-                additional_event_data: None,
-                resources: None,
-                recipient_account_id: &ctx.account_id,
-                shared_event_id: None,
+                ..audit::Call::by(&ctx, &akid, received, "cloudtrail.amazonaws.com", op.name())
             },
         )
         .await?;

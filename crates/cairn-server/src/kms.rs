@@ -67,26 +67,16 @@ async fn respond(app: Arc<App>, req: Request, request_id: &str, peer: SocketAddr
         // A call on another account's key is recorded for that account too, as KMS does.
         let owner = key.as_deref().and_then(|k| k.split(':').nth(4)).unwrap_or(&ctx.account_id).to_string();
         let resources = key.map(|arn| json!([{ "accountId": owner, "type": "AWS::KMS::Key", "ARN": arn }]));
+        let received = (received_at, peer, user_agent.as_str());
         let call = audit::Call {
-            identity: audit::Identity::Credential { principal: &ctx.principal, access_key_id: &akid },
-            region: &ctx.region,
-            request_id: &ctx.request_id,
-            received_at,
-            peer,
-            user_agent: &user_agent,
-            event_source: "kms.amazonaws.com",
-            event_name: op.name(),
             read_only: op.is_read_only(),
-            data_event: false,
             error: result.as_ref().err().map(|e| (e.code.shape_name(), e.message.as_str())),
             request_parameters: request_parameters(input),
             response_elements: response_elements(op, output),
-            additional_event_data: None,
             resources,
-            recipient_account_id: &ctx.account_id,
-            shared_event_id: None,
+            ..audit::Call::by(&ctx, &akid, received, "kms.amazonaws.com", op.name())
         };
-        audit::record_for_owner(&app, call, &owner).await?;
+        audit::record_for(&app, call, Some(&owner)).await?;
         result
     })
     .await

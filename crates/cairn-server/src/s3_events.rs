@@ -209,35 +209,27 @@ async fn record(
         None => audit::Identity::Anonymous,
     };
     let resources = resources(parsed, &owner, data);
-    let mut recipients = vec![owner.as_str()];
-    recipients.extend(requester.as_deref().filter(|r| *r != owner));
-    let shared = (recipients.len() > 1).then(|| uuid::Uuid::new_v4().to_string());
-    for recipient in recipients {
-        audit::record(
-            app,
-            audit::Call {
-                identity,
-                region: &region,
-                request_id,
-                received_at,
-                peer,
-                user_agent: &seen.user_agent,
-                event_source: "s3.amazonaws.com",
-                event_name: name,
-                read_only,
-                data_event: data,
-                error: error.map(|(c, m)| (c.as_str(), m.as_str())),
-                request_parameters: request_parameters(parsed, seen),
-                response_elements: response_elements(response, error.is_some()),
-                additional_event_data: Some(additional_event_data(seen, response, bytes_out, credential.is_some())),
-                resources: Some(resources.clone()),
-                recipient_account_id: recipient,
-                shared_event_id: shared.as_deref(),
-            },
-        )
-        .await?;
-    }
-    Ok(())
+    // Recorded for the bucket owner, and for the requesting account too when it is another.
+    let call = audit::Call {
+        identity,
+        region: &region,
+        request_id,
+        received_at,
+        peer,
+        user_agent: &seen.user_agent,
+        event_source: "s3.amazonaws.com",
+        event_name: name,
+        read_only,
+        data_event: data,
+        error: error.map(|(c, m)| (c.as_str(), m.as_str())),
+        request_parameters: request_parameters(parsed, seen),
+        response_elements: response_elements(response, error.is_some()),
+        additional_event_data: Some(additional_event_data(seen, response, bytes_out, credential.is_some())),
+        resources: Some(resources),
+        recipient_account_id: &owner,
+        shared_event_id: None,
+    };
+    audit::record_for(app, call, requester.as_deref()).await
 }
 
 fn request_parameters(parsed: &Parsed, seen: &Seen) -> Value {

@@ -16,7 +16,7 @@ use cairn_model::channel::{
     channel_arn, valid_source, validate_channel_name, Destination, CUSTOM_SOURCE, EVENT_DATA_STORE,
     MAX_CHANNELS_PER_REGION, MAX_DESTINATIONS,
 };
-use cairn_model::{tags, Channel, StoreStatus};
+use cairn_model::{tags, Arn, Channel, ResourceKind, StoreStatus};
 
 use crate::lake::stores;
 use crate::trails::write;
@@ -59,22 +59,22 @@ impl IngestionStatuses {
     }
 }
 
+/// The channel ARN `given` names: a channel's ARN (of any account), or a channel id (the ARN's last part) in the
+/// caller's account and region; `None` when it is neither.
+pub(crate) fn arn_of(ctx: &Ctx, given: &str) -> Option<String> {
+    if given.starts_with("arn:") {
+        let arn = Arn::parse(given).ok()?;
+        let (kind, id) = arn.cloudtrail_resource()?;
+        (kind == ResourceKind::Channel && !id.contains('/')).then(|| given.to_string())
+    } else {
+        let id = (1..=128).contains(&given.len()) && given.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        id.then(|| channel_arn(&ctx.region, &ctx.account_id, given))
+    }
+}
+
 /// A `Channel` member: an ARN or an id of the caller's channel in its region.
 pub(crate) fn resolve<'s>(state: &'s State, ctx: &Ctx, given: &str) -> Result<&'s Channel> {
-    let well_formed =
-        (3..=256).contains(&given.len()) && given.bytes().all(|b| b.is_ascii_alphanumeric() || b"._/-:".contains(&b));
-    let arn = if !well_formed {
-        None
-    } else if given.starts_with("arn:") {
-        let parts: Vec<&str> = given.splitn(6, ':').collect();
-        let valid = parts.len() == 6
-            && parts[2] == "cloudtrail"
-            && parts[5].strip_prefix("channel/").is_some_and(|id| !id.is_empty() && !id.contains('/'));
-        valid.then(|| given.to_string())
-    } else {
-        Some(channel_arn(&ctx.region, &ctx.account_id, given))
-    };
-    let arn = arn.ok_or_else(|| {
+    let arn = arn_of(ctx, given).ok_or_else(|| {
         ApiError::new(ErrorCode::ChannelARNInvalid, format!("{given:?} is not a valid channel ARN or id"))
     })?;
     state.channel(&arn).filter(|c| c.account_id == ctx.account_id && c.region == ctx.region).ok_or_else(|| {

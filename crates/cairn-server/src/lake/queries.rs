@@ -143,7 +143,7 @@ impl Registry {
 
 /// Checks a query parameter list as the model constrains it: 1 to 10 values of 1 to 1,024 characters.
 fn check_parameters(values: &[String]) -> Result<()> {
-    if values.is_empty() || values.len() > 10 || values.iter().any(|v| v.is_empty() || v.chars().count() > 1024) {
+    if !cairn_model::dashboard::valid_query_parameters(values) {
         return Err(ApiError::new(
             ErrorCode::Validation,
             "1 validation error detected: Value at 'queryParameters' failed to satisfy constraint: Member must have 1 to 10 values of 1 to 1024 characters",
