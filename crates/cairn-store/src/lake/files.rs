@@ -15,9 +15,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use crate::segment::sync_dir;
 use crate::{Error, Result};
@@ -61,8 +63,19 @@ pub(crate) fn parse_name(name: &str) -> Option<(u64, u64)> {
     Some((lo.parse().ok()?, hi.parse().ok()?))
 }
 
+/// Columns whose every value differs: a dictionary would only be built and thrown away.
+const UNIQUE_COLUMNS: [&str; 4] = ["eventjson", "eventjsonchecksum", "eventid", "requestid"];
+
 fn properties() -> WriterProperties {
-    WriterProperties::builder()
+    let mut builder = WriterProperties::builder();
+    for column in UNIQUE_COLUMNS {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
+    }
+    // Whole records have no useful minimum or maximum, and comparing them costs as much as compressing them.
+    for column in ["eventjson", "eventjsonchecksum"] {
+        builder = builder.set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
+    }
+    builder
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
         .set_max_row_group_row_count(Some(128 * 1024))
         .set_created_by(format!("cairn {}", env!("CARGO_PKG_VERSION")))
@@ -79,17 +92,28 @@ pub(crate) fn write(dir: &Path, date: &str, (lo, hi): (u64, u64), batches: &[Rec
 /// Writes `batches` as the file `name` of `date` under `dir` and publishes it durably. Files named `imp-...` are
 /// an import's (not built from the journal).
 pub(crate) fn write_named(dir: &Path, date: &str, name: &str, batches: &[RecordBatch]) -> Result<LakeFile> {
+    let schema = batches.first().map(RecordBatch::schema).ok_or_else(|| Error::Corrupt {
+        path: dir.join(name),
+        reason: "a Lake file needs at least one batch".into(),
+    })?;
+    write_stream(dir, date, name, schema, batches.iter().map(|b| Ok(b.clone())))
+}
+
+/// [`write_named`] for batches made one at a time as the file is written, so that only one is in memory.
+pub(crate) fn write_stream(
+    dir: &Path,
+    date: &str,
+    name: &str,
+    schema: SchemaRef,
+    batches: impl IntoIterator<Item = Result<RecordBatch>>,
+) -> Result<LakeFile> {
     let date_dir = dir.join(format!("date={date}"));
     std::fs::create_dir_all(&date_dir).map_err(crate::io(&date_dir))?;
     let tmp = date_dir.join(format!(".{name}.tmp"));
     let file = File::create(&tmp).map_err(crate::io(&tmp))?;
-    let schema = batches
-        .first()
-        .map(RecordBatch::schema)
-        .ok_or_else(|| Error::Corrupt { path: tmp.clone(), reason: "a Lake file needs at least one batch".into() })?;
     let mut writer = ArrowWriter::try_new(file, schema, Some(properties()))?;
     for b in batches {
-        writer.write(b)?;
+        writer.write(&b?)?;
     }
     let file = writer.into_inner()?;
     file.sync_all().map_err(crate::io(&tmp))?;

@@ -17,6 +17,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMillisecondType;
+use arrow_array::{Array, BooleanArray, RecordBatch};
+use arrow_schema::SchemaRef;
+use datafusion::arrow::compute::{filter_record_batch, interleave_record_batch};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -134,49 +139,60 @@ struct LogFile<'a> {
 }
 
 #[derive(Deserialize)]
-struct Keys<'a> {
-    #[serde(rename = "eventTime", borrow, default)]
-    event_time: Option<std::borrow::Cow<'a, str>>,
+struct EventId<'a> {
     #[serde(rename = "eventID", borrow, default)]
     event_id: Option<std::borrow::Cow<'a, str>>,
 }
 
-/// A record read from a log file: its bytes, eventTime and eventID.
-#[derive(Debug, Clone)]
-pub struct LogRecord {
-    pub time_ms: i64,
-    pub event_id: Option<String>,
-    pub bytes: Arc<[u8]>,
-}
-
-/// Reads one log file's records (gzip or plain). Records without a valid eventTime are counted apart.
-pub fn read_log_file(bytes: &[u8]) -> std::result::Result<(Vec<LogRecord>, usize), (String, String)> {
+/// Reads one log file (gzip or plain, decompressed into `buf`) into a batch of `schema`, one row per record that is
+/// a JSON object, each converted in one pass.
+pub fn read_log_file(
+    bytes: &[u8],
+    buf: &mut Vec<u8>,
+    schema: &SchemaRef,
+) -> std::result::Result<RecordBatch, (String, String)> {
     let text = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(bytes.len() * 8);
+        buf.clear();
         flate2::read::MultiGzDecoder::new(bytes)
-            .read_to_end(&mut out)
+            .read_to_end(buf)
             .map_err(|e| ("DecompressionFailed".to_string(), format!("not a readable gzip file: {e}")))?;
-        out
+        &buf[..]
     } else {
-        bytes.to_vec()
+        bytes
     };
-    let file: LogFile<'_> = serde_json::from_slice(&text).map_err(|e| {
+    // Checked as text once, the file is then parsed without checking each string again.
+    let text = std::str::from_utf8(text)
+        .map_err(|e| ("InvalidLogFile".to_string(), format!("not a CloudTrail log file (not UTF-8): {e}")))?;
+    let file: LogFile<'_> = serde_json::from_str(text).map_err(|e| {
         ("InvalidLogFile".to_string(), format!("not a CloudTrail log file ({{\"Records\": [...]}}): {e}"))
     })?;
-    let mut records = Vec::with_capacity(file.records.len());
-    let mut untimed = 0;
-    for raw in file.records {
-        let keys: Keys<'_> = serde_json::from_str(raw.get()).unwrap_or(Keys { event_time: None, event_id: None });
-        match keys.event_time.as_deref().and_then(cairn_model::event::event_time_millis) {
-            Some(time_ms) if raw.get().starts_with('{') => records.push(LogRecord {
-                time_ms,
-                event_id: keys.event_id.map(|c| c.into_owned()),
-                bytes: Arc::from(raw.get().as_bytes()),
-            }),
-            _ => untimed += 1,
+    let records: Vec<&str> = file.records.iter().map(|r| r.get()).collect();
+    super::schema::text_records_batch(schema, &records).map_err(|e| ("InvalidLogFile".to_string(), e.to_string()))
+}
+
+/// A file's rows by date (`YYYY-MM-DD` of eventtime), keeping those with an eventtime within the plan's range.
+fn by_date(batch: RecordBatch, plan: &ImportPlan) -> Result<Vec<(String, RecordBatch)>> {
+    const DAY: i64 = 86_400_000;
+    let index = batch.schema().index_of("eventtime")?;
+    let times = batch.column(index).as_primitive::<TimestampMillisecondType>().clone();
+    let keep = |t: Option<i64>| {
+        t.filter(|&t| plan.start_ms.is_none_or(|s| t >= s) && plan.end_ms.is_none_or(|e| t <= e))
+            .map(|t| t.div_euclid(DAY))
+    };
+    let mut days: Vec<i64> = times.iter().filter_map(keep).collect();
+    days.sort_unstable();
+    days.dedup();
+    if let [day] = days[..] {
+        if times.iter().all(|t| keep(t) == Some(day)) {
+            return Ok(vec![(date_of(day * DAY), batch)]);
         }
     }
-    Ok((records, untimed))
+    days.into_iter()
+        .map(|day| {
+            let mask: BooleanArray = times.iter().map(|t| Some(keep(t) == Some(day))).collect();
+            Ok((date_of(day * DAY), filter_record_batch(&batch, &mask)?))
+        })
+        .collect()
 }
 
 impl Lake {
@@ -202,7 +218,7 @@ impl Lake {
             }
         }
         for e in tail {
-            if let Ok(k) = serde_json::from_slice::<Keys<'_>>(&e.record) {
+            if let Ok(k) = serde_json::from_slice::<EventId<'_>>(&e.record) {
                 ids.extend(k.event_id.map(|c| c.into_owned()));
             }
         }
@@ -271,84 +287,101 @@ impl Lake {
         let next = std::sync::atomic::AtomicUsize::new(0);
         let failure: Mutex<Option<crate::Error>> = Mutex::new(None);
         let threads = plan.threads.clamp(1, 16).min(files.len().max(1));
+        let schema = kind.schema();
         std::thread::scope(|scope| {
             for _ in 0..threads {
-                scope.spawn(|| loop {
-                    if progress.stop.load(Ordering::Relaxed)
-                        || failure.lock().unwrap_or_else(|p| p.into_inner()).is_some()
-                    {
-                        return;
-                    }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(f) = files.get(i) else { return };
-                    let outcome = source
-                        .read(f)
-                        .map_err(|e| ("ReadFailed".to_string(), e))
-                        .and_then(|bytes| read_log_file(&bytes));
-                    let records = match outcome {
-                        Ok((records, _untimed)) => records,
-                        Err((error_type, message)) => {
-                            progress.failed_entries.fetch_add(1, Ordering::Relaxed);
-                            progress.failures.lock().unwrap_or_else(|p| p.into_inner()).push(ImportFailure {
-                                location: f.location.clone(),
-                                error_type,
-                                message,
-                            });
-                            Vec::new()
-                        }
-                    };
-                    let due = {
-                        let mut g = state.lock().unwrap_or_else(|p| p.into_inner());
-                        for r in records {
-                            let keep = plan.start_ms.is_none_or(|s| r.time_ms >= s)
-                                && plan.end_ms.is_none_or(|e| r.time_ms <= e);
-                            if keep {
-                                let b = g.buffers.entry(date_of(r.time_ms)).or_default();
-                                b.bytes += r.bytes.len();
-                                b.records.push(r);
-                            }
-                        }
-                        g.done[i] = true;
-                        while g.lowest_open < g.done.len() && g.done[g.lowest_open] {
-                            g.lowest_open += 1;
-                        }
-                        // Files from here on are dated no earlier than this; their events no earlier than a day before.
-                        let open_date = dates.get(g.lowest_open).cloned();
-                        g.take_due(open_date)
-                    };
-                    for (date, records, closed) in due {
-                        if let Err(e) = writer.write(&date, records, closed) {
-                            failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                scope.spawn(|| {
+                    // Each thread decompresses into one buffer, grown to its largest file and kept.
+                    let mut buf = Vec::new();
+                    loop {
+                        if progress.stop.load(Ordering::Relaxed)
+                            || failure.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+                        {
                             return;
                         }
-                    }
-                    progress.files_completed.fetch_add(1, Ordering::Relaxed);
-                    let mut left = remaining.lock().unwrap_or_else(|p| p.into_inner());
-                    if let Some(n) = left.get_mut(prefix_of(&f.location)) {
-                        *n -= 1;
-                        if *n == 0 {
-                            progress.prefixes_completed.fetch_add(1, Ordering::Relaxed);
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(f) = files.get(i) else { return };
+                        let outcome = source
+                            .read(f)
+                            .map_err(|e| ("ReadFailed".to_string(), e))
+                            .and_then(|bytes| read_log_file(&bytes, &mut buf, &schema));
+                        let parts = match outcome.map(|batch| by_date(batch, plan)) {
+                            Ok(Ok(parts)) => parts,
+                            Ok(Err(e)) => {
+                                failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                                return;
+                            }
+                            Err((error_type, message)) => {
+                                progress.failed_entries.fetch_add(1, Ordering::Relaxed);
+                                progress.failures.lock().unwrap_or_else(|p| p.into_inner()).push(ImportFailure {
+                                    location: f.location.clone(),
+                                    error_type,
+                                    message,
+                                });
+                                Vec::new()
+                            }
+                        };
+                        let due = {
+                            let mut g = state.lock().unwrap_or_else(|p| p.into_inner());
+                            for (date, part) in parts {
+                                let b = g.buffers.entry(date).or_default();
+                                b.bytes += part.get_array_memory_size();
+                                b.batches.push(part);
+                            }
+                            g.done[i] = true;
+                            while g.lowest_open < g.done.len() && g.done[g.lowest_open] {
+                                g.lowest_open += 1;
+                            }
+                            // Files from here on are dated no earlier than this; their events no earlier than a day before.
+                            let open_date = dates.get(g.lowest_open).cloned();
+                            g.take_due(open_date)
+                        };
+                        for (date, records, closed) in due {
+                            if let Err(e) = writer.write(&date, records, closed) {
+                                failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                                return;
+                            }
+                        }
+                        progress.files_completed.fetch_add(1, Ordering::Relaxed);
+                        let mut left = remaining.lock().unwrap_or_else(|p| p.into_inner());
+                        if let Some(n) = left.get_mut(prefix_of(&f.location)) {
+                            *n -= 1;
+                            if *n == 0 {
+                                progress.prefixes_completed.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                     }
                 });
             }
         });
-        if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        if let Some(e) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
             return Err(e);
         }
-        // What is left (a stopped import writes what it read).
+        // What is left (a stopped import writes what it read), on the import's threads.
         let rest = std::mem::take(&mut state.lock().unwrap_or_else(|p| p.into_inner()).buffers);
-        for (date, b) in rest {
-            writer.write(&date, b.records, true)?;
+        let rest = Mutex::new(rest.into_iter());
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| loop {
+                    let Some((date, b)) = rest.lock().unwrap_or_else(|p| p.into_inner()).next() else { return };
+                    if let Err(e) = writer.write(&date, b.batches, true) {
+                        failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                        return;
+                    }
+                });
+            }
+        });
+        match failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
-/// Records of one date waiting to be written.
+/// Rows of one date waiting to be written.
 #[derive(Debug, Default)]
 struct DateBuffer {
-    records: Vec<LogRecord>,
+    batches: Vec<RecordBatch>,
     bytes: usize,
 }
 
@@ -360,13 +393,13 @@ struct Gather {
     lowest_open: usize,
 }
 
-/// Record bytes a date gathers before they are written, whatever files are left.
-const FLUSH_BYTES: usize = 256 << 20;
+/// Bytes of rows a date gathers before they are written, whatever files are left.
+const FLUSH_BYTES: usize = 512 << 20;
 
 impl Gather {
     /// Takes the dates to write: those before the day before `open_date` (the date of the first file not done;
     /// `Some(None)`: an undated file, which may hold any date; `None`: no file left), and any past [`FLUSH_BYTES`].
-    fn take_due(&mut self, open_date: Option<Option<String>>) -> Vec<(String, Vec<LogRecord>, bool)> {
+    fn take_due(&mut self, open_date: Option<Option<String>>) -> Vec<(String, Vec<RecordBatch>, bool)> {
         let closed_before = match open_date {
             None => None,
             Some(None) => Some(String::new()),
@@ -385,11 +418,14 @@ impl Gather {
         due.into_iter()
             .filter_map(|d| {
                 let closed = closed_before.as_ref().is_none_or(|c| d.as_str() < c.as_str());
-                self.buffers.remove(&d).map(|b| (d, b.records, closed))
+                self.buffers.remove(&d).map(|b| (d, b.batches, closed))
             })
             .collect()
     }
 }
+
+/// Rows per batch written: a batch is made (in eventtime order, from the rows gathered) just before it is written.
+const WRITE_ROWS: usize = 4096;
 
 /// One date's eventIDs, loaded from the store at its first write (`None` until then).
 type SeenIds = Arc<Mutex<Option<HashSet<String>>>>;
@@ -411,43 +447,56 @@ struct DateWriter<'a> {
 }
 
 impl DateWriter<'_> {
-    /// Writes `records` of `date`; a `closed` date (no file left can hold its events) forgets its eventIDs after, and
-    /// reloads them from the store should a late event of it come.
-    fn write(&self, date: &str, mut records: Vec<LogRecord>, closed: bool) -> Result<()> {
-        self.write_records(date, &mut records)?;
+    /// Writes the rows of `date`; a `closed` date (no file left can hold its events) forgets its eventIDs after,
+    /// and reloads them from the store should a late event of it come.
+    fn write(&self, date: &str, batches: Vec<RecordBatch>, closed: bool) -> Result<()> {
+        self.write_rows(date, &batches)?;
         if closed {
             self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(date);
         }
         Ok(())
     }
 
-    fn write_records(&self, date: &str, records: &mut Vec<LogRecord>) -> Result<()> {
+    /// Writes the rows whose eventIDs are new, ordered by eventtime, as one file.
+    fn write_rows(&self, date: &str, batches: &[RecordBatch]) -> Result<()> {
         let slot = Arc::clone(self.seen.lock().unwrap_or_else(|p| p.into_inner()).entry(date.to_string()).or_default());
         let mut seen = slot.lock().unwrap_or_else(|p| p.into_inner());
         if seen.is_none() {
             *seen = Some(self.lake.event_ids_of(self.id, date)?);
         }
         let seen = seen.as_mut().expect("loaded above");
-        records.sort_by_key(|r| r.time_ms);
-        let before = records.len();
-        records.retain(|r| r.event_id.as_ref().is_none_or(|e| seen.insert(e.clone())));
-        self.progress.duplicates.fetch_add((before - records.len()) as u64, Ordering::Relaxed);
-        if records.is_empty() {
+        // (time, batch, row) of each row to write.
+        let mut rows: Vec<(i64, usize, usize)> = Vec::new();
+        let mut total = 0;
+        for (b, batch) in batches.iter().enumerate() {
+            let schema = batch.schema();
+            let times = batch.column(schema.index_of("eventtime")?).as_primitive::<TimestampMillisecondType>();
+            let ids = batch.column(schema.index_of("eventid")?).as_string::<i32>();
+            total += batch.num_rows();
+            for row in 0..batch.num_rows() {
+                if ids.is_null(row) || seen.insert(ids.value(row).to_string()) {
+                    rows.push((times.value(row), b, row));
+                }
+            }
+        }
+        self.progress.duplicates.fetch_add((total - rows.len()) as u64, Ordering::Relaxed);
+        if rows.is_empty() {
             return Ok(());
         }
+        rows.sort_by_key(|&(time, ..)| time);
         let n = self.next_file.fetch_add(1, Ordering::Relaxed);
-        let events: Vec<TailEvent> =
-            records.drain(..).map(|r| TailEvent { seq: 0, time_ms: r.time_ms, record: r.bytes }).collect();
-        let batches = events.chunks(8192).map(|c| super::batch(self.kind, c)).collect::<Result<Vec<_>>>()?;
+        let sources: Vec<&RecordBatch> = batches.iter().collect();
+        let indices: Vec<(usize, usize)> = rows.iter().map(|&(_, b, row)| (b, row)).collect();
+        let out = indices.chunks(WRITE_ROWS).map(|c| Ok(interleave_record_batch(&sources, c)?));
         let name = format!("imp-{}-{:x}-{n:05}.parquet", self.import_id, self.run);
-        let file = super::files::write_named(&self.dir, date, &name, &batches)?;
+        let file = super::files::write_stream(&self.dir, date, &name, batches[0].schema(), out)?;
         self.lake
             .write()
             .entry(self.id.to_string())
             .or_insert_with(|| super::StoreData::new(self.kind))
             .files
             .push(Arc::new(file));
-        self.progress.events_completed.fetch_add(events.len() as u64, Ordering::Relaxed);
+        self.progress.events_completed.fetch_add(rows.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -471,18 +520,35 @@ mod tests {
     #[test]
     fn messy_log_files_read_and_broken_ones_fail() {
         let one_line = br#"{"Records":[{"eventTime":"2026-01-02T00:00:00Z","eventID":"a","futureMember":{"x":1}},{"eventTime":"bad"},{"eventID":"no-time"}],"extra":true}"#;
-        let (records, untimed) = read_log_file(one_line).unwrap();
-        assert_eq!((records.len(), untimed), (1, 2));
-        assert_eq!(&*records[0].bytes, br#"{"eventTime":"2026-01-02T00:00:00Z","eventID":"a","futureMember":{"x":1}}"#);
+        let schema = TableKind::CloudTrail.schema();
+        let mut buf = Vec::new();
+        let mut read = |bytes: &[u8]| read_log_file(bytes, &mut buf, &schema);
+        let batch = read(one_line).unwrap();
+        assert_eq!(batch.num_rows(), 3);
+        let parts = by_date(batch, &ImportPlan::default()).unwrap();
+        assert_eq!(parts.len(), 1);
+        let (date, rows) = &parts[0];
+        assert_eq!((date.as_str(), rows.num_rows()), ("2026-01-02", 1));
+        let json = rows.column(rows.schema().index_of("eventjson").unwrap()).as_string::<i32>().value(0);
+        assert_eq!(json, r#"{"eventTime":"2026-01-02T00:00:00Z","eventID":"a","futureMember":{"x":1}}"#);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut gz, b"{\n \"Records\": [\n {\"eventTime\": \"2026-01-02T00:00:01Z\"}\n ]\n}")
             .unwrap();
         let mut two = gz.finish().unwrap();
         let again = two.clone();
         two.extend_from_slice(&again[..10]);
-        assert_eq!(read_log_file(&two).unwrap_err().0, "DecompressionFailed");
-        assert_eq!(read_log_file(&again).unwrap().0.len(), 1);
-        assert_eq!(read_log_file(b"{\"Records\": 5}").unwrap_err().0, "InvalidLogFile");
-        assert_eq!(read_log_file(b"not json").unwrap_err().0, "InvalidLogFile");
+        assert_eq!(read(&two).unwrap_err().0, "DecompressionFailed");
+        assert_eq!(read(&again).unwrap().num_rows(), 1);
+        assert_eq!(read(b"{\"Records\": 5}").unwrap_err().0, "InvalidLogFile");
+        assert_eq!(read(b"not json").unwrap_err().0, "InvalidLogFile");
+        // Rows of two dates, and a range that keeps one of them.
+        let two_dates = br#"{"Records":[{"eventTime":"2026-01-02T23:59:59Z"},{"eventTime":"2026-01-03T00:00:00Z"}]}"#;
+        let parts = by_date(read(two_dates).unwrap(), &ImportPlan::default()).unwrap();
+        let dates: Vec<(&str, usize)> = parts.iter().map(|(d, b)| (d.as_str(), b.num_rows())).collect();
+        assert_eq!(dates, [("2026-01-02", 1), ("2026-01-03", 1)]);
+        let plan = ImportPlan { start_ms: Some(1_767_398_400_000), ..ImportPlan::default() };
+        let parts = by_date(read(two_dates).unwrap(), &plan).unwrap();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].0, "2026-01-03");
     }
 }

@@ -11,6 +11,7 @@ pub(crate) mod dialect;
 pub mod files;
 pub mod functions;
 pub mod import;
+mod rows;
 pub mod samples;
 pub mod schema;
 pub mod sql;
@@ -26,7 +27,7 @@ pub use schema::TableKind;
 pub use sql::{LakeAnswer, LakeLimits, QueryStats};
 
 use crate::segment::date_of;
-use crate::{Error, Result};
+use crate::Result;
 
 /// A record applied to a store and not yet in its files.
 #[derive(Debug, Clone)]
@@ -216,8 +217,5 @@ impl Lake {
 /// Tail events as one batch of the kind's schema.
 pub(crate) fn batch(kind: TableKind, events: &[TailEvent]) -> Result<RecordBatch> {
     let records: Vec<&[u8]> = events.iter().map(|e| &e.record[..]).collect();
-    schema::records_batch(&kind.schema(), &records).map_err(|e| match e {
-        Error::Arrow(a) => Error::Arrow(a),
-        other => other,
-    })
+    schema::records_batch(&kind.schema(), &records)
 }

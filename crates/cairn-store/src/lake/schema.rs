@@ -9,14 +9,9 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBufferBuilder, StringBuilder};
-use arrow_array::{
-    ArrayRef, BooleanArray, Float64Array, Int32Array, ListArray, MapArray, RecordBatch, StringArray, StructArray,
-    TimestampMillisecondArray,
-};
+use arrow_array::builder::StringBuilder;
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
-use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
@@ -188,172 +183,73 @@ fn map_type(key: DataType, value: DataType) -> DataType {
     DataType::Map(Arc::new(entries), false)
 }
 
-/// One record ready for conversion: its parsed JSON and its text.
-#[derive(Debug)]
-pub struct Parsed<'a> {
-    pub value: Value,
-    pub text: &'a str,
-}
-
-/// Converts records (JSON objects) into one batch of `schema`. Records that are not JSON objects are skipped (the
-/// caller has already checked them).
+/// Converts records (JSON objects) into one batch of `schema`, in one pass over each record ([`super::rows`]).
+/// Records that are not JSON objects are skipped (the caller has already checked them).
 pub fn records_batch(schema: &SchemaRef, records: &[&[u8]]) -> Result<RecordBatch> {
-    let parsed: Vec<Parsed<'_>> = records
-        .iter()
-        .filter_map(|r| {
-            let text = std::str::from_utf8(r).ok()?;
-            let value: Value = serde_json::from_str(text).ok()?;
-            value.is_object().then_some(Parsed { value, text })
-        })
-        .collect();
-    parsed_batch(schema, &parsed)
+    let texts: Vec<&str> = records.iter().filter_map(|r| std::str::from_utf8(r).ok()).collect();
+    text_records_batch(schema, &texts)
 }
 
-/// Converts parsed records into one batch of `schema`.
-pub fn parsed_batch(schema: &SchemaRef, records: &[Parsed<'_>]) -> Result<RecordBatch> {
+/// [`records_batch`] for records already known to be text.
+pub fn text_records_batch(schema: &SchemaRef, records: &[&str]) -> Result<RecordBatch> {
+    let objects: Vec<&str> = records.iter().copied().filter(|r| r.trim_ascii_start().starts_with('{')).collect();
+    match rows_batch(schema, &objects) {
+        Ok(batch) => Ok(batch),
+        // A record that is not JSON stops the pass part way: the batch is made again without such records.
+        Err(_) => {
+            let valid: Vec<&str> =
+                objects.into_iter().filter(|r| serde_json::from_str::<serde::de::IgnoredAny>(r).is_ok()).collect();
+            rows_batch(schema, &valid).map_err(|e| Error::Arrow(arrow_schema::ArrowError::JsonError(e.to_string())))
+        }
+    }
+}
+
+/// The columns computed from a record's text rather than read from its members.
+fn from_text(name: &str) -> bool {
+    matches!(name, "eventjson" | "eventjsonchecksum")
+}
+
+fn rows_batch(schema: &SchemaRef, records: &[&str]) -> serde_json::Result<RecordBatch> {
+    let members: Fields = schema.fields().iter().filter(|f| !from_text(f.name())).cloned().collect();
+    let mut root = super::rows::StructColumn::new(members, records.len());
+    for r in records {
+        root.read_record(r)?;
+    }
+    let mut read = root.finish_children().into_iter();
     let columns = schema
         .fields()
         .iter()
         .map(|f| match f.name().as_str() {
-            "eventjson" => Arc::new(StringArray::from_iter_values(records.iter().map(|r| r.text))) as ArrayRef,
+            "eventjson" => {
+                let mut b = StringBuilder::with_capacity(records.len(), records.iter().map(|r| r.len()).sum());
+                for r in records {
+                    b.append_value(r);
+                }
+                Arc::new(b.finish()) as ArrayRef
+            }
             "eventjsonchecksum" => {
-                Arc::new(StringArray::from_iter_values(records.iter().map(|r| checksum(r.text)))) as ArrayRef
+                let mut b = StringBuilder::with_capacity(records.len(), records.len() * 64);
+                for r in records {
+                    b.append_value(checksum(r));
+                }
+                Arc::new(b.finish())
             }
-            name => {
-                let values: Vec<Option<&Value>> = records.iter().map(|r| member(&r.value, name)).collect();
-                column(f.data_type(), &values)
-            }
+            _ => read.next().expect("one array per member column"),
         })
         .collect();
-    RecordBatch::try_new(Arc::clone(schema), columns).map_err(Error::Arrow)
+    Ok(RecordBatch::try_new(Arc::clone(schema), columns).expect("columns built for this schema"))
 }
 
 /// `eventjsonchecksum`: the SHA-256 of the event's JSON, hex.
 fn checksum(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The member of an object whose name equals `name` regardless of case.
-fn member<'v>(value: &'v Value, name: &str) -> Option<&'v Value> {
-    let object = value.as_object()?;
-    object.get(name).or_else(|| object.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
-}
-
-/// A JSON value as text: strings as they are, anything else (but null) as its JSON.
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(text.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
     }
-}
-
-fn column(ty: &DataType, values: &[Option<&Value>]) -> ArrayRef {
-    match ty {
-        DataType::Utf8 => {
-            let mut b = StringBuilder::with_capacity(values.len(), values.len() * 16);
-            for v in values {
-                b.append_option(v.and_then(text));
-            }
-            Arc::new(b.finish())
-        }
-        DataType::Boolean => Arc::new(values.iter().map(|v| v.and_then(boolean)).collect::<BooleanArray>()),
-        DataType::Float64 => Arc::new(values.iter().map(|v| v.and_then(number)).collect::<Float64Array>()),
-        DataType::Int32 => {
-            Arc::new(values.iter().map(|v| v.and_then(number).map(|n| n as i32)).collect::<Int32Array>())
-        }
-        DataType::Timestamp(..) => Arc::new(
-            values
-                .iter()
-                .map(|v| v.and_then(Value::as_str).and_then(cairn_model::event::event_time_millis))
-                .collect::<TimestampMillisecondArray>(),
-        ),
-        DataType::Struct(fields) => {
-            let objects: Vec<Option<&Value>> = values.iter().map(|v| v.filter(|v| v.is_object())).collect();
-            let children = fields
-                .iter()
-                .map(|f| {
-                    let child: Vec<Option<&Value>> =
-                        objects.iter().map(|o| o.and_then(|o| member(o, f.name()))).collect();
-                    column(f.data_type(), &child)
-                })
-                .collect();
-            let nulls = NullBuffer::from_iter(objects.iter().map(Option::is_some));
-            Arc::new(StructArray::new(fields.clone(), children, Some(nulls)))
-        }
-        DataType::List(item) => {
-            let mut offsets = Vec::with_capacity(values.len() + 1);
-            offsets.push(0i32);
-            let mut items: Vec<Option<&Value>> = Vec::new();
-            let mut valid = BooleanBufferBuilder::new(values.len());
-            for v in values {
-                let list = v.and_then(Value::as_array);
-                if let Some(list) = list {
-                    items.extend(list.iter().map(Some));
-                }
-                valid.append(list.is_some());
-                offsets.push(items.len() as i32);
-            }
-            let child = column(item.data_type(), &items);
-            Arc::new(ListArray::new(
-                Arc::clone(item),
-                OffsetBuffer::new(offsets.into()),
-                child,
-                Some(NullBuffer::new(valid.finish())),
-            ))
-        }
-        DataType::Map(entries, _) => {
-            let DataType::Struct(kv) = entries.data_type() else { unreachable!("map entries are a struct") };
-            let mut offsets = Vec::with_capacity(values.len() + 1);
-            offsets.push(0i32);
-            let mut keys = StringBuilder::new();
-            let mut vals = StringBuilder::new();
-            let mut valid = BooleanBufferBuilder::new(values.len());
-            let mut count = 0i32;
-            for v in values {
-                let object = v.and_then(Value::as_object);
-                if let Some(object) = object {
-                    for (k, v) in object {
-                        keys.append_value(k);
-                        vals.append_option(text(v));
-                        count += 1;
-                    }
-                }
-                valid.append(object.is_some());
-                offsets.push(count);
-            }
-            let entries_array = StructArray::new(
-                kv.clone(),
-                vec![Arc::new(keys.finish()) as ArrayRef, Arc::new(vals.finish()) as ArrayRef],
-                None,
-            );
-            Arc::new(MapArray::new(
-                Arc::clone(entries),
-                OffsetBuffer::new(offsets.into()),
-                entries_array,
-                Some(NullBuffer::new(valid.finish())),
-                false,
-            ))
-        }
-        other => unreachable!("no Lake column has type {other}"),
-    }
-}
-
-fn boolean(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s == "true" => Some(true),
-        Value::String(s) if s == "false" => Some(false),
-        _ => None,
-    }
-}
-
-fn number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
+    out
 }
 
 #[cfg(test)]
@@ -417,5 +313,33 @@ mod tests {
         );
         assert!(resources.is_null(1));
         assert_eq!(col("eventjsonchecksum").as_string::<i32>().value(0).len(), 64);
+    }
+
+    #[test]
+    fn one_pass_conversion_keeps_the_rules_for_odd_records() {
+        let schema = TableKind::CloudTrail.schema();
+        let odd = br#"{"eventName":"First","EVENTNAME":"Second","eventVersion":1.5,"useridentity":"not an object",
+            "requestParameters":{"nested": {"a": [1, 2], "b": "x y"}, "n": 1e2, "s": "t\u00e9"},"resources":{"no":1},
+            "tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":null},"readOnly":1,"eventTime":"2026-01-01T00:00:00Z"}"#;
+        let broken: &[u8] = br#"{"eventName":"Broken","requestParameters":{"a":"#;
+        let fine: &[u8] = br#"{"eventName":"Fine"}"#;
+        let batch = records_batch(&schema, &[odd, broken, fine]).unwrap();
+        assert_eq!(batch.num_rows(), 2, "the record that is not JSON is left out, the others kept");
+        let col = |name: &str| batch.column(schema.index_of(name).unwrap()).clone();
+        assert_eq!(col("eventname").as_string::<i32>().value(0), "First");
+        assert_eq!(col("eventname").as_string::<i32>().value(1), "Fine");
+        assert_eq!(col("eventversion").as_string::<i32>().value(0), "1.5");
+        assert!(col("useridentity").is_null(0) && col("resources").is_null(0) && col("readonly").is_null(0));
+        let params = col("requestparameters");
+        let entries = params.as_map().value(0);
+        let values = entries.column(1).as_string::<i32>();
+        assert_eq!(values.value(0), r#"{"a":[1,2],"b":"x y"}"#, "JSON text of a nested value is compact");
+        assert_eq!(values.value(1), "100.0");
+        assert_eq!(values.value(2), "t\u{e9}");
+        let tls = col("tlsdetails");
+        let tls = tls.as_struct();
+        assert_eq!(tls.column_by_name("tlsversion").unwrap().as_string::<i32>().value(0), "TLSv1.3");
+        assert!(tls.column_by_name("ciphersuite").unwrap().is_null(0));
+        assert!(tls.is_null(1));
     }
 }
