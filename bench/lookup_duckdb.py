@@ -16,11 +16,11 @@ PREDICATES = {
     "EventId": "eventid = ?",
     "EventName": "eventname = ?",
     "ReadOnly": "CAST(readonly AS VARCHAR) = ?",
-    "Username": "username = ?",
-    "ResourceType": "list_contains(resourcetypes, ?)",
-    "ResourceName": "list_contains(resourcenames, ?)",
+    "Username": "useridentity.username = ?",
+    "ResourceType": "list_contains(list_transform(resources, r -> r.type), ?)",
+    "ResourceName": "list_contains(list_transform(resources, r -> r.arn), ?)",
     "EventSource": "eventsource = ?",
-    "AccessKeyId": "accesskeyid = ?",
+    "AccessKeyId": "useridentity.accesskeyid = ?",
 }
 
 
@@ -30,8 +30,8 @@ def main():
     con = duckdb.connect()
     con.execute(f"CREATE VIEW history AS SELECT * FROM read_parquet('{history}/*/*.parquet', hive_partitioning = false)")
     for lk in lookups:
-        sql = (f"SELECT eventid, eventname, readonly, accesskeyid, epoch_ms(eventtime), eventsource, username, "
-               f"resourcetypes, resourcenames, cloudtrailevent FROM history "
+        sql = (f"SELECT eventid, eventname, readonly, useridentity.accesskeyid, epoch_ms(eventtime), eventsource, "
+               f"useridentity.username, resources, eventjson FROM history "
                f"WHERE recipientaccountid = ? AND awsregion = ? AND eventcategory = 'Management' AND {PREDICATES[lk['key']]} "
                f"ORDER BY eventtime DESC, seq DESC LIMIT 50")
         args = ["111111111111", lk["region"], lk["value"]]

@@ -22,13 +22,14 @@ def statements():
     return {
         "count by name": "SELECT eventname, count(*) AS n FROM history GROUP BY eventname ORDER BY n DESC",
         "one day, top users": (
-            f"SELECT username, count(*) AS n FROM history WHERE eventtime >= TIMESTAMP '{day} 00:00:00' "
-            f"AND eventtime < TIMESTAMP '{nxt} 00:00:00' GROUP BY username ORDER BY n DESC, username LIMIT 10"),
+            f"SELECT useridentity.username AS username, count(*) AS n FROM history "
+            f"WHERE eventtime >= TIMESTAMP '{day} 00:00:00' AND eventtime < TIMESTAMP '{nxt} 00:00:00' "
+            f"GROUP BY 1 ORDER BY n DESC, username LIMIT 10"),
         "RunInstances by region": (
             "SELECT awsregion, count(*) AS n FROM history WHERE eventname = 'RunInstances' AND readonly = false "
             "GROUP BY awsregion ORDER BY awsregion"),
         "one day, full records": (
-            f"SELECT eventid, cloudtrailevent FROM history WHERE eventtime >= TIMESTAMP '{day} 12:00:00' "
+            f"SELECT eventid, eventjson FROM history WHERE eventtime >= TIMESTAMP '{day} 12:00:00' "
             f"AND eventtime < TIMESTAMP '{day} 12:05:00' ORDER BY eventtime DESC, eventid LIMIT 100"),
     }
 

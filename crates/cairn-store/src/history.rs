@@ -182,7 +182,7 @@ impl History {
             let mut segments = Vec::new();
             for ((lo, hi), (pq, idx)) in found {
                 if pq && idx && lo < checkpoint {
-                    segments.push(Segment::open(&date_dir, date, lo, hi)?);
+                    segments.push(Segment::open(&date_dir, date, lo, hi)?.upgraded()?);
                 } else {
                     // An unfinished write, or a flush whose checkpoint never landed: the journal still has it.
                     let stem = format!("{lo:020}-{hi:020}");

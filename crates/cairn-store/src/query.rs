@@ -103,6 +103,8 @@ pub(crate) fn session(limits: &QueryLimits) -> Result<SessionContext> {
 
 async fn run(table: Snapshot, sql: &str, limits: &QueryLimits) -> Result<QueryResult> {
     let ctx = session(limits)?;
+    // The table has Lake's columns, and Lake's functions (element_at on maps, json_extract_scalar, ...) read them.
+    crate::lake::functions::register(&ctx);
     ctx.register_table(TABLE, Arc::new(table)).map_err(engine)?;
     let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
     let frame = ctx.sql_with_options(sql, options).await.map_err(classify)?;
@@ -500,7 +502,7 @@ mod tests {
     fn mangled_statements_fail_cleanly() {
         let seeds = [
             "SELECT eventname, count(*) FROM history WHERE eventtime > TIMESTAMP '2026-11-20 00:00:00' GROUP BY 1",
-            "SELECT array_has(resourcenames, 't1'), cloudtrailevent FROM history ORDER BY eventtime DESC LIMIT 3",
+            "SELECT resources[1]['arn'] = 't1', eventjson FROM history ORDER BY eventtime DESC LIMIT 3",
             "SELECT a.eventid FROM history a JOIN history b ON a.eventid = b.eventid WHERE a.readonly",
         ];
         for seed in seeds {

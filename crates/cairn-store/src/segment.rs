@@ -2,9 +2,11 @@
 //! under `<history dir>/date=YYYY-MM-DD/<lo>-<hi>.parquet`, where `lo..=hi` is the journal sequence range the file
 //! was built from and the date is the UTC day of every eventTime in it.
 //!
-//! Rows are ordered by (account, region, category), then newest first. The columns are plain and self-describing,
-//! so DuckDB, DataFusion or Spark read the files as they are; `event` holds the record byte for byte and is written
-//! in pages of a few dozen rows, so returning one event decodes one small page.
+//! Rows are ordered by (account, region, category), then newest first. The columns are CloudTrail Lake's (the same
+//! table SQL sees in a Lake event data store), plain and self-describing, so DuckDB, DataFusion or Spark read the
+//! files as they are; `eventjson` holds the record byte for byte and is written in pages of a few dozen rows, so
+//! returning one event decodes one small page. Files written before history took this schema are rewritten into it
+//! when history opens them.
 //!
 //! A file is published by writing both files under temporary names, syncing them, renaming the Parquet file and
 //! then the index, and syncing the directory: a file without its index is an unfinished write and is removed at open.
@@ -14,9 +16,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use arrow_array::builder::{BooleanBuilder, ListBuilder, StringBuilder};
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray, UInt64Array};
-use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_array::{RecordBatch, StringArray, UInt64Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
 };
@@ -29,39 +30,33 @@ use parquet::schema::types::ColumnPath;
 use crate::extract::{extract, LookupKey};
 use crate::history::StoredEvent;
 use crate::index::{attribute_hashes, key_hash, Builder, Index};
+use crate::lake::TableKind;
 use crate::{Category, Error, Result};
 
 /// Rows per record batch when writing and reading whole files.
 const BATCH_ROWS: usize = 8192;
 /// Rows per Parquet page of the `event` column: one returned event decodes about this many.
 const EVENT_PAGE_ROWS: usize = 32;
-const EVENT_COLUMN: &str = "cloudtrailevent";
+const EVENT_COLUMN: &str = "eventjson";
+/// The record's column in files written before history took CloudTrail Lake's schema.
+const OLD_EVENT_COLUMN: &str = "cloudtrailevent";
 
-/// The file schema. Column names follow CloudTrail Lake's event schema where it has the field; `cloudtrailevent`
-/// is the record itself (LookupEvents' `CloudTrailEvent`), and `seq`, last, the record's journal sequence number.
+/// The file schema: CloudTrail Lake's columns for CloudTrail events (see [`crate::lake::schema`]; `eventjson` is
+/// the record byte for byte, LookupEvents' `CloudTrailEvent`), and `seq`, last, the record's journal sequence number.
 pub(crate) fn schema() -> SchemaRef {
-    let list = || DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
-    Arc::new(Schema::new(vec![
-        Field::new("eventtime", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
-        Field::new("eventid", DataType::Utf8, false),
-        Field::new("eventname", DataType::Utf8, false),
-        Field::new("eventsource", DataType::Utf8, false),
-        Field::new("awsregion", DataType::Utf8, false),
-        Field::new("recipientaccountid", DataType::Utf8, false),
-        Field::new("eventcategory", DataType::Utf8, false),
-        Field::new("readonly", DataType::Boolean, true),
-        Field::new("username", DataType::Utf8, true),
-        Field::new("accesskeyid", DataType::Utf8, true),
-        Field::new("resourcetypes", list(), false),
-        Field::new("resourcenames", list(), false),
-        Field::new(EVENT_COLUMN, DataType::Utf8, false),
-        Field::new("seq", DataType::UInt64, false),
-    ]))
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    Arc::clone(SCHEMA.get_or_init(|| {
+        let lake = TableKind::CloudTrail.schema();
+        let mut fields: Vec<Field> = lake.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(Field::new("seq", DataType::UInt64, false));
+        Arc::new(Schema::new(fields))
+    }))
 }
 
-/// Leaf column indexes (each list column is one leaf).
-const EVENT_LEAF: usize = 12;
-const SEQ_LEAF: usize = 13;
+/// The leaf (Parquet column) index of a top-level column of a file.
+fn leaf(meta: &ArrowReaderMetadata, name: &str) -> Option<usize> {
+    meta.parquet_schema().columns().iter().position(|c| c.path().parts() == [name])
+}
 
 /// Columns with few distinct values: their dictionary-encoded pages are small already, and left uncompressed they
 /// are read without a zstd context, whose creation per column chunk dominated scans of them.
@@ -80,6 +75,11 @@ fn properties() -> WriterProperties {
     for column in PLAIN_COLUMNS {
         builder = builder.set_column_compression(ColumnPath::from(column), Compression::UNCOMPRESSED);
     }
+    // Columns whose every value differs: a dictionary would only be built and thrown away.
+    for column in ["eventid", "requestid", "eventjsonchecksum"] {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
+    }
+    builder = builder.set_column_statistics_enabled(ColumnPath::from("eventjsonchecksum"), EnabledStatistics::None);
     builder
         .set_write_batch_size(EVENT_PAGE_ROWS)
         .set_max_row_group_row_count(Some(256 * 1024))
@@ -223,20 +223,14 @@ impl Segment {
         let tmp_parquet = date_dir.join(format!(".{stem}.parquet.tmp"));
         let tmp_idx = date_dir.join(format!(".{stem}.idx.tmp"));
 
-        let file = File::create(&tmp_parquet).map_err(crate::io(&tmp_parquet))?;
-        let mut writer = ArrowWriter::try_new(file, schema(), Some(properties()))?;
+        write_parquet(&tmp_parquet, events)?;
         let mut index = Builder::default();
-        for chunk in events.chunks(BATCH_ROWS) {
-            writer.write(&batch(chunk)?)?;
-            for e in chunk {
-                let part = (e.fields.account_id.as_str(), e.fields.region.as_str(), category_of(e));
-                let hashes = attribute_hashes(part, attribute_values(&e.fields));
-                index.push(part, e.fields.time_ms, e.seq, &hashes, event_id_hash(e));
-                index.raw_bytes += e.raw.len() as u64;
-            }
+        for e in events {
+            let part = (e.fields.account_id.as_str(), e.fields.region.as_str(), category_of(e));
+            let hashes = attribute_hashes(part, attribute_values(&e.fields));
+            index.push(part, e.fields.time_ms, e.seq, &hashes, event_id_hash(e));
+            index.raw_bytes += e.raw.len() as u64;
         }
-        let file = writer.into_inner()?;
-        file.sync_all().map_err(crate::io(&tmp_parquet))?;
         index.write(&tmp_idx, replaced)?;
         File::open(&tmp_idx).and_then(|f| f.sync_all()).map_err(crate::io(&tmp_idx))?;
 
@@ -247,6 +241,22 @@ impl Segment {
         sync_dir(&date_dir)?;
         sync_dir(dir)?;
         Segment::open(&date_dir, date, lo, hi)
+    }
+
+    /// The file in the current schema: a file written before history took CloudTrail Lake's schema is rewritten
+    /// into it, row for row (so its index stays true), and replaces the old one atomically.
+    pub fn upgraded(self) -> Result<Segment> {
+        if leaf(self.metadata()?, OLD_EVENT_COLUMN).is_none() {
+            return Ok(self);
+        }
+        let events = self.read_all()?;
+        let date_dir = self.parquet_path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let tmp = date_dir.join(format!(".{}.parquet.tmp", file_stem(self.lo, self.hi)));
+        write_parquet(&tmp, &events.iter().collect::<Vec<_>>())?;
+        std::fs::rename(&tmp, &self.parquet_path).map_err(crate::io(&self.parquet_path))?;
+        sync_dir(&date_dir)?;
+        tracing::info!(file = %self.name(), "event history file rewritten in CloudTrail Lake's schema");
+        Segment::open(&date_dir, &self.date, self.lo, self.hi)
     }
 
     /// Removes the file and its index (open handles keep working until dropped).
@@ -303,7 +313,8 @@ impl Segment {
             selectors.push(RowSelector::select(1));
             at = r + 1;
         }
-        let mask = ProjectionMask::leaves(meta.parquet_schema(), [EVENT_LEAF]);
+        let event = leaf(&meta, EVENT_COLUMN).ok_or_else(|| self.corrupt("no eventjson column"))?;
+        let mask = ProjectionMask::leaves(meta.parquet_schema(), [event]);
         let file = self.parquet.try_clone().map_err(crate::io(&self.parquet_path))?;
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta)
             .with_projection(mask)
@@ -325,7 +336,11 @@ impl Segment {
     /// Every event of the file, in file order (for compaction).
     pub fn read_all(&self) -> Result<Vec<StoredEvent>> {
         let meta = self.metadata()?.clone();
-        let mask = ProjectionMask::leaves(meta.parquet_schema(), [SEQ_LEAF, EVENT_LEAF]);
+        let event = leaf(&meta, EVENT_COLUMN)
+            .or_else(|| leaf(&meta, OLD_EVENT_COLUMN))
+            .ok_or_else(|| self.corrupt("no eventjson column"))?;
+        let seq = leaf(&meta, "seq").ok_or_else(|| self.corrupt("no seq column"))?;
+        let mask = ProjectionMask::leaves(meta.parquet_schema(), [seq, event]);
         let file = self.parquet.try_clone().map_err(crate::io(&self.parquet_path))?;
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta)
             .with_projection(mask)
@@ -355,44 +370,25 @@ impl Segment {
     }
 }
 
-pub(crate) fn batch(events: &[&StoredEvent]) -> Result<RecordBatch> {
-    let strings = |f: &dyn Fn(&StoredEvent) -> Option<&str>| -> ArrayRef {
-        Arc::new(events.iter().map(|e| f(e)).collect::<StringArray>())
-    };
-    type Resource = (Option<String>, Option<String>);
-    let lists = |pick: fn(&Resource) -> &Option<String>| -> ArrayRef {
-        let mut b = ListBuilder::new(StringBuilder::new());
-        for e in events {
-            for r in &e.fields.resources {
-                b.values().append_option(pick(r).as_deref());
-            }
-            b.append(true);
-        }
-        Arc::new(b.finish())
-    };
-    let mut read_only = BooleanBuilder::with_capacity(events.len());
-    for e in events {
-        read_only.append_option(e.fields.read_only);
+/// Writes `events` (in file order) as a Parquet file of [`schema`] at `path`, synced.
+fn write_parquet(path: &Path, events: &[&StoredEvent]) -> Result<()> {
+    let file = File::create(path).map_err(crate::io(path))?;
+    let mut writer = ArrowWriter::try_new(file, schema(), Some(properties()))?;
+    for chunk in events.chunks(BATCH_ROWS) {
+        writer.write(&batch(chunk)?)?;
     }
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(
-            TimestampMillisecondArray::from(events.iter().map(|e| e.fields.time_ms).collect::<Vec<_>>())
-                .with_timezone("UTC"),
-        ),
-        strings(&|e| Some(&e.fields.event_id)),
-        strings(&|e| Some(&e.fields.event_name)),
-        strings(&|e| Some(&e.fields.event_source)),
-        strings(&|e| Some(&e.fields.region)),
-        strings(&|e| Some(&e.fields.account_id)),
-        strings(&|e| Some(category_of(e).name())),
-        Arc::new(read_only.finish()),
-        strings(&|e| e.fields.username.as_deref()),
-        strings(&|e| e.fields.access_key_id.as_deref()),
-        lists(|r| &r.0),
-        lists(|r| &r.1),
-        strings(&|e| Some(&e.raw)),
-        Arc::new(UInt64Array::from(events.iter().map(|e| e.seq).collect::<Vec<_>>())),
-    ];
+    writer.into_inner()?.sync_all().map_err(crate::io(path))
+}
+
+/// Events as one batch of [`schema`]: each record converted into Lake's columns, then its sequence number.
+pub(crate) fn batch(events: &[&StoredEvent]) -> Result<RecordBatch> {
+    let records: Vec<&str> = events.iter().map(|e| &*e.raw).collect();
+    let lake = crate::lake::schema::text_records_batch(&TableKind::CloudTrail.schema(), &records)?;
+    if lake.num_rows() != events.len() {
+        return Err(Error::Corrupt { path: PathBuf::new(), reason: "an event history cannot convert".into() });
+    }
+    let mut columns = lake.columns().to_vec();
+    columns.push(Arc::new(UInt64Array::from(events.iter().map(|e| e.seq).collect::<Vec<_>>())));
     Ok(RecordBatch::try_new(schema(), columns)?)
 }
 

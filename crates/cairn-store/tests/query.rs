@@ -103,9 +103,10 @@ fn check(h: &History, model: &[Model], seed: u64) {
             assert_eq!(rows(h, account, &sql), expect, "{sql}");
         }
 
-        // String functions, patterns and list functions over both the tail's and the files' columns.
+        // String functions, patterns, lists and structs of Lake's schema over both the tail's and the files' columns.
         let sql = "SELECT lower(eventname), count(*) FROM history WHERE regexp_like(eventname, '^(Create|Run)') \
-                   AND eventsource LIKE 'cloud%' AND array_has(resourcenames, 'trail-1') GROUP BY 1 ORDER BY 1";
+                   AND eventsource LIKE 'cloud%' AND resources[1]['arn'] = 'trail-1' AND useridentity.username = 'alice' \
+                   AND useridentity.sessioncontext.sessionissuer.arn IS NULL GROUP BY 1 ORDER BY 1";
         let mut expect: Vec<Vec<String>> = ["CreateTrail", "RunInstances"]
             .iter()
             .map(|n| {
@@ -151,7 +152,7 @@ fn queries_match_the_model_across_tail_files_compaction_and_reopen() {
 
     // The whole record comes back byte for byte.
     let (m, raw) = stored.iter().find(|(m, _)| m.time_ms > NOW - 80 * DAY).unwrap();
-    let got = rows(&h, m.account, &format!("SELECT cloudtrailevent FROM history WHERE eventid = '{}'", m.id));
+    let got = rows(&h, m.account, &format!("SELECT eventjson FROM history WHERE eventid = '{}'", m.id));
     assert_eq!(got, vec![vec![String::from_utf8(raw.clone()).unwrap()]]);
     let other = ACCOUNTS.iter().find(|a| **a != m.account).unwrap();
     assert!(rows(&h, other, &format!("SELECT eventid FROM history WHERE eventid = '{}'", m.id)).is_empty());
@@ -164,6 +165,73 @@ fn queries_match_the_model_across_tail_files_compaction_and_reopen() {
     drop(h);
     let h = History::open(&dir.0, u64::MAX).unwrap();
     check(&h, &model, 3);
+}
+
+/// Rewrites every history file under `dir` as cairn wrote them before history took Lake's schema: the record in
+/// `cloudtrailevent` (beside a few of the old columns), then `seq`; the index files stay as they are.
+fn write_old_format(dir: &std::path::Path) -> usize {
+    use arrow_array::cast::AsArray;
+    use arrow_array::{ArrayRef, RecordBatch};
+    use std::sync::Arc;
+    let mut rewritten = 0;
+    for date in std::fs::read_dir(dir).unwrap() {
+        for f in std::fs::read_dir(date.unwrap().path()).unwrap() {
+            let path = f.unwrap().path();
+            if path.extension().is_none_or(|e| e != "parquet") {
+                continue;
+            }
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                std::fs::File::open(&path).unwrap(),
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+            let batches: Vec<RecordBatch> = reader
+                .map(|b| {
+                    let b = b.unwrap();
+                    let pick = |name: &'static str| (name, Arc::clone(b.column_by_name(name).unwrap()) as ArrayRef);
+                    let event = b.column_by_name("eventjson").unwrap().as_string::<i32>().clone();
+                    RecordBatch::try_from_iter([
+                        pick("eventid"),
+                        pick("eventname"),
+                        ("cloudtrailevent", Arc::new(event) as ArrayRef),
+                        pick("seq"),
+                    ])
+                    .unwrap()
+                })
+                .collect();
+            let file = std::fs::File::create(&path).unwrap();
+            let mut w = parquet::arrow::ArrowWriter::try_new(file, batches[0].schema(), None).unwrap();
+            for b in &batches {
+                w.write(b).unwrap();
+            }
+            w.close().unwrap();
+            rewritten += 1;
+        }
+    }
+    rewritten
+}
+
+#[test]
+fn files_from_before_the_lake_schema_are_rewritten_in_it_at_open() {
+    let dir = temp_dir("query-upgrade");
+    let stored = events(600, 0x01d_f11e);
+    let model: Vec<Model> = stored.iter().map(|(m, _)| m.clone()).collect();
+    let h = History::open(&dir.0, 0).unwrap();
+    h.insert_batch(stored.iter().enumerate().map(|(i, (_, raw))| (i as u64 + 1, raw.as_slice())), NOW - 20 * DAY);
+    h.flush(u64::MAX).unwrap();
+    drop(h);
+    assert!(write_old_format(&dir.0) > 0);
+
+    let h = History::open(&dir.0, u64::MAX).unwrap();
+    check(&h, &model, 4);
+    let (m, raw) = stored.iter().find(|(m, _)| m.time_ms > NOW - 80 * DAY).unwrap();
+    let got = rows(
+        &h,
+        m.account,
+        &format!("SELECT eventjson, useridentity.username FROM history WHERE eventid = '{}'", m.id),
+    );
+    assert_eq!(got, vec![vec![String::from_utf8(raw.clone()).unwrap(), "alice".into()]]);
 }
 
 #[test]
@@ -210,7 +278,7 @@ fn limits_on_rows_and_memory_hold() {
     assert_eq!((r.rows.len(), r.truncated), (1, false));
 
     let tiny = QueryLimits { memory_bytes: 64 << 10, ..QueryLimits::default() };
-    let sql = "SELECT a.cloudtrailevent FROM history a JOIN history b ON a.eventname = b.eventname ORDER BY 1";
+    let sql = "SELECT a.eventjson FROM history a JOIN history b ON a.eventname = b.eventname ORDER BY 1";
     match run_with(&h, ACCOUNTS[0], sql, &tiny) {
         Err(Error::QueryResources(_)) => {}
         other => panic!("{other:?}"),

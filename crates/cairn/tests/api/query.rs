@@ -66,13 +66,11 @@ async fn sql_answers_over_tail_and_files_for_the_callers_account_only() {
     let trail = sql(
         &server,
         MGMT,
-        "SELECT awsregion, readonly, resourcenames, cloudtrailevent FROM history WHERE eventname = 'CreateTrail'",
+        "SELECT awsregion, readonly, element_at(requestparameters, 'name'), eventjson FROM history \
+         WHERE eventname = 'CreateTrail'",
     );
     assert_eq!(trail.len(), 1);
-    assert_eq!(
-        (&trail[0][0], &trail[0][1], &trail[0][2]),
-        (&json!("eu-west-1"), &json!("false"), &json!("[sql-trail]"))
-    );
+    assert_eq!((&trail[0][0], &trail[0][1], &trail[0][2]), (&json!("eu-west-1"), &json!("false"), &json!("sql-trail")));
     let record: Value = serde_json::from_str(trail[0][3].as_str().unwrap()).unwrap();
     assert_eq!(record["requestParameters"]["name"], "sql-trail");
 
