@@ -28,7 +28,7 @@ else
 fi
 gzip_bytes=$(du -sb "$archive" | cut -f1)
 sync; echo "reading the archive once so that all three runs find it in the page cache" >&2
-cat $(find "$archive" -name '*.json.gz') > /dev/null
+find "$archive" -name '*.json.gz' -print0 | xargs -0 cat > /dev/null
 
 floor=$("$loadgen" parse-floor --dir "$archive" --threads "$THREADS")
 start=$(date +%s.%N)

@@ -325,7 +325,7 @@ impl Lake {
                             let mut g = state.lock().unwrap_or_else(|p| p.into_inner());
                             for (date, part) in parts {
                                 let b = g.buffers.entry(date).or_default();
-                                b.bytes += part.get_array_memory_size();
+                                b.bytes += record_bytes(&part);
                                 b.batches.push(part);
                             }
                             g.done[i] = true;
@@ -393,8 +393,13 @@ struct Gather {
     lowest_open: usize,
 }
 
-/// Bytes of rows a date gathers before they are written, whatever files are left.
-const FLUSH_BYTES: usize = 512 << 20;
+/// The size of a batch's records as JSON (its `eventjson` column).
+fn record_bytes(batch: &RecordBatch) -> usize {
+    batch.column_by_name("eventjson").map_or(0, |c| c.as_string::<i32>().values().len())
+}
+
+/// Bytes of records (as JSON) a date gathers before they are written, whatever files are left.
+const FLUSH_BYTES: usize = 256 << 20;
 
 impl Gather {
     /// Takes the dates to write: those before the day before `open_date` (the date of the first file not done;
