@@ -280,6 +280,37 @@ impl<'de> DeserializeSeed<'de> for &mut Column {
     }
 }
 
+/// A visitor's answer to a JSON scalar or null (booleans, numbers, strings, null) where its column wants an object or
+/// an array: `$value`, computed from the visitor.
+macro_rules! scalars_read_as {
+    ($ty:ty, |$v:ident| $value:expr) => {
+        fn visit_bool<E>(self, _: bool) -> Result<$ty, E> {
+            let $v = self;
+            Ok($value)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<$ty, E> {
+            let $v = self;
+            Ok($value)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<$ty, E> {
+            let $v = self;
+            Ok($value)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<$ty, E> {
+            let $v = self;
+            Ok($value)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<$ty, E> {
+            let $v = self;
+            Ok($value)
+        }
+        fn visit_unit<E>(self) -> Result<$ty, E> {
+            let $v = self;
+            Ok($value)
+        }
+    };
+}
+
 /// Skips what is left of a sequence or object that does not fit its column.
 fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
     while seq.next_element::<IgnoredAny>()?.is_some() {}
@@ -306,30 +337,7 @@ impl<'de> Visitor<'de> for Object<'_> {
         self.0.append_null();
         drain_seq(seq)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        self.0.append_null();
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        self.0.append_null();
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        self.0.append_null();
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        self.0.append_null();
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        self.0.append_null();
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        self.0.append_null();
-        Ok(())
-    }
+    scalars_read_as!((), |v| v.0.append_null());
 }
 
 /// A map column's value: an object's members (their count), or `None` for anything else.
@@ -356,24 +364,7 @@ impl<'de> Visitor<'de> for MapEntries<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<i32>, A::Error> {
         drain_seq(seq).map(|()| None)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Option<i32>, E> {
-        Ok(None)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Option<i32>, E> {
-        Ok(None)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Option<i32>, E> {
-        Ok(None)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Option<i32>, E> {
-        Ok(None)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Option<i32>, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Option<i32>, E> {
-        Ok(None)
-    }
+    scalars_read_as!(Option<i32>, |_v| None);
 }
 
 /// A list column's value: an array's items (their count), or `None` for anything else.
@@ -394,24 +385,7 @@ impl<'de> Visitor<'de> for ListItems<'_> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<i32>, A::Error> {
         drain_map(map).map(|()| None)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Option<i32>, E> {
-        Ok(None)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Option<i32>, E> {
-        Ok(None)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Option<i32>, E> {
-        Ok(None)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Option<i32>, E> {
-        Ok(None)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Option<i32>, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Option<i32>, E> {
-        Ok(None)
-    }
+    scalars_read_as!(Option<i32>, |_v| None);
 }
 
 /// A boolean, number or timestamp column's value: the value when it reads as one (booleans and numbers may come as
