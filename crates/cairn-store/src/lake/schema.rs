@@ -7,7 +7,7 @@
 //! they are and any other value as its JSON text, as Lake shows `requestparameters`. Values of the wrong shape read as
 //! null rather than failing the record: real archives are messy.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arrow_array::builder::StringBuilder;
 use arrow_array::{ArrayRef, RecordBatch};
@@ -95,17 +95,21 @@ sourceipaddress:string,recipientaccountid:string,additionaleventdata:map<string,
 ];
 
 impl TableKind {
-    /// The table schema of this kind of store.
+    /// The table schema of this kind of store (parsed once; every record conversion asks for it).
     pub fn schema(self) -> SchemaRef {
-        let columns = match self {
-            TableKind::CloudTrail => CLOUDTRAIL_COLUMNS,
-            TableKind::ActivityAuditLog => ACTIVITY_COLUMNS,
+        static CLOUDTRAIL: OnceLock<SchemaRef> = OnceLock::new();
+        static ACTIVITY: OnceLock<SchemaRef> = OnceLock::new();
+        let (cell, columns) = match self {
+            TableKind::CloudTrail => (&CLOUDTRAIL, CLOUDTRAIL_COLUMNS),
+            TableKind::ActivityAuditLog => (&ACTIVITY, ACTIVITY_COLUMNS),
         };
-        let fields: Vec<Field> = columns
-            .iter()
-            .map(|(name, ty)| Field::new(*name, parse_type(ty).expect("schemas above are well formed"), true))
-            .collect();
-        Arc::new(Schema::new(fields))
+        Arc::clone(cell.get_or_init(|| {
+            let fields: Vec<Field> = columns
+                .iter()
+                .map(|(name, ty)| Field::new(*name, parse_type(ty).expect("schemas above are well formed"), true))
+                .collect();
+            Arc::new(Schema::new(fields))
+        }))
     }
 }
 
