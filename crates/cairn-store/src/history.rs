@@ -18,6 +18,7 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
+use crate::chunks::View;
 use crate::extract::{extract, EventFields, LookupKey};
 use crate::index::key_hash;
 use crate::segment::{category_of, date_of, event_id_hash, parse_stem, Segment};
@@ -394,9 +395,9 @@ impl History {
     /// What a query of one account reads: its tail events from `low` on and every file that may hold such events,
     /// all taken at one instant, so each event is in exactly one of them. The files stay
     /// readable while the snapshot lives, even if a compaction or expiry removes them meanwhile.
-    pub(crate) fn snapshot(&self, account: &str, low: i64) -> (Vec<Arc<StoredEvent>>, Vec<Arc<Segment>>) {
+    pub(crate) fn snapshot(&self, account: &str, low: i64) -> (View<Arc<StoredEvent>>, Vec<Arc<Segment>>) {
         let state = self.read();
-        let tail = state.tail.events_of(account, low);
+        let tail = state.tail.view_of(account, low);
         let files = state
             .dates
             .values()

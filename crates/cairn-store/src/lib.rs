@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+mod chunks;
 pub mod extract;
 pub mod history;
 mod index;

@@ -46,6 +46,7 @@ use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaData;
 
+use crate::chunks::View;
 use crate::history::{History, StoredEvent, RETENTION_MS};
 use crate::segment::{self, Segment};
 use crate::{Error, Result};
@@ -171,7 +172,7 @@ pub(crate) fn classify(e: DataFusionError) -> Error {
 struct Snapshot {
     account: String,
     cutoff_ms: i64,
-    tail: Vec<Arc<StoredEvent>>,
+    tail: View<Arc<StoredEvent>>,
     files: Vec<Arc<Segment>>,
     /// What the scan reads: [`scan_schema`].
     scan: SchemaRef,
@@ -220,8 +221,9 @@ pub(crate) fn to_view(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBa
 }
 
 /// Tail events as one batch of [`scan_schema`].
-fn tail_batch(events: &[&StoredEvent], schema: &SchemaRef) -> Result<RecordBatch> {
-    to_view(segment::batch(events)?, schema)
+fn tail_batch(events: &[Arc<StoredEvent>], schema: &SchemaRef) -> Result<RecordBatch> {
+    let events: Vec<&StoredEvent> = events.iter().map(|e| e.as_ref()).collect();
+    to_view(segment::batch(&events)?, schema)
 }
 
 #[async_trait]
@@ -255,11 +257,9 @@ impl TableProvider for Snapshot {
         let file_schema = &self.scan;
         let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
 
-        let tail: Vec<&StoredEvent> =
-            self.tail.iter().filter(|e| (low..=high).contains(&e.fields.time_ms)).map(|e| e.as_ref()).collect();
-        if !tail.is_empty() {
-            let batches =
-                tail.chunks(8192).map(|c| tail_batch(c, file_schema)).collect::<Result<Vec<_>>>().map_err(external)?;
+        // Tail events in sealed chunks were converted by an earlier query, most likely.
+        let batches = self.tail.batches(low, high, |events| tail_batch(events, file_schema)).map_err(external)?;
+        if !batches.is_empty() {
             inputs.push(MemorySourceConfig::try_new_exec(
                 &[batches],
                 Arc::clone(file_schema),

@@ -1,13 +1,15 @@
 //! The in-memory tail of event history: events applied from the journal since the last flush to Parquet.
 //!
 //! Each (account, region, category) partition keeps its events ordered by (eventTime, journal sequence) and one
-//! ordered index per lookup attribute value, so a page costs a range scan over matching events only.
+//! ordered index per lookup attribute value, so a page costs a range scan over matching events only. Each account's
+//! events are also kept in arrival order in [`Chunks`], which SQL queries read converted to Arrow.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
 
+use crate::chunks::{Chunks, Timed, View};
 use crate::extract::LookupKey;
 use crate::history::{Category, StoredEvent};
 use crate::index::value_hash;
@@ -108,6 +110,8 @@ type PartKey = (String, String, Category);
 #[derive(Debug, Default)]
 pub(crate) struct Tail {
     partitions: HashMap<PartKey, Partition>,
+    /// Each account's events in arrival order, for queries.
+    accounts: HashMap<String, Chunks<Arc<StoredEvent>>>,
     len: usize,
     bytes: usize,
 }
@@ -117,10 +121,15 @@ impl Tail {
     pub fn insert(&mut self, event: StoredEvent) -> bool {
         let key = (event.fields.account_id.clone(), event.fields.region.clone(), category_of(&event));
         let bytes = event.raw.len();
-        let added = self.partitions.entry(key).or_default().insert(Arc::new(event));
+        let event = Arc::new(event);
+        let added = self.partitions.entry(key).or_default().insert(Arc::clone(&event));
         if added {
             self.len += 1;
             self.bytes += bytes;
+            match self.accounts.get_mut(&event.fields.account_id) {
+                Some(chunks) => chunks.push(event),
+                None => self.accounts.entry(event.fields.account_id.clone()).or_default().push(event),
+            }
         }
         added
     }
@@ -174,20 +183,20 @@ impl Tail {
             }
         }
         self.partitions.retain(|_, p| !p.events.is_empty());
+        for chunks in self.accounts.values_mut() {
+            chunks.retain(|e| keep(e));
+        }
+        self.accounts.retain(|_, c| !c.is_empty());
         if self.partitions.is_empty() {
             // Give the maps' memory back after a flush.
             self.partitions = HashMap::new();
+            self.accounts = HashMap::new();
         }
     }
 
-    /// Every event of an account, over its regions and categories, whose eventTime is `low` or later.
-    pub fn events_of(&self, account: &str, low: i64) -> Vec<Arc<StoredEvent>> {
-        let range = (Bound::Included((low, 0)), Bound::Unbounded);
-        self.partitions
-            .iter()
-            .filter(|((a, _, _), _)| a == account)
-            .flat_map(|(_, p)| p.events.range(range).map(|(_, e)| Arc::clone(e)))
-            .collect()
+    /// The events of an account, over its regions and categories, that may have an eventTime of `low` or later.
+    pub fn view_of(&self, account: &str, low: i64) -> View<Arc<StoredEvent>> {
+        self.accounts.get(account).map(|c| c.view(low)).unwrap_or_default()
     }
 
     /// Up to `n` events of a partition within `range`, newest first, holding `attribute` when given.
@@ -208,5 +217,11 @@ impl Tail {
                 None => Vec::new(),
             },
         }
+    }
+}
+
+impl Timed for Arc<StoredEvent> {
+    fn time_ms(&self) -> i64 {
+        self.fields.time_ms
     }
 }

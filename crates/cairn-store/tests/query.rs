@@ -167,6 +167,25 @@ fn queries_match_the_model_across_tail_files_compaction_and_reopen() {
     check(&h, &model, 3);
 }
 
+/// A tail larger than one chunk per account: its sealed chunks are converted by the first query and read again by
+/// the next ones, with time bounds and the retention cut-off applied to them, and a flush that takes part of a chunk
+/// leaves the rest answering as before.
+#[test]
+fn a_tail_of_many_chunks_answers_as_the_model_before_and_after_a_partial_flush() {
+    let dir = temp_dir("query-chunks");
+    let stored = events(12_000, 0xc40c);
+    let model: Vec<Model> = stored.iter().map(|(m, _)| m.clone()).collect();
+    let h = History::open(&dir.0, 0).unwrap();
+    h.insert_batch(stored.iter().enumerate().map(|(i, (_, raw))| (i as u64 + 1, raw.as_slice())), NOW - 20 * DAY);
+    assert_eq!((h.tail_size().0, h.file_count()), (12_000, 0));
+    check(&h, &model, 4);
+    check(&h, &model, 5);
+    // Events 1..=5000 go to files: each account's first chunk loses part of its events.
+    h.flush(5001).unwrap();
+    assert_eq!(h.tail_size().0, 7_000);
+    check(&h, &model, 6);
+}
+
 /// Rewrites every history file under `dir` as cairn wrote them before history took Lake's schema: the record in
 /// `cloudtrailevent` (beside a few of the old columns), then `seq`; the index files stay as they are.
 fn write_old_format(dir: &std::path::Path) -> usize {

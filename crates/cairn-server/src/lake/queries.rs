@@ -319,12 +319,7 @@ fn with_empty(
     cutoffs: &[(String, cairn_store::lake::TableKind, i64)],
 ) -> HashMap<String, cairn_store::lake::StoreSnapshot> {
     for (id, kind, cutoff) in cutoffs {
-        snapshots.entry(id.clone()).or_insert_with(|| cairn_store::lake::StoreSnapshot {
-            kind: *kind,
-            tail: Vec::new(),
-            files: Vec::new(),
-            cutoff_ms: *cutoff,
-        });
+        snapshots.entry(id.clone()).or_insert_with(|| cairn_store::lake::StoreSnapshot::empty(*kind, *cutoff));
     }
     snapshots
 }

@@ -26,6 +26,7 @@ pub use files::LakeFile;
 pub use schema::TableKind;
 pub use sql::{LakeAnswer, LakeLimits, QueryStats};
 
+use crate::chunks::{Chunks, Timed, View};
 use crate::segment::date_of;
 use crate::Result;
 
@@ -41,14 +42,14 @@ pub struct TailEvent {
 #[derive(Debug)]
 struct StoreData {
     kind: TableKind,
-    tail: Vec<TailEvent>,
+    tail: Chunks<TailEvent>,
     tail_bytes: usize,
     files: Vec<Arc<LakeFile>>,
 }
 
 impl StoreData {
     fn new(kind: TableKind) -> StoreData {
-        StoreData { kind, tail: Vec::new(), tail_bytes: 0, files: Vec::new() }
+        StoreData { kind, tail: Chunks::default(), tail_bytes: 0, files: Vec::new() }
     }
 }
 
@@ -56,10 +57,17 @@ impl StoreData {
 #[derive(Debug, Clone)]
 pub struct StoreSnapshot {
     pub kind: TableKind,
-    pub tail: Vec<TailEvent>,
+    pub tail: View<TailEvent>,
     pub files: Vec<Arc<LakeFile>>,
     /// Events before this eventTime (milliseconds) are past retention.
     pub cutoff_ms: i64,
+}
+
+impl StoreSnapshot {
+    /// A store with no data yet.
+    pub fn empty(kind: TableKind, cutoff_ms: i64) -> StoreSnapshot {
+        StoreSnapshot { kind, tail: View::default(), files: Vec::new(), cutoff_ms }
+    }
 }
 
 /// Every event data store's data, under `<data>/lake/<store id>/`.
@@ -207,7 +215,7 @@ impl Lake {
         let d = stores.get(id)?;
         Some(StoreSnapshot {
             kind: d.kind,
-            tail: d.tail.iter().filter(|e| e.time_ms >= cutoff_ms).cloned().collect(),
+            tail: d.tail.view(cutoff_ms),
             files: d.files.iter().filter(|f| f.date >= date_of(cutoff_ms)).cloned().collect(),
             cutoff_ms,
         })
@@ -215,6 +223,12 @@ impl Lake {
 }
 
 /// Tail events as one batch of the kind's schema.
+impl Timed for TailEvent {
+    fn time_ms(&self) -> i64 {
+        self.time_ms
+    }
+}
+
 pub(crate) fn batch(kind: TableKind, events: &[TailEvent]) -> Result<RecordBatch> {
     let records: Vec<&[u8]> = events.iter().map(|e| &e.record[..]).collect();
     schema::records_batch(&kind.schema(), &records)

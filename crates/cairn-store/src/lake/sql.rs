@@ -37,6 +37,7 @@ use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Query, SelectItem, SetExp
 use futures::StreamExt;
 
 use super::{dialect, StoreSnapshot, TableKind, TailEvent};
+use crate::chunks::View;
 use crate::query::{classify, engine, parquet_scan, session, time_bounds, to_view, view_schema};
 use crate::segment::date_of;
 use crate::{Error, QueryLimits, Result};
@@ -255,7 +256,7 @@ pub async fn check(prepared: &Prepared, stores: &[(String, TableKind)]) -> Resul
     let ctx = session(&QueryLimits::default())?;
     super::functions::register(&ctx);
     for (id, kind) in stores {
-        let empty = StoreSnapshot { kind: *kind, tail: Vec::new(), files: Vec::new(), cutoff_ms: 0 };
+        let empty = StoreSnapshot::empty(*kind, 0);
         ctx.register_table(id.as_str(), Arc::new(StoreTable::new(empty))).map_err(engine)?;
     }
     let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
@@ -334,14 +335,12 @@ impl TableProvider for StoreTable {
         }
 
         let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
-        let tail: Vec<TailEvent> =
-            self.snapshot.tail.iter().filter(|e| (low..=high).contains(&e.time_ms)).cloned().collect();
-        if !tail.is_empty() {
-            let batches = tail
-                .chunks(8192)
-                .map(|c| super::batch(self.snapshot.kind, c).and_then(|b| to_view(b, &self.schema)))
-                .collect::<Result<Vec<_>>>()
-                .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
+        let batches = (self.snapshot.tail)
+            .batches(low, high, |events| {
+                super::batch(self.snapshot.kind, events).and_then(|b| to_view(b, &self.schema))
+            })
+            .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
+        if !batches.is_empty() {
             inputs.push(MemorySourceConfig::try_new_exec(&[batches], Arc::clone(&self.schema), Some(inner.clone()))?);
         }
         if !files.is_empty() {
@@ -472,7 +471,7 @@ pub fn fuzz_statement(statement: &[u8]) {
                 TailEvent { seq, time_ms: 1_767_225_600_000 + seq as i64 * 60_000, record: Arc::from(e.to_string().into_bytes()) }
             })
             .collect();
-        StoreSnapshot { kind: TableKind::CloudTrail, tail, files: Vec::new(), cutoff_ms: 0 }
+        StoreSnapshot { kind: TableKind::CloudTrail, tail: View::of(tail), files: Vec::new(), cutoff_ms: 0 }
     });
     let Ok(text) = std::str::from_utf8(statement) else { return };
     let Ok(prepared) = prepare(&text.replace("EDS", ID), |w| w == ID) else { return };
