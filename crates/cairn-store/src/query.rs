@@ -270,7 +270,10 @@ impl TableProvider for Snapshot {
         let mut files = Vec::new();
         for s in self.files.iter().filter(|s| s.times.0 <= high && low <= s.times.1) {
             if let Some(rows) = account_rows(s, &self.account, low, high).map_err(external)? {
+                // Every history file has the scan's schema: given it, the reader neither decodes the schema
+                // stored in each file nor converts the strings it reads to views afterwards.
                 let file = PartitionedFile::new(s.name(), s.size)
+                    .with_arrow_schema(Arc::clone(file_schema))
                     .with_extension(SegmentFile(Arc::clone(s)))
                     .with_extension(ParquetRowSelection::new(rows));
                 files.push(file);
@@ -340,9 +343,15 @@ fn account_rows(s: &Segment, account: &str, low: i64, high: i64) -> Result<Optio
     let io = |e| s.io_error(e);
     let mut ranges: Vec<Range<usize>> = Vec::new();
     for p in s.index.parts.iter().filter(|p| p.account == account) {
-        // Rows are newest first within a partition.
-        let first = s.index.first_row(p.start, p.end, |(t, _)| t <= high).map_err(io)?;
-        let end = s.index.first_row(first, p.end, |(t, _)| t < low).map_err(io)?;
+        // Rows are newest first within a partition. Bounds the whole file is within need no search of its keys.
+        let first = match high >= s.times.1 {
+            true => p.start,
+            false => s.index.first_row(p.start, p.end, |(t, _)| t <= high).map_err(io)?,
+        };
+        let end = match low <= s.times.0 {
+            true => p.end,
+            false => s.index.first_row(first, p.end, |(t, _)| t < low).map_err(io)?,
+        };
         if first < end {
             ranges.push(first as usize..end as usize);
         }
