@@ -344,7 +344,14 @@ impl TableProvider for StoreTable {
             inputs.push(MemorySourceConfig::try_new_exec(&[batches], Arc::clone(&self.schema), Some(inner.clone()))?);
         }
         if !files.is_empty() {
-            let parts = files.iter().map(|f| PartitionedFile::new(f.path.to_string_lossy(), f.size)).collect();
+            // Every file of a store has its kind's schema: given it, the reader neither decodes the schema stored
+            // in each file nor converts the strings it reads to views afterwards.
+            let parts = files
+                .iter()
+                .map(|f| {
+                    PartitionedFile::new(f.path.to_string_lossy(), f.size).with_arrow_schema(Arc::clone(&self.schema))
+                })
+                .collect();
             let source = ParquetSource::new(Arc::clone(&self.schema));
             let limit = if cut { None } else { limit };
             inputs.push(parquet_scan(state, source, &self.schema, parts, filters, inner.clone(), limit)?);
