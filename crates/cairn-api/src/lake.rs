@@ -142,6 +142,8 @@ pub struct DescribeQueryResponse {
     pub delivery_s3_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_data_store_owner_account_id: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -199,6 +201,8 @@ pub struct ListQueriesResponse {
 pub struct CancelQueryResponse {
     pub query_id: String,
     pub query_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_data_store_owner_account_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

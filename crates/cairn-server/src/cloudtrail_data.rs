@@ -141,7 +141,9 @@ fn authorize(app: &App, ctx: &Ctx, channel: &Channel, external_id: Option<&str>,
         resource: &arn,
         context: &context,
     };
-    let allowed = app.catalog.read(|s| s.resource_policy(&arn).map(|p| policies::allows(p, &request)));
+    let allowed = app
+        .catalog
+        .read(|s| s.resource_policy(&arn).map(|p| policies::allows(cairn_model::ResourceKind::Channel, p, &request)));
     if allowed == Some(true) {
         return Ok(());
     }

@@ -351,12 +351,12 @@ fn refresh(app: &Arc<App>, ctx: &Ctx, arn: &str, given: &BTreeMap<String, String
         d.widgets.iter().map(|w| bound(w, &values).and_then(|s| queries::plan(app, ctx, &s).map(|_| s))).collect();
     let started: Result<()> = statements.and_then(|statements| {
         d.widgets.iter().zip(statements).enumerate().try_for_each(|(i, (w, statement))| {
-            queries::launch(app, ctx, statement, None, Some(alias_of(w, i)), Some(id.clone())).map(|_| ()).map_err(
-                |e| match e.code {
+            queries::launch(app, ctx, None, statement, None, Some(alias_of(w, i)), Some(id.clone()))
+                .map(|_| ())
+                .map_err(|e| match e.code {
                     ErrorCode::MaxConcurrentQueries => ApiError::new(ErrorCode::ServiceQuotaExceeded, e.message),
                     _ => e,
-                },
-            )
+                })
         })
     });
     let failure = started.as_ref().err().map(|e| format!("{}: {}", e.code.shape_name(), e.message));

@@ -7,6 +7,7 @@
 //! saves the checkpoint; housekeeping drops events past each store's retention and removes stores whose wait after
 //! deletion is over.
 
+pub(crate) mod access;
 pub(crate) mod channels;
 pub(crate) mod dashboards;
 pub(crate) mod federation;
@@ -248,7 +249,7 @@ impl consumers::Sink for LakeSink {
 }
 
 /// Writes the tails to files (at `lake.flush_bytes`, or whatever they hold every `lake.flush_interval_seconds`),
-/// then saves the checkpoint.
+/// then saves the checkpoint, then merges the small files of dates that gathered many.
 async fn flusher(app: Arc<App>, progress: consumers::Progress) {
     let mut last_flush = Instant::now();
     loop {
@@ -270,6 +271,18 @@ async fn flusher(app: Arc<App>, progress: consumers::Progress) {
                 last_flush = Instant::now();
                 if f.events > 0 {
                     tracing::debug!(events = f.events, files = f.files, "Lake flushed");
+                }
+                if f.files > 0 {
+                    // Every file is now below the saved checkpoint: dates that gathered many small files merge them.
+                    let app = Arc::clone(&app);
+                    match tokio::task::spawn_blocking(move || app.lake.compact(applied)).await {
+                        Ok(Ok(c)) if c.merged > 0 => {
+                            tracing::debug!(merged = c.merged, written = c.written, "Lake compacted")
+                        }
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => tracing::warn!(error = %e, "cannot compact Lake files; they stay as they are"),
+                        Err(e) => tracing::warn!(error = %e, "the Lake compaction stopped"),
+                    }
                 }
             }
             Err(e) => {

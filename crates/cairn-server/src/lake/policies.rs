@@ -1,5 +1,5 @@
 //! Resource policies of channels and event data stores: Put, Get and DeleteResourcePolicy, with AWS's rules for
-//! each resource type's documents, and the check PutAuditEvents makes against a channel's policy.
+//! each resource type's documents, and the checks PutAuditEvents and other accounts' queries make against them.
 
 use cairn_api::channels::{PutResourcePolicyRequest, ResourcePolicyRequest, ResourcePolicyResponse};
 use cairn_api::shapes::Empty;
@@ -168,10 +168,9 @@ pub(crate) fn delete(app: &App, ctx: &Ctx, req: ResourcePolicyRequest) -> Result
     })
 }
 
-/// Whether a channel's policy lets `request` (PutAuditEvents by a principal of another account, with the
-/// request's `cloudtrail:ExternalId`) through. A policy that no longer parses grants nothing.
-pub(crate) fn allows(policy: &str, request: &cairn_policy::Request<'_>) -> bool {
-    Policy::parse(policy, &ResourcePolicyDialect(ResourceKind::Channel))
-        .map(|p| p.evaluate(request) == Decision::Allow)
-        .unwrap_or(false)
+/// Whether the policy of a resource of `kind` lets `request` through: PutAuditEvents into a channel by a principal
+/// of another account (with the request's `cloudtrail:ExternalId`), or a query action on an event data store. A
+/// policy that no longer parses grants nothing.
+pub(crate) fn allows(kind: ResourceKind, policy: &str, request: &cairn_policy::Request<'_>) -> bool {
+    Policy::parse(policy, &ResourcePolicyDialect(kind)).map(|p| p.evaluate(request) == Decision::Allow).unwrap_or(false)
 }

@@ -4,7 +4,8 @@
 //! InvalidQueryStatementException), then runs on the query threads: QUEUED until it starts, RUNNING, and FINISHED,
 //! FAILED, TIMED_OUT or CANCELLED. An account runs at most [`MAX_RUNNING`] queries at once. Queries and their
 //! results are kept [`KEEP_MS`] (7 days), in memory. A query given `DeliveryS3Uri` also writes its results and their
-//! sign file to that bucket ([`super::results`]) before it reads FINISHED.
+//! sign file to that bucket ([`super::results`]) before it reads FINISHED. A query of another account's stores is
+//! the caller's, and allowed by the stores' resource policies ([`super::access`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,7 @@ use cairn_store::lake::sql::{check, prepare, run, MAX_STATEMENT};
 use cairn_store::lake::{LakeAnswer, QueryStats};
 use cairn_store::QueryLimits;
 
+use super::access;
 use super::stores::{active, page_size, resolve};
 use crate::{epoch_seconds, App, Ctx};
 
@@ -79,6 +81,8 @@ struct Progress {
 struct Query {
     id: String,
     account: String,
+    /// The stores' owner, when another account's.
+    owner: Option<String>,
     statement: String,
     /// The query alias it ran under (a managed query, or a dashboard widget) and the dashboard refresh it belongs to.
     alias: Option<String>,
@@ -177,8 +181,9 @@ pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartQueryRequest) -> Result
         },
         (None, None) => (required(None::<String>, "queryStatement")?, None),
     };
-    let id = launch(app, ctx, statement, target, alias, None)?;
-    Ok(StartQueryResponse { query_id: id, event_data_store_owner_account_id: None })
+    let owner = access::owner_ctx(ctx, req.event_data_store_owner_account_id.as_deref())?;
+    let id = launch(app, ctx, owner.as_ref(), statement, target, alias, None)?;
+    Ok(StartQueryResponse { query_id: id, event_data_store_owner_account_id: req.event_data_store_owner_account_id })
 }
 
 /// The statement's plan and the stores it reads, each the caller's and active; errors as StartQuery answers them.
@@ -215,16 +220,22 @@ pub(crate) fn plan(
     Ok((prepared, stores))
 }
 
-/// Starts a checked statement on the query threads; its id.
+/// Starts a checked statement on the query threads; its id. The statement reads the stores of `owner` when given
+/// (another account's, as their policies allow), else the caller's.
 pub(crate) fn launch(
     app: &Arc<App>,
     ctx: &Ctx,
+    owner: Option<&Ctx>,
     statement: String,
     target: Option<super::results::Target>,
     alias: Option<String>,
     refresh_id: Option<String>,
 ) -> Result<String> {
-    let (prepared, stores) = plan(app, ctx, &statement)?;
+    let (prepared, stores) = plan(app, owner.unwrap_or(ctx), &statement)?;
+    if owner.is_some() {
+        let arns: Vec<String> = stores.iter().map(|s| s.arn()).collect();
+        access::authorize(app, ctx, &arns, access::START_QUERY)?;
+    }
     if let (Some(t), Some(first)) = (&target, stores.first()) {
         super::results::check(app, t, &ctx.account_id, &first.arn())?;
     }
@@ -239,6 +250,7 @@ pub(crate) fn launch(
     let query = Arc::new(Query {
         id: uuid::Uuid::new_v4().to_string(),
         account: ctx.account_id.clone(),
+        owner: owner.map(|o| o.account_id.clone()),
         statement,
         alias,
         refresh_id,
@@ -335,20 +347,33 @@ fn query_id(req: &QueryRequest) -> Result<String> {
     Ok(id)
 }
 
-/// The query, checked against the deprecated `EventDataStore` member when given.
-fn find(app: &App, ctx: &Ctx, req: &QueryRequest) -> Result<Arc<Query>> {
+/// The caller's query, checked against the deprecated `EventDataStore` member and `EventDataStoreOwnerAccountId`
+/// when given; a query of another account's stores only as their policies still grant `action`.
+fn find(app: &App, ctx: &Ctx, req: &QueryRequest, action: &str) -> Result<Arc<Query>> {
+    let owner = access::owner_ctx(ctx, req.event_data_store_owner_account_id.as_deref())?;
     if let Some(given) = &req.event_data_store {
-        app.catalog.read(|state| resolve(state, ctx, given).map(|_| ()))?;
+        app.catalog.read(|state| resolve(state, owner.as_ref().unwrap_or(ctx), given).map(|_| ()))?;
     }
-    if let (None, Some(alias)) = (&req.query_id, &req.query_alias) {
-        return app.lake_queries.by_alias(ctx, alias, req.refresh_id.as_deref());
+    let q = if let (None, Some(alias)) = (&req.query_id, &req.query_alias) {
+        app.lake_queries.by_alias(ctx, alias, req.refresh_id.as_deref())?
+    } else {
+        let id = query_id(req)?;
+        app.lake_queries.get(ctx, &id, app.clock.now_millis())?
+    };
+    if req.event_data_store_owner_account_id.is_some() && owner.as_ref().map(|o| &o.account_id) != q.owner.as_ref() {
+        return Err(ApiError::new(
+            ErrorCode::QueryIdNotFound,
+            format!("The query ID {} does not exist or does not map to a query.", q.id),
+        ));
     }
-    let id = query_id(req)?;
-    app.lake_queries.get(ctx, &id, app.clock.now_millis())
+    if q.owner.is_some() {
+        access::authorize(app, ctx, &q.stores, action)?;
+    }
+    Ok(q)
 }
 
 pub(crate) fn describe(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<DescribeQueryResponse> {
-    let q = find(app, ctx, &req)?;
+    let q = find(app, ctx, &req, access::DESCRIBE_QUERY)?;
     let p = q.lock();
     Ok(DescribeQueryResponse {
         query_id: q.id.clone(),
@@ -364,11 +389,12 @@ pub(crate) fn describe(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<Descri
         error_message: p.error.clone(),
         delivery_s3_uri: q.delivery.as_ref().map(|t| t.uri.clone()),
         delivery_status: p.delivery_status.map(str::to_string),
+        event_data_store_owner_account_id: q.owner.clone(),
     })
 }
 
 pub(crate) fn results(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<GetQueryResultsResponse> {
-    let q = find(app, ctx, &req)?;
+    let q = find(app, ctx, &req, access::GET_QUERY_RESULTS)?;
     let page = page_size(req.max_query_results, "MaxQueryResults")?;
     let offset = match &req.next_token {
         None => 0,
@@ -416,7 +442,16 @@ pub(crate) fn results(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<GetQuer
 
 pub(crate) fn list(app: &App, ctx: &Ctx, req: ListQueriesRequest) -> Result<ListQueriesResponse> {
     let given = required(req.event_data_store, "eventDataStore")?;
-    let store = app.catalog.read(|state| resolve(state, ctx, &given).cloned())?;
+    // Another account's store, by its ARN: the caller's queries of it, as its policy allows listing them.
+    let owner = given
+        .strip_prefix("arn:")
+        .and_then(|a| a.split(':').nth(3))
+        .filter(|a| *a != ctx.account_id)
+        .map(|a| Ctx { account_id: a.to_string(), ..ctx.clone() });
+    let store = app.catalog.read(|state| resolve(state, owner.as_ref().unwrap_or(ctx), &given).cloned())?;
+    if owner.is_some() {
+        access::authorize(app, ctx, &[store.arn()], access::LIST_QUERIES)?;
+    }
     active(&store)?;
     let max = page_size(req.max_results, "MaxResults")?;
     let to_ms = |s: f64| (s * 1000.0) as i64;
@@ -477,7 +512,7 @@ pub(crate) fn list(app: &App, ctx: &Ctx, req: ListQueriesRequest) -> Result<List
 }
 
 pub(crate) fn cancel(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<CancelQueryResponse> {
-    let q = find(app, ctx, &req)?;
+    let q = find(app, ctx, &req, access::CANCEL_QUERY)?;
     let mut p = q.lock();
     if !p.status.active() {
         return Err(ApiError::new(
@@ -492,5 +527,9 @@ pub(crate) fn cancel(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<CancelQu
     if q.delivery.is_some() {
         p.delivery_status = Some("CANCELLED");
     }
-    Ok(CancelQueryResponse { query_id: q.id.clone(), query_status: p.status.as_str().into() })
+    Ok(CancelQueryResponse {
+        query_id: q.id.clone(),
+        query_status: p.status.as_str().into(),
+        event_data_store_owner_account_id: q.owner.clone(),
+    })
 }

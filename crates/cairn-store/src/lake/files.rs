@@ -8,7 +8,8 @@
 //!
 //! A file is written under a temporary name, synced, renamed into place and its directory synced: a file with its
 //! final name is complete. A file is removed when it leaves the store (retention, deletion) only once no query
-//! holds it ([`LakeFile::retire`]), so a running query never loses a file under it.
+//! holds it ([`LakeFile::retire`]), so a running query never loses a file under it. Small files of a date are merged
+//! in the background ([`super::compact`]).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,11 @@ pub struct LakeFile {
 }
 
 impl LakeFile {
+    /// Whether an import wrote the file (rather than a flush of records of the journal).
+    pub fn is_import(&self) -> bool {
+        self.path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("imp-"))
+    }
+
     /// Marks the file for removal once the last holder lets go of it.
     pub fn retire(&self) {
         self.retired.store(true, Ordering::SeqCst);
@@ -168,6 +174,23 @@ pub(crate) fn open_dir(dir: &Path, checkpoint: u64) -> Result<Vec<LakeFile>> {
             files.push(LakeFile { path, date: date.to_string(), lo, hi, size, retired: AtomicBool::new(false) });
         }
     }
-    files.sort_by(|a, b| (&a.date, a.lo).cmp(&(&b.date, b.lo)));
-    Ok(files)
+    // A journal file within the range of another of its date was merged into it by a compaction that did not get
+    // to remove it ([`super::compact`]): its rows are in the other.
+    files.sort_by(|a, b| (&a.date, a.lo, std::cmp::Reverse(a.hi)).cmp(&(&b.date, b.lo, std::cmp::Reverse(b.hi))));
+    let mut kept: Vec<LakeFile> = Vec::with_capacity(files.len());
+    let mut reach: Option<(String, u64)> = None;
+    for f in files {
+        if f.is_import() {
+            kept.push(f);
+            continue;
+        }
+        if reach.as_ref().is_some_and(|(date, hi)| *date == f.date && f.hi <= *hi) {
+            crate::remove_if_exists(&f.path)?;
+            continue;
+        }
+        reach = Some((f.date.clone(), f.hi));
+        kept.push(f);
+    }
+    kept.sort_by(|a, b| (&a.date, a.lo).cmp(&(&b.date, b.lo)));
+    Ok(kept)
 }

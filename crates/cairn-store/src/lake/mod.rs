@@ -7,6 +7,7 @@
 //! files of all stores cover exactly the journal below it (files past it are removed at open and their records
 //! applied again). Retention drops whole dates once they are past, and queries never see an event past it.
 
+mod compact;
 pub(crate) mod dialect;
 pub mod files;
 pub mod functions;
@@ -22,6 +23,7 @@ use std::sync::{Arc, RwLock};
 
 use arrow_array::RecordBatch;
 
+pub use compact::{LakeCompaction, COMPACT_FILES};
 pub use files::LakeFile;
 pub use schema::TableKind;
 pub use sql::{LakeAnswer, LakeLimits, QueryStats};

@@ -388,6 +388,104 @@ async fn queries_see_what_a_store_took_from_its_creation_on() {
     assert_eq!(again, vec![vec![pair("n", "11")]]);
 }
 
+/// A live store writes a small file at every flush; once a date has gathered enough of them, the server merges them
+/// into one, and the store answers as before.
+#[tokio::test]
+async fn a_live_stores_small_files_merge_in_the_background() {
+    let dir = TempDir::new();
+    let server = Server::start_configured(&dir, "[lake]\nflush_interval_seconds = 1\n");
+    let ct = server.client(MGMT, REGION);
+    let store = ct.create_event_data_store().name("merged").send().await.unwrap();
+    let id = store.event_data_store_arn().unwrap().rsplit('/').next().unwrap().to_string();
+    let store_dir = dir.0.join("data").join("lake").join(&id);
+    let batches = cairn_store::lake::COMPACT_FILES as i64 + 1;
+    for batch in 0..batches {
+        // Each batch waits for a flush of its own, so the store gathers one file per batch until they merge.
+        let before: std::collections::BTreeSet<_> = parquet_files(&store_dir).into_iter().collect();
+        let events = (0..5).map(|i| {
+            let mut e = producer_event("RunInstances", REGION, "ec2.amazonaws.com", -(batch * 5 + i));
+            e["eventID"] = json!(format!("00000000-0000-4000-8000-{:012}", batch * 5 + i));
+            e
+        });
+        ingest(&server, events.collect());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while parquet_files(&store_dir).into_iter().collect::<std::collections::BTreeSet<_>>() == before {
+            assert!(Instant::now() < deadline, "batch {batch} was not flushed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while parquet_files(&store_dir).len() >= cairn_store::lake::COMPACT_FILES {
+        assert!(Instant::now() < deadline, "no merge: {:?}", parquet_files(&store_dir));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let n = rows(
+        &ct,
+        &format!("SELECT count(*) AS n, count(DISTINCT eventid) AS d FROM {id} WHERE eventname = 'RunInstances'"),
+    )
+    .await;
+    let expect = (batches * 5).to_string();
+    assert_eq!(n, vec![vec![("n".to_string(), expect.clone()), ("d".to_string(), expect)]]);
+}
+
+/// Another account queries a store only as the store's resource policy grants each action; its owner needs none.
+#[tokio::test]
+async fn another_account_queries_a_store_as_its_policy_allows() {
+    let dir = TempDir::new();
+    let server = Server::start(&dir);
+    let owner = server.client(MGMT, REGION);
+    let other = server.client(MEMBER, REGION);
+    let store = owner.create_event_data_store().name("shared").send().await.unwrap();
+    let arn = store.event_data_store_arn().unwrap().to_string();
+    let id = arn.rsplit('/').next().unwrap().to_string();
+    ingest(&server, (0..3).map(|i| producer_event("RunInstances", REGION, "ec2.amazonaws.com", -i)).collect());
+    let statement = format!("SELECT count(*) AS n FROM {id} WHERE eventname = 'RunInstances'");
+    let start = || other.start_query().query_statement(&statement).event_data_store_owner_account_id(MGMT.0);
+
+    // No policy: nothing is granted, and nothing starts.
+    assert_eq!(code(start().send().await), "AccessDeniedException");
+    assert_eq!(
+        code(other.start_query().query_statement(&statement).event_data_store_owner_account_id("12345").send().await),
+        "ValidationException"
+    );
+    // Without the owner, the statement names a store the caller does not have.
+    assert_eq!(code(other.start_query().query_statement(&statement).send().await), "InvalidQueryStatementException");
+
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": MEMBER.0},
+        "Action": ["cloudtrail:StartQuery", "cloudtrail:DescribeQuery", "cloudtrail:GetQueryResults",
+                   "cloudtrail:ListQueries"], "Resource": arn}]});
+    owner.put_resource_policy().resource_arn(&arn).resource_policy(policy.to_string()).send().await.unwrap();
+    let started = start().send().await.unwrap();
+    assert_eq!(started.event_data_store_owner_account_id(), Some(MGMT.0));
+    let query = started.query_id().unwrap().to_string();
+    assert_eq!(finished(&other, &query).await, QueryStatus::Finished);
+    let described =
+        other.describe_query().query_id(&query).event_data_store_owner_account_id(MGMT.0).send().await.unwrap();
+    assert_eq!(described.event_data_store_owner_account_id(), Some(MGMT.0));
+    let results = other.get_query_results().query_id(&query).send().await.unwrap();
+    let n = results.query_result_rows()[0][0].get("n").cloned();
+    assert_eq!(n.as_deref(), Some("3"));
+    let listed = other.list_queries().event_data_store(&arn).send().await.unwrap();
+    assert!(listed.queries().iter().any(|q| q.query_id() == Some(query.as_str())));
+    // The query is the caller's: the owner does not see it, and a wrong owner does not find it.
+    assert_eq!(code(owner.describe_query().query_id(&query).send().await), "QueryIdNotFoundException");
+    assert_eq!(
+        code(other.describe_query().query_id(&query).event_data_store_owner_account_id(MEMBER2.0).send().await),
+        "QueryIdNotFoundException"
+    );
+    // CancelQuery is not granted; an account the policy does not name is refused.
+    assert_eq!(code(other.cancel_query().query_id(&query).send().await), "AccessDeniedException");
+    let third = server.client(MEMBER2, REGION);
+    let refused =
+        third.start_query().query_statement(&statement).event_data_store_owner_account_id(MGMT.0).send().await;
+    assert_eq!(code(refused), "AccessDeniedException");
+
+    // Once the owner deletes the policy, the results are no longer the other account's to read.
+    owner.delete_resource_policy().resource_arn(&arn).send().await.unwrap();
+    assert_eq!(code(other.get_query_results().query_id(&query).send().await), "AccessDeniedException");
+    assert_eq!(code(other.list_queries().event_data_store(&arn).send().await), "AccessDeniedException");
+}
+
 fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let Ok(dates) = std::fs::read_dir(dir) else { return Vec::new() };
     dates
