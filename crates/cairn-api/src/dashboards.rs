@@ -150,3 +150,14 @@ pub struct GenerateQueryRequest {
     pub event_data_stores: Option<Vec<String>>,
     pub prompt: Option<String>,
 }
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateQueryResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_statement: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_alias: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_data_store_owner_account_id: Option<String>,
+}

@@ -215,6 +215,29 @@ pub struct LakeConfig {
     /// Directories (and their subdirectories) that imports may read with `file://` URIs; none by default.
     #[serde(default)]
     pub import_directories: Vec<PathBuf>,
+    /// The language model GenerateQuery asks; none by default (GenerateQuery is then unsupported).
+    #[serde(default)]
+    pub query_generator: Option<QueryGeneratorConfig>,
+}
+
+/// A language model behind OpenAI's chat completions API (`POST <endpoint>/chat/completions`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct QueryGeneratorConfig {
+    /// The API's base URL, such as `http://127.0.0.1:11434/v1` for Ollama.
+    pub endpoint: String,
+    /// The model to ask.
+    pub model: String,
+    /// The environment variable holding the API key, sent as a bearer token, when the server needs one.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// How long to wait for the model's answer.
+    #[serde(default = "generator_timeout_seconds")]
+    pub timeout_seconds: u64,
+}
+
+fn generator_timeout_seconds() -> u64 {
+    60
 }
 
 fn lake_flush_interval_seconds() -> u64 {
@@ -227,6 +250,7 @@ impl Default for LakeConfig {
             flush_bytes: flush_bytes(),
             flush_interval_seconds: lake_flush_interval_seconds(),
             import_directories: Vec::new(),
+            query_generator: None,
         }
     }
 }

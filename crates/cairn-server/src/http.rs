@@ -243,7 +243,7 @@ fn json<T: Serialize>(value: T) -> Result<Vec<u8>, ApiError> {
 }
 
 fn dispatch(app: &Arc<App>, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    use crate::lake::{channels, dashboards, federation, imports, policies, queries, samples, stores};
+    use crate::lake::{channels, dashboards, federation, generate, imports, policies, queries, samples, stores};
     use cairn_api::parse_input as input;
     use Operation as Op;
     match op {
@@ -299,7 +299,7 @@ fn dispatch(app: &Arc<App>, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec
         Op::DeleteDashboard => json(dashboards::delete(app, ctx, input(body)?)?),
         Op::StartDashboardRefresh => json(dashboards::start_refresh(app, ctx, input(body)?)?),
         Op::SearchSampleQueries => json(samples::search(input(body)?)?),
-        Op::GenerateQuery => json(samples::generate(app, ctx, input(body)?)?),
+        Op::GenerateQuery => json(generate::generate(app, ctx, input(body)?)?),
         Op::PutResourcePolicy => json(policies::put(app, ctx, input(body)?)?),
         Op::GetEventConfiguration => json(crate::event_configuration::get(app, ctx, input(body)?)?),
         Op::PutEventConfiguration => json(crate::event_configuration::put(app, ctx, input(body)?)?),

@@ -11,6 +11,7 @@ pub(crate) mod access;
 pub(crate) mod channels;
 pub(crate) mod dashboards;
 pub(crate) mod federation;
+pub(crate) mod generate;
 pub(crate) mod imports;
 pub(crate) mod policies;
 pub(crate) mod queries;

@@ -106,6 +106,8 @@ impl Query {
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     queries: Mutex<HashMap<String, Arc<Query>>>,
+    /// Statements GenerateQuery wrote, by their alias: (account, statement, when).
+    generated: Mutex<HashMap<String, (String, String, i64)>>,
 }
 
 impl Registry {
@@ -139,6 +141,19 @@ impl Registry {
             })
     }
 
+    /// Keeps a statement GenerateQuery wrote under its alias for [`KEEP_MS`].
+    pub(crate) fn remember_generated(&self, account: &str, alias: &str, statement: &str, now_ms: i64) {
+        let mut map = self.generated.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, (_, _, at)| now_ms - *at < KEEP_MS);
+        map.insert(alias.to_string(), (account.to_string(), statement.to_string(), now_ms));
+    }
+
+    /// The statement GenerateQuery wrote for `account` under `alias`, while it is kept.
+    fn generated(&self, account: &str, alias: &str, now_ms: i64) -> Option<String> {
+        let map = self.generated.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(alias).filter(|(a, _, at)| a == account && now_ms - *at < KEEP_MS).map(|(_, s, _)| s.clone())
+    }
+
     fn of_account(&self, account: &str) -> Vec<Arc<Query>> {
         let map = self.queries.lock().unwrap_or_else(|e| e.into_inner());
         map.values().filter(|q| q.account == account).cloned().collect()
@@ -168,13 +183,22 @@ pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartQueryRequest) -> Result
                 "StartQuery takes either QueryStatement or QueryAlias, not both",
             ))
         }
-        (None, Some(alias)) => {
-            let managed = cairn_store::lake::samples::managed(&alias).ok_or_else(|| {
-                ApiError::new(ErrorCode::InvalidParameter, format!("{alias} is not a query alias cairn knows"))
-            })?;
-            let values = req.query_parameters.clone().unwrap_or_default();
-            (cairn_model::dashboard::bind(managed.sql, &values)?, Some(alias))
-        }
+        (None, Some(alias)) => match cairn_store::lake::samples::managed(&alias) {
+            Some(managed) => {
+                let values = req.query_parameters.clone().unwrap_or_default();
+                (cairn_model::dashboard::bind(managed.sql, &values)?, Some(alias))
+            }
+            // A statement GenerateQuery wrote.
+            None => match app.lake_queries.generated(&ctx.account_id, &alias, app.clock.now_millis()) {
+                Some(statement) => (statement, None),
+                None => {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidParameter,
+                        format!("{alias} is not a query alias cairn knows"),
+                    ))
+                }
+            },
+        },
         (Some(statement), None) => match &req.query_parameters {
             Some(values) => (cairn_model::dashboard::bind(&statement, values)?, None),
             None => (statement, None),

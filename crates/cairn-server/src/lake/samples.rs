@@ -1,13 +1,7 @@
-//! SearchSampleQueries over cairn's library of investigation queries, and GenerateQuery, which needs a language model
-//! cairn does not have.
+//! SearchSampleQueries over cairn's library of investigation queries.
 
-use cairn_api::dashboards::{
-    GenerateQueryRequest, SampleQueryResult, SearchSampleQueriesRequest, SearchSampleQueriesResponse,
-};
+use cairn_api::dashboards::{SampleQueryResult, SearchSampleQueriesRequest, SearchSampleQueriesResponse};
 use cairn_api::{required, ApiError, ErrorCode, Result};
-
-use crate::lake::stores;
-use crate::{App, Ctx};
 
 const TOKEN_PREFIX: &str = "sq1-";
 
@@ -54,22 +48,4 @@ pub(crate) fn search(req: SearchSampleQueriesRequest) -> Result<SearchSampleQuer
     let next_token =
         (shown < found.len()).then(|| cairn_api::token::encode(TOKEN_PREFIX, &format!("{phrase}|{shown}")));
     Ok(SearchSampleQueriesResponse { search_results, next_token })
-}
-
-/// GenerateQuery: the store and prompt are checked as AWS checks them; generating SQL from natural language needs a
-/// language model, and cairn has none configured.
-pub(crate) fn generate(app: &App, ctx: &Ctx, req: GenerateQueryRequest) -> Result<cairn_api::shapes::Empty> {
-    let given = required(req.event_data_stores, "eventDataStores")?;
-    let prompt = required(req.prompt, "prompt")?;
-    if given.len() != 1 || !(3..=500).contains(&prompt.len()) {
-        return Err(ApiError::new(
-            ErrorCode::Validation,
-            "1 validation error detected: GenerateQuery takes exactly one event data store and a prompt of 3 to 500 characters",
-        ));
-    }
-    app.catalog.read(|state| stores::resolve(state, ctx, &given[0]).and_then(stores::active))?;
-    Err(ApiError::new(
-        ErrorCode::UnsupportedOperation,
-        "GenerateQuery turns a prompt into SQL with a language model, and no model is configured for this cairn; write the query (SearchSampleQueries has examples) and run it with StartQuery",
-    ))
 }

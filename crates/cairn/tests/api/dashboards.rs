@@ -198,3 +198,110 @@ async fn sample_queries_are_ranked_and_paged_and_generate_query_needs_a_model() 
         ct.generate_query().event_data_stores("00000000-0000-4000-8000-000000000000").prompt("top users").send().await;
     assert_eq!(code(g), "EventDataStoreNotFoundException");
 }
+
+/// A stand-in for a language model server speaking OpenAI's chat completions API on loopback (no model runs here):
+/// it answers every request with the content `answer` holds at the time and keeps the request bodies it received.
+struct ModelServer {
+    port: u16,
+    answer: std::sync::Arc<std::sync::Mutex<String>>,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl ModelServer {
+    async fn start() -> ModelServer {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let answer = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (a, r) = (answer.clone(), requests.clone());
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // The head, then as many body bytes as Content-Length says.
+                let body = loop {
+                    let n = conn.read(&mut chunk).await.unwrap();
+                    assert!(n > 0, "the request ended early");
+                    buf.extend_from_slice(&chunk[..n]);
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                    assert!(head.starts_with("post /v1/chat/completions "), "{head}");
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    if buf.len() >= end + 4 + len {
+                        break buf[end + 4..end + 4 + len].to_vec();
+                    }
+                };
+                r.lock().unwrap().push(serde_json::from_slice(&body).unwrap());
+                let content = a.lock().unwrap().clone();
+                let reply = serde_json::json!({"id": "chatcmpl-1", "object": "chat.completion", "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]})
+                .to_string();
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                    reply.len()
+                );
+                conn.write_all(response.as_bytes()).await.unwrap();
+            }
+        });
+        ModelServer { port, answer, requests }
+    }
+}
+
+/// With a model configured, GenerateQuery asks it (with the store's table and columns), checks its SQL, and keeps it
+/// under an alias StartQuery runs; an answer that is not a query cairn can run is GenerateResponseException.
+#[tokio::test]
+async fn generate_query_asks_the_configured_model_and_start_query_runs_its_alias() {
+    let model = ModelServer::start().await;
+    let dir = TempDir::new();
+    let config =
+        format!("[lake.query_generator]\nendpoint = \"http://127.0.0.1:{}/v1\"\nmodel = \"sql-writer\"\n", model.port);
+    let server = Server::start_configured(&dir, &config);
+    let ct = server.client(MGMT, REGION);
+    let store = ct.create_event_data_store().name("generated").send().await.unwrap();
+    let id = store.event_data_store_arn().unwrap().rsplit('/').next().unwrap().to_string();
+    crate::lookup::ingest(
+        &server,
+        (0..4).map(|i| crate::lookup::producer_event("RunInstances", REGION, "ec2.amazonaws.com", -i)).collect(),
+    );
+
+    *model.answer.lock().unwrap() = format!(
+        "Here is the query:\n```sql\nSELECT eventname, count(*) AS n FROM {id} WHERE eventname = 'RunInstances' \
+         GROUP BY eventname;\n```"
+    );
+    let generated =
+        ct.generate_query().event_data_stores(&id).prompt("How many instances were run?").send().await.unwrap();
+    let statement = generated.query_statement().unwrap();
+    assert_eq!(
+        statement,
+        format!(
+            "SELECT eventname, count(*) AS n FROM {id} WHERE eventname = 'RunInstances' \
+         GROUP BY eventname"
+        )
+    );
+    let asked = model.requests.lock().unwrap()[0].clone();
+    assert_eq!(asked["model"], "sql-writer");
+    assert_eq!(asked["messages"][1]["content"], "How many instances were run?");
+    let instructions = asked["messages"][0]["content"].as_str().unwrap();
+    assert!(instructions.contains(&id) && instructions.contains("useridentity struct<"), "{instructions}");
+
+    let alias = generated.query_alias().unwrap();
+    let started = ct.start_query().query_alias(alias).send().await.unwrap();
+    let query = started.query_id().unwrap();
+    assert_eq!(finished(&ct, query).await, QueryStatus::Finished);
+    let rows = ct.get_query_results().query_id(query).send().await.unwrap();
+    assert_eq!(rows.query_result_rows()[0][1].get("n").map(String::as_str), Some("4"));
+    // The alias is its account's.
+    let other = server.client(MEMBER, REGION).start_query().query_alias(alias).send().await;
+    assert_eq!(code(other), "InvalidParameterException");
+
+    *model.answer.lock().unwrap() = "I cannot answer that.".into();
+    let g = ct.generate_query().event_data_stores(&id).prompt("What is the weather?").send().await;
+    assert_eq!(code(g), "GenerateResponseException");
+    *model.answer.lock().unwrap() = format!("DELETE FROM {id}");
+    let g = ct.generate_query().event_data_stores(&id).prompt("Remove everything").send().await;
+    assert_eq!(code(g), "GenerateResponseException");
+}
