@@ -221,7 +221,7 @@ pub struct LakeConfig {
 }
 
 /// A language model behind OpenAI's chat completions API (`POST <endpoint>/chat/completions`).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct QueryGeneratorConfig {
     /// The API's base URL, such as `http://127.0.0.1:11434/v1` for Ollama.
@@ -234,6 +234,21 @@ pub struct QueryGeneratorConfig {
     /// How long to wait for the model's answer.
     #[serde(default = "generator_timeout_seconds")]
     pub timeout_seconds: u64,
+    /// The key itself, read from `api_key_env` when the configuration is checked.
+    #[serde(skip)]
+    pub api_key: Option<String>,
+}
+
+/// Everything but the key.
+impl std::fmt::Debug for QueryGeneratorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryGeneratorConfig")
+            .field("endpoint", &self.endpoint)
+            .field("model", &self.model)
+            .field("api_key_env", &self.api_key_env)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish_non_exhaustive()
+    }
 }
 
 fn generator_timeout_seconds() -> u64 {
@@ -417,7 +432,7 @@ fn parse_principal(account_id: &str, s: &str) -> Result<Principal, ConfigError> 
 
 impl Config {
     /// Applies defaults and checks every rule; the server starts only from a validated configuration.
-    pub fn validate(self) -> Result<Settings, ConfigError> {
+    pub fn validate(mut self) -> Result<Settings, ConfigError> {
         let err = |m: String| Err(ConfigError(m));
         let mut credentials = Vec::new();
         let mut seen_accounts = HashSet::new();
@@ -538,6 +553,18 @@ impl Config {
         }
         if self.history.flush_bytes == 0 || self.history.flush_interval_seconds == 0 {
             return err("history.flush_bytes and history.flush_interval_seconds must be positive".into());
+        }
+        if let Some(g) = &mut self.lake.query_generator {
+            let scheme_ok = g.endpoint.starts_with("http://") || g.endpoint.starts_with("https://");
+            if !scheme_ok || g.model.is_empty() || g.timeout_seconds == 0 {
+                return err("lake.query_generator needs an http:// or https:// endpoint, a model and a positive timeout_seconds".into());
+            }
+            if let Some(var) = &g.api_key_env {
+                match std::env::var(var) {
+                    Ok(key) => g.api_key = Some(key),
+                    Err(_) => return err(format!("lake.query_generator.api_key_env names {var}, which is not set")),
+                }
+            }
         }
         if self.lake.flush_bytes == 0 || self.lake.flush_interval_seconds == 0 {
             return err("lake.flush_bytes and lake.flush_interval_seconds must be positive".into());

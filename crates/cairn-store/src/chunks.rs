@@ -36,43 +36,43 @@ impl<E: Timed> Chunk<E> {
     }
 }
 
-/// Events in arrival order: sealed chunks, then the open one.
+/// Events in arrival order: sealed chunks, then the open one. A query reads a [`View`] of them; the chunks
+/// themselves are a view of everything, changed only here.
 #[derive(Debug)]
-pub struct Chunks<E> {
-    sealed: Vec<Arc<Chunk<E>>>,
-    open: Vec<E>,
-}
+pub struct Chunks<E>(View<E>);
 
 impl<E> Default for Chunks<E> {
     fn default() -> Chunks<E> {
-        Chunks { sealed: Vec::new(), open: Vec::new() }
+        Chunks(View::default())
     }
 }
 
 impl<E: Timed + Clone> Chunks<E> {
     pub fn push(&mut self, event: E) {
-        self.open.push(event);
-        if self.open.len() >= CHUNK_EVENTS {
-            self.sealed.push(Chunk::new(std::mem::take(&mut self.open)));
+        let all = &mut self.0;
+        all.open.push(event);
+        if all.open.len() >= CHUNK_EVENTS {
+            all.sealed.push(Chunk::new(std::mem::take(&mut all.open)));
         }
     }
 
     pub fn len(&self) -> usize {
-        self.sealed.iter().map(|c| c.events.len()).sum::<usize>() + self.open.len()
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.sealed.is_empty() && self.open.is_empty()
+        self.0.is_empty()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &E> {
-        self.sealed.iter().flat_map(|c| c.events.iter()).chain(&self.open)
+        self.0.iter()
     }
 
     /// Keeps the events `keep` keeps. A chunk that keeps all of them keeps its batch; one that keeps some is
     /// rebuilt from those, to be converted again when next read.
     pub fn retain(&mut self, keep: impl Fn(&E) -> bool) {
-        self.sealed = std::mem::take(&mut self.sealed)
+        let all = &mut self.0;
+        all.sealed = std::mem::take(&mut all.sealed)
             .into_iter()
             .filter_map(|c| {
                 let kept = c.events.iter().filter(|e| keep(e)).count();
@@ -83,14 +83,14 @@ impl<E: Timed + Clone> Chunks<E> {
                 }
             })
             .collect();
-        self.open.retain(|e| keep(e));
+        all.open.retain(|e| keep(e));
     }
 
     /// The events that may have an eventTime of `low` or later, as of now, for a query.
     pub fn view(&self, low: i64) -> View<E> {
         View {
-            sealed: self.sealed.iter().filter(|c| c.times.1 >= low).cloned().collect(),
-            open: self.open.iter().filter(|e| e.time_ms() >= low).cloned().collect(),
+            sealed: self.0.sealed.iter().filter(|c| c.times.1 >= low).cloned().collect(),
+            open: self.0.open.iter().filter(|e| e.time_ms() >= low).cloned().collect(),
         }
     }
 }
@@ -149,6 +149,11 @@ impl<E: Timed + Clone> View<E> {
                     c.batch.get_or_init(|| b).clone()
                 }
             };
+            if batch.num_rows() != c.events.len() {
+                // The filter below pairs rows with events: a converter that left a record out cannot be read here.
+                let counts = format!("{} events converted to {} rows", c.events.len(), batch.num_rows());
+                return Err(crate::Error::Engine(format!("recent events cannot be read: {counts}")));
+            }
             if low <= c.times.0 && c.times.1 <= high {
                 batches.push(batch);
             } else {

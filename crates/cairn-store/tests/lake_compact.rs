@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMillisecondType;
 use cairn_store::lake::{sql, Lake, StoreSnapshot, TableKind, COMPACT_FILES};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::json;
 
 mod common;
@@ -67,7 +70,7 @@ async fn small_files_merge_without_changing_answers_and_a_crash_midway_leaves_no
     assert_eq!(before.len(), (FLUSHES * PER_FLUSH) as usize + 1);
 
     // Nothing is below a checkpoint of 0.
-    assert_eq!(lake.compact(0).unwrap().merged, 0);
+    assert_eq!(lake.compact(0, |_| false).unwrap().merged, 0);
     // Keep copies of the small files, to put them back as a crash before their removal would leave them.
     let backup = dir.0.join("backup");
     std::fs::create_dir_all(&backup).unwrap();
@@ -75,11 +78,13 @@ async fn small_files_merge_without_changing_answers_and_a_crash_midway_leaves_no
         std::fs::copy(dir.0.join(S).join(f), backup.join(i.to_string())).unwrap();
     }
 
+    // A store the caller leaves out (a federated one) keeps its files.
+    assert_eq!(lake.compact(u64::MAX, |id| id == S).unwrap().merged, 0);
     // A query holds the small files while they are merged away.
     let held = lake.snapshot(S, 0).unwrap();
     // The last flush's files are past the checkpoint: the first eleven of each date merge.
     let checkpoint = (FLUSHES - 1) * PER_FLUSH;
-    let done = lake.compact(checkpoint).unwrap();
+    let done = lake.compact(checkpoint, |_| false).unwrap();
     assert!(FLUSHES as usize > COMPACT_FILES);
     assert_eq!((done.merged, done.written), (2 * (FLUSHES as usize - 1), 2));
     assert_eq!(answers(lake.snapshot(S, 0).unwrap()).await, before);
@@ -87,8 +92,22 @@ async fn small_files_merge_without_changing_answers_and_a_crash_midway_leaves_no
     let after = parquet_files(&dir.0);
     assert_eq!(after.len(), 4, "{after:?}");
     assert!(after.iter().any(|f| f.ends_with(&format!("{:020}-{:020}.parquet", 1, checkpoint - 1))), "{after:?}");
+    // Each merged file's rows are in eventTime order (its inputs, read a batch at a time, interleave).
+    for f in &after {
+        let file = std::fs::File::open(dir.0.join(S).join(f)).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().with_batch_size(7).build().unwrap();
+        let mut times = Vec::new();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let column = batch.column(batch.schema().index_of("eventtime").unwrap()).clone();
+            times.extend(column.as_primitive::<TimestampMillisecondType>().values().iter().copied());
+        }
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "{f} is not in eventTime order");
+        let expect = if f.contains(&format!("{:020}-", 0)) || f.contains(&format!("{:020}-", 1)) { 165 } else { 15 };
+        assert_eq!(times.len(), expect, "{f}");
+    }
     // Nothing more to merge.
-    assert_eq!(lake.compact(u64::MAX).unwrap().merged, 0);
+    assert_eq!(lake.compact(u64::MAX, |_| false).unwrap().merged, 0);
     drop(lake);
 
     // A crash after the merged files were published and before the small ones were removed: all of them are there.

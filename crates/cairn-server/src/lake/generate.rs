@@ -4,7 +4,8 @@
 //!
 //! The model is told the store's table name and its Lake columns, and asked for one SELECT. Its answer is checked as
 //! StartQuery checks a statement before it is returned (an answer that is not a query cairn can run is
-//! GenerateResponseException), and is kept 7 days under the returned QueryAlias, which StartQuery accepts.
+//! GenerateResponseException, as is SQL over another store), and is kept 7 days (in memory: not across a restart)
+//! under the returned QueryAlias, which StartQuery accepts.
 
 use std::time::Duration;
 
@@ -53,8 +54,11 @@ pub(crate) fn generate(app: &App, ctx: &Ctx, req: GenerateQueryRequest) -> Resul
     );
     let answer = app.queries.block_on(complete(config, &instructions, &prompt))?;
     let statement = sql_of(&answer).ok_or_else(|| refused("the model's answer holds no SQL"))?;
-    queries::plan(app, ctx, &statement)
+    let (_, read) = queries::plan(app, ctx, &statement)
         .map_err(|e| refused(&format!("the model's answer is not a query cairn can run: {}", e.message)))?;
+    if read.iter().any(|s| s.id != store.id) {
+        return Err(refused("the model's answer reads another event data store than the one given"));
+    }
     let alias = format!("generated-{}", uuid::Uuid::new_v4().simple());
     app.lake_queries.remember_generated(&ctx.account_id, &alias, &statement, app.clock.now_millis());
     Ok(GenerateQueryResponse {
@@ -81,22 +85,27 @@ async fn complete(config: &QueryGeneratorConfig, instructions: &str, prompt: &st
         .build()
         .map_err(|e| refused(&format!("cannot reach the model: {e}")))?;
     let mut request = client.post(&url).header("content-type", "application/json").body(body.to_string());
-    if let Some(key) = config.api_key_env.as_deref().and_then(|v| std::env::var(v).ok()) {
+    if let Some(key) = &config.api_key {
         request = request.bearer_auth(key);
     }
-    let response = request.send().await.map_err(|e| refused(&format!("cannot reach the model at {url}: {e}")))?;
+    // What went wrong with the model's server is for the operator's log, not for API callers.
+    let unavailable = |detail: String| {
+        tracing::warn!(endpoint = %url, %detail, "GenerateQuery's model did not answer");
+        refused("the language model did not answer; see the server's log")
+    };
+    let response = request.send().await.map_err(|e| unavailable(format!("cannot reach it: {e}")))?;
     let status = response.status();
-    let bytes = response.bytes().await.map_err(|e| refused(&format!("the model's answer was cut short: {e}")))?;
+    let bytes = response.bytes().await.map_err(|e| unavailable(format!("its answer was cut short: {e}")))?;
     if !status.is_success() {
         let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
-        return Err(refused(&format!("the model's server answered {status}: {text}")));
+        return Err(unavailable(format!("it answered {status}: {text}")));
     }
     let answer: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| refused(&format!("the model's answer is not JSON: {e}")))?;
+        serde_json::from_slice(&bytes).map_err(|e| unavailable(format!("its answer is not JSON: {e}")))?;
     answer["choices"][0]["message"]["content"]
         .as_str()
         .map(str::to_string)
-        .ok_or_else(|| refused("the model's answer has no choices[0].message.content"))
+        .ok_or_else(|| unavailable("its answer has no choices[0].message.content".into()))
 }
 
 /// The SQL in a model's answer: its first fenced block when it has one, else all of it; no final semicolon.

@@ -275,8 +275,14 @@ async fn flusher(app: Arc<App>, progress: consumers::Progress) {
                 }
                 if f.files > 0 {
                     // Every file is now below the saved checkpoint: dates that gathered many small files merge them.
+                    // Outside engines read federated stores' files directly: those are left as they are.
                     let app = Arc::clone(&app);
-                    match tokio::task::spawn_blocking(move || app.lake.compact(applied)).await {
+                    let federated: std::collections::HashSet<String> = app.catalog.read(|s| {
+                        s.stores().filter(|d| d.federation_role_arn.is_some()).map(|d| d.id.clone()).collect()
+                    });
+                    let compacted =
+                        tokio::task::spawn_blocking(move || app.lake.compact(applied, |id| federated.contains(id)));
+                    match compacted.await {
                         Ok(Ok(c)) if c.merged > 0 => {
                             tracing::debug!(merged = c.merged, written = c.written, "Lake compacted")
                         }

@@ -292,7 +292,7 @@ pub(crate) fn launch(
         }),
     });
     app.lake_queries.queries.lock().unwrap_or_else(|e| e.into_inner()).insert(query.id.clone(), Arc::clone(&query));
-    let (a, q) = (Arc::clone(app), Arc::clone(&query));
+    let (a, q, caller) = (Arc::clone(app), Arc::clone(&query), ctx.clone());
     let cutoffs: Vec<(String, cairn_store::lake::TableKind, i64)> = stores
         .iter()
         .map(|s| (s.id.clone(), super::kind_of(s), now - i64::from(s.retention_period) * 86_400_000))
@@ -306,6 +306,15 @@ pub(crate) fn launch(
             }
             p.status = Status::Running;
         }
+        // Another account's stores are read only while their policies still grant it: checked again as the query
+        // starts running, and before its results leave for a bucket.
+        let denied = || q.owner.is_some() && access::authorize(&a, &caller, &q.stores, access::START_QUERY).is_err();
+        if denied() {
+            let mut p = q.lock();
+            p.error = Some("a store's resource policy no longer grants cloudtrail:StartQuery".into());
+            p.status = Status::Failed;
+            return;
+        }
         super::catch_up(&a).await;
         let snapshots: HashMap<_, _> = cutoffs
             .iter()
@@ -318,6 +327,12 @@ pub(crate) fn launch(
         };
         let timeout = Duration::from_secs(a.settings.query.timeout_seconds);
         let outcome = tokio::time::timeout(timeout, run(&prepared, with_empty(snapshots, &cutoffs), &limits)).await;
+        let outcome = match outcome {
+            Ok(Ok(_)) if q.delivery.is_some() && denied() => Ok(Err(cairn_store::Error::InvalidQuery(
+                "a store's resource policy no longer grants cloudtrail:StartQuery".into(),
+            ))),
+            other => other,
+        };
         if let (Ok(Ok(answer)), Some(target)) = (&outcome, &q.delivery) {
             q.lock().delivery_status = Some("PENDING");
             let store = q.stores.first().cloned().unwrap_or_default();
@@ -467,11 +482,10 @@ pub(crate) fn results(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<GetQuer
 pub(crate) fn list(app: &App, ctx: &Ctx, req: ListQueriesRequest) -> Result<ListQueriesResponse> {
     let given = required(req.event_data_store, "eventDataStore")?;
     // Another account's store, by its ARN: the caller's queries of it, as its policy allows listing them.
-    let owner = given
-        .strip_prefix("arn:")
-        .and_then(|a| a.split(':').nth(3))
-        .filter(|a| *a != ctx.account_id)
-        .map(|a| Ctx { account_id: a.to_string(), ..ctx.clone() });
+    let owner = cairn_model::Arn::parse(&given)
+        .ok()
+        .filter(|a| a.account != ctx.account_id)
+        .map(|a| Ctx { account_id: a.account, ..ctx.clone() });
     let store = app.catalog.read(|state| resolve(state, owner.as_ref().unwrap_or(ctx), &given).cloned())?;
     if owner.is_some() {
         access::authorize(app, ctx, &[store.arn()], access::LIST_QUERIES)?;

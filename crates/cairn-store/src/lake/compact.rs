@@ -8,16 +8,23 @@
 //! the same date is such a leftover and is removed ([`super::files::open_dir`]). That rule is sound because only
 //! files next to each other in journal order are merged, and because only files below the saved checkpoint are
 //! merged (a merged file past the checkpoint would be removed at open with the files it replaced already gone).
-//! Import files (`imp-...`) are left as they are: imports already write large files.
+//! Import files (`imp-...`) are left as they are: imports already write large files. The caller leaves out stores
+//! that outside engines read directly (federated stores), since those engines would see a merged file and its inputs
+//! side by side until the inputs go.
+//!
+//! The inputs are each in eventTime order, so they are merged as they are read: one batch of each is in memory.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fs::File;
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
 use arrow_array::RecordBatch;
 use datafusion::arrow::compute::interleave_record_batch;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use super::files::{self, LakeFile};
 use super::Lake;
@@ -27,9 +34,10 @@ use crate::Result;
 pub const COMPACT_FILES: usize = 8;
 /// A file this large or larger is not small.
 const SMALL_BYTES: u64 = 16 << 20;
-/// At most this many bytes of files are merged at once (their decoded rows are held in memory meanwhile).
+/// At most this many bytes of files are merged into one.
 const BUDGET_BYTES: u64 = 64 << 20;
-/// Rows written at a time.
+/// Rows read from each input at a time, and written at most at a time.
+const READ_ROWS: usize = 4096;
 const WRITE_ROWS: usize = 4096;
 
 /// What a compaction did.
@@ -50,10 +58,11 @@ struct Plan {
 
 impl Lake {
     /// Merges each date's runs of small journal files built from records below `checkpoint` (the saved checkpoint
-    /// of the `lake` consumer). Queries running meanwhile keep reading the files they hold.
-    pub fn compact(&self, checkpoint: u64) -> Result<LakeCompaction> {
+    /// of the `lake` consumer), in the stores `skip` does not name. Queries running meanwhile keep reading the files
+    /// they hold.
+    pub fn compact(&self, checkpoint: u64, skip: impl Fn(&str) -> bool) -> Result<LakeCompaction> {
         let mut done = LakeCompaction::default();
-        for plan in self.plans(checkpoint) {
+        for plan in self.plans(checkpoint).into_iter().filter(|p| !skip(&p.store)) {
             let merged = merge(&self.dir.join(&plan.store), &plan.date, &plan.inputs)?;
             let mut stores = self.write();
             let current = stores.get_mut(&plan.store);
@@ -67,8 +76,17 @@ impl Lake {
                     done.merged += plan.inputs.len();
                     done.written += 1;
                 }
-                // Retention or the store's deletion took the files meanwhile: the merged file goes too.
-                _ => merged.retire(),
+                // Retention or the store's deletion took the files meanwhile: the merged file goes too, and the
+                // directories its writing made again, when nothing else is in them.
+                _ => {
+                    let date_dir = merged.path.parent().map(Path::to_path_buf);
+                    merged.retire();
+                    drop(merged);
+                    if let Some(date_dir) = date_dir {
+                        let _ = std::fs::remove_dir(&date_dir);
+                        date_dir.parent().map(std::fs::remove_dir);
+                    }
+                }
             }
         }
         Ok(done)
@@ -109,33 +127,100 @@ impl Lake {
     }
 }
 
-/// Writes the rows of `inputs` (files of one date, in journal order) as one file, in eventTime order.
-fn merge(dir: &std::path::Path, date: &str, inputs: &[Arc<LakeFile>]) -> Result<LakeFile> {
-    let mut batches: Vec<RecordBatch> = Vec::new();
+/// Writes the rows of `inputs` (files of one date, in journal order, each in eventTime order) as one file in
+/// eventTime order; rows of equal times keep their journal order.
+fn merge(dir: &Path, date: &str, inputs: &[Arc<LakeFile>]) -> Result<LakeFile> {
+    let mut readers = Vec::with_capacity(inputs.len());
     let mut schema = None;
     for f in inputs {
         let file = File::open(&f.path).map_err(crate::io(&f.path))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)?.with_batch_size(8192);
-        schema.get_or_insert_with(|| Arc::clone(reader.schema()));
-        for batch in reader.build()? {
-            batches.push(batch?);
-        }
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)?.with_batch_size(READ_ROWS);
+        schema.get_or_insert_with(|| Arc::clone(builder.schema()));
+        readers.push(builder.build()?);
     }
-    let schema = schema
-        .ok_or_else(|| crate::Error::Corrupt { path: dir.to_path_buf(), reason: "no Lake files to merge".into() })?;
-    // (time, batch, row), sorted stably: rows of equal times keep their journal order.
-    let mut rows: Vec<(i64, usize, usize)> = Vec::new();
-    for (b, batch) in batches.iter().enumerate() {
-        let times = batch.column(batch.schema().index_of("eventtime")?).as_primitive::<TimestampMillisecondType>();
-        rows.extend((0..batch.num_rows()).map(|r| (times.value(r), b, r)));
-    }
-    rows.sort_by_key(|&(time, ..)| time);
-    let sources: Vec<&RecordBatch> = batches.iter().collect();
-    let indices: Vec<(usize, usize)> = rows.iter().map(|&(_, b, r)| (b, r)).collect();
-    let out = indices.chunks(WRITE_ROWS).map(|c| Ok(interleave_record_batch(&sources, c)?));
+    let schema = schema.ok_or_else(|| crate::Error::Engine("a compaction was planned with no files".into()))?;
+    let mut merging = Merging::new(readers, schema.index_of("eventtime")?)?;
     let lo = inputs.iter().map(|f| f.lo).min().unwrap_or(0);
     let hi = inputs.iter().map(|f| f.hi).max().unwrap_or(0);
+    let out = std::iter::from_fn(|| merging.next_batch().transpose());
     let mut merged = files::write_stream(dir, date, &format!("{}.parquet", files::stem(lo, hi)), schema, out)?;
     (merged.lo, merged.hi) = (lo, hi);
     Ok(merged)
+}
+
+/// One input of a merge: its current batch and the next row of it to take.
+struct Input {
+    reader: ParquetRecordBatchReader,
+    batch: RecordBatch,
+    row: usize,
+}
+
+/// A k-way merge by eventTime of inputs each in eventTime order.
+struct Merging {
+    inputs: Vec<Input>,
+    /// (time of the input's next row, input), smallest first.
+    heap: BinaryHeap<Reverse<(i64, usize)>>,
+    time_column: usize,
+}
+
+impl Merging {
+    fn new(readers: Vec<ParquetRecordBatchReader>, time_column: usize) -> Result<Merging> {
+        let mut merging = Merging { inputs: Vec::new(), heap: BinaryHeap::new(), time_column };
+        for mut reader in readers {
+            if let Some(batch) = read(&mut reader)? {
+                let i = merging.inputs.len();
+                merging.inputs.push(Input { reader, batch, row: 0 });
+                merging.queue(i);
+            }
+        }
+        Ok(merging)
+    }
+
+    fn queue(&mut self, i: usize) {
+        let input = &self.inputs[i];
+        let time = input.batch.column(self.time_column).as_primitive::<TimestampMillisecondType>().value(input.row);
+        self.heap.push(Reverse((time, i)));
+    }
+
+    /// The next rows in order, up to [`WRITE_ROWS`]; fewer when an input's batch runs out (it is read again only
+    /// once the rows taken from it are written out).
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        let mut picks: Vec<(usize, usize)> = Vec::with_capacity(WRITE_ROWS);
+        let mut ran_out = None;
+        while picks.len() < WRITE_ROWS {
+            let Some(Reverse((_, i))) = self.heap.pop() else { break };
+            let input = &mut self.inputs[i];
+            picks.push((i, input.row));
+            input.row += 1;
+            if input.row < input.batch.num_rows() {
+                self.queue(i);
+            } else {
+                ran_out = Some(i);
+                break;
+            }
+        }
+        if picks.is_empty() {
+            return Ok(None);
+        }
+        let sources: Vec<&RecordBatch> = self.inputs.iter().map(|x| &x.batch).collect();
+        let out = interleave_record_batch(&sources, &picks)?;
+        if let Some(i) = ran_out {
+            if let Some(batch) = read(&mut self.inputs[i].reader)? {
+                (self.inputs[i].batch, self.inputs[i].row) = (batch, 0);
+                self.queue(i);
+            }
+        }
+        Ok(Some(out))
+    }
+}
+
+/// The next batch with rows, if any.
+fn read(reader: &mut ParquetRecordBatchReader) -> Result<Option<RecordBatch>> {
+    for batch in reader.by_ref() {
+        let batch = batch?;
+        if batch.num_rows() > 0 {
+            return Ok(Some(batch));
+        }
+    }
+    Ok(None)
 }

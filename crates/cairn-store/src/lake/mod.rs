@@ -224,13 +224,13 @@ impl Lake {
     }
 }
 
-/// Tail events as one batch of the kind's schema.
 impl Timed for TailEvent {
     fn time_ms(&self) -> i64 {
         self.time_ms
     }
 }
 
+/// Tail events as one batch of the kind's schema.
 pub(crate) fn batch(kind: TableKind, events: &[TailEvent]) -> Result<RecordBatch> {
     let records: Vec<&[u8]> = events.iter().map(|e| &e.record[..]).collect();
     schema::records_batch(&kind.schema(), &records)

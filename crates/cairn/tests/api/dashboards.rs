@@ -298,6 +298,12 @@ async fn generate_query_asks_the_configured_model_and_start_query_runs_its_alias
     let other = server.client(MEMBER, REGION).start_query().query_alias(alias).send().await;
     assert_eq!(code(other), "InvalidParameterException");
 
+    // SQL over another of the caller's stores than the one given is not an answer to the prompt.
+    let other_store = ct.create_event_data_store().name("other").send().await.unwrap();
+    let other_id = other_store.event_data_store_arn().unwrap().rsplit('/').next().unwrap().to_string();
+    *model.answer.lock().unwrap() = format!("SELECT count(*) FROM {other_id}");
+    let g = ct.generate_query().event_data_stores(&id).prompt("Count the other store").send().await;
+    assert_eq!(code(g), "GenerateResponseException");
     *model.answer.lock().unwrap() = "I cannot answer that.".into();
     let g = ct.generate_query().event_data_stores(&id).prompt("What is the weather?").send().await;
     assert_eq!(code(g), "GenerateResponseException");

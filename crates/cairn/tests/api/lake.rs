@@ -399,11 +399,14 @@ async fn a_live_stores_small_files_merge_in_the_background() {
     let id = store.event_data_store_arn().unwrap().rsplit('/').next().unwrap().to_string();
     let store_dir = dir.0.join("data").join("lake").join(&id);
     let batches = cairn_store::lake::COMPACT_FILES as i64 + 1;
+    // Every event at noon yesterday, so that all the files are of one date whenever the test runs.
+    let since_midnight = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() % 86_400;
+    let noon_yesterday = -(since_midnight as i64) - 12 * 3600;
     for batch in 0..batches {
         // Each batch waits for a flush of its own, so the store gathers one file per batch until they merge.
         let before: std::collections::BTreeSet<_> = parquet_files(&store_dir).into_iter().collect();
         let events = (0..5).map(|i| {
-            let mut e = producer_event("RunInstances", REGION, "ec2.amazonaws.com", -(batch * 5 + i));
+            let mut e = producer_event("RunInstances", REGION, "ec2.amazonaws.com", noon_yesterday);
             e["eventID"] = json!(format!("00000000-0000-4000-8000-{:012}", batch * 5 + i));
             e
         });
