@@ -221,7 +221,9 @@ async fn respond(app: &Arc<App>, req: Request, request_id: &str, peer: SocketAdd
         };
         let read_only = op.is_read_only();
         let received = (received_at, peer, user_agent.as_str());
-        audit::record(
+        // A query call that read another account's stores is that account's record too.
+        let owner = result.as_ref().ok().and_then(|_| crate::lake::access::owner_of_call(op, &bytes));
+        audit::record_for(
             &app,
             audit::Call {
                 read_only,
@@ -230,6 +232,7 @@ async fn respond(app: &Arc<App>, req: Request, request_id: &str, peer: SocketAdd
                 response_elements: audit::response_elements(read_only, result.as_ref().ok().map(Vec::as_slice)),
                 ..audit::Call::by(&ctx, &akid, received, "cloudtrail.amazonaws.com", op.name())
             },
+            owner.as_deref(),
         )
         .await?;
         result

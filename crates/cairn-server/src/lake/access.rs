@@ -2,9 +2,11 @@
 //! `EventDataStoreOwnerAccountId` on StartQuery, and may on DescribeQuery, GetQueryResults and CancelQuery; each call
 //! is then allowed only as the resource policy of every store the query reads grants that action to the caller
 //! (evaluated by cairn's policy engine), as does ListQueries given another account's store ARN. Without a grant
-//! the call is `AccessDeniedException` and changes nothing.
-//! A store's owner needs no policy.
+//! the call is `AccessDeniedException` and changes nothing, and a caller that no store of the owner grants anything
+//! learns nothing else (not which stores exist). A store's owner needs no policy. Successful calls are recorded for
+//! the owner's account too.
 
+use cairn_api::operation::Operation;
 use cairn_api::{ApiError, ErrorCode, Result};
 use cairn_model::ResourceKind;
 
@@ -35,6 +37,42 @@ pub(crate) fn owner_ctx(ctx: &Ctx, given: Option<&str>) -> Result<Option<Ctx>> {
     Ok((owner != ctx.account_id).then(|| Ctx { account_id: owner.to_string(), ..ctx.clone() }))
 }
 
+/// StartQuery's answer to a caller of another account whose statement could not be planned: the planning error
+/// when some store of the owner in the region grants the caller StartQuery (a partner who mistyped), else
+/// `AccessDeniedException`, so that a stranger cannot probe which stores and columns exist.
+pub(crate) fn planning_error(app: &App, ctx: &Ctx, owner: &Ctx, error: ApiError) -> ApiError {
+    let arns: Vec<String> = app.catalog.read(|s| {
+        s.stores().filter(|d| d.account_id == owner.account_id && d.region == owner.region).map(|d| d.arn()).collect()
+    });
+    if arns.iter().any(|arn| authorize(app, ctx, std::slice::from_ref(arn), START_QUERY).is_ok()) {
+        return error;
+    }
+    denied(ctx, START_QUERY, &format!("the event data stores of account {}", owner.account_id))
+}
+
+fn denied(ctx: &Ctx, action: &str, resource: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::AccessDenied,
+        format!(
+            "User: {} is not authorized to perform: {action} on resource: {resource} because no resource-based policy allows the {action} action",
+            ctx.principal.arn()
+        ),
+    )
+}
+
+/// The other account a call of a Lake query operation acted for, read from its request, to record the call for
+/// that account too.
+pub(crate) fn owner_of_call(op: Operation, body: &[u8]) -> Option<String> {
+    let request: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match op {
+        Operation::StartQuery | Operation::DescribeQuery | Operation::GetQueryResults | Operation::CancelQuery => {
+            request["EventDataStoreOwnerAccountId"].as_str().map(str::to_string)
+        }
+        Operation::ListQueries => cairn_model::Arn::parse(request["EventDataStore"].as_str()?).ok().map(|a| a.account),
+        _ => None,
+    }
+}
+
 /// Whether the resource policy of every store in `stores` (ARNs) grants `action` to the caller.
 pub(crate) fn authorize(app: &App, ctx: &Ctx, stores: &[String], action: &str) -> Result<()> {
     let facts = crate::kms::facts(app, ctx, None);
@@ -46,13 +84,7 @@ pub(crate) fn authorize(app: &App, ctx: &Ctx, stores: &[String], action: &str) -
             s.resource_policy(arn).is_some_and(|p| policies::allows(ResourceKind::EventDataStore, p, &request))
         });
         if !allowed {
-            return Err(ApiError::new(
-                ErrorCode::AccessDenied,
-                format!(
-                    "User: {} is not authorized to perform: {action} on resource: {arn} because no resource-based policy allows the {action} action",
-                    ctx.principal.arn()
-                ),
-            ));
+            return Err(denied(ctx, action, arn));
         }
     }
     Ok(())

@@ -255,7 +255,10 @@ pub(crate) fn launch(
     alias: Option<String>,
     refresh_id: Option<String>,
 ) -> Result<String> {
-    let (prepared, stores) = plan(app, owner.unwrap_or(ctx), &statement)?;
+    let (prepared, stores) = match (plan(app, owner.unwrap_or(ctx), &statement), owner) {
+        (Err(e), Some(owner)) => return Err(access::planning_error(app, ctx, owner, e)),
+        (planned, _) => planned?,
+    };
     if owner.is_some() {
         let arns: Vec<String> = stores.iter().map(|s| s.arn()).collect();
         access::authorize(app, ctx, &arns, access::START_QUERY)?;

@@ -458,6 +458,22 @@ async fn another_account_queries_a_store_as_its_policy_allows() {
         "Action": ["cloudtrail:StartQuery", "cloudtrail:DescribeQuery", "cloudtrail:GetQueryResults",
                    "cloudtrail:ListQueries"], "Resource": arn}]});
     owner.put_resource_policy().resource_arn(&arn).resource_policy(policy.to_string()).send().await.unwrap();
+    // A granted caller's mistake is answered as such; a stranger learns nothing of what the owner has.
+    let typo = other
+        .start_query()
+        .query_statement(format!("SELECT nosuchcolumn FROM {id}"))
+        .event_data_store_owner_account_id(MGMT.0)
+        .send()
+        .await;
+    assert_eq!(code(typo), "InvalidQueryStatementException");
+    let probe = server
+        .client(MEMBER2, REGION)
+        .start_query()
+        .query_statement(format!("SELECT nosuchcolumn FROM {id}"))
+        .event_data_store_owner_account_id(MGMT.0)
+        .send()
+        .await;
+    assert_eq!(code(probe), "AccessDeniedException");
     let started = start().send().await.unwrap();
     assert_eq!(started.event_data_store_owner_account_id(), Some(MGMT.0));
     let query = started.query_id().unwrap().to_string();
@@ -476,6 +492,17 @@ async fn another_account_queries_a_store_as_its_policy_allows() {
         code(other.describe_query().query_id(&query).event_data_store_owner_account_id(MEMBER2.0).send().await),
         "QueryIdNotFoundException"
     );
+    // The owner's event history holds the other account's StartQuery (the owner made none itself).
+    let by_name = aws_sdk_cloudtrail::types::LookupAttribute::builder()
+        .attribute_key(aws_sdk_cloudtrail::types::LookupAttributeKey::EventName)
+        .attribute_value("StartQuery")
+        .build()
+        .unwrap();
+    let looked = owner.lookup_events().lookup_attributes(by_name).send().await.unwrap();
+    let records: Vec<serde_json::Value> =
+        looked.events().iter().map(|e| serde_json::from_str(e.cloud_trail_event().unwrap()).unwrap()).collect();
+    assert!(!records.is_empty() && records.iter().all(|r| r["userIdentity"]["accountId"] == MEMBER.0), "{records:?}");
+    assert!(records.iter().all(|r| r["recipientAccountId"] == MGMT.0 && r["sharedEventID"].is_string()));
     // CancelQuery is not granted; an account the policy does not name is refused.
     assert_eq!(code(other.cancel_query().query_id(&query).send().await), "AccessDeniedException");
     let third = server.client(MEMBER2, REGION);
