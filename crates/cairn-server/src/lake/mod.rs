@@ -99,6 +99,7 @@ pub(crate) fn spawn(app: Arc<App>) -> Result<(), crate::Error> {
         app.lake.declare(&store.id, kind_of(&store));
     }
     imports::Imports::load(&app);
+    queries::restore(&app);
     let spec = consumers::Spec { name: CONSUMER.into(), start: 0, tick: Duration::from_secs(1) };
     let (from, progress) = consumers::register(&app.log(), &app.consumers, &app.clock, &spec)?;
     let sink = LakeSink { app: Arc::clone(&app), last_prune: Instant::now() };
@@ -118,10 +119,11 @@ pub(crate) fn spawn(app: Arc<App>) -> Result<(), crate::Error> {
     Ok(())
 }
 
-/// Starts the dashboard refreshes that are due; drops events past each store's retention; removes stores whose wait
-/// after deletion is over, with their data.
+/// Starts the dashboard refreshes that are due; forgets queries past their 7 days; drops events past each store's
+/// retention; removes stores whose wait after deletion is over, with their data.
 pub(crate) fn housekeeping(app: &Arc<App>) {
     dashboards::run_schedules(app);
+    queries::expire(app);
     let now = app.clock.now_millis();
     for store in app.catalog.read(|s| s.stores().cloned().collect::<Vec<_>>()) {
         let dropped = app.lake.expire(&store.id, now - i64::from(store.retention_period) * DAY_MS);

@@ -3,7 +3,7 @@
 //! A query is checked and its stores resolved when it starts (errors in the statement are answered at once, as
 //! InvalidQueryStatementException), then runs on the query threads: QUEUED until it starts, RUNNING, and FINISHED,
 //! FAILED, TIMED_OUT or CANCELLED. An account runs at most [`MAX_RUNNING`] queries at once. Queries and their
-//! results are kept [`KEEP_MS`] (7 days), in memory. A query given `DeliveryS3Uri` also writes its results and their
+//! results are kept [`KEEP_MS`] (7 days), in memory and on disk ([`saved`]). A query given `DeliveryS3Uri` also writes its results and their
 //! sign file to that bucket ([`super::results`]) before it reads FINISHED. A query of another account's stores is
 //! the caller's, and allowed by the stores' resource policies ([`super::access`]).
 
@@ -23,7 +23,10 @@ use cairn_store::QueryLimits;
 
 use super::access;
 use super::stores::{active, page_size, resolve};
+
+mod saved;
 use crate::{epoch_seconds, App, Ctx};
+pub(crate) use saved::restore;
 
 /// Queries an account may have queued or running at once.
 pub(crate) const MAX_RUNNING: usize = 10;
@@ -295,6 +298,7 @@ pub(crate) fn launch(
         }),
     });
     app.lake_queries.queries.lock().unwrap_or_else(|e| e.into_inner()).insert(query.id.clone(), Arc::clone(&query));
+    saved::save(app, &query);
     let (a, q, caller) = (Arc::clone(app), Arc::clone(&query), ctx.clone());
     let cutoffs: Vec<(String, cairn_store::lake::TableKind, i64)> = stores
         .iter()
@@ -313,9 +317,12 @@ pub(crate) fn launch(
         // starts running, and before its results leave for a bucket.
         let denied = || q.owner.is_some() && access::authorize(&a, &caller, &q.stores, access::START_QUERY).is_err();
         if denied() {
-            let mut p = q.lock();
-            p.error = Some("a store's resource policy no longer grants cloudtrail:StartQuery".into());
-            p.status = Status::Failed;
+            {
+                let mut p = q.lock();
+                p.error = Some("a store's resource policy no longer grants cloudtrail:StartQuery".into());
+                p.status = Status::Failed;
+            }
+            saved::save(&a, &q);
             return;
         }
         super::catch_up(&a).await;
@@ -362,6 +369,8 @@ pub(crate) fn launch(
                 p.status = Status::TimedOut;
             }
         }
+        drop(p);
+        saved::save(&a, &q);
     });
     query.lock().task = Some(task);
     Ok(query.id.clone())
@@ -568,9 +577,25 @@ pub(crate) fn cancel(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<CancelQu
     if q.delivery.is_some() {
         p.delivery_status = Some("CANCELLED");
     }
+    drop(p);
+    saved::save(app, &q);
     Ok(CancelQueryResponse {
         query_id: q.id.clone(),
-        query_status: p.status.as_str().into(),
+        query_status: Status::Cancelled.as_str().into(),
         event_data_store_owner_account_id: q.owner.clone(),
     })
+}
+
+/// Forgets the queries past their 7 days, in memory and on disk.
+pub(crate) fn expire(app: &App) {
+    let now = app.clock.now_millis();
+    let gone: Vec<String> = {
+        let mut map = app.lake_queries.queries.lock().unwrap_or_else(|e| e.into_inner());
+        let gone = map.values().filter(|q| now - q.created_ms >= KEEP_MS).map(|q| q.id.clone()).collect::<Vec<_>>();
+        map.retain(|_, q| now - q.created_ms < KEEP_MS);
+        gone
+    };
+    for id in gone {
+        saved::remove(app, &id);
+    }
 }

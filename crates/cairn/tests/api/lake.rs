@@ -386,6 +386,15 @@ async fn queries_see_what_a_store_took_from_its_creation_on() {
     let ct = server.client(MGMT, REGION);
     let again = rows(&ct, &format!("SELECT count(*) AS n FROM {runs_id}")).await;
     assert_eq!(again, vec![vec![pair("n", "11")]]);
+    // Queries and their results outlive the process: the paged query above answers as before the SIGKILL.
+    let d = ct.describe_query().query_id(&id).send().await.unwrap();
+    assert_eq!(d.query_status(), Some(&QueryStatus::Finished));
+    assert_eq!(d.query_statistics().unwrap().events_matched(), Some(31));
+    assert!(d.query_string().unwrap().contains("ORDER BY eventid"));
+    let r = ct.get_query_results().query_id(&id).max_query_results(1000).send().await.unwrap();
+    assert_eq!(r.query_result_rows().len(), 31);
+    let listed = ct.list_queries().event_data_store(&all_id).send().await.unwrap();
+    assert!(listed.queries().iter().any(|q| q.query_id() == Some(id.as_str())));
 }
 
 /// A live store writes a small file at every flush; once a date has gathered enough of them, the server merges them

@@ -1,0 +1,183 @@
+//! Lake queries on disk: each query's statement, state, statistics and answer in `<data>/lake/queries/<id>.json`,
+//! written when it is queued and again when it ends (synced, then renamed into place), so that DescribeQuery,
+//! GetQueryResults and ListQueries answer for the 7 days a query is kept, across restarts. A query that was queued or
+//! running when cairn stopped is FAILED at the next start: its run did not end.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use cairn_store::lake::{LakeAnswer, QueryStats};
+use serde::{Deserialize, Serialize};
+
+use super::{Progress, Query, Status, KEEP_MS};
+use crate::App;
+
+/// What a query file holds.
+#[derive(Debug, Serialize, Deserialize)]
+struct Saved {
+    id: String,
+    account: String,
+    owner: Option<String>,
+    statement: String,
+    alias: Option<String>,
+    refresh_id: Option<String>,
+    stores: Vec<String>,
+    region: String,
+    delivery_uri: Option<String>,
+    created_ms: i64,
+    status: String,
+    error: Option<String>,
+    /// Events matched, events scanned, bytes scanned, execution milliseconds.
+    stats: [u64; 4],
+    delivery_status: Option<String>,
+    answer: Option<SavedAnswer>,
+}
+
+/// A finished query's columns, rows (`None` for NULL) and whether rows were cut.
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedAnswer {
+    columns: Vec<String>,
+    rows: Vec<Vec<Option<String>>>,
+    truncated: bool,
+}
+
+fn dir(app: &App) -> PathBuf {
+    app.settings.data_dir.join("lake").join("queries")
+}
+
+/// Writes the query's file as it stands. A failure is logged: the query itself goes on.
+pub(super) fn save(app: &App, q: &Query) {
+    let saved = {
+        let p = q.lock();
+        let s = p.stats;
+        Saved {
+            id: q.id.clone(),
+            account: q.account.clone(),
+            owner: q.owner.clone(),
+            statement: q.statement.clone(),
+            alias: q.alias.clone(),
+            refresh_id: q.refresh_id.clone(),
+            stores: q.stores.clone(),
+            region: q.region.clone(),
+            delivery_uri: q.delivery.as_ref().map(|t| t.uri.clone()),
+            created_ms: q.created_ms,
+            status: p.status.as_str().into(),
+            error: p.error.clone(),
+            stats: [s.events_matched, s.events_scanned, s.bytes_scanned, s.execution_ms],
+            delivery_status: p.delivery_status.map(str::to_string),
+            answer: p.answer.as_ref().map(|a| SavedAnswer {
+                columns: a.columns.clone(),
+                rows: a.rows.clone(),
+                truncated: a.truncated,
+            }),
+        }
+    };
+    if let Err(e) = write(&dir(app), &saved) {
+        tracing::warn!(query = %q.id, error = %e, "cannot save a Lake query; it is kept in memory only");
+    }
+}
+
+fn write(dir: &Path, saved: &Saved) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("{}.json", saved.id));
+    let tmp = dir.join(format!(".{}.json.tmp", saved.id));
+    let file = std::fs::File::create(&tmp)?;
+    serde_json::to_writer(std::io::BufWriter::new(&file), saved)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// The queries of the last 7 days, as their files left them; files of older queries, and unfinished writes, go.
+pub(super) fn load(app: &App) -> Vec<Query> {
+    let dir = dir(app);
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+    let now = app.clock.now_millis();
+    let mut queries = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(&path);
+            continue;
+        }
+        let saved: Option<Saved> = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        match saved {
+            Some(s) if now - s.created_ms < KEEP_MS => {
+                let interrupted = Status::parse(&s.status).is_none_or(Status::active);
+                let q = query(s);
+                if interrupted {
+                    save(app, &q);
+                }
+                queries.push(q);
+            }
+            Some(_) => {
+                let _ = std::fs::remove_file(&path);
+            }
+            None => tracing::warn!(path = %path.display(), "a Lake query file cannot be read; it is left as it is"),
+        }
+    }
+    queries
+}
+
+/// Removes a query's file.
+pub(super) fn remove(app: &App, id: &str) {
+    let _ = std::fs::remove_file(dir(app).join(format!("{id}.json")));
+}
+
+fn query(s: Saved) -> Query {
+    let status = Status::parse(&s.status).filter(|st| !st.active());
+    let [events_matched, events_scanned, bytes_scanned, execution_ms] = s.stats;
+    let stats = QueryStats { events_matched, events_scanned, bytes_scanned, execution_ms };
+    let answer = s.answer.map(|a| LakeAnswer { columns: a.columns, rows: a.rows, truncated: a.truncated, stats });
+    Query {
+        id: s.id,
+        account: s.account,
+        owner: s.owner,
+        statement: s.statement,
+        alias: s.alias,
+        refresh_id: s.refresh_id,
+        stores: s.stores,
+        region: s.region,
+        delivery: s.delivery_uri.as_deref().and_then(|u| crate::lake::results::parse_uri(u).ok()),
+        created_ms: s.created_ms,
+        progress: Mutex::new(Progress {
+            status: status.unwrap_or(Status::Failed),
+            answer,
+            error: match status {
+                Some(_) => s.error,
+                None => Some("cairn stopped while the query ran".into()),
+            },
+            stats,
+            delivery_status: s.delivery_status.as_deref().map(delivery_status),
+            task: None,
+        }),
+    }
+}
+
+/// A DeliveryStatus as the static text the query keeps.
+fn delivery_status(s: &str) -> &'static str {
+    [
+        "SUCCESS",
+        "FAILED",
+        "FAILED_SIGNING_FILE",
+        "PENDING",
+        "RESOURCE_NOT_FOUND",
+        "ACCESS_DENIED",
+        "ACCESS_DENIED_SIGNING_FILE",
+        "CANCELLED",
+        "UNKNOWN",
+    ]
+    .into_iter()
+    .find(|x| *x == s)
+    .unwrap_or("UNKNOWN")
+}
+
+/// Loads the saved queries into the registry.
+pub(crate) fn restore(app: &App) {
+    let queries = load(app);
+    let mut map = app.lake_queries.queries.lock().unwrap_or_else(|e| e.into_inner());
+    for q in queries {
+        map.insert(q.id.clone(), Arc::new(q));
+    }
+}
