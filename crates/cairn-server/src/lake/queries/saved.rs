@@ -181,3 +181,49 @@ pub(crate) fn restore(app: &App) {
         map.insert(q.id.clone(), Arc::new(q));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn saved(status: &str) -> Saved {
+        Saved {
+            id: "q".into(),
+            account: "111111111111".into(),
+            owner: None,
+            statement: "SELECT 1".into(),
+            alias: None,
+            refresh_id: None,
+            stores: vec![],
+            region: "eu-west-1".into(),
+            delivery_uri: Some("s3://bucket/prefix".into()),
+            created_ms: 0,
+            status: status.into(),
+            error: None,
+            stats: [3, 4, 5, 6],
+            delivery_status: Some("SUCCESS".into()),
+            answer: Some(SavedAnswer {
+                columns: vec!["n".into()],
+                rows: vec![vec![Some("3".into())]],
+                truncated: false,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_saved_query_comes_back_as_it_ended_and_an_interrupted_one_as_failed() {
+        let done = query(saved("FINISHED"));
+        let p = done.lock();
+        assert_eq!((p.status, p.error.as_deref(), p.delivery_status), (Status::Finished, None, Some("SUCCESS")));
+        assert_eq!(p.answer.as_ref().unwrap().rows, vec![vec![Some("3".to_string())]]);
+        assert_eq!((p.stats.events_matched, p.stats.execution_ms), (3, 6));
+        assert_eq!(done.delivery.as_ref().map(|t| t.bucket.as_str()), Some("bucket"));
+        for interrupted in ["QUEUED", "RUNNING", "NOT_A_STATUS"] {
+            let q = query(saved(interrupted));
+            let p = q.lock();
+            assert_eq!(p.status, Status::Failed, "{interrupted}");
+            assert_eq!(p.error.as_deref(), Some("cairn stopped while the query ran"));
+        }
+        assert_eq!(delivery_status("SOMETHING_NEW"), "UNKNOWN");
+    }
+}
