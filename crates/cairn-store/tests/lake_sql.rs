@@ -381,6 +381,13 @@ const CASES: &[(&str, &[&str])] = &[
     ("SELECT date_add('day', -1, eventTime), date_add('month', 1, eventTime) FROM {A} WHERE eventID = 'e01'",
      &["2025-12-31 08:00:00.000 | 2026-02-01 08:00:00.000"]),
     ("SELECT to_iso8601(eventTime) FROM {A} WHERE eventID = 'e03'", &["2026-01-02T09:00:00.000Z"]),
+    // Trino's date_format specifiers (MySQL's), not chrono's: %i minutes, %M the month's name, %W the weekday's.
+    ("SELECT date_format(eventtime, '%Y-%m-%d %H:%i:%s') FROM {A} WHERE eventID = 'e03'", &["2026-01-02 09:00:00"]),
+    ("SELECT date_format(eventtime, '%W %e %M %Y, %l %p (%j, week %v of %x) 100%%') FROM {A} WHERE eventID = 'e03'",
+     &["Friday 2 January 2026, 9 AM (002, week 01 of 2026) 100%"]),
+    ("SELECT date_format(eventtime, '%a %b %c/%d/%y %T %r') FROM {A} WHERE eventID = 'e03'",
+     &["Fri Jan 1/02/26 09:00:00 09:00:00 AM"]),
+    ("SELECT date_format(date_trunc('day', eventtime), '%H%i') FROM {A} WHERE eventID = 'e03'", &["0000"]),
     ("SELECT day_of_week(eventTime), day_of_year(eventTime), hour(eventTime), year(eventTime) FROM {A} WHERE eventID = 'e08'",
      &["7 | 4 | 0 | 2026"]),
     ("SELECT count(*) FROM {A} WHERE eventTime > from_iso8601_timestamp('2026-01-04T00:30:00+00:00')", &["4"]),

@@ -1,7 +1,8 @@
 //! Trino's date and time functions Lake queries use: `date_diff`, `date_add`, `from_iso8601_timestamp`,
-//! `to_iso8601`, `from_unixtime`, `to_unixtime`, and the field functions `year`, `month`, `day`, `hour`, `minute`,
-//! `second`, `day_of_week` (`dow`, Monday = 1) and `day_of_year` (`doy`). Times are UTC milliseconds, as Lake's
-//! `eventtime`.
+//! `to_iso8601`, `from_unixtime`, `to_unixtime`, `date_format` with Trino's (MySQL's) format specifiers rather than
+//! DataFusion's (chrono's: `%i` is minutes in Trino, `%M` the month's name), and the field functions `year`,
+//! `month`, `day`, `hour`, `minute`, `second`, `day_of_week` (`dow`, Monday = 1) and `day_of_year` (`doy`). Times
+//! are UTC milliseconds, as Lake's `eventtime`.
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ pub(crate) fn functions() -> Vec<ScalarUDF> {
         udf("to_iso8601", vec![vec![ts()]], s(), to_iso8601),
         udf("from_unixtime", vec![vec![DataType::Float64]], ts(), from_unixtime),
         udf("to_unixtime", vec![vec![ts()]], DataType::Float64, to_unixtime),
+        udf("date_format", vec![vec![ts(), s()]], s(), date_format),
     ];
     let fields: [(&'static str, super::simple::Body); 10] = [
         ("year", |a| field(a, |c| c.year)),
@@ -237,6 +239,75 @@ fn to_unixtime(args: &[ArrayRef]) -> Result<ArrayRef> {
     Ok(Arc::new(t.iter().map(|v| v.map(|ms| ms as f64 / 1000.0)).collect::<Float64Array>()))
 }
 
+/// `date_format(timestamp, format)` with Trino's specifiers, in UTC.
+fn date_format(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let times = args[0].as_primitive::<TimestampMillisecondType>();
+    let formats = args[1].as_string::<i32>();
+    let mut out = arrow_array::builder::StringBuilder::new();
+    for row in 0..times.len() {
+        if times.is_null(row) || formats.is_null(row) {
+            out.append_null();
+            continue;
+        }
+        let pattern = chrono_format(formats.value(row))?;
+        match chrono::DateTime::from_timestamp_millis(times.value(row)) {
+            Some(t) => out.append_value(t.format(&pattern).to_string()),
+            None => out.append_null(),
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+/// A Trino `date_format` pattern as chrono's; the specifiers Trino does not support are errors, as in Trino.
+fn chrono_format(trino: &str) -> Result<String> {
+    let mut out = String::with_capacity(trino.len() + 8);
+    let mut chars = trino.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let Some(spec) = chars.next() else {
+            out.push_str("%%");
+            break;
+        };
+        let chrono = match spec {
+            'a' => "%a",
+            'b' => "%b",
+            'c' => "%-m",
+            'd' => "%d",
+            'e' => "%-d",
+            'f' => "%6f",
+            'H' => "%H",
+            'h' | 'I' => "%I",
+            'i' => "%M",
+            'j' => "%j",
+            'k' => "%-H",
+            'l' => "%-I",
+            'M' => "%B",
+            'm' => "%m",
+            'p' => "%p",
+            'r' => "%I:%M:%S %p",
+            'S' | 's' => "%S",
+            'T' => "%H:%M:%S",
+            'v' => "%V",
+            'W' => "%A",
+            'x' => "%G",
+            'Y' => "%Y",
+            'y' => "%y",
+            '%' => "%%",
+            'D' | 'U' | 'u' | 'V' | 'w' | 'X' => return exec_err!("date_format: %{spec} is not supported"),
+            // Any other character stands for itself, as in MySQL.
+            other => {
+                out.push(other);
+                continue;
+            }
+        };
+        out.push_str(chrono);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +321,16 @@ mod tests {
         assert_eq!(parse_iso8601("2026-01-02"), Some(base - 3 * 3_600_000 - 4 * 60_000 - 5000));
         for bad in ["2026-13-01", "2026-02-30", "x", "2026-01-02T25:00"] {
             assert_eq!(parse_iso8601(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn trino_patterns_become_chronos_and_unsupported_specifiers_are_refused() {
+        assert_eq!(chrono_format("%Y-%m-%d %H:%i:%s").unwrap(), "%Y-%m-%d %H:%M:%S");
+        assert_eq!(chrono_format("%M %W %k %l %e %c").unwrap(), "%B %A %-H %-I %-d %-m");
+        assert_eq!(chrono_format("100%% %q %").unwrap(), "100%% q %%");
+        for unsupported in ["%D", "%U", "%u", "%V", "%w", "%X"] {
+            assert!(chrono_format(unsupported).is_err(), "{unsupported}");
         }
     }
 }
