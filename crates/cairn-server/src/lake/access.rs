@@ -63,13 +63,19 @@ fn denied(ctx: &Ctx, action: &str, resource: &str) -> ApiError {
 /// The other account a call of a Lake query operation acted for, read from its request, to record the call for
 /// that account too.
 pub(crate) fn owner_of_call(op: Operation, body: &[u8]) -> Option<String> {
-    let request: serde_json::Value = serde_json::from_slice(body).ok()?;
-    match op {
+    // Every successful call passes here: only the query operations' bodies are read again.
+    let member = match op {
         Operation::StartQuery | Operation::DescribeQuery | Operation::GetQueryResults | Operation::CancelQuery => {
-            request["EventDataStoreOwnerAccountId"].as_str().map(str::to_string)
+            "EventDataStoreOwnerAccountId"
         }
-        Operation::ListQueries => cairn_model::Arn::parse(request["EventDataStore"].as_str()?).ok().map(|a| a.account),
-        _ => None,
+        Operation::ListQueries => "EventDataStore",
+        _ => return None,
+    };
+    let request: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let value = request[member].as_str()?;
+    match op {
+        Operation::ListQueries => cairn_model::Arn::parse(value).ok().map(|a| a.account),
+        _ => Some(value.to_string()),
     }
 }
 

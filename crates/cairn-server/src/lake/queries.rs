@@ -115,9 +115,10 @@ pub(crate) struct Registry {
 
 impl Registry {
     fn get(&self, ctx: &Ctx, id: &str, now_ms: i64) -> Result<Arc<Query>> {
-        let mut map = self.queries.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, q| now_ms - q.created_ms < KEEP_MS);
-        map.get(id).filter(|q| q.account == ctx.account_id).cloned().ok_or_else(|| {
+        // Queries past their 7 days are not found; housekeeping ([`expire`]) removes them and their files.
+        let map = self.queries.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = |q: &&Arc<Query>| q.account == ctx.account_id && now_ms - q.created_ms < KEEP_MS;
+        map.get(id).filter(kept).cloned().ok_or_else(|| {
             ApiError::new(
                 ErrorCode::QueryIdNotFound,
                 format!("The query ID {id} does not exist or does not map to a query."),
@@ -589,12 +590,14 @@ pub(crate) fn cancel(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<CancelQu
 /// Forgets the queries past their 7 days, in memory and on disk.
 pub(crate) fn expire(app: &App) {
     let now = app.clock.now_millis();
-    let gone: Vec<String> = {
-        let mut map = app.lake_queries.queries.lock().unwrap_or_else(|e| e.into_inner());
-        let gone = map.values().filter(|q| now - q.created_ms >= KEEP_MS).map(|q| q.id.clone()).collect::<Vec<_>>();
-        map.retain(|_, q| now - q.created_ms < KEEP_MS);
-        gone
-    };
+    let mut gone = Vec::new();
+    app.lake_queries.queries.lock().unwrap_or_else(|e| e.into_inner()).retain(|id, q| {
+        let keep = now - q.created_ms < KEEP_MS;
+        if !keep {
+            gone.push(id.clone());
+        }
+        keep
+    });
     for id in gone {
         saved::remove(app, &id);
     }
