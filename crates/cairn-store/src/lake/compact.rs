@@ -16,7 +16,6 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -24,7 +23,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
 use arrow_array::RecordBatch;
 use datafusion::arrow::compute::interleave_record_batch;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 
 use super::files::{self, LakeFile};
 use super::Lake;
@@ -54,6 +53,8 @@ struct Plan {
     store: String,
     date: String,
     inputs: Vec<Arc<LakeFile>>,
+    /// The store's data key: the inputs are read and the merged file written with it.
+    key: Option<super::DataKey>,
 }
 
 impl Lake {
@@ -63,7 +64,7 @@ impl Lake {
     pub fn compact(&self, checkpoint: u64, skip: impl Fn(&str) -> bool) -> Result<LakeCompaction> {
         let mut done = LakeCompaction::default();
         for plan in self.plans(checkpoint).into_iter().filter(|p| !skip(&p.store)) {
-            let merged = merge(&self.dir.join(&plan.store), &plan.date, &plan.inputs)?;
+            let merged = merge(&self.dir.join(&plan.store), &plan.date, &plan.inputs, plan.key.as_ref())?;
             let mut stores = self.write();
             let current = stores.get_mut(&plan.store);
             let still_there =
@@ -96,6 +97,8 @@ impl Lake {
         let stores = self.read();
         let mut plans = Vec::new();
         for (store, d) in stores.iter() {
+            // An encrypted store whose key cannot be used now waits.
+            let Ok(key) = d.writing_key(store) else { continue };
             let mut journal: Vec<&Arc<LakeFile>> = d.files.iter().filter(|f| !f.is_import()).collect();
             journal.sort_by(|a, b| (&a.date, a.lo).cmp(&(&b.date, b.lo)));
             for date in journal.chunk_by(|a, b| a.date == b.date) {
@@ -119,7 +122,8 @@ impl Lake {
                     run.push(Arc::clone(f));
                 }
                 if run.len() >= COMPACT_FILES {
-                    plans.push(Plan { store: store.clone(), date: date[0].date.clone(), inputs: run });
+                    let (store, date) = (store.clone(), date[0].date.clone());
+                    plans.push(Plan { store, date, inputs: run, key: key.clone() });
                 }
             }
         }
@@ -129,12 +133,11 @@ impl Lake {
 
 /// Writes the rows of `inputs` (files of one date, in journal order, each in eventTime order) as one file in
 /// eventTime order; rows of equal times keep their journal order.
-fn merge(dir: &Path, date: &str, inputs: &[Arc<LakeFile>]) -> Result<LakeFile> {
+fn merge(dir: &Path, date: &str, inputs: &[Arc<LakeFile>], key: Option<&super::DataKey>) -> Result<LakeFile> {
     let mut readers = Vec::with_capacity(inputs.len());
     let mut schema = None;
     for f in inputs {
-        let file = File::open(&f.path).map_err(crate::io(&f.path))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file)?.with_batch_size(READ_ROWS);
+        let builder = files::reader(f, key)?.with_batch_size(READ_ROWS);
         schema.get_or_insert_with(|| Arc::clone(builder.schema()));
         readers.push(builder.build()?);
     }
@@ -143,7 +146,8 @@ fn merge(dir: &Path, date: &str, inputs: &[Arc<LakeFile>]) -> Result<LakeFile> {
     let lo = inputs.iter().map(|f| f.lo).min().unwrap_or(0);
     let hi = inputs.iter().map(|f| f.hi).max().unwrap_or(0);
     let out = std::iter::from_fn(|| merging.next_batch().transpose());
-    let mut merged = files::write_stream(dir, date, &format!("{}.parquet", files::stem(lo, hi)), schema, out)?;
+    let name = format!("{}.parquet", files::stem(lo, hi));
+    let mut merged = files::write_stream(dir, date, &name, schema, out, key)?;
     (merged.lo, merged.hi) = (lo, hi);
     Ok(merged)
 }

@@ -6,6 +6,9 @@
 //! An import's files are `imp-<import id>-<n>.parquet` beside them: they come from log files, not the journal, so
 //! the checkpoint does not govern them.
 //!
+//! A store encrypted with a KMS key has its files encrypted with its data key ([`super::crypt`]); a file's last
+//! four bytes say whether it is (`PARE`, not `PAR1`), so a store whose key was added later reads both.
+//!
 //! A file is written under a temporary name, synced, renamed into place and its directory synced: a file with its
 //! final name is complete. A file is removed when it leaves the store (retention, deletion) only once no query
 //! holds it ([`LakeFile::retire`]), so a running query never loses a file under it. Small files of a date are merged
@@ -17,11 +20,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use super::crypt::{self, DataKey};
 use crate::segment::sync_dir;
 use crate::{Error, Result};
 
@@ -33,6 +38,8 @@ pub struct LakeFile {
     pub lo: u64,
     pub hi: u64,
     pub size: u64,
+    /// Encrypted with the store's data key.
+    pub encrypted: bool,
     retired: AtomicBool,
 }
 
@@ -72,7 +79,7 @@ pub(crate) fn parse_name(name: &str) -> Option<(u64, u64)> {
 /// Columns whose every value differs: a dictionary would only be built and thrown away.
 const UNIQUE_COLUMNS: [&str; 4] = ["eventjson", "eventjsonchecksum", "eventid", "requestid"];
 
-fn properties() -> WriterProperties {
+fn properties(key: Option<&DataKey>) -> WriterProperties {
     let mut builder = WriterProperties::builder();
     for column in UNIQUE_COLUMNS {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
@@ -81,28 +88,44 @@ fn properties() -> WriterProperties {
     for column in ["eventjson", "eventjsonchecksum"] {
         builder = builder.set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
     }
-    builder
+    builder = builder
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
         .set_max_row_group_row_count(Some(128 * 1024))
-        .set_created_by(format!("cairn {}", env!("CARGO_PKG_VERSION")))
-        .build()
+        .set_created_by(format!("cairn {}", env!("CARGO_PKG_VERSION")));
+    if let Some(key) = key {
+        builder = builder.with_file_encryption_properties(key.encryption());
+    }
+    builder.build()
 }
 
-/// Writes `batches` as the file `lo-hi` of `date` under `dir` and publishes it durably.
-pub(crate) fn write(dir: &Path, date: &str, (lo, hi): (u64, u64), batches: &[RecordBatch]) -> Result<LakeFile> {
-    let mut file = write_named(dir, date, &format!("{}.parquet", stem(lo, hi)), batches)?;
+/// Writes `batches` as the file `lo-hi` of `date` under `dir` (encrypted with `key` when given) and publishes it
+/// durably.
+pub(crate) fn write(
+    dir: &Path,
+    date: &str,
+    (lo, hi): (u64, u64),
+    batches: &[RecordBatch],
+    key: Option<&DataKey>,
+) -> Result<LakeFile> {
+    let mut file = write_named(dir, date, &format!("{}.parquet", stem(lo, hi)), batches, key)?;
     (file.lo, file.hi) = (lo, hi);
     Ok(file)
 }
 
 /// Writes `batches` as the file `name` of `date` under `dir` and publishes it durably. Files named `imp-...` are
 /// an import's (not built from the journal).
-pub(crate) fn write_named(dir: &Path, date: &str, name: &str, batches: &[RecordBatch]) -> Result<LakeFile> {
+pub(crate) fn write_named(
+    dir: &Path,
+    date: &str,
+    name: &str,
+    batches: &[RecordBatch],
+    key: Option<&DataKey>,
+) -> Result<LakeFile> {
     let schema = batches.first().map(RecordBatch::schema).ok_or_else(|| Error::Corrupt {
         path: dir.join(name),
         reason: "a Lake file needs at least one batch".into(),
     })?;
-    write_stream(dir, date, name, schema, batches.iter().map(|b| Ok(b.clone())))
+    write_stream(dir, date, name, schema, batches.iter().map(|b| Ok(b.clone())), key)
 }
 
 /// [`write_named`] for batches made one at a time as the file is written, so that only one is in memory.
@@ -112,12 +135,13 @@ pub(crate) fn write_stream(
     name: &str,
     schema: SchemaRef,
     batches: impl IntoIterator<Item = Result<RecordBatch>>,
+    key: Option<&DataKey>,
 ) -> Result<LakeFile> {
     let date_dir = dir.join(format!("date={date}"));
     std::fs::create_dir_all(&date_dir).map_err(crate::io(&date_dir))?;
     let tmp = date_dir.join(format!(".{name}.tmp"));
     let file = File::create(&tmp).map_err(crate::io(&tmp))?;
-    let mut writer = ArrowWriter::try_new(file, schema, Some(properties()))?;
+    let mut writer = ArrowWriter::try_new(file, schema, Some(properties(key)))?;
     for b in batches {
         writer.write(&b?)?;
     }
@@ -128,7 +152,29 @@ pub(crate) fn write_stream(
     std::fs::rename(&tmp, &path).map_err(crate::io(&path))?;
     sync_dir(&date_dir)?;
     sync_dir(dir)?;
-    Ok(LakeFile { path, date: date.to_string(), lo: 0, hi: 0, size, retired: AtomicBool::new(false) })
+    Ok(LakeFile {
+        path,
+        date: date.to_string(),
+        lo: 0,
+        hi: 0,
+        size,
+        encrypted: key.is_some(),
+        retired: AtomicBool::new(false),
+    })
+}
+
+/// A reader of a store's file, decrypting it with `key`; an encrypted file without the key is an error.
+pub(crate) fn reader(f: &LakeFile, key: Option<&DataKey>) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+    let file = File::open(&f.path).map_err(crate::io(&f.path))?;
+    let mut options = ArrowReaderOptions::new();
+    if f.encrypted {
+        let key = key.ok_or_else(|| Error::Corrupt {
+            path: f.path.clone(),
+            reason: "the file is encrypted and the store's data key is not available".into(),
+        })?;
+        options = options.with_file_decryption_properties(key.decryption());
+    }
+    Ok(ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)?)
 }
 
 /// Opens the files of a store directory: removes unfinished writes and files at or past `checkpoint` (written
@@ -155,12 +201,14 @@ pub(crate) fn open_dir(dir: &Path, checkpoint: u64) -> Result<Vec<LakeFile>> {
             }
             if fname.starts_with("imp-") && fname.ends_with(".parquet") {
                 let size = f.metadata().map_err(crate::io(&path))?.len();
+                let encrypted = crypt::is_encrypted(&path)?;
                 files.push(LakeFile {
                     path,
                     date: date.to_string(),
                     lo: 0,
                     hi: 0,
                     size,
+                    encrypted,
                     retired: AtomicBool::new(false),
                 });
                 continue;
@@ -171,7 +219,9 @@ pub(crate) fn open_dir(dir: &Path, checkpoint: u64) -> Result<Vec<LakeFile>> {
                 continue;
             }
             let size = f.metadata().map_err(crate::io(&path))?.len();
-            files.push(LakeFile { path, date: date.to_string(), lo, hi, size, retired: AtomicBool::new(false) });
+            let encrypted = crypt::is_encrypted(&path)?;
+            let date = date.to_string();
+            files.push(LakeFile { path, date, lo, hi, size, encrypted, retired: AtomicBool::new(false) });
         }
     }
     // A journal file within the range of another of its date was merged into it by a compaction that did not get

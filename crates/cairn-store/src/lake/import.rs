@@ -198,17 +198,16 @@ fn by_date(batch: RecordBatch, plan: &ImportPlan) -> Result<Vec<(String, RecordB
 impl Lake {
     /// The eventIDs a store holds for a date (in its files and its tail), to keep imports from adding them again.
     fn event_ids_of(&self, id: &str, date: &str) -> Result<HashSet<String>> {
-        let (files, tail) = {
+        let (files, tail, key) = {
             let stores = self.read();
             let Some(d) = stores.get(id) else { return Ok(HashSet::new()) };
             let files: Vec<_> = d.files.iter().filter(|f| f.date == date).cloned().collect();
             let tail: Vec<TailEvent> = d.tail.iter().filter(|e| date_of(e.time_ms) == date).cloned().collect();
-            (files, tail)
+            (files, tail, d.sealed.clone().flatten())
         };
         let mut ids = HashSet::new();
         for f in files {
-            let file = std::fs::File::open(&f.path).map_err(crate::io(&f.path))?;
-            let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?;
+            let builder = super::files::reader(&f, key.as_ref())?;
             let index = builder.schema().index_of("eventid")?;
             let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), [index]);
             for batch in builder.with_projection(mask).build()? {
@@ -269,6 +268,10 @@ impl Lake {
         // its records pass [`FLUSH_BYTES`]: memory stays bounded whatever the archive's size.
         let dates: Vec<Option<String>> = files.iter().map(|f| file_date(&f.location)).collect();
         let state = Mutex::new(Gather { buffers: BTreeMap::new(), done: vec![false; files.len()], lowest_open: 0 });
+        let key = match self.read().get(id) {
+            Some(d) => d.writing_key(id)?,
+            None => None,
+        };
         // A run's files carry its start time, so a restarted import (same id) never replaces the files of an earlier run.
         let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let writer = DateWriter {
@@ -281,6 +284,7 @@ impl Lake {
             progress,
             seen: Mutex::default(),
             next_file: Default::default(),
+            key,
         };
         let remaining: Mutex<BTreeMap<String, usize>> =
             Mutex::new(prefixes.iter().map(|(p, n)| (p.to_string(), *n)).collect());
@@ -449,6 +453,8 @@ struct DateWriter<'a> {
     /// two writes of one date apart.
     seen: Mutex<BTreeMap<String, SeenIds>>,
     next_file: std::sync::atomic::AtomicUsize,
+    /// The store's data key, when its files are encrypted.
+    key: Option<super::DataKey>,
 }
 
 impl DateWriter<'_> {
@@ -494,7 +500,7 @@ impl DateWriter<'_> {
         let indices: Vec<(usize, usize)> = rows.iter().map(|&(_, b, row)| (b, row)).collect();
         let out = indices.chunks(WRITE_ROWS).map(|c| Ok(interleave_record_batch(&sources, c)?));
         let name = format!("imp-{}-{:x}-{n:05}.parquet", self.import_id, self.run);
-        let file = super::files::write_stream(&self.dir, date, &name, batches[0].schema(), out)?;
+        let file = super::files::write_stream(&self.dir, date, &name, batches[0].schema(), out, self.key.as_ref())?;
         self.lake
             .write()
             .entry(self.id.to_string())

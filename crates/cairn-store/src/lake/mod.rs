@@ -6,8 +6,14 @@
 //! flusher writes every store's tail below a position to files and then saves the consumer's checkpoint, so the
 //! files of all stores cover exactly the journal below it (files past it are removed at open and their records
 //! applied again). Retention drops whole dates once they are past, and queries never see an event past it.
+//!
+//! A store encrypted with a KMS key ([`Lake::encrypt`]) writes every file encrypted with its data key
+//! ([`crypt`]); while the server cannot use the KMS key (disabled, pending deletion, its policy changed), the store
+//! has no data key here and its events are dropped at flush rather than written in clear, as CloudTrail stops
+//! logging to such a store.
 
 mod compact;
+pub mod crypt;
 pub(crate) mod dialect;
 pub mod files;
 pub mod functions;
@@ -24,6 +30,7 @@ use std::sync::{Arc, RwLock};
 use arrow_array::RecordBatch;
 
 pub use compact::{LakeCompaction, COMPACT_FILES};
+pub use crypt::DataKey;
 pub use files::LakeFile;
 pub use schema::TableKind;
 pub use sql::{LakeAnswer, LakeLimits, QueryStats};
@@ -47,11 +54,25 @@ struct StoreData {
     tail: Chunks<TailEvent>,
     tail_bytes: usize,
     files: Vec<Arc<LakeFile>>,
+    /// The store encrypts its files; with its data key while the KMS key can be used.
+    sealed: Option<Option<DataKey>>,
 }
 
 impl StoreData {
     fn new(kind: TableKind) -> StoreData {
-        StoreData { kind, tail: Chunks::default(), tail_bytes: 0, files: Vec::new() }
+        StoreData { kind, tail: Chunks::default(), tail_bytes: 0, files: Vec::new(), sealed: None }
+    }
+
+    /// The key new files are written with: none for a store in clear; an error for an encrypted store whose key
+    /// cannot be used now.
+    fn writing_key(&self, id: &str) -> Result<Option<DataKey>> {
+        match &self.sealed {
+            None => Ok(None),
+            Some(Some(k)) => Ok(Some(k.clone())),
+            Some(None) => Err(crate::Error::Engine(format!(
+                "event data store {id} is encrypted and its KMS key cannot be used now"
+            ))),
+        }
     }
 }
 
@@ -63,12 +84,14 @@ pub struct StoreSnapshot {
     pub files: Vec<Arc<LakeFile>>,
     /// Events before this eventTime (milliseconds) are past retention.
     pub cutoff_ms: i64,
+    /// The data key of the store's encrypted files.
+    pub key: Option<DataKey>,
 }
 
 impl StoreSnapshot {
     /// A store with no data yet.
     pub fn empty(kind: TableKind, cutoff_ms: i64) -> StoreSnapshot {
-        StoreSnapshot { kind, tail: View::default(), files: Vec::new(), cutoff_ms }
+        StoreSnapshot { kind, tail: View::default(), files: Vec::new(), cutoff_ms, key: None }
     }
 }
 
@@ -84,6 +107,8 @@ pub struct Lake {
 pub struct LakeFlush {
     pub events: usize,
     pub files: usize,
+    /// Events of encrypted stores whose KMS key could not be used, dropped rather than written in clear.
+    pub dropped: usize,
 }
 
 impl Lake {
@@ -119,6 +144,20 @@ impl Lake {
         self.write().entry(id.to_string()).or_insert_with(|| StoreData::new(kind)).kind = kind;
     }
 
+    /// Makes a store encrypt its files from now on, with `key`; `None` while its KMS key cannot be used (its events
+    /// are then dropped at flush, and its encrypted files cannot be read).
+    pub fn encrypt(&self, id: &str, key: Option<DataKey>) {
+        let mut stores = self.write();
+        if let Some(d) = stores.get_mut(id) {
+            d.sealed = Some(key);
+        }
+    }
+
+    /// Whether the store encrypts its files and has its data key now: `None` for a store in clear.
+    pub fn has_key(&self, id: &str) -> Option<bool> {
+        self.read().get(id).and_then(|d| d.sealed.as_ref().map(Option::is_some))
+    }
+
     /// The ids of every store with data.
     pub fn store_ids(&self) -> Vec<String> {
         self.read().keys().cloned().collect()
@@ -141,22 +180,37 @@ impl Lake {
     /// tails. The caller saves the checkpoint at `upto` afterwards.
     pub fn flush(&self, upto: u64) -> Result<LakeFlush> {
         // Conversion and writing happen outside the lock; the tails keep taking records meanwhile.
-        let work: Vec<(String, TableKind, Vec<TailEvent>)> = self
+        type Work = (String, TableKind, Vec<TailEvent>, Result<Option<DataKey>>);
+        let work: Vec<Work> = self
             .read()
             .iter()
-            .map(|(id, d)| (id.clone(), d.kind, d.tail.iter().filter(|e| e.seq < upto).cloned().collect::<Vec<_>>()))
-            .filter(|(_, _, events)| !events.is_empty())
+            .map(|(id, d)| {
+                let events = d.tail.iter().filter(|e| e.seq < upto).cloned().collect::<Vec<_>>();
+                (id.clone(), d.kind, events, d.writing_key(id))
+            })
+            .filter(|(_, _, events, _)| !events.is_empty())
             .collect();
         let mut stats = LakeFlush::default();
         let mut written: Vec<(String, Vec<LakeFile>)> = Vec::new();
-        for (id, kind, mut events) in work {
+        for (id, kind, mut events, key) in work {
+            let Ok(key) = key else {
+                tracing::warn!(
+                    store = id,
+                    events = events.len(),
+                    "dropping events of an encrypted event data store whose KMS key cannot be used"
+                );
+                stats.dropped += events.len();
+                written.push((id, Vec::new()));
+                continue;
+            };
             events.sort_by_key(|e| (e.time_ms, e.seq));
             let mut store_files = Vec::new();
             for day in events.chunk_by(|a, b| date_of(a.time_ms) == date_of(b.time_ms)) {
                 let lo = day.iter().map(|e| e.seq).min().unwrap_or(0);
                 let hi = day.iter().map(|e| e.seq).max().unwrap_or(0);
                 let batch = self::batch(kind, day)?;
-                store_files.push(files::write(&self.dir.join(&id), &date_of(day[0].time_ms), (lo, hi), &[batch])?);
+                let date = date_of(day[0].time_ms);
+                store_files.push(files::write(&self.dir.join(&id), &date, (lo, hi), &[batch], key.as_ref())?);
                 stats.files += 1;
             }
             stats.events += events.len();
@@ -220,6 +274,7 @@ impl Lake {
             tail: d.tail.view(cutoff_ms),
             files: d.files.iter().filter(|f| f.date >= date_of(cutoff_ms)).cloned().collect(),
             cutoff_ms,
+            key: d.sealed.clone().flatten(),
         })
     }
 }

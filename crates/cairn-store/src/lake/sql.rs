@@ -22,6 +22,7 @@ use async_trait::async_trait;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::config::{ConfigFileDecryptionProperties, TableParquetOptions};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::memory::MemorySourceConfig;
@@ -343,16 +344,31 @@ impl TableProvider for StoreTable {
         if !batches.is_empty() {
             inputs.push(MemorySourceConfig::try_new_exec(&[batches], Arc::clone(&self.schema), Some(inner.clone()))?);
         }
-        if !files.is_empty() {
+        // Files in clear and files encrypted with the store's data key (a store whose key was added later has both).
+        for encrypted in [false, true] {
+            let group: Vec<_> = files.iter().filter(|f| f.encrypted == encrypted).collect();
+            if group.is_empty() {
+                continue;
+            }
             // Every file of a store has its kind's schema: given it, the reader neither decodes the schema stored
             // in each file nor converts the strings it reads to views afterwards.
-            let parts = files
+            let parts = group
                 .iter()
                 .map(|f| {
                     PartitionedFile::new(f.path.to_string_lossy(), f.size).with_arrow_schema(Arc::clone(&self.schema))
                 })
                 .collect();
-            let source = ParquetSource::new(Arc::clone(&self.schema));
+            let mut source = ParquetSource::new(Arc::clone(&self.schema));
+            if encrypted {
+                let key = self.snapshot.key.as_ref().ok_or_else(|| {
+                    datafusion::common::DataFusionError::Execution(
+                        "the event data store is encrypted and its KMS key cannot be used now".into(),
+                    )
+                })?;
+                let mut options = TableParquetOptions::default();
+                options.crypto.file_decryption = Some(ConfigFileDecryptionProperties::try_from(&key.decryption())?);
+                source = source.with_table_parquet_options(options);
+            }
             let limit = if cut { None } else { limit };
             inputs.push(parquet_scan(state, source, &self.schema, parts, filters, inner.clone(), limit)?);
         }
@@ -478,7 +494,7 @@ pub fn fuzz_statement(statement: &[u8]) {
                 TailEvent { seq, time_ms: 1_767_225_600_000 + seq as i64 * 60_000, record: Arc::from(e.to_string().into_bytes()) }
             })
             .collect();
-        StoreSnapshot { kind: TableKind::CloudTrail, tail: View::of(tail), files: Vec::new(), cutoff_ms: 0 }
+        StoreSnapshot { kind: TableKind::CloudTrail, tail: View::of(tail), files: Vec::new(), cutoff_ms: 0, key: None }
     });
     let Ok(text) = std::str::from_utf8(statement) else { return };
     let Ok(prepared) = prepare(&text.replace("EDS", ID), |w| w == ID) else { return };
