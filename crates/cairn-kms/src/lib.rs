@@ -270,6 +270,19 @@ impl Kms {
         result
     }
 
+    /// Decrypts a data key a service holds and keeps using, as [`Kms::decrypt_for`] does (same key state and policy)
+    /// but not told to the observer: CloudTrail reopening an encrypted event data store's data key at start, or
+    /// making sure before each write that the key may still be used. AWS services cache such data keys; their
+    /// KMS calls are not one per use.
+    pub fn decrypt_held(
+        &self,
+        call: &Call<'_>,
+        blob: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<(String, Vec<u8>), ApiError> {
+        self.decrypt(call, blob, context, None)
+    }
+
     fn data_key(&self, call: &Call<'_>, key_ref: &str, context: &EncryptionContext) -> Result<DataKey, ApiError> {
         let key = self.resolve(call, key_ref, Naming::Any)?;
         self.authorize(call, &key, "GenerateDataKey", context)?;

@@ -86,6 +86,9 @@ pub struct EventDataStore {
     pub deleted_ms: Option<i64>,
     #[serde(default)]
     pub federation_role_arn: Option<String>,
+    /// For a store with a KMS key: its data key encrypted under that key (base64 of KMS's ciphertext blob).
+    #[serde(default)]
+    pub data_key: Option<String>,
 }
 
 impl EventDataStore {

@@ -321,6 +321,8 @@ pub(crate) fn start(app: &Arc<App>, ctx: &Ctx, req: StartImportRequest) -> Resul
             "only event data stores of CloudTrail events take imports of trail log files",
         ));
     }
+    // Importing into an encrypted store needs its key, for the caller as for CloudTrail.
+    super::keys::for_caller(app, ctx, std::slice::from_ref(&store))?;
     let src = source(app, ctx, &record.location)?;
     if ongoing(Some(&record.id)) {
         return Err(ApiError::new(

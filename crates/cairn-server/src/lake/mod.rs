@@ -13,6 +13,7 @@ pub(crate) mod dashboards;
 pub(crate) mod federation;
 pub(crate) mod generate;
 pub(crate) mod imports;
+pub(crate) mod keys;
 pub(crate) mod policies;
 pub(crate) mod queries;
 pub(crate) mod results;
@@ -98,6 +99,7 @@ pub(crate) fn spawn(app: Arc<App>) -> Result<(), crate::Error> {
     for store in app.catalog.read(|s| s.stores().cloned().collect::<Vec<_>>()) {
         app.lake.declare(&store.id, kind_of(&store));
     }
+    keys::refresh(&app);
     imports::Imports::load(&app);
     queries::restore(&app);
     let spec = consumers::Spec { name: CONSUMER.into(), start: 0, tick: Duration::from_secs(1) };
@@ -267,6 +269,8 @@ async fn flusher(app: Arc<App>, progress: consumers::Progress) {
         if !due {
             continue;
         }
+        // Encrypted stores whose KMS key cannot be used now drop their events rather than write them in clear.
+        keys::refresh(&app);
         let flushed =
             app.lake.flush(applied).map_err(crate::Error::from).and_then(|f| progress.durable(applied).map(|()| f));
         match flushed {

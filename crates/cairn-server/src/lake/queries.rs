@@ -270,6 +270,8 @@ pub(crate) fn launch(
     if let (Some(t), Some(first)) = (&target, stores.first()) {
         super::results::check(app, t, &ctx.account_id, &first.arn())?;
     }
+    // Reading an encrypted store needs its KMS key, for the caller.
+    super::keys::for_caller(app, ctx, &stores)?;
     let now = app.clock.now_millis();
     let running = app.lake_queries.of_account(&ctx.account_id).iter().filter(|q| q.lock().status.active()).count();
     if running >= MAX_RUNNING {
@@ -317,10 +319,16 @@ pub(crate) fn launch(
         // Another account's stores are read only while their policies still grant it: checked again as the query
         // starts running, and before its results leave for a bucket.
         let denied = || q.owner.is_some() && access::authorize(&a, &caller, &q.stores, access::START_QUERY).is_err();
-        if denied() {
+        // And encrypted stores only while their keys can still be used.
+        let refused = if denied() {
+            Some("a store's resource policy no longer grants cloudtrail:StartQuery".to_string())
+        } else {
+            super::keys::for_caller(&a, &caller, &super::keys::stores_of(&a, &q.stores)).err().map(|e| e.message)
+        };
+        if let Some(error) = refused {
             {
                 let mut p = q.lock();
-                p.error = Some("a store's resource policy no longer grants cloudtrail:StartQuery".into());
+                p.error = Some(error);
                 p.status = Status::Failed;
             }
             saved::save(&a, &q);
@@ -448,6 +456,8 @@ pub(crate) fn describe(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<Descri
 pub(crate) fn results(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<GetQueryResultsResponse> {
     let q = find(app, ctx, &req, access::GET_QUERY_RESULTS)?;
     let page = page_size(req.max_query_results, "MaxQueryResults")?;
+    // The results of encrypted stores are read with their keys.
+    super::keys::for_caller(app, ctx, &super::keys::stores_of(app, &q.stores))?;
     let offset = match &req.next_token {
         None => 0,
         Some(t) => cairn_api::token::decode(TOKEN_PREFIX, t)

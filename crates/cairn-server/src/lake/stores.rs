@@ -167,6 +167,7 @@ pub(crate) fn create(app: &App, ctx: &Ctx, req: CreateEventDataStoreRequest) -> 
         updated_ms: now,
         deleted_ms: None,
         federation_role_arn: None,
+        data_key: None,
     };
     if !store.ingesting {
         if store.sole_category().is_some_and(|c| c != "ConfigurationItem") {
@@ -177,6 +178,14 @@ pub(crate) fn create(app: &App, ctx: &Ctx, req: CreateEventDataStoreRequest) -> 
         }
         store.status = StoreStatus::StoppedIngestion;
     }
+    let data_key = match store.kms_key_id.clone() {
+        Some(key) => {
+            let (blob, data_key) = super::keys::issue(app, ctx, &store, &key)?;
+            store.data_key = Some(blob);
+            Some(data_key)
+        }
+        None => None,
+    };
     write(app, |state, changes| {
         name_taken(state, ctx, &store.name, None)?;
         let count = state.stores().filter(|s| s.account_id == ctx.account_id && s.region == ctx.region).count();
@@ -195,6 +204,10 @@ pub(crate) fn create(app: &App, ctx: &Ctx, req: CreateEventDataStoreRequest) -> 
         }
         Ok(())
     })?;
+    if data_key.is_some() {
+        app.lake.declare(&store.id, super::kind_of(&store));
+        app.lake.encrypt(&store.id, data_key);
+    }
     let mut answer = shape(&store, "CREATED");
     answer.tags_list = (!given_tags.is_empty()).then_some(given_tags);
     Ok(answer)
@@ -246,8 +259,22 @@ pub(crate) fn update(app: &App, ctx: &Ctx, req: UpdateEventDataStoreRequest) -> 
     }
     let retention = req.retention_period.map(retention_days).transpose()?;
     let organization = req.organization_enabled.map(|on| organization_for(app, ctx, on)).transpose()?;
+    // A key given to a store without one: its data key is made first (KMS's refusals change nothing).
+    let issued = match &req.kms_key_id {
+        Some(key) => {
+            normalize_kms_key(key, &ctx.region, &ctx.account_id)?;
+            let current = app.catalog.read(|state| resolve(state, ctx, &given).cloned())?;
+            active(&current)?;
+            match (&current.kms_key_id, &current.data_key) {
+                (Some(k), _) if k != key => None,
+                (_, None) => Some(super::keys::issue(app, ctx, &current, key)?),
+                _ => None,
+            }
+        }
+        None => None,
+    };
     let now = app.clock.now_millis();
-    write(app, |state, changes| {
+    let updated = write(app, |state, changes| {
         let current = resolve(state, ctx, &given)?;
         active(current)?;
         let mut store = current.clone();
@@ -288,6 +315,9 @@ pub(crate) fn update(app: &App, ctx: &Ctx, req: UpdateEventDataStoreRequest) -> 
                 ));
             }
             store.kms_key_id = Some(key);
+            if store.data_key.is_none() {
+                store.data_key = issued.as_ref().map(|(blob, _)| blob.clone());
+            }
         }
         if let Some(on) = req.multi_region_enabled {
             store.multi_region_enabled = on;
@@ -301,8 +331,18 @@ pub(crate) fn update(app: &App, ctx: &Ctx, req: UpdateEventDataStoreRequest) -> 
         }
         store.updated_ms = now;
         changes.put_store(store.clone());
-        Ok(with_federation(shape(&store, store.status.as_str()), &store))
-    })
+        Ok(store)
+    })?;
+    if let (Some((blob, key)), Some(kept)) = (issued, &updated.data_key) {
+        if blob == *kept {
+            app.lake.declare(&updated.id, super::kind_of(&updated));
+            app.lake.encrypt(&updated.id, Some(key));
+            if updated.federation_role_arn.is_some() {
+                super::federation::publish(app, &updated);
+            }
+        }
+    }
+    Ok(with_federation(shape(&updated, updated.status.as_str()), &updated))
 }
 
 pub(crate) fn delete(app: &App, ctx: &Ctx, req: EventDataStoreRequest) -> Result<Empty> {

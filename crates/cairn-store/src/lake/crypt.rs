@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use parquet::encryption::decrypt::FileDecryptionProperties;
 use parquet::encryption::encrypt::FileEncryptionProperties;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::{Error, Result};
 
@@ -52,6 +54,34 @@ impl DataKey {
         Arc::clone(&self.decryption)
     }
 
+    /// `plain` encrypted with the key (AES-256-GCM, a random nonce first), bound to `label`: for what is kept of
+    /// the store's events outside its Parquet files (a saved query's answer).
+    pub fn seal(&self, label: &str, plain: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new().fill(&mut nonce).expect("the system's random source works");
+        let mut out = plain.to_vec();
+        self.aead()
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(label.as_bytes()), &mut out)
+            .expect("AES-GCM seals any length cairn writes");
+        [&nonce[..], &out].concat()
+    }
+
+    /// What [`DataKey::seal`] sealed with this key and `label`; `None` for anything else.
+    pub fn open(&self, label: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, body) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut body = body.to_vec();
+        let plain = self.aead().open_in_place(nonce, Aad::from(label.as_bytes()), &mut body).ok()?;
+        Some(plain.to_vec())
+    }
+
+    fn aead(&self) -> LessSafeKey {
+        LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &self.key).expect("a 256-bit key"))
+    }
+
     /// The key in hexadecimal, as DuckDB's `add_parquet_key` and DataFusion's options take it.
     pub fn hex(&self) -> String {
         self.key.iter().map(|b| format!("{b:02x}")).collect()
@@ -79,5 +109,16 @@ mod tests {
         let k = DataKey::new(&[0xabu8; 32]).unwrap();
         assert_eq!(k.hex(), "ab".repeat(32));
         assert_eq!(format!("{k:?}"), "DataKey(..)");
+    }
+
+    #[test]
+    fn sealed_bytes_open_only_with_their_key_and_label() {
+        let k = DataKey::new(&[1u8; 32]).unwrap();
+        let sealed = k.seal("q1", b"rows");
+        assert!(!sealed.windows(4).any(|w| w == b"rows"));
+        assert_eq!(k.open("q1", &sealed).as_deref(), Some(&b"rows"[..]));
+        assert_eq!(k.open("q2", &sealed), None);
+        assert_eq!(DataKey::new(&[2u8; 32]).unwrap().open("q1", &sealed), None);
+        assert_eq!(k.open("q1", &sealed[..5]), None);
     }
 }

@@ -158,6 +158,11 @@ impl Lake {
         self.read().get(id).and_then(|d| d.sealed.as_ref().map(Option::is_some))
     }
 
+    /// The store's data key, when it encrypts its files and its KMS key can be used now.
+    pub fn data_key(&self, id: &str) -> Option<DataKey> {
+        self.read().get(id).and_then(|d| d.sealed.clone().flatten())
+    }
+
     /// The ids of every store with data.
     pub fn store_ids(&self) -> Vec<String> {
         self.read().keys().cloned().collect()

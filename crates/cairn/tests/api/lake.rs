@@ -525,7 +525,7 @@ async fn another_account_queries_a_store_as_its_policy_allows() {
     assert_eq!(code(other.list_queries().event_data_store(&arn).send().await), "AccessDeniedException");
 }
 
-fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let Ok(dates) = std::fs::read_dir(dir) else { return Vec::new() };
     dates
         .flatten()

@@ -10,6 +10,7 @@ mod ingest;
 mod integrity;
 mod kms;
 mod lake;
+mod lake_kms;
 mod lifecycle;
 mod lookup;
 mod offline;

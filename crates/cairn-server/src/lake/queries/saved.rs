@@ -2,10 +2,14 @@
 //! written when it is queued and again when it ends (synced, then renamed into place), so that DescribeQuery,
 //! GetQueryResults and ListQueries answer for the 7 days a query is kept, across restarts. A query that was queued or
 //! running when cairn stopped is FAILED at the next start: its run did not end.
+//!
+//! The answer of a query that read an encrypted event data store is kept encrypted with that store's data key
+//! (never in clear); it comes back at start when the store's KMS key can be used then.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use base64::Engine;
 use cairn_store::lake::{LakeAnswer, QueryStats};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +35,10 @@ struct Saved {
     stats: [u64; 4],
     delivery_status: Option<String>,
     answer: Option<SavedAnswer>,
+    /// The answer of a query of an encrypted store: the store's id and the answer's JSON sealed with its data key
+    /// (base64).
+    #[serde(default)]
+    sealed_answer: Option<(String, String)>,
 }
 
 /// A finished query's columns, rows (`None` for NULL) and whether rows were cut.
@@ -70,11 +78,47 @@ pub(super) fn save(app: &App, q: &Query) {
                 rows: a.rows.clone(),
                 truncated: a.truncated,
             }),
+            sealed_answer: None,
         }
     };
+    let saved = seal(app, q, saved);
     if let Err(e) = write(&dir(app), &saved) {
         tracing::warn!(query = %q.id, error = %e, "cannot save a Lake query; it is kept in memory only");
     }
+}
+
+/// The answer of a query of an encrypted store, moved into `sealed_answer`; dropped (with a warning) when the store's
+/// key cannot be used now, rather than written in clear.
+fn seal(app: &App, q: &Query, mut saved: Saved) -> Saved {
+    let Some(answer) = saved.answer.take() else { return saved };
+    let sealed_by = crate::lake::keys::stores_of(app, &q.stores).into_iter().find(|s| s.data_key.is_some());
+    let Some(store) = sealed_by else {
+        saved.answer = Some(answer);
+        return saved;
+    };
+    match (app.lake.data_key(&store.id), serde_json::to_vec(&answer)) {
+        (Some(key), Ok(json)) => {
+            let blob = base64::engine::general_purpose::STANDARD.encode(key.seal(&q.id, &json));
+            saved.sealed_answer = Some((store.id, blob));
+        }
+        _ => tracing::warn!(query = %q.id, "the answer of a query of an encrypted store is kept in memory only"),
+    }
+    saved
+}
+
+/// The sealed answer of a saved query opened with its store's data key, when that can be used now.
+fn unseal(app: &App, s: &mut Saved) {
+    let Some((store, blob)) = s.sealed_answer.take() else { return };
+    let opened = base64::engine::general_purpose::STANDARD
+        .decode(blob)
+        .ok()
+        .zip(app.lake.data_key(&store))
+        .and_then(|(b, key)| key.open(&s.id, &b))
+        .and_then(|json| serde_json::from_slice::<SavedAnswer>(&json).ok());
+    if opened.is_none() {
+        tracing::warn!(query = %s.id, store, "the saved answer of a query of an encrypted store cannot be opened now");
+    }
+    s.answer = opened;
 }
 
 fn write(dir: &Path, saved: &Saved) -> std::io::Result<()> {
@@ -103,7 +147,8 @@ pub(super) fn load(app: &App) -> Vec<Query> {
         }
         let saved: Option<Saved> = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
         match saved {
-            Some(s) if now - s.created_ms < KEEP_MS => {
+            Some(mut s) if now - s.created_ms < KEEP_MS => {
+                unseal(app, &mut s);
                 let interrupted = Status::parse(&s.status).is_none_or(Status::active);
                 let q = query(s);
                 if interrupted {
@@ -207,6 +252,7 @@ mod tests {
                 rows: vec![vec![Some("3".into())]],
                 truncated: false,
             }),
+            sealed_answer: None,
         }
     }
 
