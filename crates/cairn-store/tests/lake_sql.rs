@@ -334,6 +334,14 @@ const CASES: &[(&str, &[&str])] = &[
      &["AWS::EC2::Instance | 2", "AWS::S3::Bucket | 3", "AWS::S3::Object | 1"]),
     ("SELECT k, count(*) FROM {A} CROSS JOIN UNNEST(map_keys(additionaleventdata)) AS t(k) GROUP BY k ORDER BY k",
      &["MFAUsed | 3", "MobileVersion | 1"]),
+    ("SELECT eventID, t.n, t.r.type FROM {A} CROSS JOIN UNNEST(resources) WITH ORDINALITY AS t(r, n) WHERE eventID = 'e10' ORDER BY 2",
+     &["e10 | 1 | AWS::S3::Object", "e10 | 2 | AWS::S3::Bucket"]),
+    ("SELECT n, type FROM {A} CROSS JOIN UNNEST(resources) WITH ORDINALITY AS t(accountid, type, arn, arnprefix, n) \
+      WHERE eventID IN ('e06', 'e10') ORDER BY eventID, n",
+     &["1 | AWS::EC2::Instance", "2 | AWS::EC2::Instance", "1 | AWS::S3::Object", "2 | AWS::S3::Bucket"]),
+    ("SELECT a, b, i FROM {A} CROSS JOIN UNNEST(ARRAY['x', 'y', 'z'], ARRAY[1, 2]) WITH ORDINALITY AS u(a, b, i) \
+      WHERE eventID = 'e01' ORDER BY i",
+     &["x | 1 | 1", "y | 2 | 2", "z | NULL | 3"]),
     ("SELECT cardinality(resources) FROM {A} WHERE eventID = 'e10'", &["2"]),
     ("SELECT element_at(resources, 1).arn, resources[2].type FROM {A} WHERE eventID = 'e10'",
      &["arn:aws:s3:::logs-bucket/a/b.txt | AWS::S3::Bucket"]),
@@ -343,6 +351,13 @@ const CASES: &[(&str, &[&str])] = &[
     ("SELECT cardinality(filter(resources, r -> r.type = 'AWS::S3::Bucket')) FROM {A} WHERE eventID = 'e10'", &["1"]),
     ("SELECT eventID FROM {A} WHERE any_match(resources, r -> r.arn LIKE 'arn:aws:ec2:%') ", &["e06"]),
     ("SELECT eventID FROM {A} WHERE all_match(resources, r -> r.type LIKE 'AWS::S3::%') ORDER BY 1", &["e04", "e05", "e10"]),
+    // Lambdas that read the row's other columns.
+    ("SELECT eventID FROM {A} WHERE any_match(resources, r -> r.arn LIKE '%:' || recipientaccountid || ':%') ORDER BY 1", &["e06"]),
+    ("SELECT transform(resources, r -> eventName || ':' || r.type) FROM {A} WHERE eventID = 'e10'",
+     &["[GetObject:AWS::S3::Object, GetObject:AWS::S3::Bucket]"]),
+    ("SELECT e.eventID, cardinality(filter(e.resources, r -> lower(r.type) LIKE '%::' || split_part(e.eventsource, '.', 1) || '::%')) \
+      FROM {A} e WHERE e.resources IS NOT NULL ORDER BY 1",
+     &["e04 | 1", "e05 | 1", "e06 | 2", "e10 | 2"]),
     ("SELECT contains(transform(resources, r -> r.arn), 'arn:aws:s3:::logs-bucket') FROM {A} WHERE eventID = 'e10'", &["true"]),
     // Structs as Lake shows them.
     ("SELECT resources FROM {A} WHERE eventID = 'e04'",
@@ -465,6 +480,8 @@ async fn answers_name_columns_as_written_and_refuse_what_lake_refuses() {
         "SELECT * FROM {A}; SELECT 1",
         "SELECT nosuchcolumn FROM {A}",
         "SELECT * FROM {A} CROSS JOIN UNNEST(eventname) AS t(a, b)",
+        "SELECT * FROM {A} CROSS JOIN UNNEST(resources) WITH ORDINALITY",
+        "SELECT * FROM {A} CROSS JOIN UNNEST(ARRAY[1], ARRAY[2]) AS t(a)",
         "SELECT json_extract(eventjson, 'no-dollar') FROM {A}",
         "SELECT * FROM elsewhere",
         "COPY (SELECT 1) TO '/tmp/x'",

@@ -4,7 +4,9 @@
 //! - `FROM t CROSS JOIN UNNEST(expr) AS u(x)` (or `FROM t, UNNEST(...)`): DataFusion cannot unnest a column of the
 //!   table it joins, so the pair becomes `(SELECT t.*, unnest(expr) AS x FROM t) AS t`, and `u.x` reads `t.x`. An
 //!   array of rows unnested into several columns (`AS u(accountid, type, arn, arnprefix)`) takes the rows' fields.
-//! - `f(array, x -> body)` for the lambda functions becomes `f(array, 'x', 'body')` (see `functions::lambda`).
+//!   Several arrays unnest side by side, and `WITH ORDINALITY` numbers the rows of each array from 1.
+//! - `f(array, x -> body)` for the lambda functions becomes `f(array, 'x', 'body', outer...)`, the row's other
+//!   columns the body reads passed after it (see `functions::lambda`).
 //! - Field access on an expression (`resources[1].type`, `element_at(resources, 1).arn`) becomes `get_field`.
 //!
 //! Statements are parsed with a dialect that reads lambdas (DuckDB's, otherwise close to the generic one) and
@@ -152,17 +154,14 @@ fn is_unnest(f: &TableFactor) -> bool {
     }
 }
 
-/// The alias and arrays of an UNNEST in FROM.
-fn unnest_parts(f: TableFactor) -> Result<(Option<TableAlias>, Vec<Expr>)> {
+/// The alias, arrays and ordinality of an UNNEST in FROM.
+fn unnest_parts(f: TableFactor) -> Result<(Option<TableAlias>, Vec<Expr>, bool)> {
     match f {
-        TableFactor::UNNEST { with_offset: true, .. } | TableFactor::UNNEST { with_ordinality: true, .. } => {
-            Err(invalid("UNNEST ... WITH ORDINALITY is not supported"))
+        TableFactor::UNNEST { with_offset: true, .. } => {
+            Err(invalid("UNNEST ... WITH OFFSET is not Trino's; use WITH ORDINALITY"))
         }
-        TableFactor::UNNEST { alias, array_exprs, .. } => Ok((alias, array_exprs)),
+        TableFactor::UNNEST { alias, array_exprs, with_ordinality, .. } => Ok((alias, array_exprs, with_ordinality)),
         TableFactor::Table { alias, args: Some(args), with_ordinality, .. } => {
-            if with_ordinality {
-                return Err(invalid("UNNEST ... WITH ORDINALITY is not supported"));
-            }
             let exprs = args
                 .args
                 .into_iter()
@@ -171,15 +170,17 @@ fn unnest_parts(f: TableFactor) -> Result<(Option<TableAlias>, Vec<Expr>)> {
                     other => Err(invalid(format!("UNNEST does not take {other}"))),
                 })
                 .collect::<Result<Vec<_>>>()?;
-            Ok((alias, exprs))
+            Ok((alias, exprs, with_ordinality))
         }
         _ => Err(invalid("not an UNNEST")),
     }
 }
 
-/// `base CROSS JOIN UNNEST(exprs) AS u(cols)` as one derived table named as `base`.
+/// `base CROSS JOIN UNNEST(exprs) [WITH ORDINALITY] AS u(cols)` as one derived table named as `base`. Several arrays
+/// unnest side by side (the shorter ones padded with NULLs, as in Trino); the ordinality column numbers each row of
+/// a base row from 1.
 fn unnest_into(base: TableFactor, unnest: TableFactor, renames: &mut HashMap<String, Ident>) -> Result<TableFactor> {
-    let (alias, array_exprs) = unnest_parts(unnest)?;
+    let (alias, array_exprs, ordinality) = unnest_parts(unnest)?;
     let name = match &base {
         TableFactor::Table { alias: Some(a), .. } | TableFactor::Derived { alias: Some(a), .. } => a.name.clone(),
         TableFactor::Table { name, alias: None, .. } => {
@@ -191,16 +192,30 @@ fn unnest_into(base: TableFactor, unnest: TableFactor, renames: &mut HashMap<Str
         TableFactor::Table { alias: None, .. } => format!("{base} AS {name}"),
         _ => base.to_string(),
     };
-    let columns: Vec<Ident> =
+    let mut columns: Vec<Ident> =
         alias.as_ref().map(|a| a.columns.iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
     if let Some(a) = &alias {
         renames.insert(a.name.value.to_ascii_lowercase(), name.clone());
     }
-    let [expr] = array_exprs.as_slice() else { return Err(invalid("UNNEST of several arrays is not supported")) };
-    let select = match columns.as_slice() {
-        [] => format!("SELECT {name}.*, unnest({expr}) AS unnest FROM {base_sql}"),
-        [one] => format!("SELECT {name}.*, unnest({expr}) AS {one} FROM {base_sql}"),
-        many => {
+    // The ordinality column is the last one named; the arrays' values come before it.
+    let ordinal = match ordinality {
+        false => String::new(),
+        true => {
+            let column = columns.pop().filter(|_| !columns.is_empty()).ok_or_else(|| {
+                invalid("UNNEST ... WITH ORDINALITY needs an alias naming its columns and the ordinality column")
+            })?;
+            let longest: Vec<String> =
+                array_exprs.iter().map(|e| format!("CAST(cardinality({e}) AS BIGINT)")).collect();
+            let longest =
+                if longest.len() == 1 { longest[0].clone() } else { format!("greatest({})", longest.join(", ")) };
+            format!(", unnest(range(1, {longest} + 1)) AS {column}")
+        }
+    };
+    let select = match (array_exprs.as_slice(), columns.as_slice()) {
+        ([], _) => return Err(invalid("UNNEST needs an array")),
+        ([expr], []) => format!("SELECT {name}.*, unnest({expr}) AS unnest{ordinal} FROM {base_sql}"),
+        ([expr], [one]) => format!("SELECT {name}.*, unnest({expr}) AS {one}{ordinal} FROM {base_sql}"),
+        ([expr], many) => {
             let fields = row_fields(expr)
                 .ok_or_else(|| invalid(format!("UNNEST({expr}) into {} columns needs an array of rows", many.len())))?;
             if fields.len() != many.len() {
@@ -213,9 +228,21 @@ fn unnest_into(base: TableFactor, unnest: TableFactor, renames: &mut HashMap<Str
             let picks: Vec<String> =
                 fields.iter().zip(many).map(|(f, c)| format!("get_field(__unnest, {}) AS {c}", quoted(f))).collect();
             format!(
-                "SELECT {name}.*, {} FROM (SELECT {name}.*, unnest({expr}) AS __unnest FROM {base_sql}) AS {name}",
+                "SELECT {name}.*, {} FROM (SELECT {name}.*, unnest({expr}) AS __unnest{ordinal} FROM {base_sql}) AS {name}",
                 picks.join(", ")
             )
+        }
+        (exprs, named) => {
+            if named.len() != exprs.len() {
+                return Err(invalid(format!(
+                    "UNNEST of {} arrays gives {} columns, {} were named",
+                    exprs.len(),
+                    exprs.len(),
+                    named.len()
+                )));
+            }
+            let values: Vec<String> = exprs.iter().zip(named).map(|(e, c)| format!("unnest({e}) AS {c}")).collect();
+            format!("SELECT {name}.*, {}{ordinal} FROM {base_sql}", values.join(", "))
         }
     };
     parse_factor(&format!("({select}) AS {name}"))
@@ -260,11 +287,31 @@ fn rewrite_expr(e: &mut Expr, renames: &HashMap<String, Ident>) -> Result<()> {
                 return Err(invalid(format!("{name} takes a lambda of one parameter")));
             }
             let rest: Vec<String> = list.args[..list.args.len() - 1].iter().map(ToString::to_string).collect();
+            // The row's other columns the body reads are passed after it, and named `__outer<i>` in it.
+            let mut body = (*l.body).clone();
+            let mut outer: Vec<String> = Vec::new();
+            let _ = visit_expressions_mut(&mut body, |x| {
+                let captured = match x {
+                    Expr::Identifier(i) => !i.value.eq_ignore_ascii_case(param),
+                    Expr::CompoundIdentifier(parts) => !parts[0].value.eq_ignore_ascii_case(param),
+                    _ => false,
+                };
+                if captured {
+                    let text = x.to_string();
+                    let i = outer.iter().position(|o| *o == text).unwrap_or_else(|| {
+                        outer.push(text);
+                        outer.len() - 1
+                    });
+                    *x = Expr::Identifier(Ident::new(format!("{}{i}", lambda::OUTER)));
+                }
+                ControlFlow::<()>::Continue(())
+            });
+            let outer: String = outer.iter().map(|o| format!(", {o}")).collect();
             *e = parse_expr(&format!(
-                "{name}({}, {}, {})",
+                "{name}({}, {}, {}{outer})",
                 rest.join(", "),
                 quoted(param),
-                quoted(&l.body.to_string())
+                quoted(&body.to_string())
             ))?;
         }
         Expr::CompoundFieldAccess { root, access_chain }

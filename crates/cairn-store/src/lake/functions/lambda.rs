@@ -2,17 +2,17 @@
 //! `any_match`, `all_match` and `none_match`.
 //!
 //! DataFusion has no lambdas, so the dialect pass ([`crate::lake::dialect`]) rewrites `f(array, x -> body)` into
-//! `f(array, 'x', 'body')`, and these functions plan `body` as an expression over one column `x` of the array's
-//! element type, then evaluate it once over all elements of the batch. A body sees its parameter only (not the
-//! row's other columns).
+//! `f(array, 'x', 'body', outer...)`, and these functions plan `body` as an expression over a column `x` of the
+//! array's element type and the row's other columns it reads (`outer`, named [`OUTER`]`<i>` in `body`), then
+//! evaluate it once over all elements of the batch, each element beside its row's values of those columns.
 
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, BooleanArray, ListArray, RecordBatch};
+use arrow_array::{Array, ArrayRef, BooleanArray, ListArray, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, FieldRef, Schema};
 use datafusion::arrow::buffer::OffsetBuffer;
-use datafusion::arrow::compute::filter as keep;
+use datafusion::arrow::compute::{filter as keep, take};
 use datafusion::common::{exec_err, plan_err, DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -20,13 +20,18 @@ use datafusion::logical_expr::{
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
 
+/// The prefix of the names a lambda body gives the row's other columns it reads.
+pub(crate) const OUTER: &str = "__outer";
+
 /// The functions that take a lambda, by name.
 pub(crate) const NAMES: [&str; 5] = ["filter", "transform", "any_match", "all_match", "none_match"];
 
 pub(crate) fn functions() -> Vec<ScalarUDF> {
     NAMES
         .iter()
-        .map(|n| ScalarUDF::new_from_impl(Lambda { name: n, signature: Signature::any(3, Volatility::Immutable) }))
+        .map(|n| {
+            ScalarUDF::new_from_impl(Lambda { name: n, signature: Signature::variadic_any(Volatility::Immutable) })
+        })
         .collect()
 }
 
@@ -53,9 +58,11 @@ fn literal(v: Option<&ScalarValue>) -> Option<String> {
     }
 }
 
-/// Plans a lambda body over one column named `param` of type `item`.
-fn plan(param: &str, item: &DataType, body: &str) -> Result<(Arc<dyn PhysicalExpr>, Arc<Schema>)> {
-    let schema = Arc::new(Schema::new(vec![Field::new(param, item.clone(), true)]));
+/// Plans a lambda body over a column named `param` of type `item` and the outer columns of types `outer`.
+fn plan(param: &str, item: &DataType, outer: &[DataType], body: &str) -> Result<(Arc<dyn PhysicalExpr>, Arc<Schema>)> {
+    let mut fields = vec![Field::new(param, item.clone(), true)];
+    fields.extend(outer.iter().enumerate().map(|(i, t)| Field::new(format!("{OUTER}{i}"), t.clone(), true)));
+    let schema = Arc::new(Schema::new(fields));
     let ctx = SessionContext::new();
     super::register(&ctx);
     let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
@@ -85,7 +92,8 @@ impl ScalarUDFImpl for Lambda {
                 else {
                     return plan_err!("transform takes an array and a lambda");
                 };
-                let (expr, schema) = plan(&param, item_type(list)?, &body)?;
+                let outer: Vec<DataType> = args.arg_fields[3..].iter().map(|f| f.data_type().clone()).collect();
+                let (expr, schema) = plan(&param, item_type(list)?, &outer, &body)?;
                 DataType::List(Arc::new(Field::new("item", expr.data_type(&schema)?, true)))
             }
             _ => DataType::Boolean,
@@ -106,11 +114,24 @@ impl ScalarUDFImpl for Lambda {
             return Ok(ColumnarValue::Array(lists));
         }
         let lists = lists.as_list::<i32>();
-        let (expr, schema) = plan(&param, item_type(lists.data_type())?, &body)?;
-        let values = Arc::clone(lists.values());
-        let batch = RecordBatch::try_new(schema, vec![Arc::clone(&values)])?;
-        let result = expr.evaluate(&batch)?.into_array(values.len())?;
         let offsets = lists.value_offsets();
+        let values = Arc::clone(lists.values());
+        // Each element beside its row's values of the outer columns.
+        let mut columns = vec![Arc::clone(&values)];
+        if args.args.len() > 3 {
+            let mut row_of = vec![0u32; values.len()];
+            for row in 0..lists.len() {
+                row_of[offsets[row] as usize..offsets[row + 1] as usize].fill(row as u32);
+            }
+            let row_of = UInt32Array::from(row_of);
+            for a in &args.args[3..] {
+                columns.push(take(&a.to_array(args.number_rows)?, &row_of, None)?);
+            }
+        }
+        let outer: Vec<DataType> = columns[1..].iter().map(|c| c.data_type().clone()).collect();
+        let (expr, schema) = plan(&param, item_type(lists.data_type())?, &outer, &body)?;
+        let batch = RecordBatch::try_new(schema, columns)?;
+        let result = expr.evaluate(&batch)?.into_array(values.len())?;
         let rows = 0..lists.len();
         let out: ArrayRef = match self.name {
             "transform" => Arc::new(ListArray::new(
