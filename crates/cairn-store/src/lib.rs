@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 mod chunks;
+mod count_by_view;
 pub mod extract;
 pub mod history;
 mod index;

@@ -32,6 +32,7 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::utils::{conjunction, split_conjunction};
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::empty::EmptyExec;
@@ -99,7 +100,13 @@ pub(crate) fn session(limits: &QueryLimits) -> Result<SessionContext> {
         .build_arc()
         .map_err(engine)?;
     let config = SessionConfig::new().with_target_partitions(limits.partitions.max(1)).with_information_schema(false);
-    Ok(SessionContext::new_with_config_rt(config, runtime))
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(crate::count_by_view::CountByViewRule))
+        .build();
+    Ok(SessionContext::new_with_state(state))
 }
 
 async fn run(table: Snapshot, sql: &str, limits: &QueryLimits) -> Result<QueryResult> {

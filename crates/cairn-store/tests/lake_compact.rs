@@ -176,3 +176,38 @@ async fn count(lake: &Lake, cutoff: i64, statement: &str) -> usize {
     let rows = sql::run(&prepared, stores, &Default::default()).await.unwrap().rows;
     rows[0][0].clone().unwrap().parse::<usize>().unwrap()
 }
+
+/// A store deleted while its files are being merged: the merged file does not join a store that is gone, and no file
+/// or directory of the store is left behind.
+#[tokio::test]
+async fn a_store_removed_during_its_compaction_leaves_nothing() {
+    let dir = temp_dir("lake-compact-removed");
+    let lake = Lake::open(&dir.0, 0).unwrap();
+    let mut seq = 0;
+    for _ in 0..COMPACT_FILES {
+        let time = NOW + seq as i64;
+        let record = json!({
+            "eventVersion": "1.11", "eventTime": cairn_model::event::format_event_time(time),
+            "eventID": format!("id-{seq}"), "eventName": "CreateTrail", "eventSource": "cloudtrail.amazonaws.com",
+            "awsRegion": "us-east-1", "recipientAccountId": "111122223333",
+        });
+        lake.insert(S, TableKind::CloudTrail, seq, time, Arc::from(record.to_string().into_bytes()));
+        seq += 1;
+        lake.flush(seq).unwrap();
+    }
+    assert_eq!(parquet_files(&dir.0).len(), COMPACT_FILES);
+    // The store goes as its merge is about to start (`skip` is asked right before each merge).
+    let done = lake
+        .compact(seq, |id| {
+            lake.remove(id).unwrap();
+            false
+        })
+        .unwrap();
+    assert_eq!(done.merged, 0);
+    assert!(lake.snapshot(S, 0).is_none());
+    assert!(
+        !dir.0.join(S).exists(),
+        "the store's directory is gone: {:?}",
+        std::fs::read_dir(dir.0.join(S)).map(|d| d.count())
+    );
+}

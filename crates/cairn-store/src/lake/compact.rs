@@ -63,7 +63,7 @@ impl Lake {
     /// they hold.
     pub fn compact(&self, checkpoint: u64, skip: impl Fn(&str) -> bool) -> Result<LakeCompaction> {
         let mut done = LakeCompaction::default();
-        for plan in self.plans(checkpoint).into_iter().filter(|p| !skip(&p.store)) {
+        for mut plan in self.plans(checkpoint).into_iter().filter(|p| !skip(&p.store)) {
             let merged = merge(&self.dir.join(&plan.store), &plan.date, &plan.inputs, plan.key.as_ref())?;
             let mut stores = self.write();
             let current = stores.get_mut(&plan.store);
@@ -80,9 +80,12 @@ impl Lake {
                 // Retention or the store's deletion took the files meanwhile: the merged file goes too, and the
                 // directories its writing made again, when nothing else is in them.
                 _ => {
+                    drop(stores);
                     let date_dir = merged.path.parent().map(Path::to_path_buf);
                     merged.retire();
                     drop(merged);
+                    // The inputs were retired with the store: they go once let go of, before their directory.
+                    drop(std::mem::take(&mut plan.inputs));
                     if let Some(date_dir) = date_dir {
                         let _ = std::fs::remove_dir(&date_dir);
                         date_dir.parent().map(std::fs::remove_dir);
