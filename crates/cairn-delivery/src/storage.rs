@@ -331,14 +331,24 @@ impl Storage {
     /// Reads a whole object's stored bytes (for an SSE-KMS object in cairn's buckets, the sealed bytes: readers
     /// decrypt through the S3 endpoint, with their own authority).
     pub async fn get(&self, bucket: &str, key: &str) -> Result<Bytes, StoreError> {
+        self.get_sealed(bucket, key).await.map(|(bytes, _)| bytes)
+    }
+
+    /// [`Storage::get`], with how an SSE-KMS object of cairn's buckets is sealed, for a reader that decrypts it
+    /// with its own authority (`cairn_s3::sse::open`).
+    pub async fn get_sealed(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(Bytes, Option<cairn_s3::sse::SseKms>), StoreError> {
         if let StorageConfig::Local { store: local, .. } = &self.config {
-            return local.get_bytes(bucket, key).await.map(|(_, b)| b).map_err(StoreError::from_local);
+            return local.get_bytes(bucket, key).await.map(|(o, b)| (b, o.meta.sse)).map_err(StoreError::from_local);
         }
         let store = self.store(bucket, None)?;
         let path = ObjectPath::parse(key).map_err(|e| StoreError::new("InvalidArgument", e.to_string()))?;
         self.on_runtime(async move {
             let got = store.get(&path).await.map_err(|e| StoreError::from_object_store(&e))?;
-            got.bytes().await.map_err(|e| StoreError::from_object_store(&e))
+            got.bytes().await.map(|b| (b, None)).map_err(|e| StoreError::from_object_store(&e))
         })
         .await
     }

@@ -84,6 +84,11 @@ pub struct App {
     pub lake: cairn_store::lake::Lake,
     /// The journal position the Lake has applied up to.
     pub lake_applied: tokio::sync::watch::Sender<u64>,
+    /// Held while a store's key changes in the catalog and the Lake, and while the flusher checks keys and writes:
+    /// no flush sees a store encrypted in the catalog and not yet in the Lake.
+    lake_keys: std::sync::Mutex<()>,
+    /// Events of encrypted stores dropped at flush while their KMS key could not be used (`/metrics`).
+    lake_dropped: std::sync::atomic::AtomicU64,
     /// Lake queries of the last seven days.
     lake_queries: lake::queries::Registry,
     /// Lake imports.
@@ -194,6 +199,8 @@ impl App {
             history_applied: tokio::sync::watch::channel(checkpoint).0,
             lake,
             lake_applied: tokio::sync::watch::channel(lake_checkpoint).0,
+            lake_keys: std::sync::Mutex::default(),
+            lake_dropped: std::sync::atomic::AtomicU64::default(),
             lake_queries: lake::queries::Registry::default(),
             lake_imports: lake::imports::Imports::default(),
             channel_ingestion: lake::channels::IngestionStatuses::default(),

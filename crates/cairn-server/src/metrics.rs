@@ -42,6 +42,13 @@ pub(crate) fn render(app: &App) -> String {
         "Records event history skipped because it held one with the same account, region, eventID and eventTime.",
     );
     let _ = writeln!(out, "cairn_history_duplicates_skipped_total {}", app.history.duplicates_skipped());
+    family(
+        &mut out,
+        "cairn_lake_events_dropped_total",
+        "counter",
+        "Events of encrypted event data stores dropped at flush because the store's KMS key could not be used.",
+    );
+    let _ = writeln!(out, "cairn_lake_events_dropped_total {}", app.lake_dropped.load(Ordering::Relaxed));
 
     let consumers = app.consumers.snapshot();
     family(

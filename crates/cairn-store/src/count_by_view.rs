@@ -10,8 +10,9 @@
 //!
 //! [`CountByViewRule`] replaces an aggregation (partial, or single) whose one grouping column is a string view and
 //! whose aggregates are all `count` of a non-null literal (`count(*)`, `count(1)`), with no FILTER, DISTINCT,
-//! grouping sets or limit, by [`CountByView`], which answers with the same schema: the final aggregation above it
-//! (when there is one) merges the counts as it would have.
+//! grouping sets, limit or ordered input (whose output order the plan may rely on), by [`CountByView`], which
+//! answers with the same schema: the final aggregation above it (when there is one) merges the counts as it would
+//! have.
 
 use std::fmt;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::InputOrderMode;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties};
 use futures::StreamExt;
 
@@ -66,6 +68,11 @@ fn eligible(agg: &AggregateExec) -> Option<usize> {
     if !mode_ok || agg.limit_options().is_some() || !group.is_single() || group.expr().len() != 1 {
         return None;
     }
+    // Its answer has no order: an aggregation whose output order the plan relies on stays as it is.
+    let unordered = *agg.input_order_mode() == InputOrderMode::Linear && agg.properties().output_ordering().is_none();
+    if !unordered {
+        return None;
+    }
     let column = group.expr()[0].0.downcast_ref::<Column>()?;
     let input = agg.input().schema();
     if input.fields().get(column.index())?.data_type() != &DataType::Utf8View {
@@ -96,8 +103,10 @@ pub(crate) struct CountByView {
 
 impl CountByView {
     fn new(agg: &AggregateExec, column: usize) -> CountByView {
-        let input = Arc::clone(agg.input());
-        let schema = agg.schema();
+        CountByView::over(Arc::clone(agg.input()), column, agg.schema())
+    }
+
+    fn over(input: Arc<dyn ExecutionPlan>, column: usize, schema: SchemaRef) -> CountByView {
         let partitions = input.output_partitioning().partition_count();
         let properties = PlanProperties::new(
             EquivalenceProperties::new(Arc::clone(&schema)),
@@ -137,19 +146,7 @@ impl ExecutionPlan for CountByView {
 
     fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
         let input = children.into_iter().next().unwrap_or_else(|| Arc::clone(&self.input));
-        let partitions = input.output_partitioning().partition_count();
-        let properties = PlanProperties::new(
-            EquivalenceProperties::new(Arc::clone(&self.schema)),
-            Partitioning::UnknownPartitioning(partitions),
-            EmissionType::Final,
-            Boundedness::Bounded,
-        );
-        Ok(Arc::new(CountByView {
-            input,
-            column: self.column,
-            schema: Arc::clone(&self.schema),
-            properties: Arc::new(properties),
-        }))
+        Ok(Arc::new(CountByView::over(input, self.column, Arc::clone(&self.schema))))
     }
 
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
@@ -336,6 +333,9 @@ mod tests {
             "SELECT s, count(DISTINCT s) FROM t GROUP BY s",
             "SELECT s, count(*) FILTER (WHERE s > 'A') FROM t GROUP BY s",
             "SELECT s, count(*), max(s) FROM t GROUP BY s",
+            // Grouping rows already ordered by the key: the plan keeps the order the aggregation gives.
+            "SELECT s, count(*) FROM (SELECT s, row_number() OVER (PARTITION BY s ORDER BY s) AS n FROM t) \
+             WHERE n > 0 GROUP BY s ORDER BY s LIMIT 2",
         ] {
             let (_, plan) = answer(other).await;
             assert!(!plan.contains("CountByView"), "{other}: {plan}");

@@ -46,6 +46,9 @@ pub enum Error {
     /// The query engine failed for a reason of its own.
     #[error("query engine: {0}")]
     Engine(String),
+    /// An encrypted store whose data key is not available now (its KMS key cannot be used).
+    #[error("event data store {store} is encrypted and its KMS key cannot be used now")]
+    KeyUnavailable { store: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,7 +1,7 @@
 //! Encrypted event data stores: every file a flush, a compaction or an import writes is encrypted with the store's
 //! data key (nothing of it readable without the key), queries, compaction and import deduplication read them with
-//! it, a store whose key was added later reads its older files in clear beside the encrypted ones (until a
-//! compaction merges them into an encrypted file), and a store
+//! it, a store whose key was added later reads its older files in clear beside the encrypted ones (a compaction
+//! that merges them with newer ones writes them encrypted), and a store
 //! whose key cannot be used drops its events at flush rather than write them in clear.
 
 use std::collections::HashMap;
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cairn_store::lake::import::{ImportPlan, ImportProgress, LocalFiles};
-use cairn_store::lake::{sql, DataKey, Lake, TableKind, COMPACT_FILES};
+use cairn_store::lake::{sql, DataKey, Lake, StoreKey, TableKind, COMPACT_FILES};
 use serde_json::json;
 
 mod common;
@@ -67,8 +67,8 @@ async fn encrypted_stores_write_nothing_in_clear_and_read_with_their_key() {
     // Before the key: one file in clear.
     insert(&lake, 0, "plain-0");
     lake.flush(1).unwrap();
-    lake.encrypt(S, Some(key.clone()));
-    assert_eq!(lake.has_key(S), Some(true));
+    lake.set_key(S, StoreKey::Keyed(key.clone()));
+    assert!(lake.data_key(S).is_some());
     let mut seq = 1;
     for _ in 0..COMPACT_FILES {
         insert(&lake, seq, &format!("sealed-{seq}"));
@@ -117,17 +117,18 @@ async fn encrypted_stores_write_nothing_in_clear_and_read_with_their_key() {
     drop(lake);
     let lake = Lake::open(&dir.0, seq).unwrap();
     lake.declare(S, TableKind::CloudTrail);
-    lake.encrypt(S, None);
-    assert_eq!(lake.has_key(S), Some(false));
+    lake.set_key(S, StoreKey::Unavailable);
+    assert!(lake.data_key(S).is_none());
+    // Compaction waits for the key.
+    assert_eq!(lake.compact(u64::MAX, |_| false).unwrap().merged, 0);
     let refused = count(&lake).await.unwrap_err();
     assert!(refused.contains("KMS key cannot be used"), "{refused}");
     // Events that arrive while the key cannot be used are dropped at flush, never written in clear.
     insert(&lake, seq, "while-disabled");
     let flushed = lake.flush(seq + 1).unwrap();
     assert_eq!((flushed.dropped, flushed.files), (1, 0));
-    assert!(lake
-        .import(S, TableKind::CloudTrail, "imp2", &LocalFiles(vec![]), &ImportPlan::default(), &progress)
-        .is_err());
-    lake.encrypt(S, Some(key));
+    let refused = lake.import(S, TableKind::CloudTrail, "imp2", &LocalFiles(vec![]), &ImportPlan::default(), &progress);
+    assert!(matches!(refused, Err(cairn_store::Error::KeyUnavailable { .. })), "{refused:?}");
+    lake.set_key(S, StoreKey::Keyed(key));
     assert_eq!(count(&lake).await.unwrap(), format!("{}|{}", seq + 1, seq + 1));
 }

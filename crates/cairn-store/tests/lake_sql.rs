@@ -351,6 +351,8 @@ const CASES: &[(&str, &[&str])] = &[
     ("SELECT cardinality(filter(resources, r -> r.type = 'AWS::S3::Bucket')) FROM {A} WHERE eventID = 'e10'", &["1"]),
     ("SELECT eventID FROM {A} WHERE any_match(resources, r -> r.arn LIKE 'arn:aws:ec2:%') ", &["e06"]),
     ("SELECT eventID FROM {A} WHERE all_match(resources, r -> r.type LIKE 'AWS::S3::%') ORDER BY 1", &["e04", "e05", "e10"]),
+    ("SELECT eventID, transform(resources, R -> R.type) FROM {A} WHERE eventID = 'e04'", &["e04 | [AWS::S3::Bucket]"]),
+    ("SELECT count(*) FROM {A} CROSS JOIN UNNEST(resources) WITH ORDINALITY AS t(r, n) WHERE eventID IN ('e01', 'e04')", &["1"]),
     // Lambdas that read the row's other columns.
     ("SELECT eventID FROM {A} WHERE any_match(resources, r -> r.arn LIKE '%:' || recipientaccountid || ':%') ORDER BY 1", &["e06"]),
     ("SELECT transform(resources, r -> eventName || ':' || r.type) FROM {A} WHERE eventID = 'e10'",
@@ -481,6 +483,8 @@ async fn answers_name_columns_as_written_and_refuse_what_lake_refuses() {
         "SELECT nosuchcolumn FROM {A}",
         "SELECT * FROM {A} CROSS JOIN UNNEST(eventname) AS t(a, b)",
         "SELECT * FROM {A} CROSS JOIN UNNEST(resources) WITH ORDINALITY",
+        "SELECT transform(resources) FROM {A}",
+        "SELECT any_match(resources, 'x') FROM {A}",
         "SELECT * FROM {A} CROSS JOIN UNNEST(ARRAY[1], ARRAY[2]) AS t(a)",
         "SELECT json_extract(eventjson, 'no-dollar') FROM {A}",
         "SELECT * FROM elsewhere",

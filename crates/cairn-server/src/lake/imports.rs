@@ -173,6 +173,10 @@ struct Bucket {
     bucket: String,
     prefix: String,
     runtime: tokio::runtime::Handle,
+    /// Objects encrypted with SSE-KMS are decrypted through S3 with the caller's authority (the import's role is the
+    /// caller's: cairn has no IAM).
+    kms: Arc<cairn_kms::Kms>,
+    caller: cairn_policy::RequestFacts,
 }
 
 impl ImportSource for Bucket {
@@ -186,10 +190,14 @@ impl ImportSource for Bucket {
     }
 
     fn read(&self, file: &SourceFile) -> std::result::Result<Vec<u8>, String> {
-        self.runtime
-            .block_on(self.storage.get(&self.bucket, &file.location))
-            .map(|b| b.to_vec())
-            .map_err(|e| e.to_string())
+        let (bytes, sse) =
+            self.runtime.block_on(self.storage.get_sealed(&self.bucket, &file.location)).map_err(|e| e.to_string())?;
+        let Some(sse) = sse else { return Ok(bytes.to_vec()) };
+        let region = sse.key_arn.split(':').nth(3).unwrap_or_default().to_string();
+        let via = format!("s3.{region}.amazonaws.com");
+        let call = cairn_kms::Call { facts: &self.caller, region: &region, via_service: Some(&via) };
+        cairn_s3::sse::open(&self.kms, &call, &sse, &bytes)
+            .map_err(|e| format!("{}: KMS refused to decrypt the object: {}", e.code.shape_name(), e.message))
     }
 }
 
@@ -227,7 +235,14 @@ fn source(app: &App, ctx: &Ctx, location: &str) -> Result<Box<dyn ImportSource>>
     if storage.is_local() && storage.local_bucket_owner(bucket).as_deref() != Some(ctx.account_id.as_str()) {
         return Err(invalid_source(format!("The bucket {bucket} cannot be read by account {}.", ctx.account_id)));
     }
-    Ok(Box::new(Bucket { storage, bucket: bucket.into(), prefix: prefix.into(), runtime }))
+    Ok(Box::new(Bucket {
+        storage,
+        bucket: bucket.into(),
+        prefix: prefix.into(),
+        runtime,
+        kms: Arc::clone(&app.kms),
+        caller: crate::kms::facts(app, ctx, None),
+    }))
 }
 
 fn uuid_arg(id: &str) -> Result<()> {

@@ -8,14 +8,16 @@
 //! CloudTrail's permissions stops things: before every flush CloudTrail decrypts the data key again (unrecorded,
 //! as a service reusing a cached data key), and while it cannot, the store's events are dropped rather than
 //! written in clear; every query, every GetQueryResults and every import decrypts it for the caller (recorded as
-//! the caller's KMS Decrypt, invoked by CloudTrail), and refusals are `InsufficientEncryptionPolicyException`.
+//! the caller's KMS Decrypt, invoked by CloudTrail), reads with the key it got, and refusals are
+//! `InsufficientEncryptionPolicyException`.
 
 use base64::Engine;
 use cairn_api::{ApiError, ErrorCode, Result};
 use cairn_kms::{Call, EncryptionContext};
 use cairn_model::EventDataStore;
 use cairn_policy::{Caller, RequestFacts};
-use cairn_store::lake::DataKey;
+use cairn_store::lake::{DataKey, StoreKey};
+use std::collections::HashMap;
 
 use crate::{App, Ctx};
 
@@ -77,10 +79,7 @@ pub(crate) fn issue(app: &App, ctx: &Ctx, store: &EventDataStore, key_ref: &str)
     let call = Call { facts: &facts, region: &store.region, via_service: None };
     let made = app.kms.generate_data_key(&call, key_ref, &context).map_err(|e| refusal(key_ref, e))?;
     // Whoever encrypts a store must be able to read it too.
-    let caller = crate::kms::facts(app, ctx, None);
-    let via = via(&store.region);
-    let call = Call { facts: &caller, region: &store.region, via_service: Some(&via) };
-    app.kms.decrypt_for(&call, &made.blob, &context).map_err(|e| refusal(key_ref, e))?;
+    caller_decrypt(app, ctx, store, &made.blob).map_err(|e| refusal(key_ref, e))?;
     let key = DataKey::new(&made.plaintext).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok((base64::engine::general_purpose::STANDARD.encode(&made.blob), key))
 }
@@ -98,47 +97,60 @@ fn held(app: &App, store: &EventDataStore, blob: &str) -> Option<DataKey> {
     }
 }
 
-/// Gives the Lake the data key of every encrypted store as CloudTrail can use it now (none for a store whose key
-/// KMS refuses: its events are then dropped at flush). Runs at start and before every flush.
+/// Gives the Lake the data key of every encrypted store as CloudTrail can use it now, or marks it unavailable (its
+/// events are then dropped at flush). Runs at start and, under [`App::lake_keys`], before every flush.
 pub(crate) fn refresh(app: &App) {
     let sealed: Vec<EventDataStore> =
         app.catalog.read(|s| s.stores().filter(|d| d.data_key.is_some()).cloned().collect());
     for store in sealed {
         let Some(blob) = &store.data_key else { continue };
-        let key = held(app, &store, blob);
-        let had = app.lake.has_key(&store.id);
-        if had == Some(true) && key.is_none() {
-            tracing::warn!(store = store.id, "event data store events are dropped until its KMS key can be used");
-        }
-        app.lake.encrypt(&store.id, key);
+        let key = match held(app, &store, blob) {
+            Some(k) => StoreKey::Keyed(k),
+            None => StoreKey::Unavailable,
+        };
+        app.lake.set_key(&store.id, key);
     }
 }
 
 /// Decrypts the data key of each encrypted store in `stores` for the caller, through CloudTrail (a recorded KMS
-/// Decrypt each), as querying or importing into such a store needs; and gives the Lake the key. A refusal is
+/// Decrypt each), as querying, reading results of or importing into such a store needs; the keys by store id, for
+/// the caller's use only (what CloudTrail itself may write is [`refresh`]'s). A refusal is
 /// `InsufficientEncryptionPolicyException`.
-pub(crate) fn for_caller(app: &App, ctx: &Ctx, stores: &[EventDataStore]) -> Result<()> {
+pub(crate) fn for_caller(app: &App, ctx: &Ctx, stores: &[EventDataStore]) -> Result<HashMap<String, DataKey>> {
+    let mut keys = HashMap::new();
     for store in stores {
         let Some(blob) = &store.data_key else { continue };
-        let caller = crate::kms::facts(app, ctx, None);
-        let via = via(&store.region);
-        let call = Call { facts: &caller, region: &store.region, via_service: Some(&via) };
         let key = store.kms_key_id.as_deref().unwrap_or("");
-        let (_, plain) = app.kms.decrypt_for(&call, &decode(blob)?, &context(&store.arn())).map_err(|e| {
+        let plain = caller_decrypt(app, ctx, store, &decode(blob)?).map_err(|e| {
             ApiError::new(
                 ErrorCode::InsufficientEncryptionPolicy,
                 format!(
-                    "Event data store {} is encrypted with KMS key {key}, which cannot be used: {}",
+                    "event data store {} is encrypted with KMS key {key}, which cannot be used: {}",
                     store.arn(),
                     e.message
                 ),
             )
         })?;
-        let plain = DataKey::new(&plain).map_err(|e| ApiError::internal(e.to_string()))?;
-        app.lake.declare(&store.id, super::kind_of(store));
-        app.lake.encrypt(&store.id, Some(plain));
+        keys.insert(store.id.clone(), DataKey::new(&plain).map_err(|e| ApiError::internal(e.to_string()))?);
     }
-    Ok(())
+    Ok(keys)
+}
+
+/// The store's data key decrypted from `blob` for the caller through CloudTrail (a recorded KMS Decrypt); KMS's
+/// refusal as KMS gives it.
+fn caller_decrypt(app: &App, ctx: &Ctx, store: &EventDataStore, blob: &[u8]) -> Result<Vec<u8>> {
+    let caller = crate::kms::facts(app, ctx, None);
+    let via = via(&store.region);
+    let call = Call { facts: &caller, region: &store.region, via_service: Some(&via) };
+    app.kms.decrypt_for(&call, blob, &context(&store.arn())).map(|(_, plain)| plain)
+}
+
+/// Runs `f` (a catalog change of a store's key) and then gives the Lake the store's new key, with no flush between.
+pub(crate) fn changing<T>(app: &App, f: impl FnOnce() -> Result<T>, then: impl FnOnce(&T)) -> Result<T> {
+    let _gate = app.lake_keys.lock().unwrap_or_else(|e| e.into_inner());
+    let done = f()?;
+    then(&done);
+    Ok(done)
 }
 
 /// The stores of `arns` as they are now (those still known).

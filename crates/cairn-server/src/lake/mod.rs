@@ -269,13 +269,18 @@ async fn flusher(app: Arc<App>, progress: consumers::Progress) {
         if !due {
             continue;
         }
-        // Encrypted stores whose KMS key cannot be used now drop their events rather than write them in clear.
-        keys::refresh(&app);
-        let flushed =
-            app.lake.flush(applied).map_err(crate::Error::from).and_then(|f| progress.durable(applied).map(|()| f));
+        let flushed = {
+            // Encrypted stores whose KMS key cannot be used now drop their events rather than write them in clear.
+            let _gate = app.lake_keys.lock().unwrap_or_else(|e| e.into_inner());
+            keys::refresh(&app);
+            app.lake.flush(applied).map_err(crate::Error::from).and_then(|f| progress.durable(applied).map(|()| f))
+        };
         match flushed {
             Ok(f) => {
                 last_flush = Instant::now();
+                if f.dropped > 0 {
+                    app.lake_dropped.fetch_add(f.dropped as u64, std::sync::atomic::Ordering::Relaxed);
+                }
                 if f.events > 0 {
                     tracing::debug!(events = f.events, files = f.files, "Lake flushed");
                 }

@@ -78,6 +78,9 @@ struct Progress {
     /// DescribeQuery's DeliveryStatus, for a query delivering its results to a bucket.
     delivery_status: Option<&'static str>,
     task: Option<tokio::task::AbortHandle>,
+    /// The answer of a query of an encrypted store, restored sealed with the store's data key (by store id) when the
+    /// key could not be used at start (base64): opened with the key KMS gives the caller.
+    sealed_answer: Option<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -298,6 +301,7 @@ pub(crate) fn launch(
             stats: QueryStats::default(),
             delivery_status: None,
             task: None,
+            sealed_answer: None,
         }),
     });
     app.lake_queries.queries.lock().unwrap_or_else(|e| e.into_inner()).insert(query.id.clone(), Arc::clone(&query));
@@ -320,24 +324,32 @@ pub(crate) fn launch(
         // starts running, and before its results leave for a bucket.
         let denied = || q.owner.is_some() && access::authorize(&a, &caller, &q.stores, access::START_QUERY).is_err();
         // And encrypted stores only while their keys can still be used.
-        let refused = if denied() {
-            Some("a store's resource policy no longer grants cloudtrail:StartQuery".to_string())
+        let keys = if denied() {
+            Err("a store's resource policy no longer grants cloudtrail:StartQuery".to_string())
         } else {
-            super::keys::for_caller(&a, &caller, &super::keys::stores_of(&a, &q.stores)).err().map(|e| e.message)
+            super::keys::for_caller(&a, &caller, &super::keys::stores_of(&a, &q.stores)).map_err(|e| e.message)
         };
-        if let Some(error) = refused {
-            {
-                let mut p = q.lock();
-                p.error = Some(error);
-                p.status = Status::Failed;
+        let keys = match keys {
+            Ok(keys) => keys,
+            Err(error) => {
+                {
+                    let mut p = q.lock();
+                    p.error = Some(error);
+                    p.status = Status::Failed;
+                }
+                saved::save(&a, &q);
+                return;
             }
-            saved::save(&a, &q);
-            return;
-        }
+        };
         super::catch_up(&a).await;
+        // Encrypted stores are read with the keys KMS gave the caller.
         let snapshots: HashMap<_, _> = cutoffs
             .iter()
             .filter_map(|(id, _, cutoff)| a.lake.snapshot(id, *cutoff).map(|s| (id.clone(), s)))
+            .map(|(id, mut s)| {
+                s.key = keys.get(&id).cloned().or(s.key);
+                (id, s)
+            })
             .collect();
         let limits = QueryLimits {
             max_rows: a.settings.query.max_rows.max(MAX_RESULT_ROWS),
@@ -457,7 +469,8 @@ pub(crate) fn results(app: &App, ctx: &Ctx, req: QueryRequest) -> Result<GetQuer
     let q = find(app, ctx, &req, access::GET_QUERY_RESULTS)?;
     let page = page_size(req.max_query_results, "MaxQueryResults")?;
     // The results of encrypted stores are read with their keys.
-    super::keys::for_caller(app, ctx, &super::keys::stores_of(app, &q.stores))?;
+    let keys = super::keys::for_caller(app, ctx, &super::keys::stores_of(app, &q.stores))?;
+    saved::open_sealed(&q, &keys)?;
     let offset = match &req.next_token {
         None => 0,
         Some(t) => cairn_api::token::decode(TOKEN_PREFIX, t)

@@ -15,6 +15,8 @@ use cairn_model::store::{
 };
 use cairn_model::{tags, EventDataStore, StoreStatus};
 
+use cairn_store::lake::StoreKey;
+
 use crate::trails::{normalize_kms_key, write};
 use crate::{epoch_seconds, App, Ctx};
 
@@ -130,6 +132,22 @@ fn name_taken(state: &State, ctx: &Ctx, name: &str, except: Option<&str>) -> Res
     Ok(())
 }
 
+/// Whether a new store named `name` fits: the name is free and the region holds fewer than the most stores.
+fn room_for(state: &State, ctx: &Ctx, name: &str) -> Result<()> {
+    name_taken(state, ctx, name, None)?;
+    let count = state.stores().filter(|s| s.account_id == ctx.account_id && s.region == ctx.region).count();
+    if count >= MAX_STORES_PER_REGION {
+        return Err(ApiError::new(
+            ErrorCode::EventDataStoreMaxLimitExceeded,
+            format!(
+                "Your account has used the maximum number of event data stores ({MAX_STORES_PER_REGION}) in {}.",
+                ctx.region
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn create(app: &App, ctx: &Ctx, req: CreateEventDataStoreRequest) -> Result<EventDataStoreShape> {
     let name = required(req.name, "name")?;
     validate_store_name(&name)?;
@@ -180,33 +198,31 @@ pub(crate) fn create(app: &App, ctx: &Ctx, req: CreateEventDataStoreRequest) -> 
     }
     let data_key = match store.kms_key_id.clone() {
         Some(key) => {
+            // A store that could not be created makes no KMS calls.
+            app.catalog.read(|state| room_for(state, ctx, &store.name))?;
             let (blob, data_key) = super::keys::issue(app, ctx, &store, &key)?;
             store.data_key = Some(blob);
             Some(data_key)
         }
         None => None,
     };
-    write(app, |state, changes| {
-        name_taken(state, ctx, &store.name, None)?;
-        let count = state.stores().filter(|s| s.account_id == ctx.account_id && s.region == ctx.region).count();
-        if count >= MAX_STORES_PER_REGION {
-            return Err(ApiError::new(
-                ErrorCode::EventDataStoreMaxLimitExceeded,
-                format!(
-                    "Your account has used the maximum number of event data stores ({MAX_STORES_PER_REGION}) in {}.",
-                    ctx.region
-                ),
-            ));
-        }
-        changes.put_store(store.clone());
-        if !given_tags.is_empty() {
-            changes.set_tags(store.arn(), given_tags.clone());
-        }
-        Ok(())
-    })?;
-    if data_key.is_some() {
-        app.lake.declare(&store.id, super::kind_of(&store));
-        app.lake.encrypt(&store.id, data_key);
+    let commit = || {
+        write(app, |state, changes| {
+            room_for(state, ctx, &store.name)?;
+            changes.put_store(store.clone());
+            if !given_tags.is_empty() {
+                changes.set_tags(store.arn(), given_tags.clone());
+            }
+            Ok(())
+        })
+    };
+    match data_key {
+        // The Lake encrypts the store's files before any flush can see it in the catalog.
+        Some(key) => super::keys::changing(app, commit, |()| {
+            app.lake.declare(&store.id, super::kind_of(&store));
+            app.lake.set_key(&store.id, StoreKey::Keyed(key));
+        })?,
+        None => commit()?,
     }
     let mut answer = shape(&store, "CREATED");
     answer.tags_list = (!given_tags.is_empty()).then_some(given_tags);
@@ -273,75 +289,82 @@ pub(crate) fn update(app: &App, ctx: &Ctx, req: UpdateEventDataStoreRequest) -> 
         }
         None => None,
     };
+    let issued_blob = issued.as_ref().map(|(blob, _)| blob.clone());
     let now = app.clock.now_millis();
-    let updated = write(app, |state, changes| {
-        let current = resolve(state, ctx, &given)?;
-        active(current)?;
-        let mut store = current.clone();
-        if let Some(name) = req.name.clone() {
-            name_taken(state, ctx, &name, Some(&store.id))?;
-            store.name = name;
-        }
-        if let Some(selectors) = req.advanced_event_selectors.clone() {
-            let mut changed = store.clone();
-            changed.advanced_event_selectors = selectors;
-            if changed.sole_category() != store.sole_category() {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidEventSelectors,
-                    "an event data store cannot change the category of events it holds",
-                ));
+    let commit = || {
+        write(app, |state, changes| {
+            let current = resolve(state, ctx, &given)?;
+            active(current)?;
+            let mut store = current.clone();
+            if let Some(name) = req.name.clone() {
+                name_taken(state, ctx, &name, Some(&store.id))?;
+                store.name = name;
             }
-            store = changed;
-        }
-        if let Some(mode) = req.billing_mode.clone() {
-            if store.billing_mode == EXTENDABLE && mode == FIXED {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidParameter,
-                    "BillingMode cannot change from EXTENDABLE_RETENTION_PRICING to FIXED_RETENTION_PRICING",
-                ));
+            if let Some(selectors) = req.advanced_event_selectors.clone() {
+                let mut changed = store.clone();
+                changed.advanced_event_selectors = selectors;
+                if changed.sole_category() != store.sole_category() {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidEventSelectors,
+                        "an event data store cannot change the category of events it holds",
+                    ));
+                }
+                store = changed;
             }
-            store.billing_mode = mode;
-        }
-        if let Some(days) = retention {
-            store.retention_period = days;
-        }
-        validate_retention(&store.billing_mode, store.retention_period)?;
-        if let Some(key) = req.kms_key_id.clone() {
-            normalize_kms_key(&key, &ctx.region, &ctx.account_id)?;
-            if store.kms_key_id.as_ref().is_some_and(|k| *k != key) {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidParameter,
-                    "the KMS key of an event data store cannot be changed once set",
-                ));
+            if let Some(mode) = req.billing_mode.clone() {
+                if store.billing_mode == EXTENDABLE && mode == FIXED {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidParameter,
+                        "BillingMode cannot change from EXTENDABLE_RETENTION_PRICING to FIXED_RETENTION_PRICING",
+                    ));
+                }
+                store.billing_mode = mode;
             }
-            store.kms_key_id = Some(key);
-            if store.data_key.is_none() {
-                store.data_key = issued.as_ref().map(|(blob, _)| blob.clone());
+            if let Some(days) = retention {
+                store.retention_period = days;
             }
-        }
-        if let Some(on) = req.multi_region_enabled {
-            store.multi_region_enabled = on;
-        }
-        if let Some(org) = organization.clone() {
-            store.organization_enabled = org.is_some();
-            store.organization_id = org;
-        }
-        if let Some(on) = req.termination_protection_enabled {
-            store.termination_protection_enabled = on;
-        }
-        store.updated_ms = now;
-        changes.put_store(store.clone());
-        Ok(store)
-    })?;
-    if let (Some((blob, key)), Some(kept)) = (issued, &updated.data_key) {
-        if blob == *kept {
-            app.lake.declare(&updated.id, super::kind_of(&updated));
-            app.lake.encrypt(&updated.id, Some(key));
-            if updated.federation_role_arn.is_some() {
-                super::federation::publish(app, &updated);
+            validate_retention(&store.billing_mode, store.retention_period)?;
+            if let Some(key) = req.kms_key_id.clone() {
+                normalize_kms_key(&key, &ctx.region, &ctx.account_id)?;
+                if store.kms_key_id.as_ref().is_some_and(|k| *k != key) {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidParameter,
+                        "the KMS key of an event data store cannot be changed once set",
+                    ));
+                }
+                store.kms_key_id = Some(key);
+                if store.data_key.is_none() {
+                    store.data_key = issued_blob.clone();
+                }
             }
-        }
-    }
+            if let Some(on) = req.multi_region_enabled {
+                store.multi_region_enabled = on;
+            }
+            if let Some(org) = organization.clone() {
+                store.organization_enabled = org.is_some();
+                store.organization_id = org;
+            }
+            if let Some(on) = req.termination_protection_enabled {
+                store.termination_protection_enabled = on;
+            }
+            store.updated_ms = now;
+            changes.put_store(store.clone());
+            Ok(store)
+        })
+    };
+    let updated = match issued {
+        // The Lake encrypts the store's files before any flush can see its key in the catalog.
+        Some((blob, key)) => super::keys::changing(app, commit, |updated: &EventDataStore| {
+            if updated.data_key.as_ref() == Some(&blob) {
+                app.lake.declare(&updated.id, super::kind_of(updated));
+                app.lake.set_key(&updated.id, StoreKey::Keyed(key));
+                if updated.federation_role_arn.is_some() {
+                    super::federation::publish(app, updated);
+                }
+            }
+        })?,
+        None => commit()?,
+    };
     Ok(with_federation(shape(&updated, updated.status.as_str()), &updated))
 }
 

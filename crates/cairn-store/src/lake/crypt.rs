@@ -16,7 +16,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use crate::{Error, Result};
 
 /// The bytes of a data key.
-pub const DATA_KEY_BYTES: usize = 32;
+const DATA_KEY_BYTES: usize = 32;
 
 /// A store's data key, in plaintext: never printed, never written anywhere.
 #[derive(Clone)]
@@ -35,10 +35,9 @@ impl std::fmt::Debug for DataKey {
 impl DataKey {
     /// The key from its bytes (exactly [`DATA_KEY_BYTES`]).
     pub fn new(bytes: &[u8]) -> Result<DataKey> {
-        let key: [u8; DATA_KEY_BYTES] = bytes.try_into().map_err(|_| Error::Corrupt {
-            path: Default::default(),
-            reason: format!("a data key has {DATA_KEY_BYTES} bytes, not {}", bytes.len()),
-        })?;
+        let key: [u8; DATA_KEY_BYTES] = bytes
+            .try_into()
+            .map_err(|_| Error::Engine(format!("a data key has {DATA_KEY_BYTES} bytes, not {}", bytes.len())))?;
         let encryption = FileEncryptionProperties::builder(key.to_vec()).build()?;
         let decryption = FileDecryptionProperties::builder(key.to_vec()).build()?;
         Ok(DataKey { key, encryption, decryption })
@@ -81,11 +80,6 @@ impl DataKey {
     fn aead(&self) -> LessSafeKey {
         LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &self.key).expect("a 256-bit key"))
     }
-
-    /// The key in hexadecimal, as DuckDB's `add_parquet_key` and DataFusion's options take it.
-    pub fn hex(&self) -> String {
-        self.key.iter().map(|b| format!("{b:02x}")).collect()
-    }
 }
 
 /// The magic at the end of a Parquet file whose footer is encrypted.
@@ -107,7 +101,6 @@ mod tests {
     fn a_key_has_32_bytes_and_never_prints() {
         assert!(DataKey::new(&[7u8; 31]).is_err());
         let k = DataKey::new(&[0xabu8; 32]).unwrap();
-        assert_eq!(k.hex(), "ab".repeat(32));
         assert_eq!(format!("{k:?}"), "DataKey(..)");
     }
 

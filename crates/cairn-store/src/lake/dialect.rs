@@ -281,7 +281,8 @@ fn rewrite_expr(e: &mut Expr, renames: &HashMap<String, Ident>) -> Result<()> {
             let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(l)))) = list.args.last() else {
                 return Ok(());
             };
-            let params = l.params.to_string();
+            // Identifiers are folded to lower case, as DataFusion folds the body's.
+            let params = l.params.to_string().to_ascii_lowercase();
             let param = params.trim_matches(|c| c == '(' || c == ')').trim();
             if param.contains(',') {
                 return Err(invalid(format!("{name} takes a lambda of one parameter")));

@@ -168,9 +168,9 @@ pub(crate) fn reader(f: &LakeFile, key: Option<&DataKey>) -> Result<ParquetRecor
     let file = File::open(&f.path).map_err(crate::io(&f.path))?;
     let mut options = ArrowReaderOptions::new();
     if f.encrypted {
-        let key = key.ok_or_else(|| Error::Corrupt {
-            path: f.path.clone(),
-            reason: "the file is encrypted and the store's data key is not available".into(),
+        let store = f.path.parent().and_then(Path::parent).and_then(Path::file_name);
+        let key = key.ok_or_else(|| Error::KeyUnavailable {
+            store: store.map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
         })?;
         options = options.with_file_decryption_properties(key.decryption());
     }

@@ -203,7 +203,7 @@ impl Lake {
             let Some(d) = stores.get(id) else { return Ok(HashSet::new()) };
             let files: Vec<_> = d.files.iter().filter(|f| f.date == date).cloned().collect();
             let tail: Vec<TailEvent> = d.tail.iter().filter(|e| date_of(e.time_ms) == date).cloned().collect();
-            (files, tail, d.sealed.clone().flatten())
+            (files, tail, d.key.data_key())
         };
         let mut ids = HashSet::new();
         for f in files {

@@ -7,7 +7,7 @@
 //! files of all stores cover exactly the journal below it (files past it are removed at open and their records
 //! applied again). Retention drops whole dates once they are past, and queries never see an event past it.
 //!
-//! A store encrypted with a KMS key ([`Lake::encrypt`]) writes every file encrypted with its data key
+//! A store encrypted with a KMS key ([`Lake::set_key`]) writes every file encrypted with its data key
 //! ([`crypt`]); while the server cannot use the KMS key (disabled, pending deletion, its policy changed), the store
 //! has no data key here and its events are dropped at flush rather than written in clear, as CloudTrail stops
 //! logging to such a store.
@@ -54,24 +54,42 @@ struct StoreData {
     tail: Chunks<TailEvent>,
     tail_bytes: usize,
     files: Vec<Arc<LakeFile>>,
-    /// The store encrypts its files; with its data key while the KMS key can be used.
-    sealed: Option<Option<DataKey>>,
+    key: StoreKey,
+}
+
+/// How a store's files are written.
+#[derive(Debug, Clone, Default)]
+pub enum StoreKey {
+    /// In clear.
+    #[default]
+    Clear,
+    /// Encrypted with the store's data key.
+    Keyed(DataKey),
+    /// Encrypted, and the KMS key cannot be used now: nothing is written, encrypted files cannot be read.
+    Unavailable,
+}
+
+impl StoreKey {
+    fn data_key(&self) -> Option<DataKey> {
+        match self {
+            StoreKey::Keyed(k) => Some(k.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl StoreData {
     fn new(kind: TableKind) -> StoreData {
-        StoreData { kind, tail: Chunks::default(), tail_bytes: 0, files: Vec::new(), sealed: None }
+        StoreData { kind, tail: Chunks::default(), tail_bytes: 0, files: Vec::new(), key: StoreKey::Clear }
     }
 
     /// The key new files are written with: none for a store in clear; an error for an encrypted store whose key
     /// cannot be used now.
     fn writing_key(&self, id: &str) -> Result<Option<DataKey>> {
-        match &self.sealed {
-            None => Ok(None),
-            Some(Some(k)) => Ok(Some(k.clone())),
-            Some(None) => Err(crate::Error::Engine(format!(
-                "event data store {id} is encrypted and its KMS key cannot be used now"
-            ))),
+        match &self.key {
+            StoreKey::Clear => Ok(None),
+            StoreKey::Keyed(k) => Ok(Some(k.clone())),
+            StoreKey::Unavailable => Err(crate::Error::KeyUnavailable { store: id.to_string() }),
         }
     }
 }
@@ -144,23 +162,16 @@ impl Lake {
         self.write().entry(id.to_string()).or_insert_with(|| StoreData::new(kind)).kind = kind;
     }
 
-    /// Makes a store encrypt its files from now on, with `key`; `None` while its KMS key cannot be used (its events
-    /// are then dropped at flush, and its encrypted files cannot be read).
-    pub fn encrypt(&self, id: &str, key: Option<DataKey>) {
-        let mut stores = self.write();
-        if let Some(d) = stores.get_mut(id) {
-            d.sealed = Some(key);
+    /// Sets how a declared store writes and reads its files from now on.
+    pub fn set_key(&self, id: &str, key: StoreKey) {
+        if let Some(d) = self.write().get_mut(id) {
+            d.key = key;
         }
-    }
-
-    /// Whether the store encrypts its files and has its data key now: `None` for a store in clear.
-    pub fn has_key(&self, id: &str) -> Option<bool> {
-        self.read().get(id).and_then(|d| d.sealed.as_ref().map(Option::is_some))
     }
 
     /// The store's data key, when it encrypts its files and its KMS key can be used now.
     pub fn data_key(&self, id: &str) -> Option<DataKey> {
-        self.read().get(id).and_then(|d| d.sealed.clone().flatten())
+        self.read().get(id).and_then(|d| d.key.data_key())
     }
 
     /// The ids of every store with data.
@@ -279,7 +290,7 @@ impl Lake {
             tail: d.tail.view(cutoff_ms),
             files: d.files.iter().filter(|f| f.date >= date_of(cutoff_ms)).cloned().collect(),
             cutoff_ms,
-            key: d.sealed.clone().flatten(),
+            key: d.key.data_key(),
         })
     }
 }

@@ -405,7 +405,7 @@ fn walk_all(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-fn http_get(server: &Server, path: &str) -> String {
+pub(crate) fn http_get(server: &Server, path: &str) -> String {
     use std::io::Write;
     let mut s = std::net::TcpStream::connect(&server.addr).unwrap();
     write!(s, "GET {path} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n", server.addr).unwrap();

@@ -606,7 +606,7 @@ async fn query_results_go_to_a_bucket_signed_and_verify() {
 }
 
 /// A gzip CloudTrail log file of `n` RunInstances events in `region`, ids `<tag>-<i>`.
-fn log_file(tag: &str, n: usize) -> Vec<u8> {
+pub(crate) fn log_file(tag: &str, n: usize) -> Vec<u8> {
     let records: Vec<serde_json::Value> = (0..n)
         .map(|i| {
             let mut e = producer_event("RunInstances", REGION, "ec2.amazonaws.com", -(i as i64));
@@ -620,7 +620,7 @@ fn log_file(tag: &str, n: usize) -> Vec<u8> {
 }
 
 /// Polls GetImport until the import leaves INITIALIZING and IN_PROGRESS.
-async fn import_done(
+pub(crate) async fn import_done(
     ct: &aws_sdk_cloudtrail::Client,
     id: &str,
 ) -> aws_sdk_cloudtrail::operation::get_import::GetImportOutput {
@@ -635,7 +635,7 @@ async fn import_done(
     }
 }
 
-fn s3_source(uri: &str, role_account: &str) -> aws_sdk_cloudtrail::types::ImportSource {
+pub(crate) fn s3_source(uri: &str, role_account: &str) -> aws_sdk_cloudtrail::types::ImportSource {
     aws_sdk_cloudtrail::types::ImportSource::builder()
         .s3(aws_sdk_cloudtrail::types::S3ImportSource::builder()
             .s3_location_uri(uri)

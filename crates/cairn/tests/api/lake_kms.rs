@@ -34,6 +34,13 @@ async fn store_files(dir: &std::path::Path, at_least: usize) -> Vec<std::path::P
     }
 }
 
+/// Events of encrypted stores the server dropped, from /metrics.
+fn dropped(server: &Server) -> u64 {
+    let text = crate::delivery::http_get(server, "/metrics");
+    let line = text.lines().find(|l| l.starts_with("cairn_lake_events_dropped_total ")).expect("the metric is there");
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
 async fn ec2_count(ct: &aws_sdk_cloudtrail::Client, id: &str) -> String {
     let statement = format!(
         "SELECT count(*) FROM {id} WHERE eventsource = 'ec2.amazonaws.com' AND useridentity.username = 'deployer'"
@@ -105,7 +112,12 @@ async fn an_encrypted_store_keeps_nothing_in_clear_and_needs_its_key() {
     assert_eq!(code(refused), "InsufficientEncryptionPolicyException");
     assert_eq!(code(ct.get_query_results().query_id(&done).send().await), "InsufficientEncryptionPolicyException");
     ingest(&server, (0..5).map(|i| producer_event("RunInstances", REGION, "ec2.amazonaws.com", -i)).collect());
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Dropped at the next flush, not written in clear; /metrics counts them.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while dropped(&server) < 5 {
+        assert!(Instant::now() < deadline, "the events that came while the key was disabled were not dropped");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     kms.enable_key().key_id(&key.key_id).send().await.unwrap();
     assert_eq!(ec2_count(&ct, &id).await, "20", "events that came while the key was disabled are not stored");
     let got = ct.get_query_results().query_id(&done).send().await.unwrap();
@@ -147,7 +159,9 @@ async fn an_encrypted_store_keeps_nothing_in_clear_and_needs_its_key() {
     assert!(read >= 20, "an outside reader with the key reads the files ({read} rows)");
     ct.disable_federation().event_data_store(&id).send().await.unwrap();
 
-    // Across a SIGKILL: the data key is opened again, the finished query's answer was saved sealed.
+    // Across a SIGKILL: the finished query's answer was saved sealed; restarted with the key disabled, it stays
+    // sealed until the key can be used again, and the store's data key is opened again then.
+    kms.disable_key().key_id(&key.key_id).send().await.unwrap();
     server.kill();
     let saved = std::fs::read(dir.0.join("data").join("lake").join("queries").join(format!("{done}.json"))).unwrap();
     assert!(!contains(&saved, "deployer"), "a saved answer of an encrypted store is not in clear");
@@ -170,6 +184,12 @@ async fn an_encrypted_store_keeps_nothing_in_clear_and_needs_its_key() {
 
     let server = Server::start_configured(&dir, CONFIG);
     let ct = server.client(MGMT, REGION);
+    let kms = server.kms_client(MGMT, REGION);
+    assert_eq!(code(ct.get_query_results().query_id(&done).send().await), "InsufficientEncryptionPolicyException");
+    kms.enable_key().key_id(&key.key_id).send().await.unwrap();
+    let got = ct.get_query_results().query_id(&done).send().await.unwrap();
+    assert_eq!(got.query_status(), Some(&QueryStatus::Finished));
+    assert_eq!(got.query_result_rows()[0][0].get("eventname").map(String::as_str), Some("RunInstances"));
     assert_eq!(ec2_count(&ct, &id).await, "20");
     let got = ct.get_query_results().query_id(&done).send().await.unwrap();
     assert_eq!(got.query_result_rows()[0][0].get("eventname").map(String::as_str), Some("RunInstances"));
@@ -180,4 +200,51 @@ async fn an_encrypted_store_keeps_nothing_in_clear_and_needs_its_key() {
     assert_eq!(updated.kms_key_id(), Some("alias/lake"));
     let changed = ct.update_event_data_store().event_data_store(&other).kms_key_id(plain).send().await;
     assert_eq!(code(changed), "InvalidParameterException");
+}
+
+/// Trail log files a bucket keeps encrypted with SSE-KMS are imported as the caller reads them through S3: a key the
+/// caller may use decrypts them, a disabled key leaves a failure for that file and the import goes on.
+#[tokio::test]
+async fn imports_read_sse_kms_objects_with_the_callers_key() {
+    let dir = TempDir::new();
+    let server = Server::start_configured(&dir, CONFIG);
+    let ct = server.client(MGMT, REGION);
+    let kms = server.kms_client(MGMT, "us-east-1");
+    let s3 = server.s3_client(MGMT, "us-east-1");
+    let store = ct.create_event_data_store().name("imported").send().await.unwrap();
+    let arn = store.event_data_store_arn().unwrap().to_string();
+    let id = arn.rsplit('/').next().unwrap().to_string();
+    let usable = kms.create_key().send().await.unwrap().key_metadata.unwrap().arn.unwrap();
+    let disabled = kms.create_key().send().await.unwrap().key_metadata.unwrap().arn.unwrap();
+    s3.create_bucket().bucket("sealed-archive").send().await.unwrap();
+    let day = "AWSLogs/111111111111/CloudTrail/eu-west-1/2026/01/05/111111111111_CloudTrail_eu-west-1_20260105T01";
+    for (key, tag, n, kms_key) in [("00Z_a", "a", 12, &usable), ("10Z_b", "b", 5, &disabled)] {
+        s3.put_object()
+            .bucket("sealed-archive")
+            .key(format!("{day}{key}.json.gz"))
+            .body(crate::lake::log_file(tag, n).into())
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+            .ssekms_key_id(kms_key)
+            .send()
+            .await
+            .unwrap();
+    }
+    kms.disable_key().key_id(&disabled).send().await.unwrap();
+    let started = ct
+        .start_import()
+        .destinations(&arn)
+        .import_source(crate::lake::s3_source("s3://sealed-archive/AWSLogs/", MGMT.0))
+        .send()
+        .await
+        .unwrap();
+    let import = started.import_id().unwrap().to_string();
+    let done = crate::lake::import_done(&ct, &import).await;
+    let stats = done.import_statistics().unwrap();
+    assert_eq!((stats.events_completed(), stats.failed_entries()), (Some(12), Some(1)));
+    let failures = ct.list_import_failures().import_id(&import).send().await.unwrap();
+    let failure = &failures.failures()[0];
+    assert!(failure.location().unwrap().ends_with("10Z_b.json.gz"));
+    assert!(failure.error_message().unwrap().contains("DisabledException"), "{failure:?}");
+    let count = format!("SELECT count(*) FROM {id} WHERE eventsource = 'ec2.amazonaws.com'");
+    assert_eq!(rows(&ct, &count).await[0][0].1, "12");
 }

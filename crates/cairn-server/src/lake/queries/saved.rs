@@ -6,6 +6,7 @@
 //! The answer of a query that read an encrypted event data store is kept encrypted with that store's data key
 //! (never in clear); it comes back at start when the store's KMS key can be used then.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -39,6 +40,10 @@ struct Saved {
     /// (base64).
     #[serde(default)]
     sealed_answer: Option<(String, String)>,
+    /// A finished query of an encrypted store whose answer could not be sealed (the key could not be used): not
+    /// kept anywhere but in memory.
+    #[serde(default)]
+    answer_withheld: bool,
 }
 
 /// A finished query's columns, rows (`None` for NULL) and whether rows were cut.
@@ -79,6 +84,7 @@ pub(super) fn save(app: &App, q: &Query) {
                 truncated: a.truncated,
             }),
             sealed_answer: None,
+            answer_withheld: false,
         }
     };
     let saved = seal(app, q, saved);
@@ -87,8 +93,8 @@ pub(super) fn save(app: &App, q: &Query) {
     }
 }
 
-/// The answer of a query of an encrypted store, moved into `sealed_answer`; dropped (with a warning) when the store's
-/// key cannot be used now, rather than written in clear.
+/// The answer of a query of an encrypted store, moved into `sealed_answer`; withheld (with a warning) when the
+/// store's key cannot be used now, rather than written in clear.
 fn seal(app: &App, q: &Query, mut saved: Saved) -> Saved {
     let Some(answer) = saved.answer.take() else { return saved };
     let sealed_by = crate::lake::keys::stores_of(app, &q.stores).into_iter().find(|s| s.data_key.is_some());
@@ -101,24 +107,44 @@ fn seal(app: &App, q: &Query, mut saved: Saved) -> Saved {
             let blob = base64::engine::general_purpose::STANDARD.encode(key.seal(&q.id, &json));
             saved.sealed_answer = Some((store.id, blob));
         }
-        _ => tracing::warn!(query = %q.id, "the answer of a query of an encrypted store is kept in memory only"),
+        _ => {
+            tracing::warn!(query = %q.id, "the answer of a query of an encrypted store is kept in memory only");
+            saved.answer_withheld = true;
+        }
     }
     saved
 }
 
-/// The sealed answer of a saved query opened with its store's data key, when that can be used now.
+/// The sealed answer of a saved query opened with its store's data key when that can be used now; else left
+/// sealed, for [`open_sealed`] with the caller's key.
 fn unseal(app: &App, s: &mut Saved) {
-    let Some((store, blob)) = s.sealed_answer.take() else { return };
-    let opened = base64::engine::general_purpose::STANDARD
-        .decode(blob)
-        .ok()
-        .zip(app.lake.data_key(&store))
-        .and_then(|(b, key)| key.open(&s.id, &b))
-        .and_then(|json| serde_json::from_slice::<SavedAnswer>(&json).ok());
-    if opened.is_none() {
-        tracing::warn!(query = %s.id, store, "the saved answer of a query of an encrypted store cannot be opened now");
+    let Some((store, blob)) = &s.sealed_answer else { return };
+    let opened = app.lake.data_key(store).and_then(|key| open(&key, &s.id, blob));
+    if opened.is_some() {
+        s.answer = opened;
+        s.sealed_answer = None;
     }
-    s.answer = opened;
+}
+
+fn open(key: &cairn_store::lake::DataKey, id: &str, blob: &str) -> Option<SavedAnswer> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(blob).ok()?;
+    serde_json::from_slice(&key.open(id, &bytes)?).ok()
+}
+
+/// Opens a restored query's sealed answer with the keys KMS gave the caller (by store id).
+pub(super) fn open_sealed(q: &Query, keys: &HashMap<String, cairn_store::lake::DataKey>) -> cairn_api::Result<()> {
+    let mut p = q.lock();
+    let Some((store, blob)) = p.sealed_answer.clone() else { return Ok(()) };
+    let answer = keys.get(&store).and_then(|key| open(key, &q.id, &blob)).ok_or_else(|| {
+        cairn_api::ApiError::new(
+            cairn_api::ErrorCode::InsufficientEncryptionPolicy,
+            format!("the saved results of query {} do not open with the key of event data store {store}", q.id),
+        )
+    })?;
+    let stats = p.stats;
+    p.answer = Some(LakeAnswer { columns: answer.columns, rows: answer.rows, truncated: answer.truncated, stats });
+    p.sealed_answer = None;
+    Ok(())
 }
 
 fn write(dir: &Path, saved: &Saved) -> std::io::Result<()> {
@@ -175,6 +201,8 @@ fn query(s: Saved) -> Query {
     let [events_matched, events_scanned, bytes_scanned, execution_ms] = s.stats;
     let stats = QueryStats { events_matched, events_scanned, bytes_scanned, execution_ms };
     let answer = s.answer.map(|a| LakeAnswer { columns: a.columns, rows: a.rows, truncated: a.truncated, stats });
+    // A finished answer that was not kept reads FAILED, never FINISHED with no rows.
+    let status = status.filter(|st| !(s.answer_withheld && *st == Status::Finished && answer.is_none()));
     Query {
         id: s.id,
         account: s.account,
@@ -191,11 +219,16 @@ fn query(s: Saved) -> Query {
             answer,
             error: match status {
                 Some(_) => s.error,
+                None if s.answer_withheld => Some(
+                    "cairn stopped before it kept the answer: the KMS key of the event data store could not seal it"
+                        .into(),
+                ),
                 None => Some("cairn stopped while the query ran".into()),
             },
             stats,
             delivery_status: s.delivery_status.as_deref().map(delivery_status),
             task: None,
+            sealed_answer: s.sealed_answer,
         }),
     }
 }
@@ -253,6 +286,7 @@ mod tests {
                 truncated: false,
             }),
             sealed_answer: None,
+            answer_withheld: false,
         }
     }
 

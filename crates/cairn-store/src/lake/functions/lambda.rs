@@ -84,6 +84,9 @@ impl ScalarUDFImpl for Lambda {
     }
 
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        if args.arg_fields.len() < 3 {
+            return plan_err!("{} takes an array and a lambda", self.name);
+        }
         let list = args.arg_fields[0].data_type();
         let ty = match self.name {
             "filter" => list.clone(),
@@ -102,6 +105,9 @@ impl ScalarUDFImpl for Lambda {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        if args.args.len() < 3 {
+            return exec_err!("{} takes an array and a lambda", self.name);
+        }
         let text = |i: usize| match &args.args[i] {
             ColumnarValue::Scalar(v) => literal(Some(v)),
             ColumnarValue::Array(_) => None,
@@ -118,7 +124,7 @@ impl ScalarUDFImpl for Lambda {
         let values = Arc::clone(lists.values());
         // Each element beside its row's values of the outer columns.
         let mut columns = vec![Arc::clone(&values)];
-        if args.args.len() > 3 {
+        if args.args.len() > 3 && !values.is_empty() {
             let mut row_of = vec![0u32; values.len()];
             for row in 0..lists.len() {
                 row_of[offsets[row] as usize..offsets[row + 1] as usize].fill(row as u32);
@@ -126,6 +132,10 @@ impl ScalarUDFImpl for Lambda {
             let row_of = UInt32Array::from(row_of);
             for a in &args.args[3..] {
                 columns.push(take(&a.to_array(args.number_rows)?, &row_of, None)?);
+            }
+        } else {
+            for a in &args.args[3..] {
+                columns.push(datafusion::arrow::array::new_empty_array(&a.data_type()));
             }
         }
         let outer: Vec<DataType> = columns[1..].iter().map(|c| c.data_type().clone()).collect();
