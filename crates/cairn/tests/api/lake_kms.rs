@@ -73,6 +73,10 @@ async fn an_encrypted_store_keeps_nothing_in_clear_and_needs_its_key() {
          "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
          "Resource": "*"}]});
     kms.put_key_policy().key_id(&key.key_id).policy(policy.to_string()).send().await.unwrap();
+    // A disabled key that CloudTrail could otherwise use.
+    let off = kms.create_key().policy(policy.to_string()).send().await.unwrap().key_metadata.unwrap().key_id;
+    kms.disable_key().key_id(&off).send().await.unwrap();
+    assert_eq!(code(create(off).await), "KmsException");
     kms.create_alias().alias_name("alias/lake").target_key_id(&key.key_id).send().await.unwrap();
     let store = create("alias/lake".into()).await.unwrap();
     assert_eq!(store.kms_key_id(), Some("alias/lake"));
@@ -200,6 +204,12 @@ async fn an_encrypted_store_keeps_nothing_in_clear_and_needs_its_key() {
     assert_eq!(updated.kms_key_id(), Some("alias/lake"));
     let changed = ct.update_event_data_store().event_data_store(&other).kms_key_id(plain).send().await;
     assert_eq!(code(changed), "InvalidParameterException");
+    // Its files from then on are encrypted (it takes the management events these calls make).
+    let other_dir = dir.0.join("data").join("lake").join(other.rsplit('/').next().unwrap());
+    for f in store_files(&other_dir, 1).await {
+        let bytes = std::fs::read(&f).unwrap();
+        assert_eq!(&bytes[bytes.len() - 4..], b"PARE", "{f:?} is encrypted");
+    }
 }
 
 /// Trail log files a bucket keeps encrypted with SSE-KMS are imported as the caller reads them through S3: a key the
