@@ -91,7 +91,10 @@ fn held(app: &App, store: &EventDataStore, blob: &str) -> Option<DataKey> {
     match decode(blob).and_then(|b| app.kms.decrypt_held(&call, &b, &context(&store.arn()))) {
         Ok((_, plain)) => DataKey::new(&plain).ok(),
         Err(e) => {
-            tracing::warn!(store = store.id, error = %e, "the event data store's KMS key cannot be used");
+            // Said once, when the key stops working, not at every flush after.
+            if app.lake.data_key(&store.id).is_some() {
+                tracing::warn!(store = store.id, error = %e, "the event data store's KMS key cannot be used; its events are dropped until it can");
+            }
             None
         }
     }

@@ -885,3 +885,50 @@ async fn a_federated_store_reads_the_same_in_duckdb() {
     assert!(!store_dir.join("_table.json").exists());
     ct.delete_event_data_store().event_data_store(&id).send().await.unwrap();
 }
+
+/// A query of another account's store that waits for a query slot checks the store's policy again when it starts:
+/// revoked meanwhile, it fails without reading anything.
+#[tokio::test]
+async fn a_queued_query_fails_once_the_policy_that_let_it_start_is_gone() {
+    let dir = TempDir::new();
+    let server = Server::start_configured(&dir, "[query]\nmax_concurrent = 1\n");
+    let owner = server.client(MGMT, REGION);
+    let other = server.client(MEMBER, REGION);
+    let arn = owner.create_event_data_store().name("shared").send().await.unwrap().event_data_store_arn.unwrap();
+    let id = arn.rsplit('/').next().unwrap().to_string();
+    ingest(&server, (0..3).map(|i| producer_event("RunInstances", REGION, "ec2.amazonaws.com", -i)).collect());
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": MEMBER.0},
+        "Action": ["cloudtrail:StartQuery", "cloudtrail:DescribeQuery"], "Resource": arn}]});
+    owner.put_resource_policy().resource_arn(&arn).resource_policy(policy.to_string()).send().await.unwrap();
+    // The owner's long query holds the only slot.
+    let long = format!("SELECT count(*) FROM {id} CROSS JOIN UNNEST(range(1, 3000000)) AS t(x)");
+    let long = owner.start_query().query_statement(long).send().await.unwrap().query_id.unwrap();
+    let queued = other
+        .start_query()
+        .query_statement(format!("SELECT count(*) FROM {id}"))
+        .event_data_store_owner_account_id(MGMT.0)
+        .send()
+        .await
+        .unwrap()
+        .query_id
+        .unwrap();
+    let waiting = other.describe_query().query_id(&queued).send().await.unwrap();
+    assert_eq!(waiting.query_status(), Some(&QueryStatus::Queued), "the long query holds the only slot");
+    owner.delete_resource_policy().resource_arn(&arn).send().await.unwrap();
+    assert_eq!(finished(&owner, &long).await, QueryStatus::Finished, "the long query ran to its end");
+    // Reading the outcome needs DescribeQuery granted again; StartQuery stays revoked.
+    let describe = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": MEMBER.0},
+        "Action": ["cloudtrail:DescribeQuery"], "Resource": arn}]});
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let described = loop {
+        owner.put_resource_policy().resource_arn(&arn).resource_policy(describe.to_string()).send().await.unwrap();
+        let d = other.describe_query().query_id(&queued).send().await.unwrap();
+        if !matches!(d.query_status(), Some(QueryStatus::Queued | QueryStatus::Running)) {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "the queued query did not end");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(described.query_status(), Some(&QueryStatus::Failed));
+    assert!(described.error_message().unwrap().contains("no longer grants cloudtrail:StartQuery"), "{described:?}");
+}
