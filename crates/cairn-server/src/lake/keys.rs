@@ -101,7 +101,8 @@ fn held(app: &App, store: &EventDataStore, blob: &str) -> Option<DataKey> {
 }
 
 /// Gives the Lake the data key of every encrypted store as CloudTrail can use it now, or marks it unavailable (its
-/// events are then dropped at flush). Runs at start and, under [`App::lake_keys`], before every flush.
+/// events are then dropped at flush). Runs at start and, under [`App::lake_keys`], at every tick of the flusher and
+/// before every flush.
 pub(crate) fn refresh(app: &App) {
     let sealed: Vec<EventDataStore> =
         app.catalog.read(|s| s.stores().filter(|d| d.data_key.is_some()).cloned().collect());

@@ -267,6 +267,9 @@ async fn flusher(app: Arc<App>, progress: consumers::Progress) {
         let due =
             bytes >= policy.flush_bytes || (last_flush.elapsed() >= every && (events > 0 || applied > checkpoint));
         if !due {
+            // An idle store forgets, within a tick, a data key KMS no longer lets CloudTrail use.
+            let _gate = app.lake_keys.lock().unwrap_or_else(|e| e.into_inner());
+            keys::refresh(&app);
             continue;
         }
         let flushed = {
