@@ -266,16 +266,14 @@ async fn flusher(app: Arc<App>, progress: consumers::Progress) {
         let every = Duration::from_secs(policy.flush_interval_seconds);
         let due =
             bytes >= policy.flush_bytes || (last_flush.elapsed() >= every && (events > 0 || applied > checkpoint));
-        if !due {
-            // An idle store forgets, within a tick, a data key KMS no longer lets CloudTrail use.
-            let _gate = app.lake_keys.lock().unwrap_or_else(|e| e.into_inner());
-            keys::refresh(&app);
-            continue;
-        }
         let flushed = {
-            // Encrypted stores whose KMS key cannot be used now drop their events rather than write them in clear.
+            // Every tick, so that an idle store too forgets a data key KMS no longer lets CloudTrail use; a store
+            // whose key cannot be used drops its events at the flush rather than write them in clear.
             let _gate = app.lake_keys.lock().unwrap_or_else(|e| e.into_inner());
             keys::refresh(&app);
+            if !due {
+                continue;
+            }
             app.lake.flush(applied).map_err(crate::Error::from).and_then(|f| progress.durable(applied).map(|()| f))
         };
         match flushed {

@@ -54,6 +54,12 @@ struct SavedAnswer {
     truncated: bool,
 }
 
+impl SavedAnswer {
+    fn with(self, stats: QueryStats) -> LakeAnswer {
+        LakeAnswer { columns: self.columns, rows: self.rows, truncated: self.truncated, stats }
+    }
+}
+
 fn dir(app: &App) -> PathBuf {
     app.settings.data_dir.join("lake").join("queries")
 }
@@ -142,7 +148,7 @@ pub(super) fn open_sealed(q: &Query, keys: &HashMap<String, cairn_store::lake::D
         )
     })?;
     let stats = p.stats;
-    p.answer = Some(LakeAnswer { columns: answer.columns, rows: answer.rows, truncated: answer.truncated, stats });
+    p.answer = Some(answer.with(stats));
     p.sealed_answer = None;
     Ok(())
 }
@@ -200,7 +206,7 @@ fn query(s: Saved) -> Query {
     let status = Status::parse(&s.status).filter(|st| !st.active());
     let [events_matched, events_scanned, bytes_scanned, execution_ms] = s.stats;
     let stats = QueryStats { events_matched, events_scanned, bytes_scanned, execution_ms };
-    let answer = s.answer.map(|a| LakeAnswer { columns: a.columns, rows: a.rows, truncated: a.truncated, stats });
+    let answer = s.answer.map(|a| a.with(stats));
     // A finished answer that was not kept reads FAILED, never FINISHED with no rows.
     let status = status.filter(|st| !(s.answer_withheld && *st == Status::Finished && answer.is_none()));
     Query {
