@@ -35,6 +35,8 @@ use datafusion::physical_plan::InputOrderMode;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties};
 use futures::StreamExt;
 
+mod keys;
+
 /// Replaces eligible aggregations by [`CountByView`].
 #[derive(Debug, Default)]
 pub(crate) struct CountByViewRule;
@@ -150,46 +152,103 @@ impl ExecutionPlan for CountByView {
     }
 
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
-        let input = self.input.execute(partition, Arc::clone(&context))?;
         let reservation = MemoryConsumer::new(format!("CountByView[{partition}]")).register(context.memory_pool());
-        let (column, schema) = (self.column, Arc::clone(&self.schema));
-        let answer = futures::stream::once(count(input, column, schema, reservation));
-        Ok(Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&self.schema), answer)))
+        let mut totals = Totals::new(reservation);
+        let schema = Arc::clone(&self.schema);
+        // A partition that reads Parquet files and nothing else is counted from the files' dictionary keys.
+        let answer: futures::future::BoxFuture<'static, Result<RecordBatch>> =
+            match keys::KeyScan::of(&self.input, partition, self.column, &context) {
+                Some(scan) => Box::pin(async move {
+                    scan.count(&mut totals).await?;
+                    totals.batch(schema)
+                }),
+                None => {
+                    let input = self.input.execute(partition, Arc::clone(&context))?;
+                    let column = self.column;
+                    Box::pin(async move {
+                        count(input, column, &mut totals).await?;
+                        totals.batch(schema)
+                    })
+                }
+            };
+        Ok(Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&self.schema), futures::stream::once(answer))))
     }
 }
 
-async fn count(
-    mut input: SendableRecordBatchStream,
-    column: usize,
-    schema: SchemaRef,
+/// The rows counted so far, by value, and the NULLs.
+pub(super) struct Totals {
+    counts: HashMap<Box<str>, i64>,
+    nulls: i64,
     reservation: MemoryReservation,
-) -> Result<RecordBatch> {
-    let mut totals: HashMap<Box<str>, i64> = HashMap::new();
-    let mut add = |value: &str, n: i64| -> Result<()> {
-        match totals.get_mut(value) {
+}
+
+impl Totals {
+    fn new(reservation: MemoryReservation) -> Totals {
+        Totals { counts: HashMap::new(), nulls: 0, reservation }
+    }
+
+    pub(super) fn add(&mut self, value: &str, n: i64) -> Result<()> {
+        match self.counts.get_mut(value) {
             Some(total) => *total += n,
             None => {
-                reservation.try_grow(value.len() + 48)?;
-                totals.insert(value.into(), n);
+                self.reservation.try_grow(value.len() + 48)?;
+                self.counts.insert(value.into(), n);
             }
         }
         Ok(())
-    };
-    let mut nulls = 0i64;
-    let mut table = ViewTable::default();
+    }
+
+    pub(super) fn add_nulls(&mut self, n: usize) {
+        self.nulls += n as i64;
+    }
+
+    /// The answer: one row per value, every count column the same.
+    fn batch(&self, schema: SchemaRef) -> Result<RecordBatch> {
+        let (keys, counts): (Vec<Option<&str>>, Vec<i64>) = (self.counts.iter())
+            .map(|(k, n)| (Some(&**k), *n))
+            .chain((self.nulls > 0).then_some((None, self.nulls)))
+            .unzip();
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(StringViewArray::from(keys))];
+        let counts: ArrayRef = Arc::new(Int64Array::from(counts));
+        columns.extend(std::iter::repeat_n(counts, schema.fields().len() - 1));
+        Ok(RecordBatch::try_new(schema, columns)?)
+    }
+}
+
+/// Counts the string-view column of every batch of `input`.
+async fn count(mut input: SendableRecordBatchStream, column: usize, totals: &mut Totals) -> Result<()> {
+    let mut views = ViewCounter::default();
+    while let Some(batch) = input.next().await {
+        views.count(batch?.column(column).as_string_view(), totals)?;
+    }
+    Ok(())
+}
+
+/// Counts string views batch by batch, by view while that pays.
+#[derive(Debug)]
+pub(super) struct ViewCounter {
+    table: ViewTable,
     // A column whose batches have mostly distinct views (not dictionary-encoded, or of high cardinality) gains
     // nothing from the views: its rows go to the totals directly.
-    let mut by_view = true;
-    while let Some(batch) = input.next().await {
-        let batch = batch?;
-        let strings = batch.column(column).as_string_view();
-        nulls += strings.null_count() as i64;
-        if !by_view {
+    by_view: bool,
+}
+
+impl Default for ViewCounter {
+    fn default() -> ViewCounter {
+        ViewCounter { table: ViewTable::default(), by_view: true }
+    }
+}
+
+impl ViewCounter {
+    pub(super) fn count(&mut self, strings: &StringViewArray, totals: &mut Totals) -> Result<()> {
+        totals.add_nulls(strings.null_count());
+        if !self.by_view {
             for value in strings.iter().flatten() {
-                add(value, 1)?;
+                totals.add(value, 1)?;
             }
-            continue;
+            return Ok(());
         }
+        let table = &mut self.table;
         table.clear();
         let views = strings.views();
         match strings.nulls() {
@@ -203,16 +262,11 @@ async fn count(
             }
         }
         for slot in table.entries() {
-            add(strings.value(slot.row as usize), i64::from(slot.count))?;
+            totals.add(strings.value(slot.row as usize), i64::from(slot.count))?;
         }
-        by_view = table.used.len() * 2 <= strings.len();
+        self.by_view = table.used.len() * 2 <= strings.len();
+        Ok(())
     }
-    let (keys, counts): (Vec<Option<&str>>, Vec<i64>) =
-        totals.iter().map(|(k, n)| (Some(&**k), *n)).chain((nulls > 0).then_some((None, nulls))).unzip();
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(StringViewArray::from(keys))];
-    let counts: ArrayRef = Arc::new(Int64Array::from(counts));
-    columns.extend(std::iter::repeat_n(counts, schema.fields().len() - 1));
-    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 /// One distinct view of a batch: its first row and how many rows have it (0: an empty slot).
