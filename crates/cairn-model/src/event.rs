@@ -6,8 +6,13 @@ use serde_json::Value;
 
 use crate::names::{is_account_id, is_region};
 
-/// Largest serialized event, as CloudTrail allows.
-pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+/// Largest serialized event cairn records: what an event data store of the `Large` event size keeps
+/// (PutEventConfiguration).
+pub const MAX_EVENT_BYTES: usize = crate::event_config::LARGE_MAX_EVENT_BYTES;
+/// Largest serialized event that trails, event history and event data stores of the `Standard` size keep.
+pub const STANDARD_EVENT_BYTES: usize = crate::event_config::STANDARD_MAX_EVENT_BYTES;
+/// The members left out, in this order and as few as needed, of an event too large for where it goes.
+const OMITTABLE: [&str; 4] = ["requestParameters", "responseElements", "serviceEventDetails", "additionalEventData"];
 /// The event version cairn fills in when a producer gives none.
 pub const DEFAULT_EVENT_VERSION: &str = "1.11";
 
@@ -30,6 +35,64 @@ pub struct RecordInfo {
     pub event_id: String,
     /// The eventTime, in milliseconds since the epoch.
     pub time_ms: i64,
+}
+
+/// `payload` made to fit in `limit` bytes, when it does not: `requestParameters`, `responseElements`,
+/// `serviceEventDetails` and `additionalEventData` become null, in this order and as few as needed, and
+/// `additionalEventData` then says which were left out. `None` when it fits as it is; an error when it cannot fit
+/// even so (or is not a JSON object).
+pub fn fitted(payload: &[u8], limit: usize) -> Result<Option<Vec<u8>>, RecordError> {
+    if payload.len() <= limit {
+        return Ok(None);
+    }
+    let too_large = || {
+        refuse(
+            "EventTooLarge",
+            format!(
+                "event is {} bytes, more than the {limit}-byte limit even without {}",
+                payload.len(),
+                OMITTABLE.join(", ")
+            ),
+        )
+    };
+    let Ok(Value::Object(mut event)) = serde_json::from_slice::<Value>(payload) else { return Err(too_large()) };
+    let size = if limit.is_multiple_of(1024 * 1024) {
+        format!("{} MB", limit / (1024 * 1024))
+    } else {
+        format!("{} KB", limit / 1024)
+    };
+    // The marker goes into additionalEventData, beside what it holds while that is kept.
+    let kept = match event.get("additionalEventData") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => serde_json::Map::new(),
+    };
+    let mut omitted: Vec<&str> = Vec::new();
+    for member in OMITTABLE {
+        if event.get(member).is_none_or(|v| v.is_null()) {
+            continue;
+        }
+        omitted.push(member);
+        let list = match omitted.split_last() {
+            Some((last, [])) => last.to_string(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        };
+        let mut marker = if member == "additionalEventData" { serde_json::Map::new() } else { kept.clone() };
+        marker.insert("omitted".into(), Value::String(format!("{list} (the event would exceed {size})")));
+        event.insert(member.to_string(), Value::Null);
+        event.insert("additionalEventData".into(), Value::Object(marker));
+        let bytes = serde_json::to_vec(&event).map_err(|_| too_large())?;
+        if bytes.len() <= limit {
+            return Ok(Some(bytes));
+        }
+    }
+    Err(too_large())
+}
+
+/// A journal record as trails, event history and event data stores of the `Standard` size take it: `None` when it
+/// is theirs as it is (ingestion refuses events that cannot be made to fit).
+pub fn standard_sized(payload: &[u8]) -> Option<Vec<u8>> {
+    fitted(payload, STANDARD_EVENT_BYTES).ok().flatten()
 }
 
 /// Checks `eventTime`: `YYYY-MM-DDTHH:MM:SSZ`, optionally with a fraction of a second, a real UTC date and time.
@@ -247,6 +310,44 @@ pub fn check_record(raw: &str, new_id: impl FnOnce() -> String) -> Result<(Recor
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn events_too_large_leave_out_their_largest_members_in_order() {
+        let big = |n: usize| "x".repeat(n);
+        let event = |e: Value| serde_json::to_vec(&e).unwrap();
+        let small = event(json!({"eventName": "A", "requestParameters": {"a": big(100)}}));
+        assert_eq!(fitted(&small, 1024).unwrap(), None);
+
+        // Only the request parameters need to go; additionalEventData keeps its members beside the marker.
+        let e =
+            event(json!({"eventName": "A", "requestParameters": {"a": big(2000)}, "responseElements": {"b": big(300)},
+            "additionalEventData": {"k": "v"}, "z": 1}));
+        let fitted_event: Value = serde_json::from_slice(&fitted(&e, 1024).unwrap().unwrap()).unwrap();
+        assert_eq!(fitted_event["requestParameters"], Value::Null);
+        assert_eq!(fitted_event["responseElements"]["b"], big(300));
+        assert_eq!(fitted_event["additionalEventData"]["k"], "v");
+        assert_eq!(fitted_event["additionalEventData"]["omitted"], "requestParameters (the event would exceed 1 KB)");
+        let order: Vec<&String> = fitted_event.as_object().unwrap().keys().collect();
+        assert_eq!(order, ["eventName", "requestParameters", "responseElements", "additionalEventData", "z"]);
+
+        // Then the response, the service details and the additional data themselves.
+        let e = event(json!({"requestParameters": {"a": big(600)}, "responseElements": {"b": big(600)},
+            "serviceEventDetails": {"c": big(600)}, "additionalEventData": {"d": big(900)}}));
+        let fitted_event: Value = serde_json::from_slice(&fitted(&e, 1024).unwrap().unwrap()).unwrap();
+        assert_eq!(
+            fitted_event["additionalEventData"],
+            json!({"omitted": "requestParameters, responseElements, serviceEventDetails and additionalEventData \
+                (the event would exceed 1 KB)"})
+        );
+        let large = event(json!({"requestParameters": {"a": big(600)}}));
+        let fitted_event: Value =
+            serde_json::from_slice(&fitted(&large, 1024 * 1024).unwrap().unwrap_or(large)).unwrap();
+        assert_eq!(fitted_event["requestParameters"]["a"], big(600));
+
+        // Nothing left to leave out, or not an object: it cannot fit.
+        assert_eq!(fitted(&event(json!({"other": big(2000)})), 1024).unwrap_err().code, "EventTooLarge");
+        assert_eq!(fitted(&event(json!([big(2000)])), 1024).unwrap_err().code, "EventTooLarge");
+    }
 
     #[test]
     fn event_times() {

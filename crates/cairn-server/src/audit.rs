@@ -153,7 +153,7 @@ pub(crate) async fn record_for(app: &App, call: Call<'_>, also: Option<&str>) ->
 /// Records a call and waits until its event is durable: no answer without its record.
 pub(crate) async fn record(app: &App, call: Call<'_>) -> Result<(), ApiError> {
     let event_time = cairn_model::event::format_event_time(call.received_at);
-    let mut event = ApiCallEvent {
+    let event = ApiCallEvent {
         event_version: EVENT_VERSION,
         user_identity: match call.identity {
             Identity::Credential { principal, access_key_id } => user_identity(principal, access_key_id, &event_time),
@@ -192,14 +192,9 @@ pub(crate) async fn record(app: &App, call: Call<'_>) -> Result<(), ApiError> {
         serde_json::to_vec(e).map_err(|e| ApiError::internal(format!("serializing an event: {e}")))
     };
     let mut payload = serialize(&event)?;
-    if payload.len() > cairn_model::event::MAX_EVENT_BYTES {
-        // The call is recorded whatever its size; what does not fit is left out, and the record says so.
-        event.request_parameters = Value::Null;
-        event.response_elements = Value::Null;
-        event.additional_event_data = Some(serde_json::json!({
-            "omitted": "requestParameters and responseElements (the event would exceed 256 KB)"
-        }));
-        payload = serialize(&event)?;
+    // The call is recorded whatever its size; what does not fit is left out, and the record says so.
+    if let Ok(Some(fitted)) = cairn_model::event::fitted(&payload, cairn_model::event::MAX_EVENT_BYTES) {
+        payload = fitted;
     }
     app.journal.append(vec![payload.into()]).await.map_err(|e| {
         tracing::error!(error = %e, "cannot record an API call in the journal");

@@ -9,8 +9,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use cairn_delivery::{DeliveryStatus, TrailDelivery};
 use cairn_journal::Record;
+use cairn_model::event::standard_sized;
 use sha2::{Digest, Sha256};
 
 use crate::consumers::{self, Progress};
@@ -158,7 +160,9 @@ impl consumers::Sink for TrailSink {
     async fn apply(&mut self, records: &[Record]) -> Result<(), crate::Error> {
         self.refresh_versions();
         let now = self.app.clock.now_millis();
-        self.engine.apply(records.iter().map(|r| (r.seq, &r.payload)), now);
+        let standard: Vec<Option<Bytes>> =
+            records.iter().map(|r| standard_sized(&r.payload).map(Bytes::from)).collect();
+        self.engine.apply(records.iter().zip(&standard).map(|(r, s)| (r.seq, s.as_ref().unwrap_or(&r.payload))), now);
         if let Some(last) = records.last() {
             self.position = last.seq + 1;
         }

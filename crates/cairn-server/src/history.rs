@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cairn_journal::Record;
+use cairn_model::event::standard_sized;
 
 use crate::{consumers, App};
 
@@ -76,7 +77,9 @@ impl consumers::Sink for HistorySink {
     async fn apply(&mut self, records: &[Record]) -> Result<(), crate::Error> {
         let app = &self.app;
         let now = app.clock.now_millis();
-        app.history.insert_batch(records.iter().map(|r| (r.seq, &r.payload[..])), now);
+        let standard: Vec<Option<Vec<u8>>> = records.iter().map(|r| standard_sized(&r.payload)).collect();
+        let payloads = records.iter().zip(&standard).map(|(r, s)| (r.seq, s.as_deref().unwrap_or(&r.payload[..])));
+        app.history.insert_batch(payloads, now);
         if let Some(last) = records.last() {
             app.history_applied.send_replace(last.seq + 1);
         }

@@ -11,7 +11,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use cairn_api::shapes::{IngestFailure, IngestResponse, IngestSuccess};
 use cairn_api::{ApiError, ErrorCode};
-use cairn_model::event::{check_record, MAX_EVENT_BYTES};
+use cairn_model::event::{check_record, fitted, MAX_EVENT_BYTES, STANDARD_EVENT_BYTES};
 use serde_json::value::RawValue;
 
 use crate::config::Credential;
@@ -167,6 +167,11 @@ fn prepare(
                 "EventTooLarge",
                 format!("event is {} bytes, more than the {MAX_EVENT_BYTES}-byte limit", payload.len()),
             ));
+            continue;
+        }
+        // Trails, event history and stores of the Standard size take it without its largest members: it must fit so.
+        if let Err(e) = fitted(payload.as_bytes(), STANDARD_EVENT_BYTES) {
+            response.failed.push(refused(e.code, e.message));
             continue;
         }
         payloads.push(Bytes::from(payload));

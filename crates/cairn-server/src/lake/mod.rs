@@ -23,10 +23,11 @@ pub(crate) mod stores;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use cairn_catalog::{ChannelVersion, StoreVersion};
 use cairn_journal::Record;
+use cairn_model::event::standard_sized;
 use cairn_model::{EventDataStore, EventView};
 use cairn_store::lake::TableKind;
 
@@ -176,13 +177,17 @@ impl consumers::Sink for LakeSink {
     async fn apply(&mut self, records: &[Record]) -> Result<(), crate::Error> {
         let app = &self.app;
         // Read after the records: every version they fall under is in the catalog (see `Catalog::settled`).
-        let (stores, channels): (HashMap<String, Vec<StoreVersion>>, HashMap<String, Vec<ChannelVersion>>) =
-            app.catalog.settled(|_, s| {
-                (
-                    s.versioned_stores().map(|(a, v)| (a.to_string(), v.to_vec())).collect(),
-                    s.versioned_channels().map(|(a, v)| (a.to_string(), v.to_vec())).collect(),
-                )
-            });
+        type Settled = (HashMap<String, Vec<StoreVersion>>, HashMap<String, Vec<ChannelVersion>>, HashSet<String>);
+        let (stores, channels, large): Settled = app.catalog.settled(|_, s| {
+            let stores: HashMap<String, Vec<StoreVersion>> =
+                s.versioned_stores().map(|(a, v)| (a.to_string(), v.to_vec())).collect();
+            // Stores of the Large event size (PutEventConfiguration) take events of up to 1 MB whole.
+            let large = (stores.keys())
+                .filter(|a| s.event_configuration(a).max_event_bytes() > cairn_model::event::STANDARD_EVENT_BYTES)
+                .cloned()
+                .collect();
+            (stores, s.versioned_channels().map(|(a, v)| (a.to_string(), v.to_vec())).collect(), large)
+        });
         if !stores.is_empty() {
             let in_org = |a: &str| app.organization_accounts.contains(a);
             for r in records {
@@ -202,13 +207,22 @@ impl consumers::Sink for LakeSink {
                 let Some(time) = view.event_time.as_deref().and_then(cairn_model::event::event_time_millis) else {
                     continue;
                 };
-                let mut shared: Option<Arc<[u8]>> = None;
-                for v in stores.values() {
+                // The record whole, and as stores of the Standard size take it (the same when it fits).
+                let mut whole: Option<Arc<[u8]>> = None;
+                let mut standard: Option<Arc<[u8]>> = None;
+                for (arn, v) in &stores {
                     let Some(store) = in_effect(v, r.seq) else { continue };
-                    if store.takes(&view, in_org) {
-                        let record = shared.get_or_insert_with(|| Arc::from(&r.payload[..])).clone();
-                        app.lake.insert(&store.id, kind_of(store), r.seq, time, record);
+                    if !store.takes(&view, in_org) {
+                        continue;
                     }
+                    let whole = whole.get_or_insert_with(|| Arc::from(&r.payload[..]));
+                    let record = if large.contains(arn) {
+                        Arc::clone(whole)
+                    } else {
+                        let fitted = || standard_sized(whole).map_or_else(|| Arc::clone(whole), Arc::from);
+                        Arc::clone(standard.get_or_insert_with(fitted))
+                    };
+                    app.lake.insert(&store.id, kind_of(store), r.seq, time, record);
                 }
             }
         }

@@ -192,20 +192,36 @@ async fn sigkill_under_load_loses_no_acknowledged_call() {
 #[tokio::test]
 async fn calls_too_large_to_record_whole_are_recorded_without_their_parameters() {
     let dir = TempDir::new();
-    // The development configuration accepts request bodies up to 1 MiB, more than an event may hold.
-    let server = Server::start_with(dir.0.clone(), &[]);
-    let values: Vec<String> = (0..300).map(|i| format!("arn:aws:s3:::bucket/{i}/{}", "k".repeat(2000))).collect();
-    let body = serde_json::json!({"TrailName": "no-such-trail", "AdvancedEventSelectors": [{"FieldSelectors": [
-        {"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
-        {"Field": "resources.ARN", "StartsWith": values}]}]});
-    let dev = ("123456789012", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
-    let r = raw(&server, Some("CloudTrail_20131101.PutEventSelectors"), body.to_string().as_bytes(), Signing::as_(dev));
-    assert_eq!(r.error_type(), "TrailNotFoundException");
-    let rid = r.header("x-amzn-requestid").unwrap().to_string();
+    // Request bodies of up to 4 MiB: more than an event may hold (1 MB).
+    let config = config(&dir.0.join("data")).replace("max_request_bytes = 65536", "max_request_bytes = 4194304");
+    let config_path = dir.0.join("cairn.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let server = Server::start_with(dir.0.clone(), &["--config", config_path.to_str().unwrap()]);
+    let arns =
+        |c: &str| -> Vec<String> { (0..300).map(|i| format!("arn:aws:s3:::bucket/{i}/{}", c.repeat(2000))).collect() };
+    let call = |values: Vec<String>| {
+        let body = serde_json::json!({"TrailName": "no-such-trail", "AdvancedEventSelectors": [{"FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+            {"Field": "resources.ARN", "StartsWith": values}]}]});
+        let r = raw(
+            &server,
+            Some("CloudTrail_20131101.PutEventSelectors"),
+            body.to_string().as_bytes(),
+            Signing::as_(MGMT),
+        );
+        assert_eq!(r.error_type(), "TrailNotFoundException");
+        r.header("x-amzn-requestid").unwrap().to_string()
+    };
+    // About 600 KB: recorded whole (event history and trails take it without its parameters).
+    let whole = call(arns("k"));
+    // Two bytes a character: about 1.2 MB, recorded without its parameters.
+    let over = call(arns("é"));
     assert_eq!(server.terminate().code(), Some(0));
-    let events = journal_events(&dir.0.join("cairn-data"));
-    let e = events.iter().find(|e| e["requestID"] == rid.as_str()).expect("the call is recorded");
+    let events = journal_events(&dir.0.join("data"));
+    let find = |rid: &str| events.iter().find(|e| e["requestID"] == rid).expect("the call is recorded").clone();
+    assert!(find(&whole)["requestParameters"].to_string().len() > 600_000);
+    let e = find(&over);
     assert_eq!(e["requestParameters"], Value::Null);
-    assert!(e["additionalEventData"]["omitted"].as_str().unwrap().contains("256 KB"));
+    assert_eq!(e["additionalEventData"]["omitted"], "requestParameters (the event would exceed 1 MB)");
     assert_eq!(e["errorCode"], "TrailNotFoundException");
 }

@@ -40,7 +40,7 @@ async fn batches_accept_good_records_and_refuse_bad_ones_one_by_one() {
     let mut bad_time = record("111111111111", "X");
     bad_time["eventTime"] = json!("2026-11-20 10:00:00");
     let mut too_big = record("111111111111", "Big");
-    too_big["requestParameters"] = json!({"blob": "x".repeat(300 * 1024)});
+    too_big["requestParameters"] = json!({"blob": "x".repeat(1100 * 1024)});
     let body = json!({"Records": [
         no_id,
         bad_time,

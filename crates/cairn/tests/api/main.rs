@@ -6,6 +6,7 @@ mod channels;
 mod common;
 mod dashboards;
 mod delivery;
+mod event_size;
 mod ingest;
 mod integrity;
 mod kms;
