@@ -30,8 +30,9 @@ use futures::StreamExt;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
+use parquet::basic::Encoding;
 use parquet::encryption::decrypt::FileDecryptionProperties;
-use parquet::file::metadata::PageIndexPolicy;
+use parquet::file::metadata::{ColumnChunkMetaData, PageIndexPolicy};
 
 use super::{Totals, ViewCounter};
 
@@ -113,13 +114,6 @@ impl KeyScan {
                 totals.add_nulls(metadata.metadata().file_metadata().num_rows() as usize);
                 continue;
             };
-            let metadata = match as_dictionary(metadata.schema(), root) {
-                Some(schema) => {
-                    ArrowReaderMetadata::try_new(Arc::clone(metadata.metadata()), options.with_schema(schema))
-                        .unwrap_or(metadata)
-                }
-                None => metadata,
-            };
             let row_groups: Vec<usize> = (metadata.metadata().row_groups().iter().enumerate())
                 .filter(|(_, group)| {
                     let first = group.column(0);
@@ -128,6 +122,20 @@ impl KeyScan {
                 })
                 .map(|(i, _)| i)
                 .collect();
+            // Chunks that fell back from their dictionary to plain pages would have a dictionary built per batch:
+            // such a file is read as string views.
+            let leaf =
+                metadata.parquet_schema().columns().iter().position(|c| c.path().parts() == [self.column.as_str()]);
+            let all_dictionary = leaf.is_some_and(|leaf| {
+                row_groups.iter().all(|&g| dictionary_encoded(metadata.metadata().row_group(g).column(leaf)))
+            });
+            let metadata = match as_dictionary(metadata.schema(), root).filter(|_| all_dictionary) {
+                Some(schema) => {
+                    ArrowReaderMetadata::try_new(Arc::clone(metadata.metadata()), options.with_schema(schema))
+                        .unwrap_or(metadata)
+                }
+                None => metadata,
+            };
             let mask = ProjectionMask::roots(metadata.parquet_schema(), [root]);
             let mut batches = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata)
                 .with_projection(mask)
@@ -140,6 +148,14 @@ impl KeyScan {
         }
         keys.finish(totals)
     }
+}
+
+/// Whether every data page of a column chunk is dictionary-encoded (unknown when the file does not say: assumed).
+fn dictionary_encoded(chunk: &ColumnChunkMetaData) -> bool {
+    chunk.dictionary_page_offset().is_some()
+        && chunk
+            .page_encoding_stats_mask()
+            .is_none_or(|pages| pages.is_only(Encoding::RLE_DICTIONARY) || pages.is_only(Encoding::PLAIN_DICTIONARY))
 }
 
 /// `schema` with its string column `root` read as a dictionary, when it is one of the string types.
@@ -237,17 +253,30 @@ mod tests {
     use parquet::file::properties::WriterProperties;
 
     /// Writes `rows` values of column `s` to `path`, in row groups of 3,000, dictionary-encoded or not.
-    fn write(path: &std::path::Path, rows: usize, dictionary: bool, expected: &mut HashMap<Option<String>, i64>) {
+    /// `dictionary`: `Some(limit)` dictionary-encodes with a dictionary page of at most `limit` bytes (when the
+    /// distinct values outgrow it, the rest of the chunk falls back to plain pages); `distinct` values are
+    /// addresses, nearly all different.
+    fn write(
+        path: &std::path::Path,
+        rows: usize,
+        dictionary: Option<usize>,
+        distinct: bool,
+        expected: &mut HashMap<Option<String>, i64>,
+    ) {
         let names = ["Get", "Put", "DescribeInstancesLongerThanTwelve", "AssumeRoleWithWebIdentity", "List"];
-        let values: Vec<Option<String>> =
-            (0..rows).map(|i| (i % 11 != 3).then(|| names[(i * 7 + i / 5) % names.len()].to_string())).collect();
+        let value = |i: usize| match distinct {
+            true => format!("10.{}.{}.{}", i / 65536, i / 256 % 256, i % 256),
+            false => names[(i * 7 + i / 5) % names.len()].to_string(),
+        };
+        let values: Vec<Option<String>> = (0..rows).map(|i| (i % 11 != 3).then(|| value(i))).collect();
         for v in &values {
             *expected.entry(v.clone()).or_default() += 1;
         }
         let schema = Arc::new(Schema::new(vec![arrow_schema::Field::new("s", DataType::Utf8, true)]));
         let batch = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(StringArray::from(values))]).unwrap();
         let properties = WriterProperties::builder()
-            .set_dictionary_enabled(dictionary)
+            .set_dictionary_enabled(dictionary.is_some())
+            .set_dictionary_page_size_limit(dictionary.unwrap_or(1024 * 1024))
             .set_max_row_group_row_count(Some(3_000))
             .build();
         let mut writer = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, Some(properties)).unwrap();
@@ -260,8 +289,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("cairn-count-keys-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut expected = HashMap::new();
-        write(&dir.join("a.parquet"), 30_000, true, &mut expected);
-        write(&dir.join("b.parquet"), 25_000, false, &mut expected);
+        write(&dir.join("a.parquet"), 30_000, Some(1024 * 1024), false, &mut expected);
+        write(&dir.join("b.parquet"), 25_000, None, false, &mut expected);
+        write(&dir.join("c.parquet"), 20_000, Some(4096), true, &mut expected);
 
         let ctx = crate::query::session(&crate::query::QueryLimits::default()).unwrap();
         // Files split into byte ranges over the partitions: each row group is counted by one of them.
