@@ -144,10 +144,15 @@ error_codes! {
     KmsInvalidKeyUsage => "InvalidKeyUsageException", 400;
     KmsInvalidMarker => "InvalidMarkerException", 400;
     KmsInvalidState => "KMSInvalidStateException", 400;
-    KmsLimitExceeded => "LimitExceededException", 400;
+    LimitExceeded => "LimitExceededException", 400;
     KmsMalformedPolicyDocument => "MalformedPolicyDocumentException", 400;
     KmsNotFound => "NotFoundException", 400;
     KmsTag => "TagException", 400;
+    // The exceptions of the CloudWatch Logs model not shared with CloudTrail or KMS (InvalidParameterException,
+    // ResourceNotFoundException and LimitExceededException are).
+    LogsResourceAlreadyExists => "ResourceAlreadyExistsException", 400;
+    LogsOperationAborted => "OperationAbortedException", 400;
+    LogsTooManyTags => "TooManyTagsException", 400;
     // The exceptions of the CloudTrail Data API model (PutAuditEvents), whose names do not end in "Exception".
     DataChannelInsufficientPermission => "ChannelInsufficientPermission", 400;
     DataChannelNotFound => "ChannelNotFound", 400;
@@ -220,10 +225,10 @@ mod tests {
     #[test]
     fn shape_names_are_unique_and_well_formed() {
         let mut names: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.shape_name()).collect();
-        assert_eq!(names.len(), 86 + 9 + 15 + 5);
+        assert_eq!(names.len(), 86 + 9 + 15 + 5 + 3);
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 86 + 9 + 15 + 5, "a KMS or CloudTrail Data shape shares a CloudTrail shape's name");
+        assert_eq!(names.len(), 86 + 9 + 15 + 5 + 3, "a KMS, Logs or CloudTrail Data shape shares another's name");
         let data =
             ["ChannelInsufficientPermission", "ChannelNotFound", "InvalidChannelARN", "ChannelUnsupportedSchema"];
         assert!(names.iter().all(|n| n.ends_with("Exception")

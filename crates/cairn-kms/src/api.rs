@@ -723,7 +723,7 @@ fn tag_resource(kms: &Kms, call: &Call<'_>, i: TagInput) -> Result<Vec<u8>> {
     let mut all: BTreeMap<String, String> = kms.store().tags(&key.id).map_err(internal)?.into_iter().collect();
     all.extend(new);
     if all.len() > MAX_TAGS {
-        return Err(ApiError::new(ErrorCode::KmsLimitExceeded, format!("A key can have at most {MAX_TAGS} tags")));
+        return Err(ApiError::new(ErrorCode::LimitExceeded, format!("A key can have at most {MAX_TAGS} tags")));
     }
     kms.store().set_tags(&key.id, &all.into_iter().collect::<Vec<_>>()).map_err(internal)?;
     out(json!({}))

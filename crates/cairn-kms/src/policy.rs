@@ -109,7 +109,7 @@ impl Dialect for KeyPolicyDialect {
 /// Parses a key policy; the errors are KMS's.
 pub fn parse(text: &str) -> Result<Policy, ApiError> {
     Policy::parse(text, &KeyPolicyDialect).map_err(|e| {
-        let code = if e.too_large { ErrorCode::KmsLimitExceeded } else { ErrorCode::KmsMalformedPolicyDocument };
+        let code = if e.too_large { ErrorCode::LimitExceeded } else { ErrorCode::KmsMalformedPolicyDocument };
         ApiError::new(code, e.message)
     })
 }
@@ -303,7 +303,7 @@ mod tests {
             r#"{{"Statement":[{{"Sid":"{}","Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}}]}}"#,
             "x".repeat(MAX_POLICY_BYTES)
         );
-        assert_eq!(parse(&big).unwrap_err().code, ErrorCode::KmsLimitExceeded);
+        assert_eq!(parse(&big).unwrap_err().code, ErrorCode::LimitExceeded);
         let only_bob = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:user/bob"},"Action":"kms:Decrypt","Resource":"*"}]}"#;
         let alice = account("111111111111", "arn:aws:iam::111111111111:user/alice");
         let e = check_lockout(only_bob, &alice, KEY).unwrap_err();

@@ -1,11 +1,36 @@
-//! CloudWatch Logs for cairn. So far its filter pattern language: the unstructured, space-delimited and JSON
-//! patterns that metric filters, subscription filters, FilterLogEvents and TestMetricFilter use, parsed and checked
-//! as AWS checks them, matched against log events, with the values they extract. No I/O.
+//! CloudWatch Logs for cairn: log groups and streams, their events kept durably ([`store`]), metric filters, tags,
+//! and the API over them ([`api`]); and the filter pattern language ([`pattern`]) that metric filters,
+//! FilterLogEvents and TestMetricFilter use, parsed and checked as AWS checks it.
 
+pub mod api;
 pub mod fuzz;
+mod operation;
 pub mod pattern;
+pub mod store;
 
+use std::path::Path;
+
+pub use api::Call;
+pub use operation::{Operation, TARGET_PREFIX};
 pub use pattern::{FilterPattern, Match, PatternKind};
+
+/// cairn's CloudWatch Logs: the store every operation works on.
+#[derive(Debug)]
+pub struct Logs {
+    store: store::Store,
+}
+
+impl Logs {
+    /// Opens (creating) the log data under `dir` (`<data>/logs`).
+    pub fn open(dir: &Path) -> Result<Logs> {
+        Ok(Logs { store: store::Store::open(dir)? })
+    }
+
+    /// Deletes the events each group's retention no longer keeps at `now_ms`; how many went.
+    pub fn expire(&self, now_ms: i64) -> Result<usize> {
+        self.store.expire(now_ms)
+    }
+}
 
 /// Why a filter pattern is refused: AWS answers `InvalidParameterException` for every one of these.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,6 +41,9 @@ pub enum Error {
     /// The pattern does not parse or uses a form AWS does not support; the text says which part and why.
     #[error("invalid filter pattern: {0}")]
     Invalid(String),
+    /// The log database failed.
+    #[error("log storage: {0}")]
+    Storage(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -36,7 +36,7 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Sends a request to the service it is for: KMS, CloudTrail Data and S3 by their signing names (S3 also unsigned),
+/// Sends a request to the service it is for: KMS, CloudWatch Logs, CloudTrail Data and S3 by their signing names (S3 also unsigned),
 /// the rest to CloudTrail and cairn's own paths.
 async fn by_service(
     State(app): State<Arc<App>>,
@@ -47,12 +47,17 @@ async fn by_service(
     let (parts, body) = req.into_parts();
     let service = crate::s3::signing_service(&parts);
     let kms = service.as_deref() == Some(crate::kms::SERVICE);
+    let logs = service.as_deref() == Some(crate::logs::SERVICE);
     let data = service.as_deref() == Some(crate::cloudtrail_data::SERVICE);
-    let s3 =
-        !kms && !data && crate::s3::is_s3(&parts, &[crate::ingest::PATH, crate::query::PATH, crate::metrics::PATH]);
+    let s3 = !kms
+        && !logs
+        && !data
+        && crate::s3::is_s3(&parts, &[crate::ingest::PATH, crate::query::PATH, crate::metrics::PATH]);
     let req = Request::from_parts(parts, body);
     if kms {
         crate::kms::handle(app, peer, req).await
+    } else if logs {
+        crate::logs::handle(app, peer, req).await
     } else if data {
         crate::cloudtrail_data::handle(app, peer, req).await
     } else if s3 {
@@ -71,6 +76,7 @@ pub async fn serve(
     crate::history::spawn(Arc::clone(&app)).map_err(std::io::Error::other)?;
     crate::delivery::spawn(Arc::clone(&app));
     crate::lake::spawn(Arc::clone(&app)).map_err(std::io::Error::other)?;
+    crate::logs::spawn_expiry(Arc::clone(&app));
     // No Nagle delay: a response written in parts (an S3 object's headers, then its body) must not wait for the
     // client's delayed ACK.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {

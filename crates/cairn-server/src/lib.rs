@@ -13,6 +13,7 @@ mod ingest;
 mod integrity;
 mod kms;
 mod lake;
+mod logs;
 mod lookup;
 mod metrics;
 mod organizations;
@@ -102,6 +103,8 @@ pub struct App {
     pub storage: Arc<cairn_delivery::Storage>,
     /// cairn's KMS keys: the KMS endpoint's, and those trails encrypt log files with.
     pub kms: Arc<cairn_kms::Kms>,
+    /// cairn's CloudWatch Logs: log groups, streams, events and metric filters.
+    pub logs: Arc<cairn_logs::Logs>,
     /// The per-region keys that sign digest files (ListPublicKeys).
     pub signing_keys: Arc<cairn_integrity::SigningKeys>,
     /// cairn's own buckets, and the S3 endpoint that serves them.
@@ -139,6 +142,9 @@ impl App {
             .map_or(config::DEV_ACCOUNT_ID.to_string(), |(_, c)| c.principal.account_id.clone());
         let kms_dir = settings.data_dir.join("kms");
         let kms = Arc::new(cairn_kms::Kms::open(&kms_dir).map_err(io("opening the KMS key store", &kms_dir))?);
+        let logs_dir = settings.data_dir.join("logs");
+        let logs = cairn_logs::Logs::open(&logs_dir)
+            .map_err(|e| io("opening the CloudWatch Logs store", &logs_dir)(std::io::Error::other(e.to_string())))?;
         let signing_keys = Arc::new(cairn_integrity::SigningKeys::open(
             &settings.data_dir.join("signing-keys"),
             settings.signing_key_rotation_ms,
@@ -186,6 +192,7 @@ impl App {
         Ok(App {
             storage: Arc::new(storage),
             kms,
+            logs: Arc::new(logs),
             signing_keys,
             buckets,
             s3_service,

@@ -15,6 +15,8 @@ mod value;
 
 use crate::{Error, Result};
 
+pub use value::number;
+
 /// Longest pattern AWS takes, in characters.
 pub const MAX_PATTERN_CHARS: usize = 1024;
 /// Most regular expressions (`%...%`) one pattern may hold.

@@ -148,7 +148,7 @@ impl<'a> Cursor<'a> {
 }
 
 /// A number as patterns write them: an optional sign, digits with an optional fraction, an optional exponent.
-pub(super) fn number(s: &str) -> Option<f64> {
+pub fn number(s: &str) -> Option<f64> {
     let b = s.as_bytes();
     let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
     let digits = |i: &mut usize| {

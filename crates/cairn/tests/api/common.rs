@@ -172,6 +172,18 @@ impl Server {
         aws_sdk_kms::Client::from_conf(conf)
     }
 
+    pub fn logs_client(&self, who: (&str, &str, &str), region: &str) -> aws_sdk_cloudwatchlogs::Client {
+        let conf = aws_sdk_cloudwatchlogs::Config::builder()
+            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatchlogs::config::Region::new(region.to_string()))
+            .credentials_provider(Credentials::new(who.1, who.2, None, None, "cairn-tests"))
+            .endpoint_url(self.endpoint())
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .retry_config(aws_sdk_cloudwatchlogs::config::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_cloudwatchlogs::Client::from_conf(conf)
+    }
+
     /// Kills the process with SIGKILL: nothing gets a chance to flush.
     pub fn kill(&mut self) {
         self.child.kill().unwrap();

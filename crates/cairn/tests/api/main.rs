@@ -13,6 +13,7 @@ mod kms;
 mod lake;
 mod lake_kms;
 mod lifecycle;
+mod logs;
 mod lookup;
 mod offline;
 mod organizations;
