@@ -186,6 +186,10 @@ pub struct GetTrailStatusResponse {
     pub latest_digest_delivery_time: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_digest_delivery_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_cloud_watch_logs_delivery_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_cloud_watch_logs_delivery_error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

@@ -165,7 +165,7 @@ fn destination_of(trail: &Trail) -> Destination {
 }
 
 /// The version in effect at `seq`: the last one taking effect at or before it.
-fn effective(versions: &[Version], seq: u64) -> Option<&Arc<Trail>> {
+pub fn effective(versions: &[Version], seq: u64) -> Option<&Arc<Trail>> {
     let i = versions.partition_point(|(at, _)| *at <= seq);
     i.checked_sub(1).and_then(|i| versions[i].1.as_ref())
 }

@@ -41,8 +41,11 @@ CREATE TABLE IF NOT EXISTS events (
     stream_id INTEGER NOT NULL,
     timestamp_ms INTEGER NOT NULL,
     ingestion_ms INTEGER NOT NULL,
-    message TEXT NOT NULL
+    message TEXT NOT NULL,
+    -- What delivered the event, when cairn did (a trail's ARN and journal position): delivered once.
+    source TEXT
 );
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_source ON events (group_id, source);
 CREATE INDEX IF NOT EXISTS events_by_group ON events (group_id, timestamp_ms, seq);
 CREATE INDEX IF NOT EXISTS events_by_stream ON events (stream_id, timestamp_ms, seq);
 CREATE TABLE IF NOT EXISTS metric_filters (
@@ -361,6 +364,45 @@ impl Store {
         )
         .map_err(db)?;
         tx.commit().map_err(db)
+    }
+
+    /// Appends events (timestamp, message, source) that cairn delivers (a trail's events), creating the stream if
+    /// need be; an event whose source is already in the group is not appended again. How many were appended.
+    pub fn deliver(&self, group: i64, stream: &str, events: &[(i64, &str, String)], now_ms: i64) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO streams (group_id, name, created_ms) VALUES (?1, ?2, ?3)",
+            params![group, stream, now_ms],
+        )
+        .map_err(db)?;
+        let stream_id: i64 = tx
+            .query_row("SELECT id FROM streams WHERE group_id = ?1 AND name = ?2", params![group, stream], |r| r.get(0))
+            .map_err(db)?;
+        let mut added = 0;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO events (group_id, stream_id, timestamp_ms, ingestion_ms, message, source) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db)?;
+            for (ts, message, source) in events {
+                added += insert.execute(params![group, stream_id, ts, now_ms, message, source]).map_err(db)?;
+            }
+        }
+        if added > 0 {
+            let first = events.iter().map(|e| e.0).min();
+            let last = events.iter().map(|e| e.0).max();
+            tx.execute(
+                "UPDATE streams SET first_event_ms = min(coalesce(first_event_ms, ?2), ?2), \
+                 last_event_ms = max(coalesce(last_event_ms, ?3), ?3), last_ingestion_ms = ?4 WHERE id = ?1",
+                params![stream_id, first, last, now_ms],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(added)
     }
 
     /// Events of a group in (timestamp, seq) order (or its reverse), from the given position on.

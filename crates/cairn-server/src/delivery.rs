@@ -144,6 +144,8 @@ impl TrailSink {
     }
 
     fn prune_versions(&mut self, below: u64) {
+        // The trail's CloudWatch Logs delivery reads the same versions, maybe behind this consumer.
+        let Some(below) = crate::cwlogs::prune_floor(&self.app, &self.arn, below) else { return };
         let arn = self.arn.clone();
         let pruned = self.app.catalog.update::<_, ()>(|_, changes| {
             changes.prune_versions(arn, below);

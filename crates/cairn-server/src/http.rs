@@ -75,6 +75,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     crate::history::spawn(Arc::clone(&app)).map_err(std::io::Error::other)?;
     crate::delivery::spawn(Arc::clone(&app));
+    crate::cwlogs::spawn(Arc::clone(&app));
     crate::lake::spawn(Arc::clone(&app)).map_err(std::io::Error::other)?;
     crate::logs::spawn_expiry(Arc::clone(&app));
     // No Nagle delay: a response written in parts (an S3 object's headers, then its body) must not wait for the

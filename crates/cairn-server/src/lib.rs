@@ -5,6 +5,7 @@ pub mod audit;
 mod cloudtrail_data;
 pub mod config;
 pub mod consumers;
+mod cwlogs;
 pub mod delivery;
 mod event_configuration;
 mod history;
@@ -67,6 +68,8 @@ pub enum Error {
     Buckets(#[from] cairn_s3::StoreError),
     #[error("signing keys: {0}")]
     SigningKeys(#[from] cairn_integrity::KeyError),
+    #[error("CloudWatch Logs delivery: {0}")]
+    LogsDelivery(String),
 }
 
 /// Everything a request handler can reach.
@@ -112,6 +115,8 @@ pub struct App {
     s3_service: s3s::service::S3Service,
     /// Trail delivery status.
     pub deliveries: delivery::Deliveries,
+    /// Trails' delivery to CloudWatch Logs.
+    logs_deliveries: cwlogs::LogsDeliveries,
     /// Accounts of the organization (management and members), for organization trails.
     pub organization_accounts: Arc<std::collections::HashSet<String>>,
     credentials: HashMap<String, Credential>,
@@ -197,6 +202,7 @@ impl App {
             buckets,
             s3_service,
             deliveries: delivery::Deliveries::default(),
+            logs_deliveries: cwlogs::LogsDeliveries::default(),
             organization_accounts: Arc::new(organization_accounts),
             queries,
             settings,

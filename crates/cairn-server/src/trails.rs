@@ -396,6 +396,7 @@ pub(crate) fn create(app: &App, ctx: &Ctx, req: CreateTrailRequest) -> Result<Tr
     validate_settings(&trail)?;
     app.catalog.read(|state| check_room(state, &trail, None))?;
     check_destination(app, &trail)?;
+    crate::cwlogs::check_trail(app, &trail)?;
     // The trail's delivery consumer is registered before the trail exists, so the journal keeps every record from
     // the trail's first version on, even before the supervisor starts the consumer.
     let consumer = crate::delivery::consumer_name(&trail.arn());
@@ -431,6 +432,7 @@ pub(crate) fn update(app: &App, ctx: &Ctx, req: UpdateTrailRequest) -> Result<Tr
     // changed in between is checked again.
     let (_, planned) = app.catalog.read(|state| updated(app, state, ctx, &name, &req, &org_change))?;
     check_destination(app, &planned)?;
+    crate::cwlogs::check_trail(app, &planned)?;
     write(app, |state, changes| {
         let (old_arn, t) = updated(app, state, ctx, &name, &req, &org_change)?;
         if (&t.s3_bucket_name, &t.s3_key_prefix, &t.kms_key_id, &t.organization_id)
@@ -598,6 +600,7 @@ pub(crate) fn status(app: &App, ctx: &Ctx, req: TrailNameRequest) -> Result<GetT
         let l = &t.logging;
         // Only what happened: no delivery members before the first attempt.
         let d = app.deliveries.status(&t.arn()).unwrap_or_default();
+        let logs = app.logs_deliveries.status(&t.arn());
         let iso_seconds = cairn_delivery::layout::iso_seconds;
         Ok(GetTrailStatusResponse {
             is_logging: l.is_logging,
@@ -611,6 +614,8 @@ pub(crate) fn status(app: &App, ctx: &Ctx, req: TrailNameRequest) -> Result<GetT
             latest_delivery_attempt_succeeded: d.latest_attempt_succeeded_ms.map(iso_seconds),
             latest_digest_delivery_time: d.latest_digest_delivery_ms.map(epoch_seconds),
             latest_digest_delivery_error: d.latest_digest_error,
+            latest_cloud_watch_logs_delivery_time: logs.latest_delivery_ms.map(epoch_seconds),
+            latest_cloud_watch_logs_delivery_error: logs.latest_error,
         })
     })
 }

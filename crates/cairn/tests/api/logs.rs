@@ -546,3 +546,78 @@ async fn logs_calls_are_recorded_as_cloudwatch_logs_records_them() {
     let failed = find("DeleteLogGroup").expect("a failed call is recorded");
     assert_eq!(failed["errorCode"], "ResourceNotFoundException");
 }
+
+#[tokio::test]
+async fn a_trail_sends_its_events_to_a_log_group() {
+    let dir = TempDir::new();
+    let server = Server::start(&dir);
+    let ct = server.client(MGMT, REGION);
+    let logs = server.logs_client(MGMT, REGION);
+    logs.create_log_group().log_group_name("CloudTrail/audit").send().await.unwrap();
+    let group_arn = format!("arn:aws:logs:{REGION}:{}:log-group:CloudTrail/audit:*", MGMT.0);
+    let role = format!("arn:aws:iam::{}:role/CloudTrail_CloudWatchLogs_Role", MGMT.0);
+    let create = |group: String, role: String| {
+        ct.create_trail()
+            .name("watched")
+            .s3_bucket_name("trail-bucket")
+            .cloud_watch_logs_log_group_arn(group)
+            .cloud_watch_logs_role_arn(role)
+            .send()
+    };
+    // A group that does not exist, in another account, or a role of another account.
+    let missing = format!("arn:aws:logs:{REGION}:{}:log-group:nope:*", MGMT.0);
+    assert_eq!(code(create(missing, role.clone()).await), "InvalidCloudWatchLogsLogGroupArnException");
+    let elsewhere = format!("arn:aws:logs:{REGION}:{}:log-group:CloudTrail/audit:*", MEMBER.0);
+    assert_eq!(code(create(elsewhere, role.clone()).await), "InvalidCloudWatchLogsLogGroupArnException");
+    let foreign_role = format!("arn:aws:iam::{}:role/R", MEMBER.0);
+    assert_eq!(code(create(group_arn.clone(), foreign_role).await), "InvalidCloudWatchLogsRoleArnException");
+    let trail = create(group_arn.clone(), role.clone()).await.unwrap();
+    assert_eq!(trail.cloud_watch_logs_log_group_arn(), Some(group_arn.as_str()));
+    ct.start_logging().name("watched").send().await.unwrap();
+
+    // Calls after logging started reach the stream of the account and region, CIS patterns match them.
+    let denied = ct.get_trail().name("no-such-trail").send().await;
+    assert_eq!(code(denied), "TrailNotFoundException");
+    ct.describe_trails().send().await.unwrap();
+    let stream = format!("{}_CloudTrail_{REGION}", MGMT.0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let events = loop {
+        let r = logs.filter_log_events().log_group_name("CloudTrail/audit").send().await.unwrap();
+        if r.events().iter().any(|e| e.message().unwrap().contains("\"DescribeTrails\"")) {
+            break r.events().to_vec();
+        }
+        assert!(std::time::Instant::now() < deadline, "no CloudTrail events in the log group");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(events.iter().all(|e| e.log_stream_name() == Some(stream.as_str())));
+    let record: serde_json::Value = serde_json::from_str(events.last().unwrap().message().unwrap()).unwrap();
+    assert_eq!(record["eventSource"], "cloudtrail.amazonaws.com");
+    let first: serde_json::Value = serde_json::from_str(events[0].message().unwrap()).unwrap();
+    let time = cairn_model::event::event_time_millis(first["eventTime"].as_str().unwrap()).unwrap();
+    assert_eq!(events[0].timestamp(), Some(time), "the log event's time is the event's");
+    let not_found = logs
+        .filter_log_events()
+        .log_group_name("CloudTrail/audit")
+        .filter_pattern(r#"{ ($.eventSource = cloudtrail.amazonaws.com) && ($.errorCode = "TrailNotFound*") }"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_found.events().len(), 1);
+    let status = ct.get_trail_status().name("watched").send().await.unwrap();
+    assert!(status.latest_cloud_watch_logs_delivery_time().is_some());
+    assert!(status.latest_cloud_watch_logs_delivery_error().is_none());
+
+    // A deleted group: the trail reports why its events do not arrive.
+    logs.delete_log_group().log_group_name("CloudTrail/audit").send().await.unwrap();
+    ct.describe_trails().send().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status = ct.get_trail_status().name("watched").send().await.unwrap();
+        if let Some(error) = status.latest_cloud_watch_logs_delivery_error() {
+            assert!(error.contains("CloudTrail/audit"), "{error}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no delivery error reported");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -10,6 +10,7 @@ async fn create_with_every_member_then_get_describe_update_delete() {
     let dir = TempDir::new();
     let server = Server::start(&dir);
     let ct = server.client(MGMT, REGION);
+    server.logs_client(MGMT, REGION).create_log_group().log_group_name("audit").send().await.unwrap();
     let out = ct
         .create_trail()
         .name("full-trail")
