@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 mod archive;
 mod delivery;
 mod integrity;
+mod patterns;
 mod records;
 mod s3;
 
@@ -123,6 +124,15 @@ enum Cmd {
         dir: std::path::PathBuf,
         #[arg(long, default_value_t = 2)]
         threads: usize,
+    },
+    /// Match the CIS metric filter patterns of a TSV against realistic records, against the floor of parsing them.
+    Patterns {
+        #[arg(long)]
+        tsv: std::path::PathBuf,
+        #[arg(long, default_value_t = 200_000)]
+        records: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
     /// The machine's single-core SHA-256 throughput over `mib` MiB.
     Sha256Floor {
@@ -546,6 +556,7 @@ fn main() -> Result<()> {
             }))
         }
         Cmd::Sha256Floor { mib } => integrity::sha256_floor(mib),
+        Cmd::Patterns { tsv, records, runs } => patterns::bench(&tsv, records, runs),
         Cmd::Archive { dir, gzip_mib, records_per_file, threads } => {
             archive::generate(&dir, gzip_mib, records_per_file.max(1), threads)
         }

@@ -12,7 +12,7 @@ use std::path::Path;
 
 pub use api::Call;
 pub use operation::{Operation, TARGET_PREFIX};
-pub use pattern::{FilterPattern, Match, PatternKind};
+pub use pattern::{FilterPattern, LogEvent, Match, PatternKind};
 
 /// cairn's CloudWatch Logs: the store every operation works on.
 #[derive(Debug)]

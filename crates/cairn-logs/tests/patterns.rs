@@ -419,6 +419,9 @@ fn patterns_match_and_extract_as_aws_documents() {
         let p = FilterPattern::parse(pattern).unwrap_or_else(|e| panic!("{pattern:?} is refused: {e}"));
         let got = p.matches(event);
         assert_eq!(got.is_some(), *want, "{}", describe(pattern, event));
+        // Matching a shared, once-parsed event answers the same.
+        let shared = cairn_logs::LogEvent::new(event);
+        assert_eq!(p.matches_event(&shared), got.as_ref().map(|m| m.extracted.clone()), "{}", describe(pattern, event));
         if let Some(m) = got {
             if !extracted.is_empty() {
                 let expected: Vec<(String, String)> =
@@ -483,6 +486,9 @@ fn values_metric_filters_read() {
     assert_eq!(m.value("$.bytes"), None);
     let unnamed = FilterPattern::parse("[..., status_code, bytes]").unwrap().matches(S).unwrap();
     assert_eq!(unnamed.value("$5").as_deref(), Some("GET /index.html HTTP/1.0"));
+    let shared = cairn_logs::LogEvent::new(A);
+    assert_eq!(shared.value("$.objectList[0].name", &[]).as_deref(), Some("a"));
+    assert_eq!(shared.value("$server", &[("$server".into(), "Prod".into())]).as_deref(), Some("Prod"));
 }
 
 /// Every CloudTrail record of the reference folder: the events of the sample logs and of AWS's documented examples.

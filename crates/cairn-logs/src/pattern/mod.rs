@@ -68,6 +68,37 @@ impl Match {
     }
 }
 
+/// A log event as several patterns read it: its JSON is parsed once, when the first JSON pattern needs it.
+#[derive(Debug)]
+pub struct LogEvent<'a> {
+    message: &'a str,
+    json: std::cell::OnceCell<Option<serde_json::Value>>,
+}
+
+impl<'a> LogEvent<'a> {
+    pub fn new(message: &'a str) -> LogEvent<'a> {
+        LogEvent { message, json: std::cell::OnceCell::new() }
+    }
+
+    pub fn message(&self) -> &'a str {
+        self.message
+    }
+
+    fn json(&self) -> Option<&serde_json::Value> {
+        self.json.get_or_init(|| serde_json::from_str(self.message).ok()).as_ref()
+    }
+
+    /// The value a metric filter's `metricValue` or dimension names (see [`Match::value`]), given what a pattern
+    /// extracted from this event.
+    pub fn value(&self, reference: &str, extracted: &[(String, String)]) -> Option<String> {
+        if reference.starts_with("$.") {
+            let selector = json::Selector::parse_all(reference).ok()?;
+            return selector.resolve(self.json()?).into_iter().find_map(value::scalar_text);
+        }
+        extracted.iter().find(|(name, _)| name == reference).map(|(_, v)| v.clone())
+    }
+}
+
 impl FilterPattern {
     /// Parses and checks `text` as AWS does for PutMetricFilter, PutSubscriptionFilter, TestMetricFilter and
     /// FilterLogEvents.
@@ -102,6 +133,16 @@ impl FilterPattern {
     /// How many regular expressions the pattern holds (AWS limits the patterns with any per log group).
     pub fn regex_count(&self) -> usize {
         self.regexes
+    }
+
+    /// Whether `event` matches, and the fields it extracts when it does: for many patterns over one event (a log
+    /// group's metric filters), which parse the event's JSON once between them.
+    pub fn matches_event(&self, event: &LogEvent) -> Option<Vec<(String, String)>> {
+        match &self.body {
+            Body::Terms(t) => t.matches(event.message).then(Vec::new),
+            Body::Delimited(d) => d.matches(event.message),
+            Body::Json(e) => e.matches(event.json()?).then(Vec::new),
+        }
     }
 
     /// Whether `message` matches, and what it yields when it does.
