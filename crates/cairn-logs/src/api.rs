@@ -507,6 +507,7 @@ impl Logs {
             .map(|e| (e.timestamp.unwrap_or_default(), e.message.as_deref().unwrap_or_default()))
             .collect();
         self.store.append(g.id, s.id, &accepted, call.now_ms).map_err(storage)?;
+        self.publish(&g, &accepted);
         let mut answer = json!({ "nextSequenceToken": token("q", &[call.now_ms]) });
         let mut rejected = serde_json::Map::new();
         if too_old > 0 {

@@ -4,26 +4,46 @@
 
 pub mod api;
 pub mod fuzz;
+mod metric_filters;
 mod operation;
 pub mod pattern;
 pub mod store;
 
 use std::path::Path;
+use std::sync::Arc;
 
 pub use api::Call;
 pub use operation::{Operation, TARGET_PREFIX};
 pub use pattern::{FilterPattern, LogEvent, Match, PatternKind};
 
-/// cairn's CloudWatch Logs: the store every operation works on.
+/// cairn's CloudWatch Logs: the store every operation works on, and the metrics its metric filters publish to.
 #[derive(Debug)]
 pub struct Logs {
     store: store::Store,
+    metrics: Arc<cairn_metrics::Metrics>,
 }
 
 impl Logs {
-    /// Opens (creating) the log data under `dir` (`<data>/logs`).
-    pub fn open(dir: &Path) -> Result<Logs> {
-        Ok(Logs { store: store::Store::open(dir)? })
+    /// Opens (creating) the log data under `dir` (`<data>/logs`); metric filters publish to `metrics`.
+    pub fn open(dir: &Path, metrics: Arc<cairn_metrics::Metrics>) -> Result<Logs> {
+        Ok(Logs { store: store::Store::open(dir)?, metrics })
+    }
+
+    /// Publishes what the group's metric filters make of events it just took. A failure to publish is logged: the
+    /// events are stored and acknowledged whatever happens to their metrics.
+    fn publish(&self, group: &store::Group, events: &[(i64, &str)]) {
+        let filters = match self.store.metric_filters(Some(group.id)) {
+            Ok(f) if f.is_empty() => return,
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(group = group.name, error = %e, "cannot read metric filters; no metrics published");
+                return;
+            }
+        };
+        let points = metric_filters::datapoints(group, &filters, events);
+        if let Err(e) = self.metrics.put(&points) {
+            tracing::warn!(group = group.name, error = %e, "cannot publish metric filter datapoints");
+        }
     }
 
     /// Whether an account and region has a log group of this name.
@@ -44,7 +64,10 @@ impl Logs {
             .store
             .group(account, region, group)?
             .ok_or_else(|| Error::GroupNotFound(format!("log group {group} does not exist in {account} {region}")))?;
-        self.store.deliver(g.id, stream, events, now_ms)
+        let added = self.store.deliver(g.id, stream, events, now_ms)?;
+        let new: Vec<(i64, &str)> = events.iter().zip(&added).filter(|(_, a)| **a).map(|(e, _)| (e.0, e.1)).collect();
+        self.publish(&g, &new);
+        Ok(new.len())
     }
 
     /// Deletes the events each group's retention no longer keeps at `now_ms`; how many went.

@@ -367,8 +367,8 @@ impl Store {
     }
 
     /// Appends events (timestamp, message, source) that cairn delivers (a trail's events), creating the stream if
-    /// need be; an event whose source is already in the group is not appended again. How many were appended.
-    pub fn deliver(&self, group: i64, stream: &str, events: &[(i64, &str, String)], now_ms: i64) -> Result<usize> {
+    /// need be; an event whose source is already in the group is not appended again. Which were appended.
+    pub fn deliver(&self, group: i64, stream: &str, events: &[(i64, &str, String)], now_ms: i64) -> Result<Vec<bool>> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db)?;
         tx.execute(
@@ -379,7 +379,7 @@ impl Store {
         let stream_id: i64 = tx
             .query_row("SELECT id FROM streams WHERE group_id = ?1 AND name = ?2", params![group, stream], |r| r.get(0))
             .map_err(db)?;
-        let mut added = 0;
+        let mut added = Vec::with_capacity(events.len());
         {
             let mut insert = tx
                 .prepare_cached(
@@ -388,10 +388,10 @@ impl Store {
                 )
                 .map_err(db)?;
             for (ts, message, source) in events {
-                added += insert.execute(params![group, stream_id, ts, now_ms, message, source]).map_err(db)?;
+                added.push(insert.execute(params![group, stream_id, ts, now_ms, message, source]).map_err(db)? > 0);
             }
         }
-        if added > 0 {
+        if added.iter().any(|a| *a) {
             let first = events.iter().map(|e| e.0).min();
             let last = events.iter().map(|e| e.0).max();
             tx.execute(

@@ -108,6 +108,8 @@ pub struct App {
     pub kms: Arc<cairn_kms::Kms>,
     /// cairn's CloudWatch Logs: log groups, streams, events and metric filters.
     pub logs: Arc<cairn_logs::Logs>,
+    /// CloudWatch metrics: what metric filters publish.
+    pub metrics: Arc<cairn_metrics::Metrics>,
     /// The per-region keys that sign digest files (ListPublicKeys).
     pub signing_keys: Arc<cairn_integrity::SigningKeys>,
     /// cairn's own buckets, and the S3 endpoint that serves them.
@@ -148,7 +150,11 @@ impl App {
         let kms_dir = settings.data_dir.join("kms");
         let kms = Arc::new(cairn_kms::Kms::open(&kms_dir).map_err(io("opening the KMS key store", &kms_dir))?);
         let logs_dir = settings.data_dir.join("logs");
-        let logs = cairn_logs::Logs::open(&logs_dir)
+        let metrics_dir = settings.data_dir.join("metrics");
+        let metrics = Arc::new(cairn_metrics::Metrics::open(&metrics_dir).map_err(|e| {
+            io("opening the CloudWatch metrics store", &metrics_dir)(std::io::Error::other(e.to_string()))
+        })?);
+        let logs = cairn_logs::Logs::open(&logs_dir, Arc::clone(&metrics))
             .map_err(|e| io("opening the CloudWatch Logs store", &logs_dir)(std::io::Error::other(e.to_string())))?;
         let signing_keys = Arc::new(cairn_integrity::SigningKeys::open(
             &settings.data_dir.join("signing-keys"),
@@ -198,6 +204,7 @@ impl App {
             storage: Arc::new(storage),
             kms,
             logs: Arc::new(logs),
+            metrics,
             signing_keys,
             buckets,
             s3_service,

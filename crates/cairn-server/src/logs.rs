@@ -1,7 +1,7 @@
 //! cairn's CloudWatch Logs endpoint on the shared listen address: requests signed for the `logs` service, AWS JSON
 //! 1.1 with `Logs_20140328.*` targets, answered by `cairn-logs` and recorded as CloudWatch Logs events (log group
 //! changes and reads as management events, reading and writing log events as data events). Also the task that
-//! applies retention on the clock.
+//! applies log and metric retention on the clock.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -100,7 +100,14 @@ pub(crate) fn spawn_expiry(app: Arc<App>) {
         loop {
             tick.tick().await;
             let app = Arc::clone(&app);
-            let expired = tokio::task::spawn_blocking(move || app.logs.expire(app.clock.now_millis())).await;
+            let expired = tokio::task::spawn_blocking(move || {
+                let now = app.clock.now_millis();
+                if let Err(e) = app.metrics.expire(now) {
+                    tracing::warn!(error = %e, "cannot apply CloudWatch metric retention");
+                }
+                app.logs.expire(now)
+            })
+            .await;
             match expired {
                 Ok(Ok(n)) if n > 0 => tracing::info!(events = n, "log events past their group's retention deleted"),
                 Ok(Ok(_)) => {}

@@ -1,4 +1,5 @@
-//! `GET /metrics`: journal consumers and trail deliveries in the Prometheus text format. Unauthenticated, so it
+//! `GET /metrics`: journal consumers, trail deliveries and the CloudWatch metrics metric filters publish, in the
+//! Prometheus text format. Unauthenticated, so it
 //! answers only callers on the loopback interface.
 
 use std::fmt::Write;
@@ -156,5 +157,45 @@ pub(crate) fn render(app: &App) -> String {
             );
         }
     }
+    cloudwatch(&mut out, app);
     out
+}
+
+/// What metric filters published, per CloudWatch metric, as counters a Prometheus server can alert on with `rate()`.
+fn cloudwatch(out: &mut String, app: &App) {
+    let totals = match app.metrics.totals() {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read CloudWatch metric totals for /metrics");
+            return;
+        }
+    };
+    let labels = |s: &cairn_metrics::Series| {
+        format!(
+            "account=\"{}\",region=\"{}\",namespace=\"{}\",metric=\"{}\",dimensions=\"{}\"",
+            label(&s.account),
+            label(&s.region),
+            label(&s.namespace),
+            label(&s.name),
+            label(&s.dimensions_text())
+        )
+    };
+    family(
+        out,
+        "cairn_cloudwatch_metric_samples_total",
+        "counter",
+        "Datapoints published to the CloudWatch metric (by metric filters).",
+    );
+    for (series, samples, _) in &totals {
+        let _ = writeln!(out, "cairn_cloudwatch_metric_samples_total{{{}}} {samples}", labels(series));
+    }
+    family(
+        out,
+        "cairn_cloudwatch_metric_sum_total",
+        "counter",
+        "Sum of the values published to the CloudWatch metric.",
+    );
+    for (series, _, sum) in &totals {
+        let _ = writeln!(out, "cairn_cloudwatch_metric_sum_total{{{}}} {sum}", labels(series));
+    }
 }

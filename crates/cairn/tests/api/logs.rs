@@ -9,6 +9,7 @@ use aws_sdk_cloudwatchlogs::types::{InputLogEvent, MetricTransformation, OrderBy
 use aws_sdk_cloudwatchlogs::Client;
 
 use crate::common::*;
+use crate::delivery::http_get;
 
 const REGION: &str = "eu-west-1";
 
@@ -573,6 +574,20 @@ async fn a_trail_sends_its_events_to_a_log_group() {
     assert_eq!(code(create(group_arn.clone(), foreign_role).await), "InvalidCloudWatchLogsRoleArnException");
     let trail = create(group_arn.clone(), role.clone()).await.unwrap();
     assert_eq!(trail.cloud_watch_logs_log_group_arn(), Some(group_arn.as_str()));
+    let not_found = MetricTransformation::builder()
+        .metric_name("NotFound")
+        .metric_namespace("CloudTrailMetrics")
+        .metric_value("1")
+        .build()
+        .unwrap();
+    logs.put_metric_filter()
+        .log_group_name("CloudTrail/audit")
+        .filter_name("not-found")
+        .filter_pattern(r#"{ $.errorCode = "TrailNotFound*" }"#)
+        .metric_transformations(not_found)
+        .send()
+        .await
+        .unwrap();
     ct.start_logging().name("watched").send().await.unwrap();
 
     // Calls after logging started reach the stream of the account and region, CIS patterns match them.
@@ -603,6 +618,13 @@ async fn a_trail_sends_its_events_to_a_log_group() {
         .await
         .unwrap();
     assert_eq!(not_found.events().len(), 1);
+    // The group's metric filter counted the delivered event once.
+    let metrics = http_get(&server, "/metrics");
+    let counted = format!(
+        "cairn_cloudwatch_metric_samples_total{{account=\"{}\",region=\"{REGION}\",namespace=\"CloudTrailMetrics\",metric=\"NotFound\",dimensions=\"\"}} 1",
+        MGMT.0
+    );
+    assert!(metrics.lines().any(|l| l == counted), "{counted} not in\n{metrics}");
     let status = ct.get_trail_status().name("watched").send().await.unwrap();
     assert!(status.latest_cloud_watch_logs_delivery_time().is_some());
     assert!(status.latest_cloud_watch_logs_delivery_error().is_none());
@@ -620,4 +642,88 @@ async fn a_trail_sends_its_events_to_a_log_group() {
         assert!(std::time::Instant::now() < deadline, "no delivery error reported");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn metric_filters_publish_metrics_that_prometheus_can_scrape() {
+    let dir = TempDir::new();
+    let server = Server::start(&dir);
+    let logs = server.logs_client(MGMT, REGION);
+    logs.create_log_group().log_group_name("web").send().await.unwrap();
+    logs.create_log_stream().log_group_name("web").log_stream_name("s").send().await.unwrap();
+    // Latency from JSON events, by method; a count of errors with 0 for quiet minutes; bytes from access lines.
+    let latency = MetricTransformation::builder()
+        .metric_name("Latency")
+        .metric_namespace("Web")
+        .metric_value("$.latency")
+        .dimensions("Method", "$.method")
+        .build()
+        .unwrap();
+    logs.put_metric_filter()
+        .log_group_name("web")
+        .filter_name("latency")
+        .filter_pattern("{ $.latency = * }")
+        .metric_transformations(latency)
+        .send()
+        .await
+        .unwrap();
+    let errors = MetricTransformation::builder()
+        .metric_name("Errors")
+        .metric_namespace("Web")
+        .metric_value("1")
+        .default_value(0.0)
+        .build()
+        .unwrap();
+    logs.put_metric_filter()
+        .log_group_name("web")
+        .filter_name("errors")
+        .filter_pattern("{ $.status >= 500 }")
+        .metric_transformations(errors)
+        .send()
+        .await
+        .unwrap();
+    let bytes = MetricTransformation::builder()
+        .metric_name("Bytes")
+        .metric_namespace("Web")
+        .metric_value("$bytes")
+        .build()
+        .unwrap();
+    logs.put_metric_filter()
+        .log_group_name("web")
+        .filter_name("bytes")
+        .filter_pattern("[ip, user, ..., status, bytes]")
+        .metric_transformations(bytes)
+        .send()
+        .await
+        .unwrap();
+
+    let minute = (now_ms() - 10 * 60_000).div_euclid(60_000) * 60_000;
+    let events = vec![
+        event(minute, r#"{"latency": 120, "method": "GET", "status": 200}"#),
+        event(minute + 1_000, r#"{"latency": 80, "method": "GET", "status": 503}"#),
+        event(minute + 2_000, r#"{"latency": 40, "method": "PUT", "status": 200}"#),
+        event(minute + 3_000, r#"{"latency": "slow", "status": 200}"#),
+        // The next minute: no error, so the default value 0 is published for it.
+        event(minute + 61_000, r#"127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET / HTTP/1.0" 200 1534"#),
+    ];
+    put(&logs, "web", "s", events).await;
+    let metrics = http_get(&server, "/metrics");
+    let line = |metric: &str, dims: &str, kind: &str| {
+        let prefix = format!(
+            "cairn_cloudwatch_metric_{kind}_total{{account=\"{}\",region=\"{REGION}\",namespace=\"Web\",metric=\"{metric}\",dimensions=\"{dims}\"}} ",
+            MGMT.0
+        );
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{metrics}"))
+    };
+    assert_eq!(
+        (line("Latency", "Method=GET", "samples"), line("Latency", "Method=GET", "sum")),
+        ("2".into(), "200".into())
+    );
+    assert_eq!(line("Latency", "Method=PUT", "sum"), "40");
+    // An event without a number publishes nothing; errors: 1 in the first minute, the default 0 in the second.
+    assert_eq!((line("Errors", "", "samples"), line("Errors", "", "sum")), ("2".into(), "1".into()));
+    assert_eq!((line("Bytes", "", "samples"), line("Bytes", "", "sum")), ("1".into(), "1534".into()));
 }
