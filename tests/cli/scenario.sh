@@ -103,7 +103,8 @@ out=$("$aws" cloudtrail list-trails)
 check "$out" 'j["Trails"][0]["Name"] == "my-trail"'
 
 step errors
-fails_with TrailNotFoundException "$aws" cloudtrail get-trail --name no-such-trail
+# A write call (the trail selects write events only) that fails.
+fails_with TrailNotFoundException "$aws" cloudtrail delete-trail --name no-such-trail
 fails_with InvalidTrailNameException "$aws" cloudtrail get-trail --name a
 fails_with S3BucketDoesNotExistException "$aws" cloudtrail create-trail --name trail-2 --s3-bucket-name missing-bucket
 fails_with TrailAlreadyExistsException "$aws" cloudtrail create-trail --name my-trail --s3-bucket-name amzn-s3-demo-bucket
@@ -205,6 +206,37 @@ check "$out" 'j["QueryResultRows"] == [[{"name": "PlaceOrder"}, {"who": "carol"}
 fails_with ChannelExistsForEDSException "$aws" cloudtrail delete-event-data-store --event-data-store "$apps"
 "$aws" cloudtrail delete-channel --channel "$channel"
 "$aws" cloudtrail delete-event-data-store --event-data-store "$apps"
+
+step "CloudWatch Logs: the organization trail's events in a log group (o-... streams), a CIS metric filter, filter-log-events"
+"$aws" logs create-log-group --log-group-name CloudTrail/cli
+"$aws" logs put-retention-policy --log-group-name CloudTrail/cli --retention-in-days 90
+fails_with InvalidParameterException "$aws" logs put-retention-policy --log-group-name CloudTrail/cli --retention-in-days 4
+fails_with ResourceAlreadyExistsException "$aws" logs create-log-group --log-group-name CloudTrail/cli
+cis='{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") || ($.errorCode = "TrailNotFound*") }'
+"$aws" logs put-metric-filter --log-group-name CloudTrail/cli --filter-name unauthorized --filter-pattern "$cis" \
+  --metric-transformations metricName=UnauthorizedAPICalls,metricNamespace=CloudTrailMetrics,metricValue=1,defaultValue=0
+out=$("$aws" logs describe-metric-filters --log-group-name CloudTrail/cli)
+check "$out" 'j["metricFilters"][0]["metricTransformations"][0]["metricName"] == "UnauthorizedAPICalls"'
+fails_with InvalidParameterException "$aws" logs put-metric-filter --log-group-name CloudTrail/cli --filter-name bad \
+  --filter-pattern '{ $.a IS NOT NULL }' --metric-transformations metricName=M,metricNamespace=N,metricValue=1
+out=$("$aws" logs test-metric-filter --filter-pattern '[ip, user, ..., status = 4*, bytes]' --log-event-messages \
+  '127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /index.html HTTP/1.0" 404 1534' 'INFO nothing to see')
+check "$out" 'len(j["matches"]) == 1 and j["matches"][0]["extractedValues"]["$status"] == "404"'
+"$aws" cloudtrail update-trail --name my-trail \
+  --cloud-watch-logs-log-group-arn "arn:aws:logs:us-east-1:111111111111:log-group:CloudTrail/cli:*" \
+  --cloud-watch-logs-role-arn arn:aws:iam::111111111111:role/CloudTrail_CloudWatchLogs_Role > /dev/null
+# A write call (the trail selects write events only) that fails.
+fails_with TrailNotFoundException "$aws" cloudtrail delete-trail --name no-such-trail
+for _ in $(seq 100); do
+  out=$("$aws" logs filter-log-events --log-group-name CloudTrail/cli --filter-pattern "$cis")
+  python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1])["events"] else 1)' "$out" && break
+  sleep 0.1
+done
+check "$out" 'j["events"][0]["logStreamName"] == "o-a1b2c3d4e5_111111111111_CloudTrail_us-east-1" and "TrailNotFoundException" in j["events"][0]["message"]'
+out=$("$aws" cloudtrail get-trail-status --name my-trail)
+check "$out" '"LatestCloudWatchLogsDeliveryTime" in j'
+out=$("$aws" logs describe-log-streams --log-group-name CloudTrail/cli --order-by LastEventTime --descending)
+check "$out" 'j["logStreams"][0]["logStreamName"] == "o-a1b2c3d4e5_111111111111_CloudTrail_us-east-1"'
 
 step stop-logging and delete-trail
 "$aws" cloudtrail stop-logging --name my-trail
