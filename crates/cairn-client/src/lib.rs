@@ -85,6 +85,14 @@ impl Signer {
         Signer::new(ep, "/", "cloudtrail", headers, body)
     }
 
+    /// An operation of another AWS JSON 1.1 service on `POST /`: `target` is the whole `X-Amz-Target`
+    /// (`Logs_20140328.CreateLogGroup`), `service` its signing name (`logs`).
+    pub fn json(ep: &Endpoint, service: &'static str, target: &str, body: Bytes) -> Result<Signer> {
+        let headers =
+            vec![("content-type", "application/x-amz-json-1.1".to_string()), ("x-amz-target", target.to_string())];
+        Signer::new(ep, "/", service, headers, body)
+    }
+
     /// A batch for cairn's ingestion API (`POST /v1/ingest`, signing name `cairn`).
     pub fn ingest(ep: &Endpoint, body: Bytes) -> Result<Signer> {
         Signer::new(ep, "/v1/ingest", "cairn", vec![("content-type", "application/json".to_string())], body)

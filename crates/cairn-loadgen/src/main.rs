@@ -253,7 +253,7 @@ impl LoadArgs {
 struct Target {
     #[arg(long, default_value = "http://127.0.0.1:4573")]
     endpoint: String,
-    /// The operation, sent as X-Amz-Target.
+    /// The CloudTrail operation, sent as X-Amz-Target; or a whole CloudWatch Logs target (`Logs_20140328.<Name>`).
     #[arg(long, default_value = "DescribeTrails")]
     operation: String,
     #[arg(long, default_value = "{}")]
@@ -291,8 +291,12 @@ impl Target {
 
 impl Signer {
     fn new(target: &Target) -> Result<Signer> {
-        let inner =
-            cairn_client::Signer::cloudtrail(&target.endpoint(), &target.operation, Bytes::from(target.body.clone()))?;
+        let body = Bytes::from(target.body.clone());
+        // `Logs_20140328.CreateLogGroup`: an operation of CloudWatch Logs rather than CloudTrail.
+        let inner = match target.operation.strip_prefix("Logs_20140328.") {
+            Some(_) => cairn_client::Signer::json(&target.endpoint(), "logs", &target.operation, body)?,
+            None => cairn_client::Signer::cloudtrail(&target.endpoint(), &target.operation, body)?,
+        };
         Ok(Signer { inner, target: target.clone(), template: None })
     }
 

@@ -128,30 +128,31 @@ impl Metrics {
         for p in points {
             let s = &p.series;
             let (dims, unit) = (s.dimensions_key(), s.unit.clone().unwrap_or_else(|| "None".into()));
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO series (account, region, namespace, name, dimensions, unit, samples, total) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) ON CONFLICT (account, region, namespace, name, dimensions, unit) \
                  DO UPDATE SET samples = samples + 1, total = total + excluded.total",
-                params![s.account, s.region, s.namespace, s.name, dims, unit, p.value],
             )
+            .and_then(|mut st| st.execute(params![s.account, s.region, s.namespace, s.name, dims, unit, p.value]))
             .map_err(db)?;
             let id: i64 = tx
-                .query_row(
+                .prepare_cached(
                     "SELECT id FROM series WHERE account = ?1 AND region = ?2 AND namespace = ?3 AND name = ?4 \
                      AND dimensions = ?5 AND unit = ?6",
-                    params![s.account, s.region, s.namespace, s.name, dims, unit],
-                    |r| r.get(0),
                 )
+                .and_then(|mut st| {
+                    st.query_row(params![s.account, s.region, s.namespace, s.name, dims, unit], |r| r.get(0))
+                })
                 .map_err(db)?;
             for (period, _) in RESOLUTIONS {
                 let start = p.timestamp_ms.div_euclid(period * 1000) * period * 1000;
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO points (series_id, period, start_ms, sample_count, sum, minimum, maximum) \
                      VALUES (?1, ?2, ?3, 1, ?4, ?4, ?4) ON CONFLICT (series_id, period, start_ms) DO UPDATE SET \
                      sample_count = sample_count + 1, sum = sum + excluded.sum, \
                      minimum = min(minimum, excluded.minimum), maximum = max(maximum, excluded.maximum)",
-                    params![id, period, start, p.value],
                 )
+                .and_then(|mut st| st.execute(params![id, period, start, p.value]))
                 .map_err(db)?;
             }
         }
