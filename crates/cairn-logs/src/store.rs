@@ -168,6 +168,23 @@ const GROUP_COLUMNS: &str =
     "id, account, region, name, created_ms, retention_days, kms_key_id, class, deletion_protection";
 const STREAM_COLUMNS: &str = "id, name, created_ms, first_event_ms, last_event_ms, last_ingestion_ms";
 
+/// Widens a stream's first and last event times to take in `stamps`, and sets its last ingestion time.
+fn stream_times(
+    tx: &rusqlite::Transaction,
+    stream: i64,
+    stamps: impl Iterator<Item = i64> + Clone,
+    now_ms: i64,
+) -> Result<()> {
+    let (first, last) = (stamps.clone().min(), stamps.max());
+    tx.execute(
+        "UPDATE streams SET first_event_ms = min(coalesce(first_event_ms, ?2), ?2), \
+         last_event_ms = max(coalesce(last_event_ms, ?3), ?3), last_ingestion_ms = ?4 WHERE id = ?1",
+        params![stream, first, last, now_ms],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
 fn stream_row(r: &rusqlite::Row) -> rusqlite::Result<Stream> {
     Ok(Stream {
         id: r.get(0)?,
@@ -355,14 +372,7 @@ impl Store {
                 insert.execute(params![group, stream, ts, now_ms, message]).map_err(db)?;
             }
         }
-        let first = events.iter().map(|e| e.0).min();
-        let last = events.iter().map(|e| e.0).max();
-        tx.execute(
-            "UPDATE streams SET first_event_ms = min(coalesce(first_event_ms, ?2), ?2), \
-             last_event_ms = max(coalesce(last_event_ms, ?3), ?3), last_ingestion_ms = ?4 WHERE id = ?1",
-            params![stream, first, last, now_ms],
-        )
-        .map_err(db)?;
+        stream_times(&tx, stream, events.iter().map(|e| e.0), now_ms)?;
         tx.commit().map_err(db)
     }
 
@@ -392,14 +402,7 @@ impl Store {
             }
         }
         if added.iter().any(|a| *a) {
-            let first = events.iter().map(|e| e.0).min();
-            let last = events.iter().map(|e| e.0).max();
-            tx.execute(
-                "UPDATE streams SET first_event_ms = min(coalesce(first_event_ms, ?2), ?2), \
-                 last_event_ms = max(coalesce(last_event_ms, ?3), ?3), last_ingestion_ms = ?4 WHERE id = ?1",
-                params![stream_id, first, last, now_ms],
-            )
-            .map_err(db)?;
+            stream_times(&tx, stream_id, events.iter().map(|e| e.0), now_ms)?;
         }
         tx.commit().map_err(db)?;
         Ok(added)
@@ -466,39 +469,25 @@ impl Store {
             .map_err(db)
     }
 
+    /// A group's metric filters (every group's when `None`).
     pub fn metric_filters(&self, group: Option<i64>) -> Result<Vec<MetricFilter>> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT g.name, f.name, f.pattern, f.transformations, f.created_ms FROM metric_filters f \
-                 JOIN groups g ON g.id = f.group_id WHERE ?1 IS NULL OR f.group_id = ?1 ORDER BY g.name, f.name",
-            )
-            .map_err(db)?;
-        let rows = stmt
-            .query_map([group], |r| {
-                Ok(MetricFilter {
-                    group: r.get(0)?,
-                    name: r.get(1)?,
-                    pattern: r.get(2)?,
-                    transformations: r.get(3)?,
-                    created_ms: r.get(4)?,
-                })
-            })
-            .map_err(db)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(db)
+        self.filters_where("?1 IS NULL OR f.group_id = ?1", &[&group])
     }
 
-    /// The metric filters of an account and region's groups (all of them when no group is named).
+    /// The metric filters of an account and region's groups.
     pub fn account_metric_filters(&self, account: &str, region: &str) -> Result<Vec<MetricFilter>> {
+        self.filters_where("g.account = ?1 AND g.region = ?2", &[&account, &region])
+    }
+
+    fn filters_where(&self, condition: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<MetricFilter>> {
         let conn = self.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT g.name, f.name, f.pattern, f.transformations, f.created_ms FROM metric_filters f \
-                 JOIN groups g ON g.id = f.group_id WHERE g.account = ?1 AND g.region = ?2 ORDER BY g.name, f.name",
-            )
-            .map_err(db)?;
+        let sql = format!(
+            "SELECT g.name, f.name, f.pattern, f.transformations, f.created_ms FROM metric_filters f \
+             JOIN groups g ON g.id = f.group_id WHERE {condition} ORDER BY g.name, f.name"
+        );
+        let mut stmt = conn.prepare(&sql).map_err(db)?;
         let rows = stmt
-            .query_map(params![account, region], |r| {
+            .query_map(args, |r| {
                 Ok(MetricFilter {
                     group: r.get(0)?,
                     name: r.get(1)?,
