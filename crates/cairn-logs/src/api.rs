@@ -213,15 +213,12 @@ impl Logs {
 
     /// The group name an ARN of this account and region names (`arn:aws:logs:<region>:<account>:log-group:<name>[:*]`).
     fn group_of_arn(&self, call: &Call, arn: &str) -> Result<String> {
-        let parts: Vec<&str> = arn.splitn(7, ':').collect();
-        let ok = parts.len() == 7 && parts[2] == "logs" && parts[5] == "log-group";
-        if !ok {
-            return Err(invalid(format!("{arn} is not the ARN of a log group")));
-        }
-        if parts[3] != call.region || parts[4] != call.account {
+        let (account, region, name) =
+            crate::parse_group_arn(arn).ok_or_else(|| invalid(format!("{arn} is not the ARN of a log group")))?;
+        if region != call.region || account != call.account {
             return Err(not_found_group());
         }
-        Ok(parts[6].strip_suffix(":*").unwrap_or(parts[6]).to_string())
+        Ok(name.to_string())
     }
 
     fn group(&self, call: &Call, name: Option<String>) -> Result<Group> {

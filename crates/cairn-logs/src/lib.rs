@@ -16,6 +16,13 @@ pub use api::Call;
 pub use operation::{Operation, TARGET_PREFIX};
 pub use pattern::{FilterPattern, LogEvent, Match, PatternKind};
 
+/// A log group ARN's account, region and name (`arn:aws:logs:<region>:<account>:log-group:<name>[:*]`).
+pub fn parse_group_arn(arn: &str) -> Option<(&str, &str, &str)> {
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    (parts.len() == 7 && parts[0] == "arn" && parts[2] == "logs" && parts[5] == "log-group")
+        .then(|| (parts[4], parts[3], parts[6].strip_suffix(":*").unwrap_or(parts[6])))
+}
+
 /// cairn's CloudWatch Logs: the store every operation works on, and the metrics its metric filters publish to.
 #[derive(Debug)]
 pub struct Logs {

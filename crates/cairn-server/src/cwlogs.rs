@@ -20,7 +20,6 @@ use cairn_delivery::Version;
 use cairn_journal::Record;
 use cairn_model::event::standard_sized;
 use cairn_model::EventView;
-use sha2::{Digest, Sha256};
 
 use crate::consumers;
 use crate::App;
@@ -33,9 +32,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// The journal consumer name of a trail's CloudWatch Logs delivery.
 fn consumer_name(arn: &str) -> String {
-    let digest = Sha256::digest(arn.as_bytes());
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{PREFIX}{hex}")
+    crate::delivery::named_for(PREFIX, arn)
 }
 
 /// Where a trail's versions may be pruned below, given one of its consumers' `below`: no further than its other
@@ -71,7 +68,7 @@ pub(crate) fn check_trail(app: &App, trail: &cairn_model::Trail) -> Result<(), c
             format!("Access denied. {role} is not a role of the trail's account {account}"),
         ));
     }
-    let Some((group_account, region, name)) = group_of(group) else {
+    let Some((group_account, region, name)) = cairn_logs::parse_group_arn(group) else {
         return Err(ApiError::new(
             ErrorCode::InvalidCloudWatchLogsLogGroupArn,
             format!("{group} is not a log group ARN"),
@@ -83,7 +80,7 @@ pub(crate) fn check_trail(app: &App, trail: &cairn_model::Trail) -> Result<(), c
             format!("log group {group} is not in the trail's account {account}"),
         ));
     }
-    let exists = app.logs.has_group(&group_account, &region, &name).map_err(|e| ApiError::internal(e.to_string()))?;
+    let exists = app.logs.has_group(group_account, region, name).map_err(|e| ApiError::internal(e.to_string()))?;
     if !exists {
         return Err(ApiError::new(
             ErrorCode::InvalidCloudWatchLogsLogGroupArn,
@@ -210,15 +207,6 @@ struct LogsSink {
     last_prune: Instant,
 }
 
-/// A log group ARN's account, region and name.
-fn group_of(arn: &str) -> Option<(String, String, String)> {
-    let parts: Vec<&str> = arn.splitn(7, ':').collect();
-    (parts.len() == 7 && parts[2] == "logs" && parts[5] == "log-group").then(|| {
-        let name = parts[6].strip_suffix(":*").unwrap_or(parts[6]);
-        (parts[4].to_string(), parts[3].to_string(), name.to_string())
-    })
-}
-
 #[async_trait::async_trait]
 impl consumers::Sink for LogsSink {
     async fn apply(&mut self, records: &[Record]) -> Result<(), crate::Error> {
@@ -259,7 +247,7 @@ impl consumers::Sink for LogsSink {
             let now = app.clock.now_millis();
             let mut lost = None;
             for ((group, stream), events) in &batches {
-                let Some((account, region, name)) = group_of(group) else {
+                let Some((account, region, name)) = cairn_logs::parse_group_arn(group) else {
                     lost = Some(format!("{group} is not a log group ARN"));
                     continue;
                 };
@@ -267,7 +255,7 @@ impl consumers::Sink for LogsSink {
                     .iter()
                     .map(|(t, m, s)| (*t, std::str::from_utf8(m).unwrap_or_default(), s.clone()))
                     .collect();
-                match app.logs.deliver((&account, &region, &name), stream, &events, now) {
+                match app.logs.deliver((account, region, name), stream, &events, now) {
                     Ok(_) => {}
                     Err(cairn_logs::Error::GroupNotFound(why)) => {
                         lost = Some(format!("cannot deliver {} events to CloudWatch Logs: {why}", events.len()));
@@ -304,16 +292,7 @@ impl consumers::Sink for LogsSink {
     async fn settle(&mut self, position: u64, _now_ms: i64) -> Result<Option<u64>, crate::Error> {
         if self.last_prune.elapsed() >= PRUNE_EVERY {
             self.last_prune = Instant::now();
-            if let Some(below) = prune_floor(&self.app, &self.arn, position) {
-                let arn = self.arn.clone();
-                let pruned = self.app.catalog.update::<_, ()>(|_, changes| {
-                    changes.prune_versions(arn, below);
-                    Ok(())
-                });
-                if let Err(e) = pruned {
-                    tracing::warn!(trail = self.arn, error = %e, "cannot prune trail versions");
-                }
-            }
+            crate::delivery::prune_versions(&self.app, &self.arn, position);
         }
         Ok(Some(position))
     }

@@ -29,9 +29,27 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// The journal consumer name of a trail.
 pub(crate) fn consumer_name(arn: &str) -> String {
+    named_for(PREFIX, arn)
+}
+
+/// A journal consumer name for a trail: `prefix` and a hash of its ARN (names have a length limit, ARNs do not).
+pub(crate) fn named_for(prefix: &str, arn: &str) -> String {
     let digest = Sha256::digest(arn.as_bytes());
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{PREFIX}{hex}")
+    format!("{prefix}{hex}")
+}
+
+/// Forgets the trail's versions below `below`, as far as both of its consumers (S3 and CloudWatch Logs) have read.
+pub(crate) fn prune_versions(app: &App, arn: &str, below: u64) {
+    let Some(below) = crate::cwlogs::prune_floor(app, arn, below) else { return };
+    let owned = arn.to_string();
+    let pruned = app.catalog.update::<_, ()>(|_, changes| {
+        changes.prune_versions(owned, below);
+        Ok(())
+    });
+    if let Err(e) = pruned {
+        tracing::warn!(trail = arn, error = %e, "cannot prune trail versions");
+    }
 }
 
 /// Delivery status of every trail that has a consumer, by ARN.
@@ -144,16 +162,7 @@ impl TrailSink {
     }
 
     fn prune_versions(&mut self, below: u64) {
-        // The trail's CloudWatch Logs delivery reads the same versions, maybe behind this consumer.
-        let Some(below) = crate::cwlogs::prune_floor(&self.app, &self.arn, below) else { return };
-        let arn = self.arn.clone();
-        let pruned = self.app.catalog.update::<_, ()>(|_, changes| {
-            changes.prune_versions(arn, below);
-            Ok(())
-        });
-        if let Err(e) = pruned {
-            tracing::warn!(trail = self.arn, error = %e, "cannot prune trail versions");
-        }
+        prune_versions(&self.app, &self.arn, below);
     }
 }
 

@@ -59,13 +59,21 @@ impl Match {
     /// the extracted fields. Strings come as they are, numbers and booleans as their JSON text; `None` when the
     /// event has no such value (or it is an object, an array or null).
     pub fn value(&self, reference: &str) -> Option<String> {
-        if reference.starts_with("$.") {
-            let selector = json::Selector::parse_all(reference).ok()?;
-            let event = self.json.as_ref()?;
-            return selector.resolve(event).into_iter().find_map(value::scalar_text);
-        }
-        self.extracted.iter().find(|(name, _)| name == reference).map(|(_, v)| v.clone())
+        lookup(reference, || self.json.as_ref(), &self.extracted)
     }
+}
+
+/// A `$.selector` in the event's JSON (parsed on demand), else a `$name` among the extracted fields.
+fn lookup<'v>(
+    reference: &str,
+    json: impl FnOnce() -> Option<&'v serde_json::Value>,
+    extracted: &[(String, String)],
+) -> Option<String> {
+    if reference.starts_with("$.") {
+        let selector = json::Selector::parse_all(reference).ok()?;
+        return selector.resolve(json()?).into_iter().find_map(value::scalar_text);
+    }
+    extracted.iter().find(|(name, _)| name == reference).map(|(_, v)| v.clone())
 }
 
 /// A log event as several patterns read it: its JSON is parsed once, when the first JSON pattern needs it.
@@ -91,11 +99,7 @@ impl<'a> LogEvent<'a> {
     /// The value a metric filter's `metricValue` or dimension names (see [`Match::value`]), given what a pattern
     /// extracted from this event.
     pub fn value(&self, reference: &str, extracted: &[(String, String)]) -> Option<String> {
-        if reference.starts_with("$.") {
-            let selector = json::Selector::parse_all(reference).ok()?;
-            return selector.resolve(self.json()?).into_iter().find_map(value::scalar_text);
-        }
-        extracted.iter().find(|(name, _)| name == reference).map(|(_, v)| v.clone())
+        lookup(reference, || self.json(), extracted)
     }
 }
 
