@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 macro_rules! error_codes {
-    ($($variant:ident => $shape:literal, $status:literal;)*) => {
+    ($($variant:ident => $shape:literal, $status:literal $(, $code:literal)?;)*) => {
         /// An AWS error code: a shape name a client can match on, and its HTTP status.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum ErrorCode {
@@ -29,8 +29,18 @@ macro_rules! error_codes {
                     $(ErrorCode::$variant => $status,)*
                 }
             }
+
+            /// The code query-protocol services (and query-compatible ones, in `x-amzn-query-error`) answer: the
+            /// model's error code where it has one, else the shape name.
+            pub fn query_code(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => error_codes!(@code $shape $(, $code)?),)*
+                }
+            }
         }
     };
+    (@code $shape:literal) => { $shape };
+    (@code $shape:literal, $code:literal) => { $code };
 }
 
 error_codes! {
@@ -94,8 +104,8 @@ error_codes! {
     InvalidLookupAttributes => "InvalidLookupAttributesException", 400;
     InvalidMaxResults => "InvalidMaxResultsException", 400;
     InvalidNextToken => "InvalidNextTokenException", 400;
-    InvalidParameterCombination => "InvalidParameterCombinationException", 400;
-    InvalidParameter => "InvalidParameterException", 400;
+    InvalidParameterCombination => "InvalidParameterCombinationException", 400, "InvalidParameterCombination";
+    InvalidParameter => "InvalidParameterException", 400, "InvalidParameter";
     InvalidQueryStatement => "InvalidQueryStatementException", 400;
     InvalidQueryStatus => "InvalidQueryStatusException", 400;
     InvalidS3BucketName => "InvalidS3BucketNameException", 400;
@@ -153,6 +163,28 @@ error_codes! {
     LogsResourceAlreadyExists => "ResourceAlreadyExistsException", 400;
     LogsOperationAborted => "OperationAbortedException", 400;
     LogsTooManyTags => "TooManyTagsException", 400;
+    // The query protocol's own errors, and the exceptions of the CloudWatch model (query-compatible: the third
+    // column is the code its clients match) not shared with the services above.
+    QueryInvalidAction => "InvalidAction", 400;
+    QueryMissingAction => "MissingAction", 400;
+    QueryValidation => "ValidationError", 400;
+    CwInvalidParameterValue => "InvalidParameterValueException", 400, "InvalidParameterValue";
+    CwMissingParameter => "MissingRequiredParameterException", 400, "MissingParameter";
+    CwInternalServiceFault => "InternalServiceFault", 500, "InternalServiceError";
+    CwInvalidNextToken => "InvalidNextToken", 400;
+    CwLimitExceeded => "LimitExceededFault", 400, "LimitExceeded";
+    CwResourceNotFound => "ResourceNotFound", 404;
+    CwInvalidFormat => "InvalidFormatFault", 400, "InvalidFormat";
+    // The exceptions of the SNS model (query protocol) not shared with the services above.
+    SnsAuthorizationError => "AuthorizationErrorException", 403, "AuthorizationError";
+    SnsNotFound => "NotFoundException", 404, "NotFound";
+    SnsParameterValueInvalid => "InvalidParameterValueException", 400, "ParameterValueInvalid";
+    SnsInternalError => "InternalErrorException", 500, "InternalError";
+    SnsTopicLimitExceeded => "TopicLimitExceededException", 403, "TopicLimitExceeded";
+    SnsSubscriptionLimitExceeded => "SubscriptionLimitExceededException", 403, "SubscriptionLimitExceeded";
+    SnsTagLimitExceeded => "TagLimitExceededException", 400, "TagLimitExceeded";
+    SnsInvalidState => "InvalidStateException", 400, "InvalidState";
+    SnsResourceNotFound => "ResourceNotFoundException", 404, "ResourceNotFound";
     // The exceptions of the CloudTrail Data API model (PutAuditEvents), whose names do not end in "Exception".
     DataChannelInsufficientPermission => "ChannelInsufficientPermission", 400;
     DataChannelNotFound => "ChannelNotFound", 400;
@@ -224,14 +256,23 @@ mod tests {
 
     #[test]
     fn shape_names_are_unique_and_well_formed() {
-        let mut names: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.shape_name()).collect();
-        assert_eq!(names.len(), 86 + 9 + 15 + 5 + 3);
-        names.sort_unstable();
+        // CloudWatch and SNS each have an InvalidParameterValueException, KMS and SNS a NotFoundException,
+        // CloudTrail and SNS a ResourceNotFoundException, with different codes.
+        let mut pairs: Vec<(&str, &str)> = ErrorCode::ALL.iter().map(|c| (c.shape_name(), c.query_code())).collect();
+        assert_eq!(pairs.len(), 86 + 9 + 15 + 5 + 3 + 10 + 9);
+        pairs.sort_unstable();
+        pairs.dedup();
+        assert_eq!(pairs.len(), 86 + 9 + 15 + 5 + 3 + 10 + 9, "two errors share a shape name and code");
+        let mut names: Vec<&str> = pairs.iter().map(|p| p.0).collect();
         names.dedup();
-        assert_eq!(names.len(), 86 + 9 + 15 + 5 + 3, "a KMS, Logs or CloudTrail Data shape shares another's name");
+        assert_eq!(names.len(), pairs.len() - 3);
         let data =
             ["ChannelInsufficientPermission", "ChannelNotFound", "InvalidChannelARN", "ChannelUnsupportedSchema"];
+        let query = ["InvalidAction", "MissingAction", "ValidationError", "InternalServiceFault", "InvalidNextToken"];
+        let cloudwatch = ["LimitExceededFault", "ResourceNotFound", "InvalidFormatFault"];
         assert!(names.iter().all(|n| n.ends_with("Exception")
+            || query.contains(n)
+            || cloudwatch.contains(n)
             || *n == "InternalFailure"
             || *n == "DuplicatedAuditEventId"
             || data.contains(n)));

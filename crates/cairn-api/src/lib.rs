@@ -11,6 +11,7 @@ pub mod lake;
 pub mod operation;
 pub mod shapes;
 pub mod sigv4;
+pub mod wire;
 
 pub use error::{ApiError, ErrorCode, Result};
 pub use operation::Operation;

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 
-use cairn_metrics::{Datapoint, Series};
+use cairn_metrics::{Datapoint, Series, Values};
 use serde_json::Value;
 
 use crate::pattern::{number, FilterPattern, LogEvent};
@@ -80,13 +80,13 @@ pub(crate) fn datapoints(group: &Group, filters: &[MetricFilter], events: &[(i64
             let Some(value) = value else { continue };
             let dimensions =
                 f.dimensions.iter().filter_map(|(k, r)| Some((k.clone(), event.value(r, &extracted)?))).collect();
-            out.push(Datapoint { series: series(f, dimensions), timestamp_ms: *ts, value });
+            out.push(Datapoint { series: series(f, dimensions), timestamp_ms: *ts, values: Values::One(value) });
         }
     }
     for (i, f) in filters.iter().enumerate() {
         let Some(default) = f.default else { continue };
         for m in minutes.difference(&matched[i]) {
-            out.push(Datapoint { series: series(f, Vec::new()), timestamp_ms: *m, value: default });
+            out.push(Datapoint { series: series(f, Vec::new()), timestamp_ms: *m, values: Values::One(default) });
         }
     }
     out

@@ -1,11 +1,16 @@
-//! CloudWatch metrics for cairn: what metric filters (and, later, PutMetricData) publish, kept in one SQLite
-//! database (`<data>/metrics/metrics.sqlite`, WAL).
+//! CloudWatch metrics for cairn: what metric filters and PutMetricData publish, kept in one SQLite database
+//! (`<data>/metrics/metrics.sqlite`, WAL).
 //!
-//! A metric is an account, region, namespace, name and set of dimensions (a *series*). Each datapoint is added to
-//! the statistic set (sample count, sum, minimum, maximum) of its minute, of its 5 minutes and of its hour, and to
-//! the series' running totals. CloudWatch's retention applies by resolution: minutes are kept 15 days, 5-minute
-//! periods 63 days, hours 455 days ([`Metrics::expire`], on the clock). The totals never expire: they are what
-//! `/metrics` exposes to Prometheus as counters.
+//! A metric is an account, region, namespace, name and set of dimensions; with a unit it is a *series*. Each
+//! datapoint is added to the statistic set (sample count, sum, minimum, maximum) of its minute, of its 5 minutes and
+//! of its hour, and to the series' running totals; datapoints published as values (not as statistic sets) also keep
+//! each distinct value with its count per minute, for percentiles. CloudWatch's retention applies by resolution:
+//! minutes (and values) are kept 15 days, 5-minute periods 63 days, hours 455 days ([`Metrics::expire`], on the
+//! clock). The totals never expire: they are what `/metrics` exposes to Prometheus as counters.
+
+mod query;
+
+pub use query::{MetricId, Period};
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -28,12 +33,45 @@ fn db(e: rusqlite::Error) -> Error {
 pub const RESOLUTIONS: [(i64, i64); 3] = [(60, 15 * DAY_MS), (300, 63 * DAY_MS), (3600, 455 * DAY_MS)];
 const DAY_MS: i64 = 86_400_000;
 
-/// One value published for a metric at a time.
+/// What was published for a metric at a time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Datapoint {
     pub series: Series,
     pub timestamp_ms: i64,
-    pub value: f64,
+    pub values: Values,
+}
+
+/// A datapoint's content, in PutMetricData's three forms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    /// One value.
+    One(f64),
+    /// Values, each with how many times it occurred.
+    Counted(Vec<(f64, f64)>),
+    /// A statistic set: sample count, sum, minimum, maximum. Percentiles cannot be computed from it.
+    Set { sample_count: f64, sum: f64, minimum: f64, maximum: f64 },
+}
+
+impl Values {
+    /// The statistic set of these values: sample count, sum, minimum, maximum.
+    pub fn statistics(&self) -> (f64, f64, f64, f64) {
+        match self {
+            Values::One(v) => (1.0, *v, *v, *v),
+            Values::Counted(vs) => {
+                vs.iter().fold((0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY), |(n, s, lo, hi), (v, c)| {
+                    (n + c, s + v * c, lo.min(*v), hi.max(*v))
+                })
+            }
+            Values::Set { sample_count, sum, minimum, maximum } => (*sample_count, *sum, *minimum, *maximum),
+        }
+    }
+
+    fn raw(&self) -> &[(f64, f64)] {
+        match self {
+            Values::Counted(vs) => vs,
+            _ => &[],
+        }
+    }
 }
 
 /// What identifies a metric: dimensions are sorted by name.
@@ -88,6 +126,13 @@ CREATE TABLE IF NOT EXISTS series (
     total REAL NOT NULL DEFAULT 0,
     UNIQUE (account, region, namespace, name, dimensions, unit)
 );
+CREATE TABLE IF NOT EXISTS samples (
+    series_id INTEGER NOT NULL REFERENCES series(id),
+    start_ms INTEGER NOT NULL,
+    value REAL NOT NULL,
+    count REAL NOT NULL,
+    PRIMARY KEY (series_id, start_ms, value)
+);
 CREATE TABLE IF NOT EXISTS points (
     series_id INTEGER NOT NULL REFERENCES series(id),
     period INTEGER NOT NULL,
@@ -109,7 +154,7 @@ impl Metrics {
     pub fn open(dir: &Path) -> Result<Metrics> {
         std::fs::create_dir_all(dir).map_err(|e| Error::Storage(format!("creating {}: {e}", dir.display())))?;
         let conn = Connection::open(dir.join("metrics.sqlite")).map_err(db)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;").map_err(db)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;").map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
         Ok(Metrics { conn: Mutex::new(conn) })
     }
@@ -128,31 +173,40 @@ impl Metrics {
         for p in points {
             let s = &p.series;
             let (dims, unit) = (s.dimensions_key(), s.unit.clone().unwrap_or_else(|| "None".into()));
-            tx.prepare_cached(
-                "INSERT INTO series (account, region, namespace, name, dimensions, unit, samples, total) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) ON CONFLICT (account, region, namespace, name, dimensions, unit) \
-                 DO UPDATE SET samples = samples + 1, total = total + excluded.total",
-            )
-            .and_then(|mut st| st.execute(params![s.account, s.region, s.namespace, s.name, dims, unit, p.value]))
-            .map_err(db)?;
+            let (count, sum, min, max) = p.values.statistics();
+            if count <= 0.0 {
+                continue;
+            }
             let id: i64 = tx
                 .prepare_cached(
-                    "SELECT id FROM series WHERE account = ?1 AND region = ?2 AND namespace = ?3 AND name = ?4 \
-                     AND dimensions = ?5 AND unit = ?6",
+                    "INSERT INTO series (account, region, namespace, name, dimensions, unit, samples, total) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (account, region, namespace, name, dimensions, unit) \
+                     DO UPDATE SET samples = samples + excluded.samples, total = total + excluded.total RETURNING id",
                 )
                 .and_then(|mut st| {
-                    st.query_row(params![s.account, s.region, s.namespace, s.name, dims, unit], |r| r.get(0))
+                    st.query_row(params![s.account, s.region, s.namespace, s.name, dims, unit, count, sum], |r| r.get(0))
                 })
                 .map_err(db)?;
             for (period, _) in RESOLUTIONS {
                 let start = p.timestamp_ms.div_euclid(period * 1000) * period * 1000;
                 tx.prepare_cached(
                     "INSERT INTO points (series_id, period, start_ms, sample_count, sum, minimum, maximum) \
-                     VALUES (?1, ?2, ?3, 1, ?4, ?4, ?4) ON CONFLICT (series_id, period, start_ms) DO UPDATE SET \
-                     sample_count = sample_count + 1, sum = sum + excluded.sum, \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (series_id, period, start_ms) DO UPDATE SET \
+                     sample_count = sample_count + excluded.sample_count, sum = sum + excluded.sum, \
                      minimum = min(minimum, excluded.minimum), maximum = max(maximum, excluded.maximum)",
                 )
-                .and_then(|mut st| st.execute(params![id, period, start, p.value]))
+                .and_then(|mut st| st.execute(params![id, period, start, count, sum, min, max]))
+                .map_err(db)?;
+            }
+            let minute = p.timestamp_ms.div_euclid(60_000) * 60_000;
+            let one = [(sum, 1.0)];
+            let raw = if let Values::One(_) = p.values { &one[..] } else { p.values.raw() };
+            for (value, n) in raw {
+                tx.prepare_cached(
+                    "INSERT INTO samples (series_id, start_ms, value, count) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (series_id, start_ms, value) DO UPDATE SET count = count + excluded.count",
+                )
+                .and_then(|mut st| st.execute(params![id, minute, value, n]))
                 .map_err(db)?;
             }
         }
@@ -229,6 +283,8 @@ impl Metrics {
     pub fn expire(&self, now_ms: i64) -> Result<usize> {
         let conn = self.conn();
         let mut gone = 0;
+        gone +=
+            conn.execute("DELETE FROM samples WHERE start_ms < ?1", params![now_ms - RESOLUTIONS[0].1]).map_err(db)?;
         for (period, keep) in RESOLUTIONS {
             gone += conn
                 .execute("DELETE FROM points WHERE period = ?1 AND start_ms < ?2", params![period, now_ms - keep])
@@ -261,8 +317,11 @@ mod tests {
         let s = series(&[("b", "2"), ("a", "1")]);
         // On the hour.
         let t0 = 1_800_000_000_000i64;
-        let point =
-            |offset_s: i64, value: f64| Datapoint { series: s.clone(), timestamp_ms: t0 + offset_s * 1000, value };
+        let point = |offset_s: i64, value: f64| Datapoint {
+            series: s.clone(),
+            timestamp_ms: t0 + offset_s * 1000,
+            values: Values::One(value),
+        };
         m.put(&[point(0, 1.0), point(30, 3.0), point(61, 5.0), point(400, 2.0)]).unwrap();
         // The same series however its dimensions are ordered.
         let reordered = series(&[("a", "1"), ("b", "2")]);
@@ -277,7 +336,7 @@ mod tests {
         assert!(m.statistics(&series(&[]), 60, t0, t0 + 3_600_000).unwrap().is_empty());
 
         // 16 days on, the minutes are gone, the 5-minute and hourly periods stay; totals never go.
-        assert_eq!(m.expire(t0 + 16 * DAY_MS).unwrap(), 3);
+        assert_eq!(m.expire(t0 + 16 * DAY_MS).unwrap(), 3 + 4);
         assert!(m.statistics(&s, 60, t0, t0 + 3_600_000).unwrap().is_empty());
         assert_eq!(m.statistics(&s, 300, t0, t0 + 3_600_000).unwrap().len(), 2);
         assert_eq!(m.expire(t0 + 456 * DAY_MS).unwrap(), 3);
