@@ -23,6 +23,14 @@ macro_rules! operations {
                 }
             }
 
+            /// Whether CloudTrail records the operation as a data event: metric data written and read.
+            pub fn is_data(self) -> bool {
+                matches!(
+                    self,
+                    Operation::PutMetricData | Operation::GetMetricData | Operation::GetMetricStatistics | Operation::ListMetrics
+                )
+            }
+
             pub fn from_name(name: &str) -> Option<Operation> {
                 Operation::ALL.iter().copied().find(|op| op.name() == name)
             }

@@ -134,6 +134,8 @@ pub struct TrailDelivery {
     /// The state in memory differs from the saved state: nothing is written and no position is reported durable
     /// until it is saved.
     dirty: bool,
+    /// Log files written since [`TrailDelivery::take_delivered`] last took them: bucket and key.
+    delivered: Vec<(String, String)>,
 }
 
 /// An open file: where it goes, its account and region, its records.
@@ -218,6 +220,7 @@ impl TrailDelivery {
             held_bytes: 0,
             checkpoint: 0,
             dirty: false,
+            delivered: Vec::new(),
         })
     }
 
@@ -232,6 +235,11 @@ impl TrailDelivery {
     }
 
     /// Bytes of records held in memory, for back-pressure.
+    /// The log files written since the last call (bucket, key), for the trail's SNS notifications.
+    pub fn take_delivered(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.delivered)
+    }
+
     pub fn held_bytes(&self) -> usize {
         self.held_bytes
     }
@@ -425,6 +433,7 @@ impl TrailDelivery {
                     status.delivered_files += 1;
                     status.delivered_events += n;
                     drop(status);
+                    self.delivered.push((done.bucket.clone(), done.intent.key.clone()));
                     // Digested if the trail validates the stream now, or did when the file's records were logged.
                     let validating = self.validates(id)
                         || effective(&self.versions, done.intent.lo).is_some_and(|t| t.log_file_validation_enabled);

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ring::signature::{RsaKeyPair, UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
-use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
+use rsa::pkcs1::EncodeRsaPrivateKey;
 
 /// The bits of a signing key's modulus.
 const KEY_BITS: usize = 2048;
@@ -81,6 +81,46 @@ pub fn fingerprint(der: &[u8]) -> String {
 /// Whether `signature` is `SHA256withRSA` over `message` by the key whose PKCS#1 RSAPublicKey is `public_der`.
 pub fn verify(public_der: &[u8], message: &[u8], signature: &[u8]) -> bool {
     UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, public_der).verify(message, signature).is_ok()
+}
+
+/// A new RSA-2048 private key as PKCS#1 DER.
+fn generate() -> Result<Vec<u8>, KeyError> {
+    let private =
+        rsa::RsaPrivateKey::new(&mut rand_core::OsRng, KEY_BITS).map_err(|e| KeyError::Generate(e.to_string()))?;
+    let der = private.to_pkcs1_der().map_err(|e| KeyError::Generate(e.to_string()))?;
+    Ok(der.as_bytes().to_vec())
+}
+
+/// Writes a private key whole under `dir/name`: another name first, fsynced, renamed, mode 0600.
+fn write_private(dir: &Path, name: &str, der: &[u8]) -> Result<PathBuf, KeyError> {
+    std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(&tmp).map_err(io("creating", &tmp))?;
+    f.write_all(der).map_err(io("writing", &tmp))?;
+    f.sync_all().map_err(io("syncing", &tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io("renaming", &tmp))?;
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io("syncing", dir))?;
+    Ok(path)
+}
+
+/// The key pair kept in `dir/name`, created there on first use (for a service's own signatures, such as SNS's).
+pub fn load_or_create(dir: &Path, name: &str) -> Result<SigningKey, KeyError> {
+    let path = dir.join(name);
+    let der = match std::fs::read(&path) {
+        Ok(der) => der,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let der = generate()?;
+            write_private(dir, name, &der)?;
+            der
+        }
+        Err(e) => return Err(io("reading", &path)(e)),
+    };
+    SigningKey::from_private_der(&der, 0).ok_or(KeyError::Malformed(path))
 }
 
 /// The keys of one region's directory, oldest first, except those starting at a time in `known` (already loaded).
@@ -203,24 +243,10 @@ impl SigningKeys {
     fn create(&self, region: &str, keys: &mut Vec<Arc<SigningKey>>, now_ms: i64) -> Result<Arc<SigningKey>, KeyError> {
         // A new key starts after the last one, so validity periods never run backwards.
         let start = keys.last().map_or(now_ms, |k| now_ms.max(k.valid_from_ms + 1));
-        let private =
-            rsa::RsaPrivateKey::new(&mut rand_core::OsRng, KEY_BITS).map_err(|e| KeyError::Generate(e.to_string()))?;
-        let der = private.to_pkcs1_der().map_err(|e| KeyError::Generate(e.to_string()))?;
-        debug_assert!(rsa::RsaPublicKey::from(&private).to_pkcs1_der().is_ok());
+        let der = generate()?;
         let dir = self.dir.join(region);
-        std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
-        let path = dir.join(format!("{start}.der"));
-        let tmp = dir.join(format!("{start}.der.tmp"));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&tmp).map_err(io("creating", &tmp))?;
-        f.write_all(der.as_bytes()).map_err(io("writing", &tmp))?;
-        f.sync_all().map_err(io("syncing", &tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io("renaming", &tmp))?;
-        std::fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(io("syncing", &dir))?;
-        let key = Arc::new(SigningKey::from_private_der(der.as_bytes(), start).ok_or(KeyError::Malformed(path))?);
+        let path = write_private(&dir, &format!("{start}.der"), &der)?;
+        let key = Arc::new(SigningKey::from_private_der(&der, start).ok_or(KeyError::Malformed(path))?);
         tracing::info!(region, fingerprint = key.fingerprint(), "created a digest signing key");
         keys.push(Arc::clone(&key));
         Ok(key)

@@ -10,4 +10,4 @@ pub mod keys;
 pub mod merkle;
 pub mod results;
 
-pub use keys::{fingerprint, is_public_key, verify, KeyError, PublicKey, SigningKey, SigningKeys};
+pub use keys::{fingerprint, is_public_key, load_or_create, verify, KeyError, PublicKey, SigningKey, SigningKeys};

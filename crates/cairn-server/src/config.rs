@@ -29,6 +29,9 @@ pub struct Config {
     pub listen: Option<SocketAddr>,
     /// Directory holding the catalog and (with local storage) the trail buckets.
     pub data_dir: Option<PathBuf>,
+    /// The URL clients and SNS subscribers reach cairn at (SNS's SigningCertURL, SubscribeURL and
+    /// UnsubscribeURL); `http://<listen address>` by default.
+    pub public_url: Option<String>,
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: Option<usize>,
     /// Largest (decompressed) ingestion request body accepted, in bytes.
@@ -414,6 +417,8 @@ pub struct Settings {
     pub s3_virtual_host_domains: Vec<String>,
     /// How long a region's digest signing key signs, in milliseconds.
     pub signing_key_rotation_ms: i64,
+    /// The URL SNS's links and certificate URL start with, if configured.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -434,6 +439,10 @@ impl Config {
     /// Applies defaults and checks every rule; the server starts only from a validated configuration.
     pub fn validate(mut self) -> Result<Settings, ConfigError> {
         let err = |m: String| Err(ConfigError(m));
+        if let Some(u) = self.public_url.as_deref().filter(|u| !u.starts_with("http://") && !u.starts_with("https://"))
+        {
+            return err(format!("public_url {u:?} must start with http:// or https://"));
+        }
         let mut credentials = Vec::new();
         let mut seen_accounts = HashSet::new();
         for a in &self.accounts {
@@ -600,6 +609,7 @@ impl Config {
             },
             s3_virtual_host_domains: self.s3.virtual_host_domains,
             signing_key_rotation_ms: i64::from(d.signing_key_rotation_days) * 86_400_000,
+            public_url: self.public_url.map(|u| u.trim_end_matches('/').to_string()),
         })
     }
 }

@@ -187,6 +187,10 @@ impl consumers::Sink for TrailSink {
         self.engine.set_checkpoint(checkpoint);
         let failures_before = self.engine.status().lock().unwrap_or_else(|e| e.into_inner()).failed_attempts;
         let durable = self.engine.settle(position, now_ms).await?;
+        let delivered = self.engine.take_delivered();
+        if !delivered.is_empty() {
+            crate::sns::notify_log_files(&self.app, &self.arn, delivered).await;
+        }
         if self.last_prune.elapsed() >= PRUNE_EVERY {
             self.last_prune = Instant::now();
             self.prune_versions(checkpoint);

@@ -36,8 +36,8 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Sends a request to the service it is for: KMS, CloudWatch Logs, CloudTrail Data and S3 by their signing names (S3 also unsigned),
-/// the rest to CloudTrail and cairn's own paths.
+/// Sends a request to the service it is for: KMS, CloudWatch Logs, CloudWatch, SNS, CloudTrail Data and S3 by their
+/// signing names (S3 also unsigned), SNS's unsigned links by their path, the rest to CloudTrail and cairn's own paths.
 async fn by_service(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -49,12 +49,24 @@ async fn by_service(
     let kms = service.as_deref() == Some(crate::kms::SERVICE);
     let logs = service.as_deref() == Some(crate::logs::SERVICE);
     let data = service.as_deref() == Some(crate::cloudtrail_data::SERVICE);
+    let cloudwatch = service.as_deref() == Some(crate::cloudwatch::SERVICE);
+    let sns = service.as_deref() == Some(crate::sns::SERVICE);
+    let sns_link = service.is_none() && parts.uri.path().starts_with(cairn_sns::PUBLIC_PATH);
     let s3 = !kms
         && !logs
         && !data
+        && !cloudwatch
+        && !sns
+        && !sns_link
         && crate::s3::is_s3(&parts, &[crate::ingest::PATH, crate::query::PATH, crate::metrics::PATH]);
     let req = Request::from_parts(parts, body);
-    if kms {
+    if cloudwatch {
+        crate::cloudwatch::handle(app, peer, req).await
+    } else if sns {
+        crate::sns::handle(app, peer, req).await
+    } else if sns_link {
+        crate::sns::public(app, req).await
+    } else if kms {
         crate::kms::handle(app, peer, req).await
     } else if logs {
         crate::logs::handle(app, peer, req).await
@@ -78,6 +90,13 @@ pub async fn serve(
     crate::cwlogs::spawn(Arc::clone(&app));
     crate::lake::spawn(Arc::clone(&app)).map_err(std::io::Error::other)?;
     crate::logs::spawn_expiry(Arc::clone(&app));
+    let public_url = match &app.settings.public_url {
+        Some(url) => url.clone(),
+        None => format!("http://{}", listener.local_addr()?),
+    };
+    app.sns.set_public_url(&public_url);
+    crate::sns::spawn_delivery(Arc::clone(&app));
+    crate::cloudwatch::spawn_evaluation(Arc::clone(&app));
     // No Nagle delay: a response written in parts (an S3 object's headers, then its body) must not wait for the
     // client's delayed ACK.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -324,32 +343,5 @@ fn dispatch(app: &Arc<App>, ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec
 
 /// The decoded name-value pairs of a query string.
 pub(crate) fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query.split('&').filter(|kv| !kv.is_empty()).map(|kv| {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (percent_decode(k), percent_decode(v))
-    })
-}
-
-/// Decodes `%XX` escapes and `+` (a space) of a query string component; a malformed escape stays as it is.
-pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
-            .then(|| Some(hex(bytes[i + 1])? * 16 + hex(bytes[i + 2])?))
-            .flatten();
-        match (escaped, bytes[i]) {
-            (Some(b), _) => {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-            (None, b'+') => out.push(b' '),
-            (None, b) => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    cairn_api::wire::query::pairs(query)
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 mod cloudtrail_data;
+mod cloudwatch;
 pub mod config;
 pub mod consumers;
 mod cwlogs;
@@ -22,8 +23,10 @@ mod query;
 mod s3;
 mod s3_events;
 mod selectors;
+mod sns;
 mod tags;
 mod trails;
+mod wire;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -108,8 +111,14 @@ pub struct App {
     pub kms: Arc<cairn_kms::Kms>,
     /// cairn's CloudWatch Logs: log groups, streams, events and metric filters.
     pub logs: Arc<cairn_logs::Logs>,
-    /// CloudWatch metrics: what metric filters publish.
+    /// CloudWatch metrics: what metric filters and PutMetricData publish.
     pub metrics: Arc<cairn_metrics::Metrics>,
+    /// CloudWatch alarms, over the metrics.
+    pub cloudwatch: Arc<cairn_cloudwatch::CloudWatch>,
+    /// SNS topics, subscriptions and the queue of messages to their endpoints.
+    pub sns: Arc<cairn_sns::Sns>,
+    /// Wakes the SNS delivery worker when a message is queued.
+    pub sns_wake: tokio::sync::Notify,
     /// The per-region keys that sign digest files (ListPublicKeys).
     pub signing_keys: Arc<cairn_integrity::SigningKeys>,
     /// cairn's own buckets, and the S3 endpoint that serves them.
@@ -154,6 +163,13 @@ impl App {
         let metrics = Arc::new(cairn_metrics::Metrics::open(&metrics_dir).map_err(|e| {
             io("opening the CloudWatch metrics store", &metrics_dir)(std::io::Error::other(e.to_string()))
         })?);
+        let cloudwatch_dir = settings.data_dir.join("cloudwatch");
+        let cloudwatch = cairn_cloudwatch::CloudWatch::open(&cloudwatch_dir, Arc::clone(&metrics)).map_err(|e| {
+            io("opening the CloudWatch alarm store", &cloudwatch_dir)(std::io::Error::other(e.to_string()))
+        })?;
+        let sns_dir = settings.data_dir.join("sns");
+        let sns = cairn_sns::Sns::open(&sns_dir)
+            .map_err(|e| io("opening the SNS store", &sns_dir)(std::io::Error::other(e.to_string())))?;
         let logs = cairn_logs::Logs::open(&logs_dir, Arc::clone(&metrics))
             .map_err(|e| io("opening the CloudWatch Logs store", &logs_dir)(std::io::Error::other(e.to_string())))?;
         let signing_keys = Arc::new(cairn_integrity::SigningKeys::open(
@@ -205,6 +221,9 @@ impl App {
             kms,
             logs: Arc::new(logs),
             metrics,
+            cloudwatch: Arc::new(cloudwatch),
+            sns: Arc::new(sns),
+            sns_wake: tokio::sync::Notify::new(),
             signing_keys,
             buckets,
             s3_service,

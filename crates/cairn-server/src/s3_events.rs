@@ -308,8 +308,8 @@ mod tests {
 
     #[test]
     fn query_values_are_decoded_and_errors_read() {
-        assert_eq!(crate::http::percent_decode("AWSLogs%2F1%2F"), "AWSLogs/1/");
-        assert_eq!(crate::http::percent_decode("a+b%zz%4"), "a b%zz%4");
+        assert_eq!(cairn_api::wire::query::form_decode("AWSLogs%2F1%2F"), "AWSLogs/1/");
+        assert_eq!(cairn_api::wire::query::form_decode("a+b%zz%4"), "a b%zz%4");
         let (code, message) = xml_error(b"<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>");
         assert_eq!((code.as_str(), message.as_str()), ("NoSuchKey", "gone"));
         let id = request_id();

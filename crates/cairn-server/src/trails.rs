@@ -292,6 +292,20 @@ fn check_destination(app: &App, t: &Trail) -> Result<()> {
     }
 }
 
+/// Checks that the trail's SNS topic exists and its policy lets CloudTrail publish to it, as CreateTrail and
+/// UpdateTrail must.
+fn check_topic(app: &App, t: &Trail) -> Result<()> {
+    let Some(topic) = t.sns_topic_arn() else { return Ok(()) };
+    app.sns
+        .service_may_publish(&topic, "cloudtrail.amazonaws.com", &t.arn(), &t.account_id, app.clock.now_millis())
+        .map_err(|_| {
+            ApiError::new(
+                ErrorCode::InsufficientSnsTopicPolicy,
+                format!("Incorrect SNS topic policy or KMS key policy is detected for topic: {topic}"),
+            )
+        })
+}
+
 /// CloudTrail's error when KMS refuses to let it encrypt the trail's log files with `key`.
 fn kms_refusal(code: &str, bucket: &str, key: &str) -> ApiError {
     match code {
@@ -396,6 +410,7 @@ pub(crate) fn create(app: &App, ctx: &Ctx, req: CreateTrailRequest) -> Result<Tr
     validate_settings(&trail)?;
     app.catalog.read(|state| check_room(state, &trail, None))?;
     check_destination(app, &trail)?;
+    check_topic(app, &trail)?;
     crate::cwlogs::check_trail(app, &trail)?;
     // The trail's delivery consumer is registered before the trail exists, so the journal keeps every record from
     // the trail's first version on, even before the supervisor starts the consumer.
@@ -432,6 +447,7 @@ pub(crate) fn update(app: &App, ctx: &Ctx, req: UpdateTrailRequest) -> Result<Tr
     // changed in between is checked again.
     let (_, planned) = app.catalog.read(|state| updated(app, state, ctx, &name, &req, &org_change))?;
     check_destination(app, &planned)?;
+    check_topic(app, &planned)?;
     crate::cwlogs::check_trail(app, &planned)?;
     write(app, |state, changes| {
         let (old_arn, t) = updated(app, state, ctx, &name, &req, &org_change)?;

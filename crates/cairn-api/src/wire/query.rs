@@ -84,7 +84,12 @@ fn shape(v: Value) -> Value {
             return Value::Object(
                 entries
                     .into_iter()
-                    .filter_map(|(_, e)| Some((e["key"].as_str()?.to_string(), shape(e["value"].clone()))))
+                    .filter_map(|(_, e)| {
+                        // Most maps name their parts `key` and `value`; SNS's message attributes `Name` and `Value`.
+                        let key = e["key"].as_str().or(e["Name"].as_str())?.to_string();
+                        let value = if e["value"].is_null() { &e["Value"] } else { &e["value"] };
+                        Some((key, shape(value.clone())))
+                    })
                     .collect(),
             );
         }
@@ -190,14 +195,16 @@ mod tests {
         let v = decode(
             "Action=PutMetricData&Version=2010-08-01&Namespace=App%2FX&MetricData.member.2.MetricName=B\
              &MetricData.member.1.MetricName=A&MetricData.member.1.Dimensions.member.1.Name=d\
-             &MetricData.member.1.Value=1.5&Attributes.entry.1.key=Policy&Attributes.entry.1.value=%7B%7D&Empty=&S=a+b",
+             &MetricData.member.1.Value=1.5&Attributes.entry.1.key=Policy&Attributes.entry.1.value=%7B%7D&Empty=&S=a+b\
+             &MessageAttributes.entry.1.Name=n&MessageAttributes.entry.1.Value.DataType=String",
         );
         assert_eq!(
             v,
             json!({
                 "Action": "PutMetricData", "Version": "2010-08-01", "Namespace": "App/X",
                 "MetricData": [{"MetricName": "A", "Dimensions": [{"Name": "d"}], "Value": "1.5"}, {"MetricName": "B"}],
-                "Attributes": {"Policy": "{}"}, "Empty": "", "S": "a b"
+                "Attributes": {"Policy": "{}"}, "Empty": "", "S": "a b",
+                "MessageAttributes": {"n": {"DataType": "String"}}
             })
         );
     }

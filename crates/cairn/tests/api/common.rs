@@ -184,6 +184,32 @@ impl Server {
         aws_sdk_cloudwatchlogs::Client::from_conf(conf)
     }
 
+    /// A CloudWatch client (RPC v2 CBOR, as the SDK chooses) acting as `who` in `region`.
+    pub fn cloudwatch_client(&self, who: (&str, &str, &str), region: &str) -> aws_sdk_cloudwatch::Client {
+        let conf = aws_sdk_cloudwatch::Config::builder()
+            .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatch::config::Region::new(region.to_string()))
+            .credentials_provider(Credentials::new(who.1, who.2, None, None, "cairn-tests"))
+            .endpoint_url(self.endpoint())
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .retry_config(aws_sdk_cloudwatch::config::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(conf)
+    }
+
+    /// An SNS client (query protocol) acting as `who` in `region`.
+    pub fn sns_client(&self, who: (&str, &str, &str), region: &str) -> aws_sdk_sns::Client {
+        let conf = aws_sdk_sns::Config::builder()
+            .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+            .region(aws_sdk_sns::config::Region::new(region.to_string()))
+            .credentials_provider(Credentials::new(who.1, who.2, None, None, "cairn-tests"))
+            .endpoint_url(self.endpoint())
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_sns::Client::from_conf(conf)
+    }
+
     /// Kills the process with SIGKILL: nothing gets a chance to flush.
     pub fn kill(&mut self) {
         self.child.kill().unwrap();
@@ -273,6 +299,8 @@ pub struct Raw {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: serde_json::Value,
+    /// The body as text (XML answers do not parse as JSON).
+    pub text: String,
 }
 
 impl Raw {
@@ -368,5 +396,5 @@ pub fn read_response(mut stream: TcpStream) -> Raw {
     let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
     let headers =
         lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
-    Raw { status, headers, body: serde_json::from_str(body).unwrap_or(serde_json::Value::Null) }
+    Raw { status, headers, body: serde_json::from_str(body).unwrap_or(serde_json::Value::Null), text: body.to_string() }
 }

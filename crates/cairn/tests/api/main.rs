@@ -15,6 +15,7 @@ mod lake_kms;
 mod lifecycle;
 mod logs;
 mod lookup;
+mod monitoring;
 mod offline;
 mod organizations;
 mod protocol;
