@@ -73,6 +73,10 @@ sys.exit(1)' "$work/received" "$1"; then return 0; fi
   exit 1
 }
 
+step "cairn check before anything is set up: every control fails"
+if "$cairn" check --output json > "$work/check.json"; then echo "cairn check passed with nothing set up" >&2; exit 1; fi
+check "$(cat "$work/check.json")" 'len(j["Controls"]) == 21 and all(c["Status"] == "FAILED" for c in j["Controls"])'
+
 step "an SNS topic with an HTTP subscriber that confirms"
 topic=$("$aws" sns create-topic --name cis-alarms --query TopicArn --output text)
 [ "$topic" = "arn:aws:sns:us-east-1:$account:cis-alarms" ]
@@ -195,5 +199,18 @@ check "$out" 'j["MetricAlarms"][0]["StateValue"] == "ALARM" and j["MetricAlarms"
 "$aws" cloudwatch set-alarm-state --alarm-name CIS-CloudWatch-4 --state-value ALARM --state-reason "drill"
 received "m.get(\"Subject\") == 'ALARM: \"CIS-CloudWatch-4\" in US East (N. Virginia)' and json.loads(m['Message'])['NewStateReason'] == 'drill'"
 python3 -c 'import json,sys; assert not [l for l in open(sys.argv[1]) if json.loads(l).get("Subject", "").startswith("ALARM: \"CIS-CloudWatch-1\"")], "a disabled alarm notified"' "$work/received"
+
+step "cairn check: the CIS chain passes CloudWatch.1-14 and CloudTrail.1, 3, 4, 5"
+"$cairn" check --output json > "$work/check.json" || true
+"$cairn" check >&2 || true
+check "$(cat "$work/check.json")" '{c["ControlId"]: c["Status"] for c in j["Controls"]} == dict(
+  [("CloudTrail.%d" % i, "PASSED") for i in (1, 3, 4, 5)] + [("CloudTrail.2", "FAILED"), ("CloudTrail.6", "PASSED"),
+  ("CloudTrail.7", "FAILED")] + [("CloudWatch.%d" % i, "PASSED") for i in range(1, 15)])'
+# A metric filter whose pattern differs from CIS's fails its control.
+"$aws" logs put-metric-filter --log-group-name CloudTrail/cis --filter-name CIS-CloudWatch-7 \
+  --filter-pattern '{ $.eventSource = kms.amazonaws.com }' \
+  --metric-transformations "metricName=CIS-CloudWatch-7,metricNamespace=CISBenchmark,metricValue=1"
+"$cairn" check --output json > "$work/check.json" || true
+check "$(cat "$work/check.json")" '[c["Status"] for c in j["Controls"] if c["ControlId"] == "CloudWatch.7"] == ["FAILED"]'
 
 echo "monitoring scenario passed" >&2

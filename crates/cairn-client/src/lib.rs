@@ -103,6 +103,17 @@ impl Signer {
         Signer::new(ep, "/v1/query", "cairn", vec![("content-type", "application/json".to_string())], body)
     }
 
+    /// A posture check (`POST /v1/check`, signing name `cairn`).
+    pub fn check(ep: &Endpoint) -> Result<Signer> {
+        Signer::new(
+            ep,
+            "/v1/check",
+            "cairn",
+            vec![("content-type", "application/json".to_string())],
+            Bytes::from_static(b"{}"),
+        )
+    }
+
     /// An S3 request (`GET`, `PUT`, `HEAD`, `DELETE` on `/<bucket>/<key>?<query>`, path-style).
     pub fn s3(ep: &Endpoint, method: http::Method, path_and_query: &str, body: Bytes) -> Result<Signer> {
         let mut signer = Signer::new(ep, path_and_query, "s3", Vec::new(), body)?;

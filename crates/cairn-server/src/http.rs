@@ -30,6 +30,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route(crate::ingest::PATH, axum::routing::post(crate::ingest::handle))
         .route(crate::query::PATH, axum::routing::post(crate::query::handle))
         .route(crate::metrics::PATH, axum::routing::get(crate::metrics::handle))
+        .route(crate::posture::PATH, axum::routing::post(crate::posture::handle))
         .fallback(handle)
         // S3 and KMS requests go to their endpoints before any path is routed: a bucket may be named `metrics`.
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&app), by_service))
@@ -58,7 +59,10 @@ async fn by_service(
         && !cloudwatch
         && !sns
         && !sns_link
-        && crate::s3::is_s3(&parts, &[crate::ingest::PATH, crate::query::PATH, crate::metrics::PATH]);
+        && crate::s3::is_s3(
+            &parts,
+            &[crate::ingest::PATH, crate::query::PATH, crate::metrics::PATH, crate::posture::PATH],
+        );
     let req = Request::from_parts(parts, body);
     if cloudwatch {
         crate::cloudwatch::handle(app, peer, req).await

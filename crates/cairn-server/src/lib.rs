@@ -19,6 +19,7 @@ mod logs;
 mod lookup;
 mod metrics;
 mod organizations;
+mod posture;
 mod query;
 mod s3;
 mod s3_events;

@@ -3,6 +3,7 @@
 //! bucket with the policy a trail needs.
 
 mod bucket;
+mod check;
 mod config;
 mod connection;
 mod lookup;
@@ -68,6 +69,9 @@ enum Command {
     /// Import trail log files (directories and files of .json.gz/.json, as `aws s3 sync` leaves them) into a local
     /// store for `cairn query` (exit 1 if some files could not be read).
     Import(Box<offline::ImportArgs>),
+    /// Check your account's posture in a running cairn against Security Hub's CloudTrail.1-7 and CloudWatch.1-14
+    /// controls (exit 0: every control PASSED; 1: some did not).
+    Check(Box<check::CheckArgs>),
     /// Show your trails in a running cairn: logging, last delivery, lag and last error.
     Trails(Box<trails::TrailsArgs>),
     /// Create a bucket in a running cairn with the policy AWS's console writes for a trail's bucket.
@@ -115,6 +119,7 @@ fn main() -> Result<()> {
             keep_freed_memory();
             std::process::exit(offline::import(*args)?)
         }
+        Command::Check(args) => check::run(*args),
         Command::Trails(args) => trails::run(*args),
         Command::TrailBucket(args) => bucket::run(*args),
         Command::RotateSigningKey { region, config, data_dir } => {
