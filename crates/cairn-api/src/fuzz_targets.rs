@@ -93,6 +93,46 @@ pub fn trail_selection(data: &[u8]) {
     let _ = trail.takes(&event, |a| a == "222222222222");
 }
 
+/// The wire formats of CloudWatch and SNS: the body as RPC v2 CBOR (whatever decodes must encode back to the same
+/// value) and as a query protocol form (whatever decodes is read with the lenient accessors and answered as XML).
+pub fn wire_request(data: &[u8]) {
+    use crate::wire::{self, cbor, query, Node};
+    fn node(v: &serde_json::Value) -> Node {
+        match v {
+            serde_json::Value::Null => Node::Null,
+            serde_json::Value::Bool(b) => Node::Bool(*b),
+            serde_json::Value::Number(n) => n.as_i64().map(Node::Int).unwrap_or(Node::Float(n.as_f64().unwrap_or(0.0))),
+            serde_json::Value::String(s) => Node::Str(s.clone()),
+            serde_json::Value::Array(a) => Node::List(a.iter().map(node).collect()),
+            serde_json::Value::Object(m) => Node::Struct(m.iter().map(|(k, v)| (k.clone(), node(v))).collect()),
+        }
+    }
+    fn read_members(v: &serde_json::Value) {
+        for member in v.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+            let _ = wire::text(v, &member);
+            let _ = wire::number(v, &member);
+            let _ = wire::integer(v, &member);
+            let _ = wire::boolean(v, &member);
+            let _ = wire::timestamp(v, &member).map(|t| t.map(wire::iso8601));
+            let _ = wire::list(v, &member);
+            let _ = wire::texts(v, &member);
+        }
+    }
+    if let Ok(v) = cbor::decode(data) {
+        read_members(&v);
+        let n = node(&v);
+        // Integers past i64 travel as doubles; everything else must come back as it went.
+        if n.to_json() == v {
+            assert_eq!(cbor::decode(&cbor::encode(&n)).as_ref(), Ok(&v));
+        }
+    }
+    let form = String::from_utf8_lossy(data);
+    let v = query::decode(&form);
+    read_members(&v);
+    let xml = String::from_utf8(query::response("Fuzz", "urn:fuzz", Some(&node(&v)), "id")).unwrap();
+    assert!(xml.ends_with("</FuzzResponse>"));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +148,9 @@ mod tests {
         b"arn:aws:cloudtrail:us-east-2:123456789012:trail/MyTrail",
         br#"{"version":"1","userIdentity":{"type":"T","principalId":"p","details":{}},"eventSource":"a.example","eventName":"N","eventTime":"2026-01-01T00:00:00Z","UID":"u","recipientAccountId":"111122223333","requestParameters":{"k":1}}"#,
         br#"{"auditEvents":[{"id":"a","eventData":"{}","eventDataChecksum":"x"}]}"#,
+        b"Action=PutMetricAlarm&Version=2010-08-01&AlarmName=a&Dimensions.member.1.Name=InstanceId&Dimensions.member.1.Value=i-1&Threshold=1e3&StartTime=2026-12-05T10%3A00%3A00Z",
+        b"Action=Publish&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A1%3At&MessageAttributes.entry.1.Name=k&MessageAttributes.entry.1.Value.DataType=String&MessageAttributes.entry.1.Value.StringValue=v",
+        b"\xbf\x69AlarmName\x61a\x69Threshold\xfb\x3f\xf8\x00\x00\x00\x00\x00\x00\x69StartTime\xc1\x1a\x69\x53\x22\x00\x6aDimensions\x81\xa2\x64Name\x61k\x65Value\x61v\xff",
         br#"{"TrailName":"t","AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"resources.ARN","StartsWith":["arn:aws:s3:::b/"]}]}]}
 {"eventTime":"2026-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"eu-west-1","recipientAccountId":"222222222222","eventCategory":"Data","managementEvent":false,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::b/k"}],"userIdentity":{"arn":"arn:aws:iam::1:user/a"}}"#,
     ];
@@ -146,6 +189,7 @@ mod tests {
             sigv4_request(&input);
             names(&input);
             trail_selection(&input);
+            wire_request(&input);
         }
     }
 }

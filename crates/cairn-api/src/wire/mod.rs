@@ -149,7 +149,10 @@ pub fn number(input: &Value, member: &str) -> Read<f64> {
     match &input[member] {
         Value::Null => Ok(None),
         Value::Number(n) => n.as_f64().map(Some).ok_or_else(|| bad(member, "a number")),
-        Value::String(s) => s.trim().parse::<f64>().map(Some).map_err(|_| bad(member, "a number")),
+        // Rust's parser takes `NaN` and `inf`, which no AWS number is.
+        Value::String(s) => {
+            s.trim().parse::<f64>().ok().filter(|f| f.is_finite()).map(Some).ok_or_else(|| bad(member, "a number"))
+        }
         _ => Err(bad(member, "a number")),
     }
 }
@@ -183,6 +186,9 @@ pub fn timestamp(input: &Value, member: &str) -> Read<i64> {
         }
         Value::String(s) => {
             if let Ok(secs) = s.parse::<f64>() {
+                if !secs.is_finite() {
+                    return Err(bad(member, "a timestamp"));
+                }
                 return Ok(Some((secs * 1000.0).round() as i64));
             }
             let t = OffsetDateTime::parse(s, &Rfc3339)
