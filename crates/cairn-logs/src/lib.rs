@@ -39,16 +39,22 @@ impl Logs {
     /// Publishes what the group's metric filters make of events it just took. A failure to publish is logged: the
     /// events are stored and acknowledged whatever happens to their metrics.
     fn publish(&self, group: &store::Group, events: &[(i64, &str)]) {
-        let filters = match self.store.metric_filters(Some(group.id)) {
-            Ok(f) if f.is_empty() => return,
-            Ok(f) => f,
-            Err(e) => {
-                tracing::warn!(group = group.name, error = %e, "cannot read metric filters; no metrics published");
-                return;
-            }
-        };
-        let points = metric_filters::datapoints(group, &filters, events);
-        if let Err(e) = self.metrics.put(&points) {
+        let filters = self.filters(group);
+        if !filters.is_empty() {
+            self.put(group, &metric_filters::datapoints(group, &filters, events));
+        }
+    }
+
+    /// A group's metric filters (none, logged, when they cannot be read: metrics are lost, events are not).
+    fn filters(&self, group: &store::Group) -> Vec<store::MetricFilter> {
+        self.store.metric_filters(Some(group.id)).unwrap_or_else(|e| {
+            tracing::warn!(group = group.name, error = %e, "cannot read metric filters; no metrics published");
+            Vec::new()
+        })
+    }
+
+    fn put(&self, group: &store::Group, points: &[cairn_metrics::Datapoint]) {
+        if let Err(e) = self.metrics.put(points) {
             tracing::warn!(group = group.name, error = %e, "cannot publish metric filter datapoints");
         }
     }
@@ -58,22 +64,37 @@ impl Logs {
         Ok(self.store.group(account, region, name)?.is_some())
     }
 
-    /// Delivers events (timestamp, message, source) into a group's stream (created if need be), as a trail sends its
-    /// events: once per source, whatever replays. How many were new.
+    /// Delivers events (timestamp, message, position) from `source` into a group's stream (created if need be), as
+    /// a trail sends its events by journal position: each position once, whatever replays. How many were new.
     pub fn deliver(
         &self,
         (account, region, group): (&str, &str, &str),
         stream: &str,
-        events: &[(i64, &str, String)],
+        source: &str,
+        events: &[(i64, &str, u64)],
         now_ms: i64,
     ) -> Result<usize> {
         let g = self
             .store
             .group(account, region, group)?
             .ok_or_else(|| Error::GroupNotFound(format!("log group {group} does not exist in {account} {region}")))?;
-        let added = self.store.deliver(g.id, stream, events, now_ms)?;
-        let new: Vec<(i64, &str)> = events.iter().zip(&added).filter(|(_, a)| **a).map(|(e, _)| (e.0, e.1)).collect();
-        self.publish(&g, &new);
+        let filters = self.filters(&g);
+        let all: Vec<(i64, &str)> = events.iter().map(|e| (e.0, e.1)).collect();
+        // The metric filters match on a thread of their own while the events are stored: on the assumption, true
+        // but after a crash, that every event is new.
+        let (added, points) = std::thread::scope(|scope| {
+            let matching =
+                (!filters.is_empty()).then(|| scope.spawn(|| metric_filters::datapoints(&g, &filters, &all)));
+            let added = self.store.deliver(g.id, stream, source, events, now_ms);
+            (added, matching.map(|m| m.join().unwrap_or_default()))
+        });
+        let added = added?;
+        let new: Vec<(i64, &str)> = all.iter().zip(&added).filter(|(_, a)| **a).map(|(e, _)| *e).collect();
+        match points {
+            Some(points) if new.len() == all.len() => self.put(&g, &points),
+            Some(_) if !new.is_empty() => self.put(&g, &metric_filters::datapoints(&g, &filters, &new)),
+            _ => {}
+        }
         Ok(new.len())
     }
 

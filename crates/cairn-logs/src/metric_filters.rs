@@ -7,9 +7,10 @@
 //!   that datapoint.
 //! - A filter with a `defaultValue` publishes it once for each minute in which the group took events and the filter
 //!   matched none of them.
-//! - Datapoints carry the log event's timestamp.
+//! - Values are aggregated per metric and minute, as CloudWatch Logs does before it publishes: one datapoint per
+//!   series and minute carries every value with how often it occurred, so percentiles stay exact.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use cairn_metrics::{Datapoint, Series, Values};
 use serde_json::Value;
@@ -50,11 +51,15 @@ fn active(f: &MetricFilter) -> Option<Active> {
 /// The datapoints `events` (timestamp, message) publish through `filters` of `group`.
 pub(crate) fn datapoints(group: &Group, filters: &[MetricFilter], events: &[(i64, &str)]) -> Vec<Datapoint> {
     let filters: Vec<Active> = filters.iter().filter_map(active).collect();
-    let mut out = Vec::new();
-    if filters.is_empty() {
-        return out;
-    }
     let minute = |ts: i64| ts.div_euclid(60_000) * 60_000;
+    if filters.is_empty() {
+        return Vec::new();
+    }
+    // (series, minute) -> value bits -> occurrences.
+    let mut sums: BTreeMap<(Series, i64), BTreeMap<u64, f64>> = BTreeMap::new();
+    let mut add = |series: Series, ts: i64, value: f64| {
+        *sums.entry((series, minute(ts))).or_default().entry(value.to_bits()).or_default() += 1.0;
+    };
     let minutes: BTreeSet<i64> = events.iter().map(|(ts, _)| minute(*ts)).collect();
     let mut matched: Vec<BTreeSet<i64>> = vec![BTreeSet::new(); filters.len()];
     let series = |f: &Active, dimensions: Vec<(String, String)>| Series {
@@ -80,14 +85,20 @@ pub(crate) fn datapoints(group: &Group, filters: &[MetricFilter], events: &[(i64
             let Some(value) = value else { continue };
             let dimensions =
                 f.dimensions.iter().filter_map(|(k, r)| Some((k.clone(), event.value(r, &extracted)?))).collect();
-            out.push(Datapoint { series: series(f, dimensions), timestamp_ms: *ts, values: Values::One(value) });
+            add(series(f, dimensions), *ts, value);
         }
     }
     for (i, f) in filters.iter().enumerate() {
         let Some(default) = f.default else { continue };
         for m in minutes.difference(&matched[i]) {
-            out.push(Datapoint { series: series(f, Vec::new()), timestamp_ms: *m, values: Values::One(default) });
+            add(series(f, Vec::new()), *m, default);
         }
     }
-    out
+    sums.into_iter()
+        .map(|((series, minute), values)| Datapoint {
+            series,
+            timestamp_ms: minute,
+            values: Values::Counted(values.into_iter().map(|(bits, n)| (f64::from_bits(bits), n)).collect()),
+        })
+        .collect()
 }

@@ -42,10 +42,17 @@ CREATE TABLE IF NOT EXISTS events (
     timestamp_ms INTEGER NOT NULL,
     ingestion_ms INTEGER NOT NULL,
     message TEXT NOT NULL,
-    -- What delivered the event, when cairn did (a trail's ARN and journal position): delivered once.
+    -- Unused since deliveries keep positions in `delivered` (earlier versions: the trail's ARN and position).
     source TEXT
 );
-CREATE UNIQUE INDEX IF NOT EXISTS events_by_source ON events (group_id, source);
+-- How far into its source (a trail's journal positions) cairn has delivered into a stream: what a replay after a
+-- crash skips.
+CREATE TABLE IF NOT EXISTS delivered (
+    stream_id INTEGER NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (stream_id, source)
+);
 CREATE INDEX IF NOT EXISTS events_by_group ON events (group_id, timestamp_ms, seq);
 CREATE INDEX IF NOT EXISTS events_by_stream ON events (stream_id, timestamp_ms, seq);
 CREATE TABLE IF NOT EXISTS metric_filters (
@@ -196,14 +203,45 @@ fn stream_row(r: &rusqlite::Row) -> rusqlite::Result<Stream> {
     })
 }
 
+/// Earlier versions kept each delivered event's `<source>#<position>` under a unique index, which cost every
+/// delivered event an index entry; their highest position per stream and source becomes that stream's mark.
+fn migrate_sources(conn: &Connection) -> Result<()> {
+    let indexed: bool = conn
+        .query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = 'events_by_source'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+    if indexed {
+        conn.execute_batch(
+            "BEGIN;
+             INSERT OR REPLACE INTO delivered (stream_id, source, position)
+               SELECT stream_id, substr(source, 1, instr(source, '#') - 1),
+                      max(CAST(substr(source, instr(source, '#') + 1) AS INTEGER))
+               FROM events WHERE instr(source, '#') > 0 GROUP BY 1, 2;
+             DROP INDEX events_by_source;
+             COMMIT;",
+        )
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| Error::Storage(format!("creating {}: {e}", dir.display())))?;
         let conn = Connection::open(dir.join("logs.sqlite")).map_err(db)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-            .map_err(db)?;
+        // A trail delivers thousands of events a batch: a 64 MiB page cache and fewer, larger WAL checkpoints keep
+        // the index pages those inserts touch in memory instead of reading them back.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+             PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8192;",
+        )
+        .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
+        migrate_sources(&conn)?;
         Ok(Store { conn: Mutex::new(conn) })
     }
 
@@ -376,9 +414,17 @@ impl Store {
         tx.commit().map_err(db)
     }
 
-    /// Appends events (timestamp, message, source) that cairn delivers (a trail's events), creating the stream if
-    /// need be; an event whose source is already in the group is not appended again. Which were appended.
-    pub fn deliver(&self, group: i64, stream: &str, events: &[(i64, &str, String)], now_ms: i64) -> Result<Vec<bool>> {
+    /// Appends events (timestamp, message, position) that cairn delivers from `source` (a trail's events, by journal
+    /// position, in increasing order), creating the stream if need be; an event at or below the stream's mark for
+    /// the source was delivered before and is not appended again. Which were appended.
+    pub fn deliver(
+        &self,
+        group: i64,
+        stream: &str,
+        source: &str,
+        events: &[(i64, &str, u64)],
+        now_ms: i64,
+    ) -> Result<Vec<bool>> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db)?;
         tx.execute(
@@ -389,17 +435,40 @@ impl Store {
         let stream_id: i64 = tx
             .query_row("SELECT id FROM streams WHERE group_id = ?1 AND name = ?2", params![group, stream], |r| r.get(0))
             .map_err(db)?;
+        let mark: Option<i64> = tx
+            .query_row(
+                "SELECT position FROM delivered WHERE stream_id = ?1 AND source = ?2",
+                params![stream_id, source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
         let mut added = Vec::with_capacity(events.len());
+        let mut newest = mark;
         {
             let mut insert = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO events (group_id, stream_id, timestamp_ms, ingestion_ms, message, source) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO events (group_id, stream_id, timestamp_ms, ingestion_ms, message) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(db)?;
-            for (ts, message, source) in events {
-                added.push(insert.execute(params![group, stream_id, ts, now_ms, message, source]).map_err(db)? > 0);
+            for (ts, message, position) in events {
+                let position = i64::try_from(*position).map_err(|_| Error::Storage("position out of range".into()))?;
+                let new = newest.is_none_or(|m| position > m);
+                if new {
+                    insert.execute(params![group, stream_id, ts, now_ms, message]).map_err(db)?;
+                    newest = Some(position);
+                }
+                added.push(new);
             }
+        }
+        if let Some(position) = newest.filter(|_| newest != mark) {
+            tx.execute(
+                "INSERT INTO delivered (stream_id, source, position) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (stream_id, source) DO UPDATE SET position = excluded.position",
+                params![stream_id, source, position],
+            )
+            .map_err(db)?;
         }
         if added.iter().any(|a| *a) {
             stream_times(&tx, stream_id, events.iter().map(|e| e.0), now_ms)?;
@@ -583,6 +652,71 @@ mod tests {
             store.events(g.id, &EventQuery { limit: 10, ..EventQuery::default() }).unwrap().len()
         };
         assert_eq!((count("kept"), count("short")), (2, 1));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn test_group(store: &Store) -> i64 {
+        let g = Group {
+            id: 0,
+            account: "111111111111".into(),
+            region: "us-east-1".into(),
+            name: "g".into(),
+            created_ms: 0,
+            retention_days: None,
+            kms_key_id: None,
+            class: "STANDARD".into(),
+            deletion_protection: false,
+        };
+        store.create_group(&g, &[]).unwrap();
+        store.group("111111111111", "us-east-1", "g").unwrap().unwrap().id
+    }
+
+    #[test]
+    fn a_replayed_delivery_appends_each_position_once_per_source() {
+        let dir = std::env::temp_dir().join(format!("cairn-logs-mark-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&dir).unwrap();
+        let g = test_group(&store);
+        let events = [(1, "a", 10u64), (2, "b", 11), (3, "c", 12)];
+        assert_eq!(store.deliver(g, "s", "trail-1", &events[..2], 5).unwrap(), [true, true]);
+        // After a crash the consumer sends the batch again, and more.
+        assert_eq!(store.deliver(g, "s", "trail-1", &events, 5).unwrap(), [false, false, true]);
+        // Another trail's positions are its own; so are another stream's.
+        assert_eq!(store.deliver(g, "s", "trail-2", &events[..1], 5).unwrap(), [true]);
+        assert_eq!(store.deliver(g, "t", "trail-1", &events[..1], 5).unwrap(), [true]);
+        let all = store.events(g, &EventQuery { limit: 10, ..EventQuery::default() }).unwrap();
+        assert_eq!(all.iter().map(|e| e.message.as_str()).collect::<Vec<_>>(), ["a", "a", "a", "b", "c"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn sources_of_earlier_versions_become_marks() {
+        let dir = std::env::temp_dir().join(format!("cairn-logs-migrate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let g = {
+            let store = Store::open(&dir).unwrap();
+            let g = test_group(&store);
+            store.create_stream(g, "s", 0).unwrap();
+            let conn = store.conn();
+            // As an earlier version left them: a unique index of sources, and the events it delivered.
+            conn.execute_batch(
+                "CREATE UNIQUE INDEX events_by_source ON events (group_id, source);
+                 INSERT INTO events (group_id, stream_id, timestamp_ms, ingestion_ms, message, source)
+                   SELECT 1, id, 1, 1, 'old', 'arn:aws:cloudtrail:us-east-1:1:trail/t#41' FROM streams;
+                 INSERT INTO events (group_id, stream_id, timestamp_ms, ingestion_ms, message, source)
+                   SELECT 1, id, 2, 2, 'old', 'arn:aws:cloudtrail:us-east-1:1:trail/t#42' FROM streams;",
+            )
+            .unwrap();
+            g
+        };
+        let store = Store::open(&dir).unwrap();
+        let trail = "arn:aws:cloudtrail:us-east-1:1:trail/t";
+        assert_eq!(store.deliver(g, "s", trail, &[(3, "m", 42), (4, "n", 43)], 5).unwrap(), [false, true]);
+        let indexes: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_source'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(indexes, 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

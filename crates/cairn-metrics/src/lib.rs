@@ -13,7 +13,7 @@ mod query;
 pub use query::{MetricId, Period};
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use rusqlite::{params, Connection};
 
@@ -145,9 +145,15 @@ CREATE TABLE IF NOT EXISTS points (
 );
 ";
 
-#[derive(Debug)]
 pub struct Metrics {
     conn: Mutex<Connection>,
+    on_put: OnceLock<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").field("listening", &self.on_put.get().is_some()).finish_non_exhaustive()
+    }
 }
 
 impl Metrics {
@@ -156,7 +162,12 @@ impl Metrics {
         let conn = Connection::open(dir.join("metrics.sqlite")).map_err(db)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;").map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
-        Ok(Metrics { conn: Mutex::new(conn) })
+        Ok(Metrics { conn: Mutex::new(conn), on_put: OnceLock::new() })
+    }
+
+    /// Calls `f` after every put that stored datapoints (the server wakes alarm evaluation with it); set once.
+    pub fn on_put(&self, f: impl Fn() + Send + Sync + 'static) {
+        let _ = self.on_put.set(Box::new(f));
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -210,7 +221,12 @@ impl Metrics {
                 .map_err(db)?;
             }
         }
-        tx.commit().map_err(db)
+        tx.commit().map_err(db)?;
+        drop(conn);
+        if let Some(f) = self.on_put.get() {
+            f();
+        }
+        Ok(())
     }
 
     /// A series' statistic sets of `period` seconds (60, 300 or 3600) starting in [start_ms, end_ms), in time order.

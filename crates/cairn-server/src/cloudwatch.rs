@@ -31,8 +31,10 @@ const CLOUDWATCH: Service = Service {
 /// PutMetricData's 1 MB payload (2 MB with the CBOR or form overhead of a full batch), with room to spare.
 const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 
-/// How often alarms are evaluated. CloudWatch evaluates each minute; evaluating more often only answers sooner.
+/// How often alarms are evaluated on the clock. CloudWatch evaluates each minute; evaluating more often only
+/// answers sooner. Metrics receiving data also wake an evaluation, at most one each `EVALUATION_GAP`.
 const EVALUATION_INTERVAL: Duration = Duration::from_secs(10);
+const EVALUATION_GAP: Duration = Duration::from_millis(50);
 
 pub(crate) async fn handle(app: Arc<App>, peer: SocketAddr, req: Request) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -142,17 +144,23 @@ pub(crate) async fn run_actions(app: &Arc<App>, transitions: Vec<Transition>) {
     }
 }
 
-/// Evaluates every alarm on the clock and runs the actions of those that changed state.
+/// Evaluates every alarm on the clock, and when metrics receive data, and runs the actions of those that changed
+/// state.
 pub(crate) fn spawn_evaluation(app: Arc<App>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EVALUATION_INTERVAL);
         loop {
-            tick.tick().await;
+            let on_clock = tokio::select! {
+                _ = tick.tick() => true,
+                _ = app.alarm_wake.notified() => false,
+            };
             let a = Arc::clone(&app);
             let evaluated = tokio::task::spawn_blocking(move || {
                 let now = a.clock.now_millis();
-                if let Err(e) = a.cloudwatch.expire(now) {
-                    tracing::warn!(error = %e, "cannot apply alarm history retention");
+                if on_clock {
+                    if let Err(e) = a.cloudwatch.expire(now) {
+                        tracing::warn!(error = %e, "cannot apply alarm history retention");
+                    }
                 }
                 a.cloudwatch.evaluate(now)
             })
@@ -162,6 +170,8 @@ pub(crate) fn spawn_evaluation(app: Arc<App>) {
                 Ok(Err(e)) => tracing::warn!(error = %e, "cannot evaluate alarms"),
                 Err(e) => tracing::warn!(error = %e, "alarm evaluation task failed"),
             }
+            // A wake while this evaluation ran is kept by the Notify and answered after the gap.
+            tokio::time::sleep(EVALUATION_GAP).await;
         }
     });
 }

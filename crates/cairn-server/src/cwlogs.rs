@@ -214,7 +214,7 @@ impl consumers::Sink for LogsSink {
         self.versions = self.app.catalog.settled(|_, s| s.trail_versions(&self.arn).to_vec());
         let orgs = Arc::clone(&self.app.organization_accounts);
         // (group ARN, stream) -> events.
-        let mut batches: BTreeMap<(String, String), Vec<(i64, Vec<u8>, String)>> = BTreeMap::new();
+        let mut batches: BTreeMap<(String, String), Vec<(i64, Vec<u8>, u64)>> = BTreeMap::new();
         for r in records {
             let Some(trail) = effective(&self.versions, r.seq) else { continue };
             let Some(group) = trail.cloud_watch_logs_log_group_arn.clone() else { continue };
@@ -234,13 +234,14 @@ impl consumers::Sink for LogsSink {
                 None => format!("{account}_CloudTrail_{}", event.aws_region),
             };
             let message = standard_sized(&r.payload).unwrap_or_else(|| r.payload.to_vec());
-            batches.entry((group, stream)).or_default().push((time, message, format!("{}#{}", self.arn, r.seq)));
+            batches.entry((group, stream)).or_default().push((time, message, r.seq));
         }
         if batches.is_empty() {
             return Ok(());
         }
         let app = Arc::clone(&self.app);
         let arn = self.arn.clone();
+        let source = self.arn.clone();
         // A group that does not exist (deleted since the trail was set up) loses these events, as AWS's would, with
         // the error reported; a failing store is retried with the same records.
         let result = tokio::task::spawn_blocking(move || -> Result<Option<String>, String> {
@@ -251,11 +252,9 @@ impl consumers::Sink for LogsSink {
                     lost = Some(format!("{group} is not a log group ARN"));
                     continue;
                 };
-                let events: Vec<(i64, &str, String)> = events
-                    .iter()
-                    .map(|(t, m, s)| (*t, std::str::from_utf8(m).unwrap_or_default(), s.clone()))
-                    .collect();
-                match app.logs.deliver((account, region, name), stream, &events, now) {
+                let events: Vec<(i64, &str, u64)> =
+                    events.iter().map(|(t, m, p)| (*t, std::str::from_utf8(m).unwrap_or_default(), *p)).collect();
+                match app.logs.deliver((account, region, name), stream, &source, &events, now) {
                     Ok(_) => {}
                     Err(cairn_logs::Error::GroupNotFound(why)) => {
                         lost = Some(format!("cannot deliver {} events to CloudWatch Logs: {why}", events.len()));

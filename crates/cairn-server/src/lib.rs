@@ -120,6 +120,8 @@ pub struct App {
     pub sns: Arc<cairn_sns::Sns>,
     /// Wakes the SNS delivery worker when a message is queued.
     pub sns_wake: tokio::sync::Notify,
+    /// Wakes alarm evaluation when metrics receive data, so that an alarm answers its datapoint at once.
+    pub alarm_wake: Arc<tokio::sync::Notify>,
     /// The per-region keys that sign digest files (ListPublicKeys).
     pub signing_keys: Arc<cairn_integrity::SigningKeys>,
     /// cairn's own buckets, and the S3 endpoint that serves them.
@@ -164,6 +166,9 @@ impl App {
         let metrics = Arc::new(cairn_metrics::Metrics::open(&metrics_dir).map_err(|e| {
             io("opening the CloudWatch metrics store", &metrics_dir)(std::io::Error::other(e.to_string()))
         })?);
+        let alarm_wake = Arc::new(tokio::sync::Notify::new());
+        let wake = Arc::clone(&alarm_wake);
+        metrics.on_put(move || wake.notify_one());
         let cloudwatch_dir = settings.data_dir.join("cloudwatch");
         let cloudwatch = cairn_cloudwatch::CloudWatch::open(&cloudwatch_dir, Arc::clone(&metrics)).map_err(|e| {
             io("opening the CloudWatch alarm store", &cloudwatch_dir)(std::io::Error::other(e.to_string()))
@@ -225,6 +230,7 @@ impl App {
             cloudwatch: Arc::new(cloudwatch),
             sns: Arc::new(sns),
             sns_wake: tokio::sync::Notify::new(),
+            alarm_wake,
             signing_keys,
             buckets,
             s3_service,
