@@ -10,7 +10,7 @@ use crate::read::{self, bounded, one_of};
 use crate::store::{HistoryItem, StoredAlarm};
 use crate::{
     alarm_arn, combination, dimensions, dimensions_node, invalid, next_token, percentile, plus_zero, required,
-    token_position, validation, Call, CloudWatch, STATISTICS, UNITS,
+    token_position, validation, Call, CloudWatch, STATISTICS,
 };
 
 /// Anomaly-detection operators: they need a ThresholdMetricId and metric math, which cairn does not evaluate.
@@ -132,7 +132,7 @@ impl Config {
             statistic,
             extended_statistic: extended,
             period,
-            unit: one_of(input, "Unit", &UNITS)?.map(str::to_string),
+            unit: one_of(input, "Unit", &cairn_metrics::UNITS)?.map(str::to_string),
             evaluation_periods,
             datapoints_to_alarm,
             threshold,
@@ -407,7 +407,7 @@ pub(crate) fn describe_alarms_for_metric(cw: &CloudWatch, call: &Call<'_>, input
     let extended = read::text(input, "ExtendedStatistic")?;
     let dims = dimensions(input, "Dimensions")?;
     let period = read::integer(input, "Period")?;
-    let unit = one_of(input, "Unit", &UNITS)?;
+    let unit = one_of(input, "Unit", &cairn_metrics::UNITS)?;
     let alarms: Vec<Node> = cw
         .store
         .alarms(Some((call.account, call.region)))?

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::read::{self, bounded, one_of};
 use crate::{
     combination, dimensions, dimensions_node, invalid, next_token, percentile, required, statistic_value,
-    token_position, validation, Call, CloudWatch, STATISTICS, UNITS,
+    token_position, validation, Call, CloudWatch, STATISTICS,
 };
 
 /// How far back and ahead a datapoint's timestamp may be.
@@ -129,7 +129,7 @@ pub(crate) fn put_metric_data(cw: &CloudWatch, call: &Call<'_>, input: &Value) -
                 namespace: namespace.to_string(),
                 name: name.to_string(),
                 dimensions: dimensions(d, "Dimensions")?,
-                unit: one_of(d, "Unit", &UNITS)?.map(str::to_string).filter(|u| u != "None"),
+                unit: one_of(d, "Unit", &cairn_metrics::UNITS)?.map(str::to_string).filter(|u| u != "None"),
             },
             timestamp_ms: timestamp,
             values,
@@ -167,7 +167,7 @@ pub(crate) fn get_metric_statistics(cw: &CloudWatch, call: &Call<'_>, input: &Va
     let period = period(input, "Period")?;
     let statistics = read::texts(input, "Statistics")?;
     let extended = read::texts(input, "ExtendedStatistics")?;
-    let unit = one_of(input, "Unit", &UNITS)?;
+    let unit = one_of(input, "Unit", &cairn_metrics::UNITS)?;
     if statistics.is_empty() && extended.is_empty() {
         return Err(combination("Must specify either Statistics or ExtendedStatistics"));
     }
@@ -277,7 +277,7 @@ pub(crate) fn get_metric_data(cw: &CloudWatch, call: &Call<'_>, input: &Value) -
         if !STATISTICS.contains(&stat) && percentile(stat).is_none() {
             return Err(invalid(format!("The value {stat} for parameter {} is not supported.", at("MetricStat.Stat"))));
         }
-        let unit = one_of(stat_query, "Unit", &UNITS)?;
+        let unit = one_of(stat_query, "Unit", &cairn_metrics::UNITS)?;
         if read::boolean(q, "ReturnData")? == Some(false) {
             continue;
         }

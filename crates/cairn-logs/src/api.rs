@@ -40,35 +40,6 @@ const MAX_EVENTS_PAGE: usize = 10_000;
 const MAX_PAGE_BYTES: usize = 1_048_576;
 /// Most events one FilterLogEvents page reads before it answers (with a token to go on from).
 const MAX_SCANNED: usize = 100_000;
-const UNITS: [&str; 27] = [
-    "Seconds",
-    "Microseconds",
-    "Milliseconds",
-    "Bytes",
-    "Kilobytes",
-    "Megabytes",
-    "Gigabytes",
-    "Terabytes",
-    "Bits",
-    "Kilobits",
-    "Megabits",
-    "Gigabits",
-    "Terabits",
-    "Percent",
-    "Count",
-    "Bytes/Second",
-    "Kilobytes/Second",
-    "Megabytes/Second",
-    "Gigabytes/Second",
-    "Terabytes/Second",
-    "Bits/Second",
-    "Kilobits/Second",
-    "Megabits/Second",
-    "Gigabits/Second",
-    "Terabits/Second",
-    "Count/Second",
-    "None",
-];
 const CLASSES: [&str; 4] = ["STANDARD", "INFREQUENT_ACCESS", "DELIVERY", "ESSENTIALS"];
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -896,7 +867,7 @@ fn check_transformation(t: &Transformation, kind: PatternKind) -> Result<Value> 
         )));
     }
     if let Some(unit) = &t.unit {
-        if !UNITS.contains(&unit.as_str()) {
+        if !cairn_metrics::UNITS.contains(&unit.as_str()) {
             return Err(constraint("metricTransformations.1.member.unit", unit, "Member must satisfy enum value set"));
         }
     }

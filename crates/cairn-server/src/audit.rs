@@ -293,6 +293,15 @@ pub fn request_parameters(body: &[u8]) -> Value {
     }
 }
 
+/// `requestParameters` of an input already decoded (the query and CBOR protocols): null when it is empty.
+pub fn parameters_or_null(input: Value) -> Value {
+    if input.as_object().is_some_and(|m| !m.is_empty()) {
+        input
+    } else {
+        Value::Null
+    }
+}
+
 /// `responseElements`: the output of a successful mutating call, camelCased; null for read-only calls, empty
 /// outputs and errors, as AWS records them.
 pub fn response_elements(read_only: bool, response: Option<&[u8]>) -> Value {

@@ -83,11 +83,7 @@ async fn respond(
             read_only: op.is_read_only(),
             data_event: op.is_data(),
             error: result.as_ref().err().map(|e| (e.code.query_code(), e.message.as_str())),
-            request_parameters: if recorded_input.as_object().is_some_and(|m| !m.is_empty()) {
-                recorded_input
-            } else {
-                Value::Null
-            },
+            request_parameters: audit::parameters_or_null(recorded_input),
             ..audit::Call::by(&ctx, &akid, received, "monitoring.amazonaws.com", op.name())
         };
         audit::record(&app, call).await?;

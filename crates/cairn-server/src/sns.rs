@@ -91,11 +91,7 @@ async fn respond(
             read_only: op.is_read_only(),
             data_event: op.is_data(),
             error: result.as_ref().err().map(|e| (e.code.query_code(), e.message.as_str())),
-            request_parameters: if recorded.as_object().is_some_and(|m| !m.is_empty()) {
-                recorded
-            } else {
-                Value::Null
-            },
+            request_parameters: audit::parameters_or_null(recorded),
             response_elements: if op.is_read_only() { Value::Null } else { output.unwrap_or(Value::Null) },
             ..audit::Call::by(&ctx, &akid, received, "sns.amazonaws.com", op.name())
         };

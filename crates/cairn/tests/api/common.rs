@@ -210,6 +210,23 @@ impl Server {
         aws_sdk_sns::Client::from_conf(conf)
     }
 
+    /// Creates an SNS topic of `who`'s account whose policy lets CloudTrail publish (what a trail's SnsTopicName
+    /// needs); its ARN.
+    pub async fn trail_topic(&self, who: (&str, &str, &str), region: &str, name: &str) -> String {
+        let sns = self.sns_client(who, region);
+        let topic = sns.create_topic().name(name).send().await.unwrap().topic_arn().unwrap().to_string();
+        let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "SNS:Publish", "Resource": topic}]});
+        sns.set_topic_attributes()
+            .topic_arn(&topic)
+            .attribute_name("Policy")
+            .attribute_value(policy.to_string())
+            .send()
+            .await
+            .unwrap();
+        topic
+    }
+
     /// Kills the process with SIGKILL: nothing gets a chance to flush.
     pub fn kill(&mut self) {
         self.child.kill().unwrap();

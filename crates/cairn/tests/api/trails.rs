@@ -11,6 +11,7 @@ async fn create_with_every_member_then_get_describe_update_delete() {
     let server = Server::start(&dir);
     let ct = server.client(MGMT, REGION);
     server.logs_client(MGMT, REGION).create_log_group().log_group_name("audit").send().await.unwrap();
+    server.trail_topic(MGMT, REGION, "delivery-topic").await;
     let out = ct
         .create_trail()
         .name("full-trail")
