@@ -318,6 +318,22 @@ pub(crate) fn evaluate(app: &App, ctx: &Ctx) -> Result<Vec<Finding>, ApiError> {
 
     // The CloudWatch controls need a multi-Region trail logging all management events to a log group.
     let watched: Vec<(&TrailFacts, String)> = complete.iter().filter_map(|t| Some((*t, t.log_group()?))).collect();
+    let logs_call = cairn_logs::Call { account: &ctx.account_id, region: &ctx.region, now_ms: now };
+    // Each group's metric filters, read once for the 14 controls.
+    let watched: Vec<(&TrailFacts, String, Vec<Value>)> = watched
+        .into_iter()
+        .map(|(trail, group)| {
+            let body = json!({"logGroupName": group}).to_string();
+            let filters = app
+                .logs
+                .call(&logs_call, cairn_logs::Operation::DescribeMetricFilters, body.as_bytes())
+                .ok()
+                .and_then(|f| serde_json::from_slice::<Value>(&f).ok())
+                .and_then(|f| f["metricFilters"].as_array().cloned())
+                .unwrap_or_default();
+            (trail, group, filters)
+        })
+        .collect();
     for (id, what, pattern) in CIS_FILTERS {
         let title = format!("A log metric filter and alarm should exist for {what}");
         let result = if watched.is_empty() {
@@ -338,21 +354,19 @@ fn squeeze(s: &str) -> String {
 }
 
 /// Finds the chain filter → metric → alarm → SNS topic with a confirmed subscription for one CIS pattern.
-fn cis_chain(app: &App, ctx: &Ctx, watched: &[(&TrailFacts, String)], pattern: &str) -> Result<String, String> {
+fn cis_chain(
+    app: &App,
+    ctx: &Ctx,
+    watched: &[(&TrailFacts, String, Vec<Value>)],
+    pattern: &str,
+) -> Result<String, String> {
     let now = app.clock.now_millis();
-    let logs_call = cairn_logs::Call { account: &ctx.account_id, region: &ctx.region, now_ms: now };
     let cw_call = cairn_cloudwatch::Call { account: &ctx.account_id, region: &ctx.region, now_ms: now };
     let facts = crate::kms::facts(app, ctx, None);
     let sns_call = cairn_sns::Call { facts: &facts, region: &ctx.region, now_ms: now };
     let mut closest = "no log group of a trail has a metric filter with exactly the CIS pattern".to_string();
-    for (trail, group) in watched {
-        let body = json!({"logGroupName": group}).to_string();
-        let Ok(filters) = app.logs.call(&logs_call, cairn_logs::Operation::DescribeMetricFilters, body.as_bytes())
-        else {
-            continue;
-        };
-        let filters: Value = serde_json::from_slice(&filters).unwrap_or(Value::Null);
-        for f in filters["metricFilters"].as_array().cloned().unwrap_or_default() {
+    for (trail, group, filters) in watched {
+        for f in filters {
             if squeeze(f["filterPattern"].as_str().unwrap_or("")) != squeeze(pattern) {
                 continue;
             }

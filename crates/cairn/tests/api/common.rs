@@ -217,13 +217,7 @@ impl Server {
         let topic = sns.create_topic().name(name).send().await.unwrap().topic_arn().unwrap().to_string();
         let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
             "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "SNS:Publish", "Resource": topic}]});
-        sns.set_topic_attributes()
-            .topic_arn(&topic)
-            .attribute_name("Policy")
-            .attribute_value(policy.to_string())
-            .send()
-            .await
-            .unwrap();
+        set_topic_policy(&sns, &topic, &policy).await;
         topic
     }
 
@@ -255,6 +249,17 @@ impl Drop for Server {
 }
 
 /// Every record in a stopped server's journal, parsed as JSON.
+/// Sets a topic's policy.
+pub async fn set_topic_policy(sns: &aws_sdk_sns::Client, topic: &str, policy: &serde_json::Value) {
+    sns.set_topic_attributes()
+        .topic_arn(topic)
+        .attribute_name("Policy")
+        .attribute_value(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
 pub fn journal_events(data_dir: &std::path::Path) -> Vec<serde_json::Value> {
     journal_payloads(data_dir).iter().map(|p| serde_json::from_str(p).unwrap()).collect()
 }

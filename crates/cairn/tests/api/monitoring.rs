@@ -325,13 +325,7 @@ async fn topics_subscriptions_and_signed_notifications() {
     assert_eq!(code(outsider.publish().topic_arn(&topic).message("x").send().await), "AuthorizationError");
     let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "333333333333"},
                         "Action": "SNS:Publish", "Resource": topic}]});
-    sns.set_topic_attributes()
-        .topic_arn(&topic)
-        .attribute_name("Policy")
-        .attribute_value(policy.to_string())
-        .send()
-        .await
-        .unwrap();
+    set_topic_policy(&sns, &topic, &policy).await;
     outsider.publish().topic_arn(&topic).message("from outside").send().await.unwrap();
     assert_eq!(sub.next(Duration::from_secs(10)).await.1["Message"], "from outside");
 
@@ -414,13 +408,7 @@ async fn a_trail_needs_a_topic_policy_that_lets_cloudtrail_publish() {
     let policy = json!({"Version": "2012-10-17", "Statement": [{"Sid": "AWSCloudTrailSNSPolicy", "Effect": "Allow",
         "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "SNS:Publish", "Resource": topic,
         "Condition": {"StringEquals": {"aws:SourceArn": "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit"}}}]});
-    sns.set_topic_attributes()
-        .topic_arn(&topic)
-        .attribute_name("Policy")
-        .attribute_value(policy.to_string())
-        .send()
-        .await
-        .unwrap();
+    set_topic_policy(&sns, &topic, &policy).await;
     let created = create().await.unwrap();
     assert_eq!(created.sns_topic_arn(), Some(topic.as_str()));
 }
