@@ -38,7 +38,7 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 /// Sends a request to the service it is for: KMS, CloudWatch Logs, CloudWatch, SNS, CloudTrail Data and S3 by their
-/// signing names (S3 also unsigned), SNS's unsigned links by their path, the rest to CloudTrail and cairn's own paths.
+/// signing names (S3 also unsigned), SNS's unsigned links and the console by their paths, the rest to CloudTrail and cairn's own paths.
 async fn by_service(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -53,12 +53,14 @@ async fn by_service(
     let cloudwatch = service.as_deref() == Some(crate::cloudwatch::SERVICE);
     let sns = service.as_deref() == Some(crate::sns::SERVICE);
     let sns_link = service.is_none() && parts.uri.path().starts_with(cairn_sns::PUBLIC_PATH);
+    let console = service.is_none() && crate::console::is_console(&parts);
     let s3 = !kms
         && !logs
         && !data
         && !cloudwatch
         && !sns
         && !sns_link
+        && !console
         && crate::s3::is_s3(
             &parts,
             &[crate::ingest::PATH, crate::query::PATH, crate::metrics::PATH, crate::posture::PATH],
@@ -68,6 +70,8 @@ async fn by_service(
         crate::cloudwatch::handle(app, peer, req).await
     } else if sns {
         crate::sns::handle(app, peer, req).await
+    } else if console {
+        crate::console::handle(&app.console, req)
     } else if sns_link {
         crate::sns::public(app, req).await
     } else if kms {

@@ -5,6 +5,7 @@ pub mod audit;
 mod cloudtrail_data;
 mod cloudwatch;
 pub mod config;
+mod console;
 pub mod consumers;
 mod cwlogs;
 pub mod delivery;
@@ -136,6 +137,8 @@ pub struct App {
     credentials: HashMap<String, Credential>,
     /// Where SQL queries of event history run.
     queries: query::Queries,
+    /// The web console's files (`/console`).
+    console: cairn_console::Source,
 }
 
 /// Who is calling, from where: the tenant (account) and region come from the verified SigV4 credential.
@@ -238,6 +241,7 @@ impl App {
             logs_deliveries: cwlogs::LogsDeliveries::default(),
             organization_accounts: Arc::new(organization_accounts),
             queries,
+            console: cairn_console::Source::from_env(),
             settings,
             catalog,
             journal,

@@ -1,0 +1,160 @@
+//! The web console's built front-end (`web/dist`, committed), embedded in the binary: the table of its files with
+//! their content types and validators, and a development override that reads them from a directory instead.
+//!
+//! The console is a static single-page application; everything it shows comes from cairn's public APIs, signed with
+//! SigV4 in the browser, so this crate serves bytes and knows nothing about requests' meaning.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use sha2::{Digest, Sha256};
+
+/// The path the console is served under.
+pub const PREFIX: &str = "/console";
+
+/// One built file.
+#[derive(Debug, Clone, Copy)]
+struct Embedded {
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static [u8],
+}
+
+/// The build output, file by file (web/build.mjs writes exactly these names).
+const FILES: &[Embedded] = &[
+    Embedded {
+        name: "index.html",
+        content_type: "text/html; charset=utf-8",
+        body: include_bytes!("../web/dist/index.html"),
+    },
+    Embedded {
+        name: "app.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../web/dist/app.js"),
+    },
+    Embedded { name: "app.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../web/dist/app.css") },
+    Embedded { name: "icon.svg", content_type: "image/svg+xml", body: include_bytes!("../web/dist/icon.svg") },
+];
+
+/// A file to answer with.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    pub content_type: &'static str,
+    pub body: Cow<'static, [u8]>,
+    /// A strong validator for `ETag` / `If-None-Match`: the SHA-256 of the body, quoted.
+    pub etag: String,
+}
+
+/// Where the console's files come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The files built into the binary.
+    Embedded,
+    /// A directory read on every request (`CAIRN_CONSOLE_DIR`), for working on the console without rebuilding cairn.
+    Directory(PathBuf),
+}
+
+impl Source {
+    /// The embedded files, or the directory `CAIRN_CONSOLE_DIR` names.
+    pub fn from_env() -> Self {
+        match std::env::var_os("CAIRN_CONSOLE_DIR") {
+            Some(dir) if !dir.is_empty() => Source::Directory(PathBuf::from(dir)),
+            _ => Source::Embedded,
+        }
+    }
+
+    /// The file a request path under [`PREFIX`] names: `/console` and `/console/` (and any path without a file
+    /// extension, the application's own routes) answer with `index.html`. `None` for anything else.
+    pub fn get(&self, path: &str) -> Option<Asset> {
+        let name = file_name(path)?;
+        let file = FILES.iter().find(|f| f.name == name)?;
+        match self {
+            Source::Embedded => Some(Asset {
+                content_type: file.content_type,
+                body: Cow::Borrowed(file.body),
+                etag: embedded_etag(file.name, file.body),
+            }),
+            Source::Directory(dir) => {
+                let body = std::fs::read(dir.join(file.name)).ok()?;
+                Some(Asset { content_type: file.content_type, etag: etag(&body), body: Cow::Owned(body) })
+            }
+        }
+    }
+}
+
+/// The built file a path names, if any.
+fn file_name(path: &str) -> Option<&'static str> {
+    let rest = path.strip_prefix(PREFIX)?;
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return None;
+    }
+    let rest = rest.trim_start_matches('/');
+    if rest.is_empty() || !rest.contains('.') {
+        return Some("index.html");
+    }
+    FILES.iter().find(|f| f.name == rest).map(|f| f.name)
+}
+
+fn etag(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// The embedded files' validators, computed once.
+fn embedded_etag(name: &str, body: &[u8]) -> String {
+    static TAGS: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
+    let tags = TAGS.get_or_init(|| FILES.iter().map(|f| (f.name, etag(f.body))).collect());
+    tags.iter().find(|(n, _)| *n == name).map(|(_, t)| t.clone()).unwrap_or_else(|| etag(body))
+}
+
+/// Whether `dir` holds a complete build (every file of the table): for tests and the build check.
+pub fn is_complete_build(dir: &Path) -> bool {
+    FILES.iter().all(|f| dir.join(f.name).is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_the_built_files_and_routes_fall_back_to_the_page() {
+        assert_eq!(file_name("/console"), Some("index.html"));
+        assert_eq!(file_name("/console/"), Some("index.html"));
+        assert_eq!(file_name("/console/trails/create"), Some("index.html"));
+        assert_eq!(file_name("/console/app.js"), Some("app.js"));
+        assert_eq!(file_name("/console/missing.js"), None);
+        assert_eq!(file_name("/consoles"), None);
+        assert_eq!(file_name("/console/../Cargo.toml"), None);
+        assert_eq!(file_name("/other"), None);
+    }
+
+    #[test]
+    fn the_embedded_build_is_whole_and_validators_are_stable() {
+        let source = Source::Embedded;
+        let page = source.get("/console/").expect("index.html is embedded");
+        assert!(page.content_type.starts_with("text/html"));
+        assert!(std::str::from_utf8(&page.body).unwrap().contains("app.js"));
+        let js = source.get("/console/app.js").expect("app.js is embedded");
+        assert!(!js.body.is_empty());
+        assert_eq!(js.etag, source.get("/console/app.js").unwrap().etag);
+        assert_ne!(js.etag, page.etag);
+        assert!(is_complete_build(&Path::new(env!("CARGO_MANIFEST_DIR")).join("web/dist")));
+    }
+
+    #[test]
+    fn a_directory_source_reads_files_on_each_request() {
+        let dir = std::env::temp_dir().join(format!("cairn-console-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("app.js"), b"one").unwrap();
+        let source = Source::Directory(dir.clone());
+        let first = source.get("/console/app.js").unwrap();
+        std::fs::write(dir.join("app.js"), b"two").unwrap();
+        let second = source.get("/console/app.js").unwrap();
+        assert_eq!(&*second.body, b"two");
+        assert_ne!(first.etag, second.etag);
+        assert!(source.get("/console/app.css").is_none());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

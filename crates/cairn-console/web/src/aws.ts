@@ -1,0 +1,144 @@
+// Clients for the AWS APIs the console calls on its own origin, each in its service's protocol: AWS JSON 1.1
+// (CloudTrail, KMS, CloudWatch Logs), AWS JSON 1.0 (CloudWatch), query with XML answers (SNS) and REST-XML (S3).
+// Every failure becomes an `AwsError` carrying the service's error code and message.
+import { session } from './session';
+import { encodeRfc3986, queryString, sign } from './sigv4';
+
+export class AwsError extends Error {
+  constructor(
+    public code: string,
+    message: string,
+    public status: number,
+    public requestId?: string,
+  ) {
+    super(message);
+  }
+}
+
+const encoder = new TextEncoder();
+
+interface Sent {
+  service: string;
+  method: string;
+  path: string;
+  query?: [string, string][];
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+  signal?: AbortSignal;
+}
+
+async function send(req: Sent): Promise<Response> {
+  const creds = session.credentials();
+  if (!creds) throw new AwsError('NotSignedIn', 'Sign in with an access key first.', 0);
+  const body = typeof req.body === 'string' ? encoder.encode(req.body) : (req.body ?? new Uint8Array());
+  const query = req.query ?? [];
+  const headers = sign(
+    { method: req.method, path: req.path, query, headers: req.headers ?? {}, body },
+    creds,
+    session.region(),
+    req.service,
+    location.host,
+  );
+  const qs = queryString(query);
+  let resp: Response;
+  try {
+    resp = await fetch(req.path + (qs ? '?' + qs : ''), {
+      method: req.method,
+      headers,
+      body: req.method === "GET" || req.method === "HEAD" ? undefined : (body as BodyInit),
+      signal: req.signal,
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new AwsError('NetworkError', `cairn did not answer: ${(e as Error).message}`, 0);
+  }
+  return resp;
+}
+
+function jsonError(status: number, text: string, resp: Response): AwsError {
+  let code = resp.headers.get('x-amzn-errortype')?.split(':')[0] ?? '';
+  let message = text;
+  try {
+    const j = JSON.parse(text);
+    code = (j.__type ?? code).split('#').pop();
+    message = j.message ?? j.Message ?? '';
+  } catch {
+    /* not JSON: keep the text */
+  }
+  return new AwsError(code || `HTTP${status}`, message, status, resp.headers.get('x-amzn-requestid') ?? undefined);
+}
+
+const TARGETS: Record<string, [string, string]> = {
+  cloudtrail: ['com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.', '1.1'],
+  kms: ['TrentService.', '1.1'],
+  logs: ['Logs_20140328.', '1.1'],
+  monitoring: ['GraniteServiceVersion20100801.', '1.0'],
+};
+
+/** Calls a JSON-protocol operation: `service` is the signing name (cloudtrail, kms, logs, monitoring). */
+export async function json<T = any>(service: string, operation: string, input: object = {}, signal?: AbortSignal): Promise<T> {
+  const [prefix, version] = TARGETS[service];
+  const resp = await send({
+    service,
+    method: 'POST',
+    path: '/',
+    headers: { 'content-type': `application/x-amz-json-${version}`, 'x-amz-target': prefix + operation },
+    body: JSON.stringify(input),
+    signal,
+  });
+  const text = await resp.text();
+  if (!resp.ok) throw jsonError(resp.status, text, resp);
+  return (text ? JSON.parse(text) : {}) as T;
+}
+
+export const cloudtrail = <T = any>(op: string, input: object = {}, signal?: AbortSignal) => json<T>('cloudtrail', op, input, signal);
+export const kms = <T = any>(op: string, input: object = {}) => json<T>('kms', op, input);
+export const logs = <T = any>(op: string, input: object = {}) => json<T>('logs', op, input);
+export const cloudwatch = <T = any>(op: string, input: object = {}) => json<T>('monitoring', op, input);
+
+function xmlError(status: number, text: string, resp: Response): AwsError {
+  const doc = new DOMParser().parseFromString(text, 'application/xml');
+  const code = doc.getElementsByTagName('Code')[0]?.textContent ?? `HTTP${status}`;
+  const message = doc.getElementsByTagName('Message')[0]?.textContent ?? '';
+  const rid = doc.getElementsByTagName('RequestId')[0]?.textContent ?? resp.headers.get('x-amz-request-id') ?? undefined;
+  return new AwsError(code, message, status, rid);
+}
+
+/** Calls an SNS action (query protocol); answers the parsed XML document. */
+export async function sns(action: string, params: Record<string, string> = {}): Promise<Document> {
+  const form = new URLSearchParams({ Action: action, Version: '2010-03-31', ...params }).toString();
+  const resp = await send({
+    service: 'sns',
+    method: 'POST',
+    path: '/',
+    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+    body: form,
+  });
+  const text = await resp.text();
+  if (!resp.ok) throw xmlError(resp.status, text, resp);
+  return new DOMParser().parseFromString(text, 'application/xml');
+}
+
+/** Calls S3 (REST-XML, path style): `key` may be empty for bucket operations. */
+export async function s3(
+  method: string,
+  bucket: string,
+  key = '',
+  query: [string, string][] = [],
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string; headers: Headers }> {
+  const path =
+    '/' + encodeRfc3986(bucket) + (key ? '/' + key.split('/').map(encodeRfc3986).join('/') : '');
+  const resp = await send({ service: 's3', method, path, query, body, headers });
+  const text = method === 'HEAD' ? '' : await resp.text();
+  if (!resp.ok) throw xmlError(resp.status, text, resp);
+  return { status: resp.status, text, headers: resp.headers };
+}
+
+/** The text of every `tag` element under `node`. */
+export function xmlAll(node: Document | Element, tag: string): string[] {
+  return Array.from(node.getElementsByTagName(tag)).map((e) => e.textContent ?? '');
+}

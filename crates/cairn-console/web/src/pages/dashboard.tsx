@@ -1,0 +1,5 @@
+import { t } from '../i18n';
+import { Page } from '../ui';
+export function Dashboard(_: any) {
+  return <Page title={t('nav.dashboard')}>{null}</Page>;
+}

@@ -1,0 +1,59 @@
+//! The web console at `/console`: unsigned `GET`/`HEAD` requests for the embedded single-page application, answered
+//! with validators and a content security policy that lets the page talk only to this endpoint.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cairn_console::{Source, PREFIX};
+
+/// The page may load its own scripts, styles and images and call only this origin (the AWS APIs it signs for).
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Whether a request is for the console: unsigned, `GET` or `HEAD`, under [`PREFIX`].
+pub(crate) fn is_console(parts: &Parts) -> bool {
+    let path = parts.uri.path();
+    (parts.method == Method::GET || parts.method == Method::HEAD)
+        && (path == PREFIX || path.strip_prefix(PREFIX).is_some_and(|rest| rest.starts_with('/')))
+}
+
+pub(crate) fn handle(source: &Source, req: Request) -> Response {
+    let path = req.uri().path();
+    if path == PREFIX {
+        // Relative asset paths in the page resolve against `/console/`.
+        return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, HeaderValue::from_static("/console/"))])
+            .into_response();
+    }
+    let Some(asset) = source.get(path) else {
+        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "not found\n")
+            .into_response();
+    };
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == asset.etag || t.trim() == "*"));
+    let mut resp = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else if req.method() == Method::HEAD {
+        let mut r = StatusCode::OK.into_response();
+        r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(asset.body.len()));
+        r
+    } else {
+        (StatusCode::OK, Body::from(asset.body.into_owned())).into_response()
+    };
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    if let Ok(tag) = HeaderValue::from_str(&asset.etag) {
+        h.insert(header::ETAG, tag);
+    }
+    // Revalidated on every load: a new cairn binary serves its own console at once.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    resp
+}
