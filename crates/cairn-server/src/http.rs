@@ -37,7 +37,7 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Sends a request to the service it is for: KMS, CloudWatch Logs, CloudWatch, SNS, CloudTrail Data and S3 by their
+/// Sends a request to the service it is for: KMS, CloudWatch Logs, CloudWatch, SNS, STS, CloudTrail Data and S3 by their
 /// signing names (S3 also unsigned), SNS's unsigned links and the console by their paths, the rest to CloudTrail and cairn's own paths.
 async fn by_service(
     State(app): State<Arc<App>>,
@@ -52,6 +52,7 @@ async fn by_service(
     let data = service.as_deref() == Some(crate::cloudtrail_data::SERVICE);
     let cloudwatch = service.as_deref() == Some(crate::cloudwatch::SERVICE);
     let sns = service.as_deref() == Some(crate::sns::SERVICE);
+    let sts = service.as_deref() == Some(crate::sts::SERVICE);
     let sns_link = service.is_none() && parts.uri.path().starts_with(cairn_sns::PUBLIC_PATH);
     let console = service.is_none() && crate::console::is_console(&parts);
     let s3 = !kms
@@ -59,6 +60,7 @@ async fn by_service(
         && !data
         && !cloudwatch
         && !sns
+        && !sts
         && !sns_link
         && !console
         && crate::s3::is_s3(
@@ -70,6 +72,8 @@ async fn by_service(
         crate::cloudwatch::handle(app, peer, req).await
     } else if sns {
         crate::sns::handle(app, peer, req).await
+    } else if sts {
+        crate::sts::handle(app, peer, req).await
     } else if console {
         crate::console::handle(&app.console, req)
     } else if sns_link {

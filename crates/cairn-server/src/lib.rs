@@ -26,6 +26,7 @@ mod s3;
 mod s3_events;
 mod selectors;
 mod sns;
+mod sts;
 mod tags;
 mod trails;
 mod wire;

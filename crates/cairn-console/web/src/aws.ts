@@ -106,11 +106,11 @@ function xmlError(status: number, text: string, resp: Response): AwsError {
   return new AwsError(code, message, status, rid);
 }
 
-/** Calls an SNS action (query protocol); answers the parsed XML document. */
-export async function sns(action: string, params: Record<string, string> = {}): Promise<Document> {
-  const form = new URLSearchParams({ Action: action, Version: '2010-03-31', ...params }).toString();
+/** Calls a query-protocol action of `service` (form body, XML answer); answers the parsed XML document. */
+async function queryCall(service: string, version: string, action: string, params: Record<string, string>): Promise<Document> {
+  const form = new URLSearchParams({ Action: action, Version: version, ...params }).toString();
   const resp = await send({
-    service: 'sns',
+    service,
     method: 'POST',
     path: '/',
     headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
@@ -119,6 +119,33 @@ export async function sns(action: string, params: Record<string, string> = {}): 
   const text = await resp.text();
   if (!resp.ok) throw xmlError(resp.status, text, resp);
   return new DOMParser().parseFromString(text, 'application/xml');
+}
+
+/** Calls an SNS action (query protocol). */
+export const sns = (action: string, params: Record<string, string> = {}) => queryCall('sns', '2010-03-31', action, params);
+
+export interface CallerIdentity {
+  account: string;
+  arn: string;
+  userId: string;
+}
+
+const identities = new Map<string, Promise<CallerIdentity>>();
+
+/** Who the signed-in key is (STS GetCallerIdentity), asked once per access key. */
+export function callerIdentity(): Promise<CallerIdentity> {
+  const key = session.accessKeyId();
+  let found = identities.get(key);
+  if (!found) {
+    found = queryCall('sts', '2011-06-15', 'GetCallerIdentity', {}).then((doc) => ({
+      account: xmlAll(doc, 'Account')[0] ?? '',
+      arn: xmlAll(doc, 'Arn')[0] ?? '',
+      userId: xmlAll(doc, 'UserId')[0] ?? '',
+    }));
+    found.catch(() => identities.delete(key));
+    identities.set(key, found);
+  }
+  return found;
 }
 
 /** Calls S3 (REST-XML, path style): `key` may be empty for bucket operations. */

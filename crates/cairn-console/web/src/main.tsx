@@ -8,6 +8,7 @@ import { EventHistory } from './pages/events';
 import { LakeDashboards, LakeQuery, LakeStores } from './pages/lake';
 import { Alarms, LogGroups } from './pages/monitoring';
 import { Trails } from './pages/trails';
+import { TrailWizard } from './pages/trailwizard';
 import { href, useRoute } from './router';
 import { session } from './session';
 import { ErrorBox, Field } from './ui';
@@ -130,7 +131,7 @@ function Shell() {
   const [menu, setMenu] = useState(false);
   const here = route.parts.join('/') || 'dashboard';
   useEffect(() => setMenu(false), [here]);
-  const active = (id: string) => here === id || here.startsWith(id + '/');
+  const active = (id: string) => here === id || here.startsWith(id + '/') || (id === 'trails' && here === 'create-trail');
   return (
     <div class="shell">
       <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}>
@@ -201,6 +202,8 @@ function Routed({ parts, query }: { parts: string[]; query: URLSearchParams }) {
       return <EventHistory query={query} />;
     case 'trails':
       return <Trails rest={rest} />;
+    case 'create-trail':
+      return <TrailWizard />;
     case 'lake':
       if (rest[0] === 'query') return <LakeQuery query={query} />;
       if (rest[0] === 'dashboards') return <LakeDashboards rest={rest.slice(1)} />;
