@@ -62,6 +62,10 @@ fails_with() { # fails_with <code> <command...>
   grep -q "($want)" "$work/err" || { echo "expected $want, got: $(cat "$work/err")" >&2; exit 1; }
 }
 
+step sts
+out=$("$aws" sts get-caller-identity)
+check "$out" 'j["Account"] == "111111111111" and j["Arn"].startswith("arn:aws:iam::111111111111:") and j["UserId"]'
+fails_with InvalidAction "$aws" sts get-session-token
 
 step create-trail
 out=$("$aws" cloudtrail create-trail --name my-trail --s3-bucket-name amzn-s3-demo-bucket --is-multi-region-trail)

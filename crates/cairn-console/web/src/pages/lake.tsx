@@ -1,13 +1,4 @@
-// CloudTrail Lake pages: event data stores, the query editor, dashboards.
-import { t } from '../i18n';
-import { Page } from '../ui';
-
-export function LakeStores(_: { rest: string[] }) {
-  return <Page title={t('nav.stores')}>{null}</Page>;
-}
-export function LakeQuery(_: { query: URLSearchParams }) {
-  return <Page title={t('nav.query')}>{null}</Page>;
-}
-export function LakeDashboards(_: { rest: string[] }) {
-  return <Page title={t('nav.dashboards')}>{null}</Page>;
-}
+// CloudTrail Lake pages: event data stores, the query editor and dashboards (each in pages/lake/).
+export { LakeStores } from './lake/stores';
+export { LakeQuery } from './lake/query';
+export { LakeDashboards } from './lake/dashboards';
