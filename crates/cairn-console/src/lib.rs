@@ -51,19 +51,12 @@ pub struct Asset {
 pub enum Source {
     /// The files built into the binary.
     Embedded,
-    /// A directory read on every request (`CAIRN_CONSOLE_DIR`), for working on the console without rebuilding cairn.
+    /// A directory read on every request (`console_dir` / `CAIRN_CONSOLE_DIR`), for working on the console
+    /// without rebuilding cairn.
     Directory(PathBuf),
 }
 
 impl Source {
-    /// The embedded files, or the directory `CAIRN_CONSOLE_DIR` names.
-    pub fn from_env() -> Self {
-        match std::env::var_os("CAIRN_CONSOLE_DIR") {
-            Some(dir) if !dir.is_empty() => Source::Directory(PathBuf::from(dir)),
-            _ => Source::Embedded,
-        }
-    }
-
     /// The file a request path under [`PREFIX`] names: `/console` and `/console/` (and any path without a file
     /// extension, the application's own routes) answer with `index.html`. `None` for anything else.
     pub fn get(&self, path: &str) -> Option<Asset> {

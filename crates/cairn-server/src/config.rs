@@ -32,6 +32,9 @@ pub struct Config {
     /// The URL clients and SNS subscribers reach cairn at (SNS's SigningCertURL, SubscribeURL and
     /// UnsubscribeURL); `http://<listen address>` by default.
     pub public_url: Option<String>,
+    /// Serve the web console's files from this directory instead of the ones built into the binary (for working
+    /// on the console: `node build.mjs` there, then reload the page).
+    pub console_dir: Option<PathBuf>,
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: Option<usize>,
     /// Largest (decompressed) ingestion request body accepted, in bytes.
@@ -419,6 +422,8 @@ pub struct Settings {
     pub signing_key_rotation_ms: i64,
     /// The URL SNS's links and certificate URL start with, if configured.
     pub public_url: Option<String>,
+    /// Where the web console's files come from.
+    pub console: cairn_console::Source,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -610,6 +615,10 @@ impl Config {
             s3_virtual_host_domains: self.s3.virtual_host_domains,
             signing_key_rotation_ms: i64::from(d.signing_key_rotation_days) * 86_400_000,
             public_url: self.public_url.map(|u| u.trim_end_matches('/').to_string()),
+            console: match self.console_dir {
+                Some(dir) => cairn_console::Source::Directory(dir),
+                None => cairn_console::Source::Embedded,
+            },
         })
     }
 }

@@ -75,7 +75,7 @@ async fn by_service(
     } else if sts {
         crate::sts::handle(app, peer, req).await
     } else if console {
-        crate::console::handle(&app.console, req)
+        crate::console::handle(&app.settings.console, req)
     } else if sns_link {
         crate::sns::public(app, req).await
     } else if kms {

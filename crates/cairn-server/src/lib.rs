@@ -138,8 +138,6 @@ pub struct App {
     credentials: HashMap<String, Credential>,
     /// Where SQL queries of event history run.
     queries: query::Queries,
-    /// The web console's files (`/console`).
-    console: cairn_console::Source,
 }
 
 /// Who is calling, from where: the tenant (account) and region come from the verified SigV4 credential.
@@ -242,7 +240,6 @@ impl App {
             logs_deliveries: cwlogs::LogsDeliveries::default(),
             organization_accounts: Arc::new(organization_accounts),
             queries,
-            console: cairn_console::Source::from_env(),
             settings,
             catalog,
             journal,

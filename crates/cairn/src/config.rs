@@ -21,6 +21,7 @@ pub const ENV_LISTEN: &str = "CAIRN_LISTEN";
 pub const ENV_DATA_DIR: &str = "CAIRN_DATA_DIR";
 pub const ENV_MAX_REQUEST_BYTES: &str = "CAIRN_MAX_REQUEST_BYTES";
 pub const ENV_MAX_INGEST_BYTES: &str = "CAIRN_MAX_INGEST_BYTES";
+pub const ENV_CONSOLE_DIR: &str = "CAIRN_CONSOLE_DIR";
 
 pub fn load(flags: &Overrides, env: &HashMap<String, String>) -> Result<Settings> {
     let mut config = match &flags.config {
@@ -46,6 +47,9 @@ pub fn load(flags: &Overrides, env: &HashMap<String, String>) -> Result<Settings
             config.max_ingest_bytes =
                 Some(v.parse().with_context(|| format!("{ENV_MAX_INGEST_BYTES}={v:?} is not a number"))?);
         }
+    }
+    if config.console_dir.is_none() {
+        config.console_dir = env.get(ENV_CONSOLE_DIR).filter(|d| !d.is_empty()).map(PathBuf::from);
     }
     if let Some(l) = flags.listen {
         config.listen = Some(l);

@@ -130,7 +130,7 @@ export function Table<R>(props: {
 
 export function Pager(props: { page: number; hasPrev: boolean; hasNext: boolean; onPrev: () => void; onNext: () => void }) {
   return (
-    <nav class="pager" aria-label="pagination">
+    <nav class="pager" aria-label={t('common.pagination')}>
       <button type="button" disabled={!props.hasPrev} onClick={props.onPrev}>
         ‹ {t('common.previous')}
       </button>
@@ -386,8 +386,9 @@ export interface Series {
 
 const PALETTE = ['var(--c1)', 'var(--c2)', 'var(--c3)', 'var(--c4)', 'var(--c5)'];
 
-/** A line chart of time series (x: epoch milliseconds), with an optional threshold line. */
-export function TimeChart(props: { series: Series[]; threshold?: number; height?: number; label: string }) {
+/** A line chart of time series (x: epoch milliseconds) over `domain` (default: the data's span), with an optional
+ * threshold line. */
+export function TimeChart(props: { series: Series[]; threshold?: number; height?: number; label: string; domain?: [number, number] }) {
   const W = 640;
   const H = props.height ?? 200;
   const pad = { l: 48, r: 12, t: 10, b: 24 };
@@ -395,8 +396,8 @@ export function TimeChart(props: { series: Series[]; threshold?: number; height?
   if (!all.length) return <p class="empty">{t('common.empty')}</p>;
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]).concat(props.threshold !== undefined ? [props.threshold] : []);
-  const x0 = Math.min(...xs);
-  const x1 = Math.max(...xs, x0 + 1);
+  const x0 = props.domain?.[0] ?? Math.min(...xs);
+  const x1 = Math.max(props.domain?.[1] ?? Math.max(...xs), x0 + 1);
   const y0 = Math.min(0, ...ys);
   const y1 = Math.max(...ys, y0 + 1) * 1.1;
   const sx = (x: number) => pad.l + ((x - x0) / (x1 - x0)) * (W - pad.l - pad.r);

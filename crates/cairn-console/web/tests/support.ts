@@ -19,6 +19,8 @@ const ARTIFACTS = process.env.CAIRN_ARTIFACTS ?? join(process.cwd(), '..', '..',
 /** Saves a full-page screenshot named `name` (PNG) among the run's artifacts. */
 export async function shot(page: Page, name: string) {
   mkdirSync(ARTIFACTS, { recursive: true });
+  // From the top: a full-page capture of a scrolled page draws the sticky top bar mid-page.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 

@@ -1,10 +1,4 @@
-// Monitoring pages: log groups with their events and metric filters, alarms.
-import { t } from '../i18n';
-import { Page } from '../ui';
-
-export function LogGroups(_: { rest: string[] }) {
-  return <Page title={t('nav.logGroups')}>{null}</Page>;
-}
-export function Alarms(_: { rest: string[] }) {
-  return <Page title={t('nav.alarms')}>{null}</Page>;
-}
+// Monitoring pages: CloudWatch Logs log groups (events, streams, metric filters) and CloudWatch alarms. The pages
+// live in ./monitoring/; this module is what the router imports.
+export { LogGroups } from './monitoring/log-groups';
+export { Alarms } from './monitoring/alarms';
