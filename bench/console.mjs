@@ -1,7 +1,10 @@
 // Measures the console in Chromium (see bench/console.sh): first page interactive, signed out (the sign-in form)
 // and signed in (event history with its first 50 events); an event history page's render after the API answer.
 // Usage: node console.mjs <endpoint> <access key id> <secret> <runs>; run from crates/cairn-console/web.
-import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
+
+// playwright-core is the console's own npm package: resolved from the working directory (the console's web/).
+const { chromium } = createRequire(process.cwd() + '/')('playwright-core');
 
 const [endpoint, akid, secret, runsArg] = process.argv.slice(2);
 const runs = Number(runsArg ?? 20);

@@ -12,11 +12,20 @@ use cairn_console::{Source, PREFIX};
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// Whether a request is for the console: unsigned, `GET` or `HEAD`, under [`PREFIX`].
-pub(crate) fn is_console(parts: &Parts) -> bool {
+/// Whether a request is for the console: unsigned, `GET` or `HEAD`, under [`PREFIX`], and not addressed to a bucket
+/// by its host name (`<bucket>.<domain>` for one of `virtual_host_domains`: there `/console/...` is an object key).
+/// An unsigned path-style request for a bucket named `console` is the console's; signed ones stay S3's.
+pub(crate) fn is_console(parts: &Parts, virtual_host_domains: &[String]) -> bool {
     let path = parts.uri.path();
-    (parts.method == Method::GET || parts.method == Method::HEAD)
-        && (path == PREFIX || path.strip_prefix(PREFIX).is_some_and(|rest| rest.starts_with('/')))
+    let under = path == PREFIX || path.strip_prefix(PREFIX).is_some_and(|rest| rest.starts_with('/'));
+    let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let host = host
+        .rsplit_once(':')
+        .map_or(host, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host });
+    let bucket_host = virtual_host_domains
+        .iter()
+        .any(|d| host.len() > d.len() + 1 && host.ends_with(d.as_str()) && host[..host.len() - d.len()].ends_with('.'));
+    (parts.method == Method::GET || parts.method == Method::HEAD) && under && !bucket_host
 }
 
 pub(crate) fn handle(source: &Source, req: Request) -> Response {
@@ -56,4 +65,25 @@ pub(crate) fn handle(source: &Source, req: Request) -> Response {
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(method: &str, uri: &str, host: &str) -> Parts {
+        axum::http::Request::builder().method(method).uri(uri).header("host", host).body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn only_unsigned_reads_under_the_prefix_and_not_on_a_bucket_host_are_the_consoles() {
+        let domains = vec!["s3.example.com".to_string()];
+        assert!(is_console(&parts("GET", "/console", "127.0.0.1:4573"), &domains));
+        assert!(is_console(&parts("GET", "/console/app.js", "cairn.example.com"), &domains));
+        assert!(is_console(&parts("HEAD", "/console/", "s3.example.com"), &domains));
+        assert!(!is_console(&parts("GET", "/consoles/x", "127.0.0.1"), &domains));
+        assert!(!is_console(&parts("PUT", "/console/x", "127.0.0.1"), &domains));
+        assert!(!is_console(&parts("GET", "/console/app.js", "logs.s3.example.com"), &domains));
+        assert!(!is_console(&parts("GET", "/console/app.js", "logs.s3.example.com:4573"), &domains));
+    }
 }

@@ -54,7 +54,7 @@ async fn by_service(
     let sns = service.as_deref() == Some(crate::sns::SERVICE);
     let sts = service.as_deref() == Some(crate::sts::SERVICE);
     let sns_link = service.is_none() && parts.uri.path().starts_with(cairn_sns::PUBLIC_PATH);
-    let console = service.is_none() && crate::console::is_console(&parts);
+    let console = service.is_none() && crate::console::is_console(&parts, &app.settings.s3_virtual_host_domains);
     let s3 = !kms
         && !logs
         && !data

@@ -66,8 +66,8 @@ pub(crate) fn signing_scope(headers: &axum::http::HeaderMap, uri: &axum::http::U
 
 /// Whether a request is for the S3 endpoint: signed for `s3`; or unsigned, not shaped as a JSON-protocol call
 /// (`POST /` with `X-Amz-Target`, which anonymous S3 requests never are) and not for one of cairn's own paths
-/// (`cairn_paths`: `/metrics` is scraped unsigned). A bucket named after one of those paths is reachable only by
-/// signed requests.
+/// (`cairn_paths`: `/metrics` is scraped unsigned). A bucket named after one of those paths (or `console`, the web
+/// console's path) is reachable only by signed requests, or by its virtual host name.
 pub(crate) fn is_s3(parts: &Parts, cairn_paths: &[&str]) -> bool {
     match signing_service(parts) {
         Some(service) => service == "s3",

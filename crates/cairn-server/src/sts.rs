@@ -24,6 +24,7 @@ const STS: Service = Service {
     query_compatible: false,
 };
 
+/// GetCallerIdentity has no parameters; anything larger is not an STS request.
 const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 pub(crate) async fn handle(app: Arc<App>, peer: SocketAddr, req: Request) -> Response {
@@ -57,6 +58,8 @@ async fn respond(
         .with("UserId", identity.principal_id.as_str())
         .with("Account", ctx.account_id.as_str())
         .with("Arn", identity.arn.as_str());
+    // Recorded in the region the call was signed for, as a regional STS endpoint records it (calls to AWS's global
+    // endpoint are recorded in us-east-1; cairn has one endpoint, and the client's signing region says which it meant).
     let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let call = audit::Call {
         read_only: true,

@@ -1,6 +1,7 @@
 // Clients for the AWS APIs the console calls on its own origin, each in its service's protocol: AWS JSON 1.1
 // (CloudTrail, KMS, CloudWatch Logs), AWS JSON 1.0 (CloudWatch), query with XML answers (SNS) and REST-XML (S3).
 // Every failure becomes an `AwsError` carrying the service's error code and message.
+import { t } from './i18n';
 import { session } from './session';
 import { encodeRfc3986, queryString, sign } from './sigv4';
 
@@ -29,7 +30,7 @@ interface Sent {
 
 async function send(req: Sent): Promise<Response> {
   const creds = session.credentials();
-  if (!creds) throw new AwsError('NotSignedIn', 'Sign in with an access key first.', 0);
+  if (!creds) throw new AwsError('NotSignedIn', t('aws.notSignedIn'), 0);
   const body = typeof req.body === 'string' ? encoder.encode(req.body) : (req.body ?? new Uint8Array());
   const query = req.query ?? [];
   const headers = sign(
@@ -52,22 +53,27 @@ async function send(req: Sent): Promise<Response> {
     });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
-    throw new AwsError('NetworkError', `cairn did not answer: ${(e as Error).message}`, 0);
+    throw new AwsError('NetworkError', t('aws.network', { reason: (e as Error).message }), 0);
   }
   return resp;
 }
 
+/**
+ * A JSON-protocol error as the SDKs read it: the code from `__type` (or `x-amzn-errortype`), or for query-compatible
+ * services (CloudWatch) the query code in `x-amzn-query-error`; the message from `message`/`Message`.
+ */
 function jsonError(status: number, text: string, resp: Response): AwsError {
   let code = resp.headers.get('x-amzn-errortype')?.split(':')[0] ?? '';
-  let message = text;
+  let message = '';
   try {
     const j = JSON.parse(text);
-    code = (j.__type ?? code).split('#').pop();
+    code = String(j.__type ?? code).split('#').pop() ?? code;
     message = j.message ?? j.Message ?? '';
   } catch {
-    /* not JSON: keep the text */
+    message = text.slice(0, 500);
   }
-  return new AwsError(code || `HTTP${status}`, message, status, resp.headers.get('x-amzn-requestid') ?? undefined);
+  const query = resp.headers.get('x-amzn-query-error')?.split(';')[0];
+  return new AwsError(query || code || `HTTP${status}`, message || resp.statusText, status, resp.headers.get('x-amzn-requestid') ?? undefined);
 }
 
 const TARGETS: Record<string, [string, string]> = {
@@ -90,7 +96,11 @@ export async function json<T = any>(service: string, operation: string, input: o
   });
   const text = await resp.text();
   if (!resp.ok) throw jsonError(resp.status, text, resp);
-  return (text ? JSON.parse(text) : {}) as T;
+  try {
+    return (text ? JSON.parse(text) : {}) as T;
+  } catch {
+    throw new AwsError('InvalidResponse', t('aws.invalidResponse', { operation }), resp.status);
+  }
 }
 
 export const cloudtrail = <T = any>(op: string, input: object = {}, signal?: AbortSignal) => json<T>('cloudtrail', op, input, signal);
@@ -101,7 +111,7 @@ export const cloudwatch = <T = any>(op: string, input: object = {}) => json<T>('
 function xmlError(status: number, text: string, resp: Response): AwsError {
   const doc = new DOMParser().parseFromString(text, 'application/xml');
   const code = doc.getElementsByTagName('Code')[0]?.textContent ?? `HTTP${status}`;
-  const message = doc.getElementsByTagName('Message')[0]?.textContent ?? '';
+  const message = doc.getElementsByTagName('Message')[0]?.textContent ?? (text.slice(0, 500) || resp.statusText);
   const rid = doc.getElementsByTagName('RequestId')[0]?.textContent ?? resp.headers.get('x-amz-request-id') ?? undefined;
   return new AwsError(code, message, status, rid);
 }
@@ -148,18 +158,19 @@ export function callerIdentity(): Promise<CallerIdentity> {
   return found;
 }
 
-/** Calls S3 (REST-XML, path style): `key` may be empty for bucket operations. */
+/**
+ * Calls an S3 bucket operation (REST-XML, path style). Object operations are not offered: a browser resolves `.` and
+ * `..` segments in a URL before sending it, so some keys could not be addressed as signed.
+ */
 export async function s3(
   method: string,
   bucket: string,
-  key = '',
   query: [string, string][] = [],
   body?: string,
   headers: Record<string, string> = {},
+  signal?: AbortSignal,
 ): Promise<{ status: number; text: string; headers: Headers }> {
-  const path =
-    '/' + encodeRfc3986(bucket) + (key ? '/' + key.split('/').map(encodeRfc3986).join('/') : '');
-  const resp = await send({ service: 's3', method, path, query, body, headers });
+  const resp = await send({ service: 's3', method, path: '/' + encodeRfc3986(bucket), query, body, headers, signal });
   const text = method === 'HEAD' ? '' : await resp.text();
   if (!resp.ok) throw xmlError(resp.status, text, resp);
   return { status: resp.status, text, headers: resp.headers };

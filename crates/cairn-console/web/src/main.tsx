@@ -60,10 +60,10 @@ function SignIn() {
         <h1 id="signin-title">{t('signin.title')}</h1>
         <p class="lead">{t('signin.lead')}</p>
         <Field label={t('signin.accessKeyId')}>
-          <input name="accessKeyId" value={akid} onInput={(e) => setAkid(e.currentTarget.value)} autocomplete="username" required spellcheck={false} />
+          <input name="accessKeyId" value={akid} onInput={(e) => setAkid(e.currentTarget.value)} autocomplete="off" required spellcheck={false} />
         </Field>
         <Field label={t('signin.secretAccessKey')}>
-          <input name="secretAccessKey" type="password" value={secret} onInput={(e) => setSecret(e.currentTarget.value)} autocomplete="current-password" required />
+          <input name="secretAccessKey" type="password" value={secret} onInput={(e) => setSecret(e.currentTarget.value)} autocomplete="off" required />
         </Field>
         <Field label={t('signin.sessionToken')}>
           <input name="sessionToken" type="password" value={token} onInput={(e) => setToken(e.currentTarget.value)} autocomplete="off" />
@@ -131,6 +131,11 @@ function Shell() {
   const [menu, setMenu] = useState(false);
   const here = route.parts.join('/') || 'dashboard';
   useEffect(() => setMenu(false), [here]);
+  // The window title names the page, as screen readers announce it on navigation.
+  const section = NAV.flatMap(([id, label, children]) => [[id, label] as [string, Key], ...(children ?? [])])
+    .filter(([id]) => here === id || here.startsWith(id + '/'))
+    .pop();
+  document.title = section ? `${t(section[1])} — ${t('app.name')}` : t('app.name');
   const active = (id: string) => here === id || here.startsWith(id + '/') || (id === 'trails' && here === 'create-trail');
   return (
     <div class="shell">

@@ -1,7 +1,7 @@
 // Shared components: page frame, errors with AWS's code and message, tables, paging, dialogs, side panels, JSON
 // with copy, forms, charts, and downloads.
 import type { ComponentChildren, JSX } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { AwsError } from './aws';
 import { t, type Key } from './i18n';
 
@@ -112,7 +112,6 @@ export function Table<R>(props: {
                 tabIndex={open ? 0 : undefined}
                 onClick={open ? () => open(r) : undefined}
                 onKeyDown={open ? (e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), open(r)) : undefined}
-                aria-selected={open ? props.selected === k : undefined}
               >
                 {props.columns.map((c) => (
                   <td key={c.key} class={c.class} data-label={c.label}>
@@ -128,39 +127,74 @@ export function Table<R>(props: {
   );
 }
 
-export function Pager(props: { page: number; hasPrev: boolean; hasNext: boolean; onPrev: () => void; onNext: () => void }) {
+/** Previous/next buttons; both wait while a page loads (`busy`), so a double click cannot skip a page. */
+export function Pager(props: { page: number; hasPrev: boolean; hasNext: boolean; onPrev: () => void; onNext: () => void; busy?: boolean }) {
   return (
     <nav class="pager" aria-label={t('common.pagination')}>
-      <button type="button" disabled={!props.hasPrev} onClick={props.onPrev}>
+      <button type="button" disabled={!props.hasPrev || props.busy} onClick={props.onPrev}>
         ‹ {t('common.previous')}
       </button>
       <span aria-live="polite">{t('common.page', { n: props.page })}</span>
-      <button type="button" disabled={!props.hasNext} onClick={props.onNext}>
+      <button type="button" disabled={!props.hasNext || props.busy} onClick={props.onNext}>
         {t('common.next')} ›
       </button>
     </nav>
   );
 }
 
-/** Token paging: keeps the tokens of earlier pages so that Previous goes back. */
-export function useTokenPages() {
-  const [tokens, setTokens] = useState<(string | undefined)[]>([undefined]);
-  const page = tokens.length;
+/**
+ * Token paging: keeps the tokens of earlier pages so that Previous goes back. A new `resetKey` (the search's
+ * filters) starts again at page 1 in the same render, so no request pairs new filters with an old token.
+ */
+export function useTokenPages(resetKey = '') {
+  const [state, setState] = useState<{ key: string; tokens: (string | undefined)[] }>({ key: resetKey, tokens: [undefined] });
+  const tokens = state.key === resetKey ? state.tokens : [undefined];
+  const update = (f: (ts: (string | undefined)[]) => (string | undefined)[]) =>
+    setState((s) => ({ key: resetKey, tokens: f(s.key === resetKey ? s.tokens : [undefined]) }));
   return {
-    page,
+    page: tokens.length,
     token: tokens[tokens.length - 1],
-    next: (token: string) => setTokens((ts) => [...ts, token]),
-    prev: () => setTokens((ts) => (ts.length > 1 ? ts.slice(0, -1) : ts)),
-    reset: () => setTokens([undefined]),
+    next: (token: string) => update((ts) => [...ts, token]),
+    prev: () => update((ts) => (ts.length > 1 ? ts.slice(0, -1) : ts)),
+    reset: () => update(() => [undefined]),
   };
 }
 
+/** Open dialogs and panels, innermost last: Escape closes only the innermost. */
+const escapes: (() => void)[] = [];
+addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && escapes.length) {
+    e.preventDefault();
+    escapes[escapes.length - 1]();
+  }
+});
+
 function useEscape(onClose: () => void) {
-  useEffect(() => {
-    const on = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
-    addEventListener('keydown', on);
-    return () => removeEventListener('keydown', on);
-  }, [onClose]);
+  const latest = useRef(onClose);
+  latest.current = onClose;
+  // Registered as the dialog is committed (not after paint), so an Escape right after it opens closes it.
+  useLayoutEffect(() => {
+    const f = () => latest.current();
+    escapes.push(f);
+    return () => void escapes.splice(escapes.indexOf(f), 1);
+  }, []);
+}
+
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/** Keeps Tab and Shift+Tab inside `root` (a modal dialog). */
+function trapFocus(e: KeyboardEvent, root: HTMLElement | null) {
+  if (e.key !== 'Tab' || !root) return;
+  const items = Array.from(root.querySelectorAll<HTMLElement>(FOCUSABLE));
+  if (!items.length) return;
+  const [first, last] = [items[0], items[items.length - 1]];
+  if (e.shiftKey && document.activeElement === first) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && document.activeElement === last) {
+    e.preventDefault();
+    first.focus();
+  }
 }
 
 /** A modal dialog: focus moves into it, Escape closes it, focus returns where it was. */
@@ -175,7 +209,7 @@ export function Modal(props: { title: string; onClose: () => void; children: Com
   }, []);
   return (
     <div class="backdrop" onClick={(e) => e.target === e.currentTarget && props.onClose()}>
-      <div class="modal" role="dialog" aria-modal="true" aria-labelledby="modal-title" ref={ref} tabIndex={-1}>
+      <div class="modal" role="dialog" aria-modal="true" aria-labelledby="modal-title" ref={ref} tabIndex={-1} onKeyDown={(e) => trapFocus(e, ref.current)}>
         <header>
           <h2 id="modal-title">{props.title}</h2>
           <button type="button" class="close" aria-label={t('common.close')} onClick={props.onClose}>
@@ -192,8 +226,11 @@ export function Modal(props: { title: string; onClose: () => void; children: Com
 /** A panel at the side of the page (full screen on a phone). */
 export function SidePanel(props: { title: string; onClose: () => void; children: ComponentChildren }) {
   const ref = useRef<HTMLElement>(null);
+  const opener = useRef(document.activeElement as HTMLElement | null);
   useEscape(props.onClose);
   useEffect(() => ref.current?.focus(), [props.title]);
+  // Closing returns focus to what opened the panel (the table row), so the keyboard keeps its place.
+  useEffect(() => () => opener.current?.focus(), []);
   return (
     <aside class="side-panel" role="complementary" aria-label={props.title} ref={ref} tabIndex={-1}>
       <header>
@@ -367,17 +404,24 @@ export function download(name: string, type: string, content: BlobPart[]) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** One CSV line (RFC 4180 quoting). */
+/**
+ * One CSV line (RFC 4180 quoting). A text cell that a spreadsheet would run as a formula (it starts with =, +, -, @,
+ * tab or carriage return and is not a number) gets a leading apostrophe, as OWASP advises: event fields come from
+ * any caller.
+ */
 export function csvLine(cells: (string | number | undefined | null)[]): string {
   return (
     cells
       .map((c) => {
-        const s = c === undefined || c === null ? '' : String(c);
-        return /[",\r\n]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+        let s = c === undefined || c === null ? '' : String(c);
+        if (/^[=+\-@\t\r]/.test(s) && !(typeof c === 'number' || /^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(s))) s = "'" + s;
+        return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
       })
       .join(',') + '\r\n'
   );
 }
+
+export const yesNo = (v?: boolean) => (v ? t('common.yes') : t('common.no'));
 
 export interface Series {
   label: string;
@@ -471,9 +515,9 @@ export function BarChart(props: { rows: [string, number][]; label: string }) {
 /** A tab strip whose tabs are links (so they are addressable). */
 export function Tabs(props: { tabs: [string, Key][]; current: string; hrefOf: (id: string) => string }) {
   return (
-    <nav class="tabs" role="tablist">
+    <nav class="tabs">
       {props.tabs.map(([id, label]) => (
-        <a key={id} role="tab" aria-selected={props.current === id} class={props.current === id ? 'active' : ''} href={props.hrefOf(id)}>
+        <a key={id} aria-current={props.current === id ? 'page' : undefined} class={props.current === id ? 'active' : ''} href={props.hrefOf(id)}>
           {t(label)}
         </a>
       ))}

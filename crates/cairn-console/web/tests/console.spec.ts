@@ -107,34 +107,35 @@ test('a single-region trail becomes multi-region, stops and starts, shows AWS\'s
 });
 
 test('event history looks up the calls just made, pages, opens a record and downloads CSV and JSON', async ({ page }) => {
-  // Enough events for two pages of 50.
+  // The test's own calls: enough for two pages of 50.
   for (let i = 0; i < 60; i++) await api('cloudtrail', 'ListTrails', {});
   await signIn(page);
   await page.getByRole('link', { name: 'Event history' }).click();
   await page.getByLabel('Lookup attribute').selectOption('EventName');
-  await page.getByLabel('Value').fill('CreateTrail');
+  await page.getByLabel('Value').fill('ListTrails');
   await page.getByRole('button', { name: 'Apply' }).click();
   const rows = page.locator('tbody tr');
-  await expect(rows.first()).toContainText('CreateTrail');
-  for (const name of await rows.locator('td:first-child').allInnerTexts()) expect(name).toBe('CreateTrail');
+  await expect(rows).toHaveCount(50);
+  for (const name of await rows.locator('td:first-child').allInnerTexts()) expect(name).toBe('ListTrails');
   await rows.first().click();
-  const panel = page.getByRole('complementary', { name: 'Event CreateTrail' });
+  const panel = page.getByRole('complementary', { name: 'Event ListTrails' });
   await expect(panel).toContainText('"eventSource": "cloudtrail.amazonaws.com"');
   await expect(panel).toContainText('console-tester');
   await shot(page, 'event-record');
   await panel.getByRole('button', { name: 'Close' }).click();
 
+  // Downloads hold every matching event, not just the page.
   const csvDownload = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download CSV' }).click();
   const csv = readFileSync(await (await csvDownload).path(), 'utf8').trim().split('\r\n');
   expect(csv[0]).toContain('Event ID,Event time,User name,Event name');
-  expect(csv.length - 1).toBe(await rows.count());
+  expect(csv.length - 1).toBeGreaterThanOrEqual(60);
   await expect(page.getByText(/Downloaded \d+ events/)).toBeVisible();
   const jsonDownload = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download JSON' }).click();
   const json = JSON.parse(readFileSync(await (await jsonDownload).path(), 'utf8'));
-  expect(json.Records.length).toBe(csv.length - 1);
-  expect(json.Records.every((r: any) => r.eventName === 'CreateTrail')).toBe(true);
+  expect(json.Records.length).toBeGreaterThanOrEqual(csv.length - 1);
+  expect(json.Records.every((r: any) => r.eventName === 'ListTrails')).toBe(true);
 
   await page.getByRole('button', { name: 'Clear' }).click();
   await expect(rows).toHaveCount(50);

@@ -114,10 +114,15 @@ test.describe.serial('CloudTrail Lake', () => {
     await expect(history.locator('tbody tr').first()).toContainText('ListTrails');
     await history.locator('tbody tr').first().click();
     await expect(editor).toHaveValue(/GROUP BY eventName/);
+    // Statements stay in this tab's session storage under the access key, never in the browser's local storage.
+    const kept = await page.evaluate(() => [sessionStorage.getItem('cairn.lake.draft.AKIACONSOLETEST00001'), Object.keys(localStorage).filter((k) => k.startsWith('cairn.lake'))]);
+    expect(kept[0]).toMatch(/GROUP BY eventName/);
+    expect(kept[1]).toEqual([]);
 
     await page.locator('select[name=lang]').selectOption('ja');
     await expect(page.getByRole('heading', { name: 'クエリ', exact: true })).toBeVisible();
     await expect(page.locator('#results .badge')).toHaveText('完了');
+    await expect(page.getByRole('group', { name: '検索の候補' }).getByRole('button', { name: 'アクセス拒否' })).toBeVisible();
     await snap(page, 'lake-query-ja');
     await page.locator('select[name=lang]').selectOption('en');
   });

@@ -64,13 +64,13 @@ test('filters a log group\'s events, makes a metric filter and an alarm that goe
   await expect(panel).toBeHidden();
 
   // A stream picked on the streams tab narrows the events to it.
-  await page.getByRole('tab', { name: 'Log streams' }).click();
+  await page.getByRole('link', { name: 'Log streams', exact: true }).click();
   await page.getByRole('button', { name: STREAM }).click();
   await expect(page.getByLabel('Log stream name prefix', { exact: true })).toHaveValue(STREAM);
   await expect(events).toHaveCount(4);
 
   // A metric filter, its pattern tried on the group's recent events first.
-  await page.getByRole('tab', { name: 'Metric filters' }).click();
+  await page.getByRole('link', { name: 'Metric filters', exact: true }).click();
   await page.getByRole('button', { name: 'Create metric filter' }).click();
   await page.getByLabel('Filter pattern', { exact: true }).fill('{ ($.eventName = "ConsoleLogin") && ($.errorMessage = "Failed authentication") }');
   await page.getByRole('button', { name: 'Load recent events' }).click();

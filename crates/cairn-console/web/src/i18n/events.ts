@@ -2,6 +2,9 @@
 export const en = {
   'events.title': 'Event history',
   'events.lead': 'Management events of the last 90 days in this account and region, newest first.',
+  'events.category': 'Event category',
+  'events.category.management': 'Management events',
+  'events.category.insight': 'Insights events',
   'events.attribute': 'Lookup attribute',
   'events.value': 'Value',
   'events.anyAttribute': 'No attribute filter',
@@ -46,6 +49,9 @@ export const en = {
 export const ja: Record<keyof typeof en, string> = {
   'events.title': 'イベント履歴',
   'events.lead': 'このアカウントとリージョンの過去 90 日間の管理イベント (新しい順)。',
+  'events.category': 'イベントカテゴリ',
+  'events.category.management': '管理イベント',
+  'events.category.insight': 'Insights イベント',
   'events.attribute': 'ルックアップ属性',
   'events.value': '値',
   'events.anyAttribute': '属性でフィルタしない',

@@ -27,6 +27,7 @@ export const en = {
   'lake.store.created': 'Created',
   'lake.store.updated': 'Updated',
   'lake.store.nameHint': '3 to 128 letters, digits, periods, hyphens and underscores.',
+  'lake.store.source': 'Event source',
   'lake.store.source.cloudtrail': 'CloudTrail events',
   'lake.store.source.activity': 'Events from integrations',
   'lake.store.managementHint': 'Control plane operations on resources, such as creating a bucket or a trail.',
@@ -105,6 +106,12 @@ export const en = {
   'lake.samples.placeholder': 'e.g. failed console sign-in',
   'lake.samples.suggestions': 'Suggested searches',
   'lake.samples.none': 'No sample query matches.',
+  'lake.samples.s.signIn': 'console sign-in',
+  'lake.samples.s.denied': 'access denied',
+  'lake.samples.s.root': 'root',
+  'lake.samples.s.iam': 'IAM changes',
+  'lake.samples.s.errors': 'errors',
+  'lake.samples.s.securityGroup': 'security group',
   'lake.history.title': 'Query history of {name}',
   'lake.history.created': 'Started',
   'lake.history.none': 'No queries of this store in the last 7 days.',
@@ -166,6 +173,7 @@ export const en = {
   'lake.widget.add': 'Add widget',
   'lake.widget.remove': 'Remove widget',
   'lake.widget.showSql': 'Query',
+  'lake.widget.topEvents': 'Top events',
 };
 
 export const ja: Record<keyof typeof en, string> = {
@@ -196,6 +204,7 @@ export const ja: Record<keyof typeof en, string> = {
   'lake.store.created': '作成日時',
   'lake.store.updated': '更新日時',
   'lake.store.nameHint': '3～128 文字の英数字、ピリオド、ハイフン、アンダースコア。',
+  'lake.store.source': 'イベントのソース',
   'lake.store.source.cloudtrail': 'CloudTrail イベント',
   'lake.store.source.activity': '統合からのイベント',
   'lake.store.managementHint': 'バケットや証跡の作成など、リソースに対するコントロールプレーンオペレーション。',
@@ -274,6 +283,12 @@ export const ja: Record<keyof typeof en, string> = {
   'lake.samples.placeholder': '例: failed console sign-in',
   'lake.samples.suggestions': '検索の候補',
   'lake.samples.none': '一致するサンプルクエリはありません。',
+  'lake.samples.s.signIn': 'コンソールへのサインイン',
+  'lake.samples.s.denied': 'アクセス拒否',
+  'lake.samples.s.root': 'ルートユーザー',
+  'lake.samples.s.iam': 'IAM の変更',
+  'lake.samples.s.errors': 'エラー',
+  'lake.samples.s.securityGroup': 'セキュリティグループ',
   'lake.history.title': '{name} のクエリ履歴',
   'lake.history.created': '開始日時',
   'lake.history.none': '過去 7 日間にこのストアに対するクエリはありません。',
@@ -335,4 +350,7 @@ export const ja: Record<keyof typeof en, string> = {
   'lake.widget.add': 'ウィジェットを追加',
   'lake.widget.remove': 'ウィジェットを削除',
   'lake.widget.showSql': 'クエリ',
+  // A widget title AWS keeps as written, and accepts only in letters, digits, spaces, periods, hyphens and
+  // underscores: the Japanese default is English too (the person may rename it within those characters).
+  'lake.widget.topEvents': 'Top events',
 };

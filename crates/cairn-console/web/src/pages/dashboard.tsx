@@ -4,7 +4,8 @@ import { cloudtrail, cloudwatch } from '../aws';
 import { fmtTime, t } from '../i18n';
 import { go, href } from '../router';
 import { session } from '../session';
-import { Badge, ErrorBox, Page, Panel, Spinner, Table, useLoad } from '../ui';
+import { ErrorBox, Page, Panel, Spinner, Table, useLoad } from '../ui';
+import { StateBadge } from './monitoring/alarm-form';
 import type { TrailEvent } from './events';
 import { loggingBadge, trailsWithStatus } from './trails';
 
@@ -16,7 +17,9 @@ export function Dashboard() {
       const own = (trails.data ?? []).filter(([tr]) => tr.HasInsightSelectors);
       const answers = await Promise.all(own.map(([tr]) => cloudtrail('GetInsightSelectors', { TrailName: tr.TrailARN }, signal)));
       const types = new Set(answers.flatMap((a) => (a.InsightSelectors ?? []).map((s: { InsightType: string }) => s.InsightType)));
-      return { trails: own.length, types: [...types] };
+      // Insights events themselves, when any trail has recorded some.
+      const found = await cloudtrail('LookupEvents', { EventCategory: 'insight', MaxResults: 5 }, signal);
+      return { trails: own.length, types: [...types], events: (found.Events ?? []) as TrailEvent[] };
     },
     [trails.data],
   );
@@ -62,6 +65,15 @@ export function Dashboard() {
         <Panel title={t('dash.insights')}>
           <ErrorBox error={insights.error} />
           <p>{insights.data?.trails ? t('dash.insightsOn', { n: insights.data.trails, types: insights.data.types.join(', ') }) : t('dash.noInsights')}</p>
+          {insights.data?.events.length ? (
+            <ul>
+              {insights.data.events.map((e) => (
+                <li key={e.EventId}>
+                  <a href={`#/events?category=insight&key=EventId&value=${encodeURIComponent(e.EventId)}`}>{e.EventName}</a> {fmtTime(e.EventTime)}
+                </li>
+              ))}
+            </ul>
+          ) : null}
           <h3>{t('dash.stores')}</h3>
           <ErrorBox error={stores.error} />
           <p class="stat">{stores.data?.length ?? '…'}</p>
@@ -71,7 +83,7 @@ export function Dashboard() {
             <ul>
               {alarms.data.map((a: { AlarmName: string }) => (
                 <li key={a.AlarmName}>
-                  <Badge tone="bad">ALARM</Badge> <a href={href('monitoring', 'alarms', a.AlarmName)}>{a.AlarmName}</a>
+                  <StateBadge state="ALARM" /> <a href={href('monitoring', 'alarms', a.AlarmName)}>{a.AlarmName}</a>
                 </li>
               ))}
             </ul>

@@ -3,19 +3,20 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { cloudtrail } from '../aws';
 import { fmtNumber, fmtTime, t, type Key } from '../i18n';
+import { RANGE_SECONDS, rangeBounds } from '../ranges';
 import { ErrorBox, Field, JsonView, KeyValues, Page, Pager, SidePanel, Spinner, Table, csvLine, download, useTokenPages } from '../ui';
 
-export const ATTRIBUTES = ['EventName', 'Username', 'ResourceType', 'ResourceName', 'EventSource', 'EventId', 'ReadOnly', 'AccessKeyId'] as const;
-const RANGES: [string, Key, number][] = [
-  ['all', 'events.range.all', 0],
-  ['1h', 'events.range.1h', 3600],
-  ['12h', 'events.range.12h', 43200],
-  ['1d', 'events.range.1d', 86400],
-  ['7d', 'events.range.7d', 604800],
-  ['custom', 'events.range.custom', 0],
+const ATTRIBUTES = ['EventName', 'Username', 'ResourceType', 'ResourceName', 'EventSource', 'EventId', 'ReadOnly', 'AccessKeyId'] as const;
+const RANGES: [string, Key][] = [
+  ['all', 'events.range.all'],
+  ['1h', 'events.range.1h'],
+  ['12h', 'events.range.12h'],
+  ['1d', 'events.range.1d'],
+  ['7d', 'events.range.7d'],
+  ['custom', 'events.range.custom'],
 ];
 const PAGE = 50;
-export const DOWNLOAD_LIMIT = 200_000;
+const DOWNLOAD_LIMIT = 200_000;
 
 export interface TrailEvent {
   EventId: string;
@@ -30,27 +31,30 @@ export interface TrailEvent {
 }
 
 interface Filters {
+  /** Management or Insights events. */
+  category: string;
   key: string;
   value: string;
   range: string;
   from: string;
   to: string;
+  /** When a preset range was applied (epoch ms): every page and the download count back from it. */
+  at: string;
 }
 
 function filtersOf(q: URLSearchParams): Filters {
-  return { key: q.get('key') ?? '', value: q.get('value') ?? '', range: q.get('range') ?? 'all', from: q.get('from') ?? '', to: q.get('to') ?? '' };
+  const get = (k: string, d = '') => q.get(k) ?? d;
+  return { category: get('category', 'management'), key: get('key'), value: get('value'), range: get('range', 'all'), from: get('from'), to: get('to'), at: get('at') };
 }
 
 /** The LookupEvents input for the filters (without paging). */
 function lookupInput(f: Filters): Record<string, unknown> {
   const input: Record<string, unknown> = {};
+  if (f.category === 'insight') input.EventCategory = 'insight';
   if (f.key && f.value) input.LookupAttributes = [{ AttributeKey: f.key, AttributeValue: f.value }];
-  const span = RANGES.find((r) => r[0] === f.range)?.[2] ?? 0;
-  if (span) input.StartTime = Math.floor(Date.now() / 1000) - span;
-  if (f.range === 'custom') {
-    if (f.from) input.StartTime = Math.floor(new Date(f.from).getTime() / 1000);
-    if (f.to) input.EndTime = Math.floor(new Date(f.to).getTime() / 1000);
-  }
+  const { start, end } = rangeBounds(f.range, f.from, f.to, Number(f.at) || Date.now());
+  if (start !== undefined) input.StartTime = Math.floor(start / 1000);
+  if (end !== undefined) input.EndTime = Math.floor(end / 1000);
   return input;
 }
 
@@ -70,16 +74,13 @@ function parse(e: TrailEvent): Record<string, any> {
 export function EventHistory({ query }: { query: URLSearchParams }) {
   const applied = filtersOf(query);
   const [draft, setDraft] = useState<Filters>(applied);
-  const pages = useTokenPages();
+  const key = query.toString();
+  const pages = useTokenPages(key);
   const [state, setState] = useState<{ events?: TrailEvent[]; next?: string; error?: unknown; loading: boolean }>({ loading: true });
   const [open, setOpen] = useState<TrailEvent | null>(null);
   const answeredAt = useRef(0);
-  const key = query.toString();
 
-  useEffect(() => {
-    setDraft(applied);
-    pages.reset();
-  }, [key]);
+  useEffect(() => setDraft(applied), [key]);
 
   useEffect(() => {
     const ctl = new AbortController();
@@ -105,7 +106,9 @@ export function EventHistory({ query }: { query: URLSearchParams }) {
   const apply = (e?: Event) => {
     e?.preventDefault();
     const q = new URLSearchParams();
-    Object.entries(draft).forEach(([k, v]) => v && !(k === 'range' && v === 'all') && q.set(k, v));
+    const f = { ...draft, at: RANGE_SECONDS[draft.range] ? String(Date.now()) : '' };
+    if (draft.range !== 'custom') Object.assign(f, { from: '', to: '' });
+    Object.entries(f).forEach(([k, v]) => v && !(k === 'range' && v === 'all') && !(k === 'category' && v === 'management') && q.set(k, v));
     if (!draft.value) q.delete('key');
     location.hash = '#/events' + (q.toString() ? '?' + q : '');
   };
@@ -123,6 +126,12 @@ export function EventHistory({ query }: { query: URLSearchParams }) {
   return (
     <Page title={t('events.title')} lead={t('events.lead')} actions={<Downloader filters={applied} />}>
       <form class="toolbar panel" onSubmit={apply} aria-label={t('common.search')}>
+        <Field label={t('events.category')}>
+          <select name="category" value={draft.category} onChange={set('category')}>
+            <option value="management">{t('events.category.management')}</option>
+            <option value="insight">{t('events.category.insight')}</option>
+          </select>
+        </Field>
         <Field label={t('events.attribute')}>
           <select name="key" value={draft.key} onChange={set('key')}>
             <option value="">{t('events.anyAttribute')}</option>
@@ -186,7 +195,7 @@ export function EventHistory({ query }: { query: URLSearchParams }) {
             selected={open?.EventId}
             empty={t('events.none')}
           />
-          <Pager page={pages.page} hasPrev={pages.page > 1} hasNext={!!state.next} onPrev={pages.prev} onNext={() => state.next && pages.next(state.next)} />
+          <Pager page={pages.page} hasPrev={pages.page > 1} hasNext={!!state.next} busy={state.loading} onPrev={pages.prev} onNext={() => state.next && pages.next(state.next)} />
         </>
       )}
       {open && <EventPanel event={open} onClose={() => setOpen(null)} />}
@@ -240,6 +249,15 @@ function Downloader({ filters }: { filters: Filters }) {
   const [progress, setProgress] = useState<{ n: number; done: boolean; limited: boolean } | null>(null);
   const [error, setError] = useState<unknown>();
   const stop = useRef<AbortController | null>(null);
+  const mounted = useRef(true);
+  // Leaving the page stops a download in progress (and saves nothing); Stop saves what has arrived.
+  useEffect(
+    () => () => {
+      mounted.current = false;
+      stop.current?.abort();
+    },
+    [],
+  );
 
   const run = async (format: 'csv' | 'json') => {
     const ctl = new AbortController();
@@ -263,6 +281,7 @@ function Downloader({ filters }: { filters: Filters }) {
     } catch (e) {
       if ((e as Error).name !== 'AbortError') setError(e);
     }
+    if (!mounted.current) return;
     if (format === 'json') parts.push(']}');
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     download(`event_history_${stamp}.${format}`, format === 'csv' ? 'text/csv' : 'application/json', parts);

@@ -6,7 +6,7 @@ import { fmtBytes, fmtTime, t } from '../i18n';
 import { go, href } from '../router';
 import { session } from '../session';
 import {
-  Badge, Check, ConfirmDelete, ErrorBox, Field, JsonView, KeyValues, Page, Panel, Spinner, Table, useLoad,
+  Badge, Check, ConfirmDelete, ErrorBox, Field, JsonView, KeyValues, Page, Panel, Spinner, Table, useLoad, yesNo,
 } from '../ui';
 import { choiceFrom, EventsStep, insightSelectorsFor, selectorsFor, type EventChoice } from './trailwizard';
 
@@ -54,8 +54,6 @@ export function loggingBadge(s: TrailStatus | null) {
   return s.IsLogging ? <Badge tone="ok">{t('trails.logging')}</Badge> : <Badge tone="off">{t('trails.off')}</Badge>;
 }
 
-const yesNo = (v?: boolean) => (v ? t('common.yes') : t('common.no'));
-
 export function Trails({ rest }: { rest: string[] }) {
   if (rest[0] && rest[1] === 'edit') return <TrailEdit id={rest[0]} />;
   if (rest[0]) return <TrailDetail id={rest[0]} />;
@@ -91,7 +89,7 @@ function TrailList() {
           onOpen={([tr]) => go('trails', tr.HomeRegion === session.region() ? tr.Name : tr.TrailARN)}
           empty={t('trails.none')}
           columns={[
-            { key: 'name', label: t('trails.col.name'), render: ([tr]) => <a href={href('trails', tr.HomeRegion === session.region() ? tr.Name : tr.TrailARN)}>{tr.Name}</a> },
+            { key: 'name', label: t('trails.col.name'), render: ([tr]) => <strong>{tr.Name}</strong> },
             { key: 'home', label: t('trails.col.homeRegion'), render: ([tr]) => tr.HomeRegion },
             { key: 'multi', label: t('trails.col.multiRegion'), render: ([tr]) => yesNo(tr.IsMultiRegionTrail) },
             { key: 'org', label: t('trails.col.org'), render: ([tr]) => yesNo(tr.IsOrganizationTrail) },
@@ -266,29 +264,44 @@ interface S3Object {
   modified: string;
 }
 
-/** The newest log files under the trail's folder for this account (S3 ListObjectsV2, newest first). */
+/** One page of a ListObjectsV2 answer: its objects and its common prefixes. */
+async function listObjects(bucket: string, prefix: string, delimiter: string, signal: AbortSignal) {
+  const q: [string, string][] = [['list-type', '2'], ['prefix', prefix]];
+  if (delimiter) q.push(['delimiter', delimiter]);
+  const doc = new DOMParser().parseFromString((await s3('GET', bucket, q, undefined, {}, signal)).text, 'application/xml');
+  const objects: S3Object[] = Array.from(doc.getElementsByTagName('Contents')).map((c) => ({
+    key: xmlAll(c, 'Key')[0],
+    size: Number(xmlAll(c, 'Size')[0]),
+    modified: xmlAll(c, 'LastModified')[0],
+  }));
+  const prefixes = Array.from(doc.getElementsByTagName('CommonPrefixes')).map((p) => xmlAll(p, 'Prefix')[0]);
+  return { objects, prefixes };
+}
+
+/**
+ * The newest log files of the trail for this account: under `[prefix/]AWSLogs/[<organization id>/]<account>/CloudTrail/`,
+ * each region's folders of today and yesterday (UTC), newest first. Reading only those folders keeps the page fast
+ * on a trail with years of files.
+ */
+async function newestFiles(trail: Trail, signal: AbortSignal): Promise<{ base: string; files: S3Object[] }> {
+  const { account } = await callerIdentity();
+  let logs = `${trail.S3KeyPrefix ? trail.S3KeyPrefix + '/' : ''}AWSLogs/`;
+  if (trail.IsOrganizationTrail) {
+    const owners = (await listObjects(trail.S3BucketName, logs, '/', signal)).prefixes;
+    logs = owners.find((p) => p.slice(logs.length).startsWith('o-')) ?? logs;
+  }
+  const base = `${logs}${account}/CloudTrail/`;
+  const regions = (await listObjects(trail.S3BucketName, base, '/', signal)).prefixes;
+  const day = (d: Date) => d.toISOString().slice(0, 10).replace(/-/g, '/');
+  const days = [day(new Date()), day(new Date(Date.now() - 86_400_000))];
+  const lists = await Promise.all(regions.flatMap((r) => days.map((d) => listObjects(trail.S3BucketName, `${r}${d}/`, '', signal))));
+  const files = lists.flatMap((l) => l.objects).sort((x, y) => (x.modified < y.modified ? 1 : x.modified > y.modified ? -1 : 0));
+  return { base, files: files.slice(0, 20) };
+}
+
 function DeliveredFiles({ trail }: { trail: Trail }) {
-  const [account, setAccount] = useState('');
-  const prefix = `${trail.S3KeyPrefix ? trail.S3KeyPrefix + '/' : ''}AWSLogs/${account}/CloudTrail/`;
-  const { data, error, loading, reload } = useLoad(async () => {
-    if (!account) {
-      setAccount((await callerIdentity()).account);
-      return [];
-    }
-    const objects: S3Object[] = [];
-    let token: string | undefined;
-    do {
-      const q: [string, string][] = [['list-type', '2'], ['prefix', prefix], ['max-keys', '1000']];
-      if (token) q.push(['continuation-token', token]);
-      const r = await s3('GET', trail.S3BucketName, '', q);
-      const doc = new DOMParser().parseFromString(r.text, 'application/xml');
-      for (const c of Array.from(doc.getElementsByTagName('Contents'))) {
-        objects.push({ key: xmlAll(c, 'Key')[0], size: Number(xmlAll(c, 'Size')[0]), modified: xmlAll(c, 'LastModified')[0] });
-      }
-      token = xmlAll(doc, 'NextContinuationToken')[0];
-    } while (token && objects.length < 10_000);
-    return objects.sort((x, y) => (x.modified < y.modified ? 1 : -1)).slice(0, 20);
-  }, [account, trail.S3BucketName, prefix]);
+  const { data, error, loading, reload } = useLoad((signal) => newestFiles(trail, signal), [trail.TrailARN, trail.S3BucketName, trail.S3KeyPrefix]);
+  const base = data?.base ?? '';
   return (
     <Panel
       title={t('trails.files')}
@@ -299,18 +312,18 @@ function DeliveredFiles({ trail }: { trail: Trail }) {
         </button>
       }
     >
-      <p class="hint">{t('trails.filesLead', { prefix: `s3://${trail.S3BucketName}/${prefix}` })}</p>
+      {data && <p class="hint">{t('trails.filesLead', { prefix: `s3://${trail.S3BucketName}/${base}` })}</p>}
       <ErrorBox error={error} />
-      {loading && !data?.length ? (
+      {loading && !data ? (
         <Spinner />
       ) : (
         <Table
           caption={t('trails.files')}
-          rows={data ?? []}
+          rows={data?.files ?? []}
           rowKey={(o) => o.key}
           empty={t('trails.noFiles')}
           columns={[
-            { key: 'key', label: t('trails.key'), render: (o) => <span class="mono">{o.key.slice(prefix.length)}</span> },
+            { key: 'key', label: t('trails.key'), render: (o) => <span class="mono">{o.key.slice(base.length)}</span> },
             { key: 'size', label: t('trails.size'), render: (o) => fmtBytes(o.size), class: 'num' },
             { key: 'modified', label: t('trails.modified'), render: (o) => fmtTime(o.modified), class: 'nowrap' },
           ]}
@@ -340,6 +353,9 @@ function EditForm({ detail }: { detail: Detail }) {
     role: tr.CloudWatchLogsRoleArn ?? '',
   });
   const [events, setEvents] = useState<EventChoice>(choiceFrom(detail.selectors, detail.insights));
+  // The selectors are written only when the event choice changes: the form cannot show every selector (a bucket's
+  // data events, other resource types), and saving other settings must not replace them.
+  const [eventsChanged, setEventsChanged] = useState(false);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const text = (k: keyof typeof f) => (e: Event) => setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
@@ -362,9 +378,11 @@ function EditForm({ detail }: { detail: Detail }) {
         CloudWatchLogsLogGroupArn: f.logGroup,
         CloudWatchLogsRoleArn: f.role,
       });
-      await cloudtrail('PutEventSelectors', { TrailName: tr.Name, AdvancedEventSelectors: selectorsFor(events) });
-      const insights = insightSelectorsFor(events);
-      if (insights.length || tr.HasInsightSelectors) await cloudtrail('PutInsightSelectors', { TrailName: tr.Name, InsightSelectors: insights });
+      if (eventsChanged) {
+        await cloudtrail('PutEventSelectors', { TrailName: tr.Name, AdvancedEventSelectors: selectorsFor(events) });
+        const insights = insightSelectorsFor(events);
+        if (insights.length || tr.HasInsightSelectors) await cloudtrail('PutInsightSelectors', { TrailName: tr.Name, InsightSelectors: insights });
+      }
       go('trails', tr.Name);
     } catch (err) {
       setError(err);
@@ -396,7 +414,13 @@ function EditForm({ detail }: { detail: Detail }) {
         <Check label={t('wiz.validation')} checked={f.validation} onChange={flag('validation')} />
         <Check label={t('wiz.multiRegion')} checked={f.multiRegion} onChange={flag('multiRegion')} />
         <Check label={t('trails.globalEvents')} checked={f.global} onChange={flag('global')} />
-        <EventsStep value={events} onChange={setEvents} />
+        <EventsStep
+          value={events}
+          onChange={(c) => {
+            setEvents(c);
+            setEventsChanged(true);
+          }}
+        />
         <ErrorBox error={error} />
         <div class="actions">
           <a class="button" href={href('trails', tr.Name)}>

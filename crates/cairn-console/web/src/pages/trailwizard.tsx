@@ -1,7 +1,7 @@
 // The create-trail wizard, in the steps of AWS's console: trail attributes (with a new bucket carrying CloudTrail's
 // policy, a new KMS key with an alias, an SNS topic and a log group made in the same flow), log events, review; and
 // the event selection both the wizard and the edit page use.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { callerIdentity, cloudtrail, kms, logs, s3, sns, xmlAll } from '../aws';
 import { t, type Key } from '../i18n';
 import { href } from '../router';
@@ -21,7 +21,7 @@ export interface EventChoice {
   errorRate: boolean;
 }
 
-export const DEFAULT_EVENTS: EventChoice = {
+const DEFAULT_EVENTS: EventChoice = {
   management: true, read: true, write: true, excludeKms: false, excludeRds: false,
   dataS3: false, insights: false, callRate: true, errorRate: false,
 };
@@ -124,9 +124,21 @@ export function EventsStep({ value, onChange }: { value: EventChoice; onChange: 
   );
 }
 
-/** The bucket policy AWS's console writes for a new trail bucket: this trail only, under its prefix. */
-export function bucketPolicy(bucket: string, prefix: string, account: string, trailArn: string): string {
-  const folder = `arn:aws:s3:::${bucket}/${prefix ? prefix + '/' : ''}AWSLogs/${account}/*`;
+/**
+ * The bucket policy AWS's console writes for a new trail bucket: this trail only, under its prefix. An organization
+ * trail also writes under `AWSLogs/<organization id>/`; the console cannot read the organization's id (cairn serves
+ * no Organizations API), so that statement covers `AWSLogs/*`, still for this trail only.
+ */
+function bucketPolicy(bucket: string, prefix: string, account: string, trailArn: string, organization: boolean): string {
+  const folder = (owner: string) => `arn:aws:s3:::${bucket}/${prefix ? prefix + '/' : ''}AWSLogs/${owner}`;
+  const write = (sid: string, resource: string) => ({
+    Sid: sid,
+    Effect: 'Allow',
+    Principal: { Service: 'cloudtrail.amazonaws.com' },
+    Action: 's3:PutObject',
+    Resource: resource,
+    Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceArn': trailArn } },
+  });
   return JSON.stringify(
     {
       Version: '2012-10-17',
@@ -139,14 +151,8 @@ export function bucketPolicy(bucket: string, prefix: string, account: string, tr
           Resource: `arn:aws:s3:::${bucket}`,
           Condition: { StringEquals: { 'aws:SourceArn': trailArn } },
         },
-        {
-          Sid: 'AWSCloudTrailWrite20150319',
-          Effect: 'Allow',
-          Principal: { Service: 'cloudtrail.amazonaws.com' },
-          Action: 's3:PutObject',
-          Resource: folder,
-          Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceArn': trailArn } },
-        },
+        write('AWSCloudTrailWrite20150319', folder(account) + '/*'),
+        ...(organization ? [write('AWSCloudTrailOrganizationWrite20150319', folder('*'))] : []),
       ],
     },
     null,
@@ -155,7 +161,7 @@ export function bucketPolicy(bucket: string, prefix: string, account: string, tr
 }
 
 /** The key policy AWS's console gives a KMS key it creates for a trail. */
-export function keyPolicy(account: string, trailArn: string): string {
+function keyPolicy(account: string, trailArn: string): string {
   const context = { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:aws:cloudtrail:*:${account}:trail/*` };
   return JSON.stringify({
     Version: '2012-10-17',
@@ -237,9 +243,9 @@ function defaults(account: string): Attributes {
   };
 }
 
-function Choice(props: { name: string; value: boolean; onChange: (v: boolean) => void; yes: Key; no: Key }) {
+function Choice(props: { name: string; label: string; value: boolean; onChange: (v: boolean) => void; yes: Key; no: Key }) {
   return (
-    <div class="radio-cards" role="radiogroup">
+    <div class="radio-cards" role="radiogroup" aria-label={props.label}>
       <label>
         <input type="radio" name={props.name} checked={props.value} onChange={() => props.onChange(true)} /> {t(props.yes)}
       </label>
@@ -262,13 +268,21 @@ export function TrailWizard() {
   const [events, setEvents] = useState<EventChoice>(DEFAULT_EVENTS);
   const [error, setError] = useState<unknown>();
   const [log, setLog] = useState<Done[]>([]);
-  const [state, setState] = useState<'editing' | 'creating' | 'created' | 'failed'>('editing');
+  const [state, setState] = useState<'editing' | 'creating' | 'created'>('editing');
+  // What earlier attempts made, so that trying again after an error goes on from there instead of failing on it.
+  const made = useRef<{ keyArn?: string; bucket?: string; topic?: string; logGroup?: string; trail?: string; done: Done[] }>({ done: [] });
 
   useEffect(() => {
     callerIdentity().then(
       (id) => {
         setAccount(id.account);
-        setA((cur) => ({ ...defaults(id.account), name: cur.name }));
+        // Names made before the account was known say "account"; fields the person has changed stay.
+        const named = defaults(id.account);
+        setA((cur) => ({
+          ...cur,
+          bucket: cur.bucket.startsWith('aws-cloudtrail-logs-account-') ? named.bucket : cur.bucket,
+          logGroup: cur.logGroup.startsWith('aws-cloudtrail-logs-account-') ? named.logGroup : cur.logGroup,
+        }));
       },
       setError,
     );
@@ -283,46 +297,50 @@ export function TrailWizard() {
   const create = async () => {
     setState('creating');
     setError(undefined);
-    const done: Done[] = [];
+    const m = made.current;
     const note = (text: string) => {
-      done.push({ text, ok: true });
-      setLog([...done]);
+      m.done.push({ text, ok: true });
+      setLog([...m.done]);
     };
     try {
       let keyId = a.sse ? a.keyId : '';
-      if (a.sse && a.newKey) {
+      if (a.sse && a.newKey && m.keyArn) keyId = m.keyArn;
+      else if (a.sse && a.newKey) {
         const k = await kms('CreateKey', { Description: `The key for CloudTrail trail ${a.name}`, Policy: keyPolicy(account, trailArn) });
-        keyId = k.KeyMetadata.Arn;
+        m.keyArn = keyId = k.KeyMetadata.Arn;
         await kms('CreateAlias', { AliasName: `alias/${a.alias}`, TargetKeyId: k.KeyMetadata.KeyId });
         note(t('wiz.step.key', { id: k.KeyMetadata.KeyId, alias: `alias/${a.alias}` }));
       }
-      if (a.newBucket) {
+      if (a.newBucket && m.bucket !== a.bucket) {
         const config =
           region === 'us-east-1'
             ? undefined
             : `<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>${region}</LocationConstraint></CreateBucketConfiguration>`;
-        await s3('PUT', a.bucket, '', [], config);
-        await s3('PUT', a.bucket, '', [['policy', '']], bucketPolicy(a.bucket, a.prefix, account, trailArn), { 'content-type': 'application/json' });
+        await s3('PUT', a.bucket, [], config);
+        await s3('PUT', a.bucket, [['policy', '']], bucketPolicy(a.bucket, a.prefix, account, trailArn, a.org), { 'content-type': 'application/json' });
+        m.bucket = a.bucket;
         note(t('wiz.step.bucket', { bucket: a.bucket }));
       }
       let topic = '';
       if (a.snsOn) {
-        if (a.newTopic) {
+        if (a.newTopic && m.topic) topic = m.topic;
+        else if (a.newTopic) {
           const doc = await sns('CreateTopic', { Name: a.topic });
-          topic = xmlAll(doc, 'TopicArn')[0];
+          m.topic = topic = xmlAll(doc, 'TopicArn')[0];
           await sns('SetTopicAttributes', { TopicArn: topic, AttributeName: 'Policy', AttributeValue: topicPolicy(topic, account, trailArn) });
           note(t('wiz.step.topic', { topic: a.topic }));
         } else topic = a.topic;
       }
       let logGroupArn = '';
       if (a.cwlOn) {
-        if (a.newLogGroup) {
+        if (a.newLogGroup && m.logGroup !== a.logGroup) {
           await logs('CreateLogGroup', { logGroupName: a.logGroup });
+          m.logGroup = a.logGroup;
           note(t('wiz.step.logGroup', { group: a.logGroup }));
         }
         logGroupArn = `arn:aws:logs:${region}:${account}:log-group:${a.logGroup}:*`;
       }
-      await cloudtrail('CreateTrail', {
+      const trail = {
         Name: a.name,
         S3BucketName: a.bucket,
         S3KeyPrefix: a.prefix || undefined,
@@ -334,8 +352,13 @@ export function TrailWizard() {
         IsOrganizationTrail: a.org || undefined,
         CloudWatchLogsLogGroupArn: logGroupArn || undefined,
         CloudWatchLogsRoleArn: logGroupArn ? `arn:aws:iam::${account}:role/${a.role}` : undefined,
-      });
-      note(t('wiz.step.trail', { name: a.name }));
+      };
+      if (m.trail === a.name) await cloudtrail('UpdateTrail', { ...trail, IsOrganizationTrail: a.org });
+      else {
+        await cloudtrail('CreateTrail', trail);
+        m.trail = a.name;
+        note(t('wiz.step.trail', { name: a.name }));
+      }
       await cloudtrail('PutEventSelectors', { TrailName: a.name, AdvancedEventSelectors: selectorsFor(events) });
       note(t('wiz.step.selectors'));
       const insights = insightSelectorsFor(events);
@@ -348,7 +371,7 @@ export function TrailWizard() {
       setState('created');
     } catch (e) {
       setError(e);
-      setState(done.length ? 'failed' : 'editing');
+      setState('editing');
     }
   };
 
@@ -378,7 +401,7 @@ export function TrailWizard() {
           <Check label={t('wiz.org')} checked={a.org} onChange={set('org')} />
           <fieldset>
             <legend>{t('wiz.storage')}</legend>
-            <Choice name="bucketChoice" value={a.newBucket} onChange={set('newBucket')} yes="wiz.newBucket" no="wiz.existingBucket" />
+            <Choice name="bucketChoice" label={t('wiz.storage')} value={a.newBucket} onChange={set('newBucket')} yes="wiz.newBucket" no="wiz.existingBucket" />
             <Field label={t('wiz.bucket')} hint={a.newBucket ? t('wiz.bucketHint') : undefined}>
               <input name="bucket" value={a.bucket} onInput={input('bucket')} required spellcheck={false} />
             </Field>
@@ -391,7 +414,7 @@ export function TrailWizard() {
             <Check label={t('common.enabled')} checked={a.sse} onChange={set('sse')} />
             {a.sse && (
               <>
-                <Choice name="keyChoice" value={a.newKey} onChange={set('newKey')} yes="wiz.newKey" no="wiz.existingKey" />
+                <Choice name="keyChoice" label={t('wiz.sse')} value={a.newKey} onChange={set('newKey')} yes="wiz.newKey" no="wiz.existingKey" />
                 {a.newKey ? (
                   <Field label={t('wiz.alias')} hint={t('wiz.aliasHint')}>
                     <input name="alias" value={a.alias} onInput={input('alias')} required spellcheck={false} />
@@ -410,7 +433,7 @@ export function TrailWizard() {
             <Check label={t('common.enabled')} checked={a.snsOn} onChange={set('snsOn')} />
             {a.snsOn && (
               <>
-                <Choice name="topicChoice" value={a.newTopic} onChange={set('newTopic')} yes="wiz.newTopic" no="wiz.existingTopic" />
+                <Choice name="topicChoice" label={t('wiz.sns')} value={a.newTopic} onChange={set('newTopic')} yes="wiz.newTopic" no="wiz.existingTopic" />
                 <Field label={t('wiz.topic')}>
                   <input name="topic" value={a.topic} onInput={input('topic')} required spellcheck={false} />
                 </Field>
@@ -423,7 +446,7 @@ export function TrailWizard() {
             <Check label={t('common.enabled')} checked={a.cwlOn} onChange={set('cwlOn')} />
             {a.cwlOn && (
               <>
-                <Choice name="logGroupChoice" value={a.newLogGroup} onChange={set('newLogGroup')} yes="wiz.newLogGroup" no="wiz.existingLogGroup" />
+                <Choice name="logGroupChoice" label={t('wiz.cwl')} value={a.newLogGroup} onChange={set('newLogGroup')} yes="wiz.newLogGroup" no="wiz.existingLogGroup" />
                 <Field label={t('wiz.logGroup')}>
                   <input name="logGroup" value={a.logGroup} onInput={input('logGroup')} required spellcheck={false} />
                 </Field>

@@ -2,9 +2,10 @@
 // line chart, a top-N bar chart or a table, and a dashboard's page that refreshes it and draws each widget's results.
 import { useEffect, useState } from 'preact/hooks';
 import { AwsError, cloudtrail } from '../../aws';
+import { FormModal } from '../../forms';
 import { fmtTime, t, type Key } from '../../i18n';
 import { href } from '../../router';
-import { BarChart, Badge, Check, ConfirmDelete, ErrorBox, Field, KeyValues, Modal, Page, Panel, Spinner, Table, TimeChart, useLoad, type Series } from '../../ui';
+import { BarChart, Badge, Check, ConfirmDelete, ErrorBox, Field, KeyValues, Page, Panel, Spinner, Table, TimeChart, useLoad, type Series } from '../../ui';
 import { SqlEditor } from './sql';
 import { QueryStatus, ResultTable, allRows, lakeTime, waitQuery, type Rows } from './shared';
 
@@ -127,8 +128,10 @@ interface DraftWidget {
   value: string;
 }
 
+/** The first widget of a new dashboard: the top events of the refresh's range. Its title is in the language of the
+ *  page when the dashboard is made (AWS keeps it as written). */
 const NEW_WIDGET = (): DraftWidget => ({
-  title: 'Top events',
+  title: t('lake.widget.topEvents'),
   view: 'BarChart',
   sql: "SELECT eventName, count(*) AS calls\nFROM $EventDataStoreId$\nWHERE eventTime >= '$StartTime$' AND eventTime <= '$EndTime$'\nGROUP BY eventName\nORDER BY calls DESC\nLIMIT 10",
   label: '',
@@ -154,95 +157,81 @@ function CreateDashboard({ onClose }: { onClose: () => void }) {
   const [widgets, setWidgets] = useState<DraftWidget[]>([NEW_WIDGET()]);
   const [schedule, setSchedule] = useState('');
   const [protect, setProtect] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const update = (i: number, w: Partial<DraftWidget>) => setWidgets(widgets.map((x, j) => (j === i ? { ...x, ...w } : x)));
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await cloudtrail('CreateDashboard', {
-        Name: name.trim(),
-        Widgets: widgets.map((w) => ({ ...toWidgetQuery(w.sql), ViewProperties: viewProperties(w) })),
-        RefreshSchedule: SCHEDULES.find((s) => s[0] === schedule)?.[2],
-        TerminationProtectionEnabled: protect,
-      });
-      location.hash = href('lake', 'dashboards', name.trim());
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
   return (
-    <Modal title={t('lake.dashboards.create')} onClose={onClose}>
-      <form onSubmit={submit} class="dashboard-form">
-        <Field label={t('common.name')} hint={t('lake.dashboard.nameHint')}>
-          <input name="name" value={name} onInput={(e) => setName(e.currentTarget.value)} required minLength={3} maxLength={128} pattern="[a-zA-Z0-9_\-]+" autocomplete="off" spellcheck={false} />
-        </Field>
-        {widgets.map((w, i) => (
-          <fieldset key={i} class="widget-draft">
-            <legend>{t('lake.widget.n', { n: i + 1 })}</legend>
+    <FormModal
+      id="create-dashboard"
+      class="dashboard-form"
+      title={t('lake.dashboards.create')}
+      submit={t('lake.dashboards.create')}
+      busyLabel={t('lake.creating')}
+      onClose={onClose}
+      onSubmit={async () => {
+        await cloudtrail('CreateDashboard', {
+          Name: name.trim(),
+          Widgets: widgets.map((w) => ({ ...toWidgetQuery(w.sql), ViewProperties: viewProperties(w) })),
+          RefreshSchedule: SCHEDULES.find((s) => s[0] === schedule)?.[2],
+          TerminationProtectionEnabled: protect,
+        });
+        location.hash = href('lake', 'dashboards', name.trim());
+      }}
+    >
+      <Field label={t('common.name')} hint={t('lake.dashboard.nameHint')}>
+        <input name="name" value={name} onInput={(e) => setName(e.currentTarget.value)} required minLength={3} maxLength={128} pattern="[a-zA-Z0-9_\-]+" autocomplete="off" spellcheck={false} />
+      </Field>
+      {widgets.map((w, i) => (
+        <fieldset key={i} class="widget-draft">
+          <legend>{t('lake.widget.n', { n: i + 1 })}</legend>
+          <div class="grid2 tight">
+            <Field label={t('lake.widget.title')} hint={t('lake.widget.titleHint')}>
+              <input name={`title-${i}`} value={w.title} onInput={(e) => update(i, { title: e.currentTarget.value })} maxLength={128} pattern="[a-zA-Z0-9._\- ]*" />
+            </Field>
+            <Field label={t('lake.widget.view')}>
+              <select name={`view-${i}`} value={w.view} onChange={(e) => update(i, { view: e.currentTarget.value })}>
+                {VIEWS.map(([v, k]) => (
+                  <option key={v} value={v}>
+                    {t(k)}
+                  </option>
+                ))}
+              </select>
+            </Field>
+          </div>
+          <Field label={t('lake.widget.statement')} hint={t('lake.widget.statementHint', { names: PLACEHOLDERS.join(' ') })}>
+            <SqlEditor name={`sql-${i}`} value={w.sql} onChange={(sql) => update(i, { sql })} minRows={4} />
+          </Field>
+          {w.view !== 'Table' && (
             <div class="grid2 tight">
-              <Field label={t('lake.widget.title')} hint={t('lake.widget.titleHint')}>
-                <input name={`title-${i}`} value={w.title} onInput={(e) => update(i, { title: e.currentTarget.value })} maxLength={128} pattern="[a-zA-Z0-9._\- ]*" />
+              <Field label={w.view === 'BarChart' ? t('lake.widget.labelColumn') : t('lake.widget.xColumn')} optional>
+                <input name={`label-${i}`} value={w.label} onInput={(e) => update(i, { label: e.currentTarget.value })} spellcheck={false} />
               </Field>
-              <Field label={t('lake.widget.view')}>
-                <select name={`view-${i}`} value={w.view} onChange={(e) => update(i, { view: e.currentTarget.value })}>
-                  {VIEWS.map(([v, k]) => (
-                    <option key={v} value={v}>
-                      {t(k)}
-                    </option>
-                  ))}
-                </select>
+              <Field label={w.view === 'BarChart' ? t('lake.widget.valueColumn') : t('lake.widget.yColumn')} optional>
+                <input name={`value-${i}`} value={w.value} onInput={(e) => update(i, { value: e.currentTarget.value })} spellcheck={false} />
               </Field>
             </div>
-            <Field label={t('lake.widget.statement')} hint={t('lake.widget.statementHint', { names: PLACEHOLDERS.join(' ') })}>
-              <SqlEditor name={`sql-${i}`} value={w.sql} onChange={(sql) => update(i, { sql })} minRows={4} />
-            </Field>
-            {w.view !== 'Table' && (
-              <div class="grid2 tight">
-                <Field label={w.view === 'BarChart' ? t('lake.widget.labelColumn') : t('lake.widget.xColumn')} optional>
-                  <input name={`label-${i}`} value={w.label} onInput={(e) => update(i, { label: e.currentTarget.value })} spellcheck={false} />
-                </Field>
-                <Field label={w.view === 'BarChart' ? t('lake.widget.valueColumn') : t('lake.widget.yColumn')} optional>
-                  <input name={`value-${i}`} value={w.value} onInput={(e) => update(i, { value: e.currentTarget.value })} spellcheck={false} />
-                </Field>
-              </div>
-            )}
-            {widgets.length > 1 && (
-              <button type="button" class="danger" onClick={() => setWidgets(widgets.filter((_, j) => j !== i))}>
-                {t('lake.widget.remove')}
-              </button>
-            )}
-          </fieldset>
-        ))}
-        <button type="button" onClick={() => setWidgets([...widgets, { ...NEW_WIDGET(), title: '', view: 'Table' }])} disabled={widgets.length >= 10}>
-          {t('lake.widget.add')}
-        </button>
-        <div class="grid2 tight spaced">
-          <Field label={t('lake.dashboard.schedule')}>
-            <select name="schedule" value={schedule} onChange={(e) => setSchedule(e.currentTarget.value)}>
-              {SCHEDULES.map(([v, k]) => (
-                <option key={v} value={v}>
-                  {t(k)}
-                </option>
-              ))}
-            </select>
-          </Field>
-        </div>
-        <Check label={t('lake.store.protection')} checked={protect} onChange={setProtect} />
-        <ErrorBox error={error} />
-        <div class="form-actions">
-          <button type="button" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy}>
-            {busy ? t('lake.creating') : t('lake.dashboards.create')}
-          </button>
-        </div>
-      </form>
-    </Modal>
+          )}
+          {widgets.length > 1 && (
+            <button type="button" class="danger" onClick={() => setWidgets(widgets.filter((_, j) => j !== i))}>
+              {t('lake.widget.remove')}
+            </button>
+          )}
+        </fieldset>
+      ))}
+      <button type="button" onClick={() => setWidgets([...widgets, { ...NEW_WIDGET(), title: '', view: 'Table' }])} disabled={widgets.length >= 10}>
+        {t('lake.widget.add')}
+      </button>
+      <div class="grid2 tight spaced">
+        <Field label={t('lake.dashboard.schedule')}>
+          <select name="schedule" value={schedule} onChange={(e) => setSchedule(e.currentTarget.value)}>
+            {SCHEDULES.map(([v, k]) => (
+              <option key={v} value={v}>
+                {t(k)}
+              </option>
+            ))}
+          </select>
+        </Field>
+      </div>
+      <Check label={t('lake.store.protection')} checked={protect} onChange={setProtect} />
+    </FormModal>
   );
 }
 

@@ -2,20 +2,34 @@
 // Run/Cancel with live status and statistics, paged results with a CSV export, and the store's query history.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { AwsError, cloudtrail } from '../../aws';
-import { fmtBytes, fmtNumber, fmtTime, t } from '../../i18n';
+import { fmtBytes, fmtNumber, fmtTime, t, type Key } from '../../i18n';
+import { session } from '../../session';
 import { ErrorBox, Field, Page, Pager, Panel, Spinner, Table, csvLine, download, useLoad, useTokenPages } from '../../ui';
 import { SqlEditor } from './sql';
 import { QueryStatus, ResultTable, TERMINAL, allRows, categories, listStores, rowsOf, storeId, waitQuery, type Rows, type Store } from './shared';
 
 const PAGE = 50;
-const DRAFT = 'cairn.lake.draft';
-const TEXTS = 'cairn.lake.statements';
 const KEEP = 100;
 
-/** The statements this browser ran, by query id (ListQueries does not answer them), newest last. */
+// Statements are kept like the credentials: in this tab's session storage (gone with the tab), under the signed-in
+// access key (another key signed in on the same tab sees none of them), and forgotten at sign-out.
+const PREFIX = 'cairn.lake.';
+const draftKey = () => `${PREFIX}draft.${session.accessKeyId()}`;
+const textsKey = () => `${PREFIX}statements.${session.accessKeyId()}`;
+
+/** Forgets every statement kept in this tab. */
+function forgetStatements() {
+  for (const k of Object.keys(sessionStorage)) if (k.startsWith(PREFIX)) sessionStorage.removeItem(k);
+}
+session.subscribe(() => session.credentials() || forgetStatements());
+// Earlier versions kept them in local storage, shared by every account and tab of the browser.
+localStorage.removeItem('cairn.lake.draft');
+localStorage.removeItem('cairn.lake.statements');
+
+/** The statements run in this tab with this key, by query id (ListQueries does not answer them), newest last. */
 function savedTexts(): Record<string, string> {
   try {
-    return JSON.parse(localStorage.getItem(TEXTS) ?? '{}');
+    return JSON.parse(sessionStorage.getItem(textsKey()) ?? '{}');
   } catch {
     return {};
   }
@@ -24,7 +38,7 @@ function savedTexts(): Record<string, string> {
 function saveText(id: string, sql: string) {
   const all = Object.entries(savedTexts()).filter(([k]) => k !== id);
   all.push([id, sql]);
-  localStorage.setItem(TEXTS, JSON.stringify(Object.fromEntries(all.slice(-KEEP))));
+  sessionStorage.setItem(textsKey(), JSON.stringify(Object.fromEntries(all.slice(-KEEP))));
 }
 
 function defaultSql(id: string, activity: boolean): string {
@@ -54,7 +68,7 @@ export function LakeQuery({ query }: { query: URLSearchParams }) {
   const store: Store | undefined = wanted ? usable.find((s) => storeId(s.EventDataStoreArn) === wanted) : fallback;
   const sid = store ? storeId(store.EventDataStoreArn) : '';
   const qid = query.get('id') ?? '';
-  const [sql, setSqlState] = useState(() => localStorage.getItem(DRAFT) ?? '');
+  const [sql, setSqlState] = useState(() => sessionStorage.getItem(draftKey()) ?? '');
   const [startError, setStartError] = useState<unknown>();
   const [starting, setStarting] = useState(false);
   const [run, setRun] = useState<Run | null>(null);
@@ -64,7 +78,7 @@ export function LakeQuery({ query }: { query: URLSearchParams }) {
 
   const setSql = (v: string) => {
     setSqlState(v);
-    localStorage.setItem(DRAFT, v);
+    sessionStorage.setItem(draftKey(), v);
   };
 
   // A first statement over the chosen store once the stores are known.
@@ -323,12 +337,20 @@ function Results({ id }: { id: string }) {
       </div>
       <ErrorBox error={exportError} />
       <ResultTable data={state.data} caption={t('lake.results.title')} />
-      <Pager page={pages.page} hasPrev={pages.page > 1} hasNext={!!state.next} onPrev={pages.prev} onNext={() => state.next && pages.next(state.next)} />
+      <Pager page={pages.page} hasPrev={pages.page > 1} hasNext={!!state.next} busy={state.loading} onPrev={pages.prev} onNext={() => state.next && pages.next(state.next)} />
     </>
   );
 }
 
-const SUGGESTIONS = ['console sign-in', 'access denied', 'root', 'IAM changes', 'errors', 'security group'];
+/** Suggested searches: the label shown (translated) and the phrase searched (the sample queries are in English). */
+const SUGGESTIONS: [Key, string][] = [
+  ['lake.samples.s.signIn', 'console sign-in'],
+  ['lake.samples.s.denied', 'access denied'],
+  ['lake.samples.s.root', 'root'],
+  ['lake.samples.s.iam', 'IAM changes'],
+  ['lake.samples.s.errors', 'errors'],
+  ['lake.samples.s.securityGroup', 'security group'],
+];
 
 /** The sample query library: a phrase search; picking one puts its SQL in the editor for the chosen store. */
 function Samples({ storeId: sid, onPick }: { storeId: string; onPick: (sql: string) => void }) {
@@ -358,10 +380,10 @@ function Samples({ storeId: sid, onPick }: { storeId: string; onPick: (sql: stri
         </Field>
         <button type="submit">{t('common.search')}</button>
       </form>
-      <div class="chips" aria-label={t('lake.samples.suggestions')}>
-        {SUGGESTIONS.map((s) => (
-          <button type="button" class="chip" key={s} onClick={() => search(s)}>
-            {s}
+      <div class="chips" role="group" aria-label={t('lake.samples.suggestions')}>
+        {SUGGESTIONS.map(([label, phrase]) => (
+          <button type="button" class="chip" key={phrase} onClick={() => search(phrase)}>
+            {t(label)}
           </button>
         ))}
       </div>

@@ -2,12 +2,12 @@
 // and a store's page with every setting, editing, ingestion start/stop, deletion and restoration.
 import { useState } from 'preact/hooks';
 import { cloudtrail } from '../../aws';
+import { FormModal } from '../../forms';
 import { fmtTime, t, type Key } from '../../i18n';
 import { href } from '../../router';
-import { Check, ConfirmDelete, CopyButton, ErrorBox, Field, JsonView, KeyValues, Modal, Page, Panel, Spinner, Table, useLoad } from '../../ui';
+import { Check, ConfirmDelete, CopyButton, ErrorBox, Field, JsonView, KeyValues, Page, Panel, Spinner, Table, useLoad, yesNo } from '../../ui';
 import { StoreStatus, categories, listStores, storeId, type FieldSelector, type Selector, type Store } from './shared';
 
-const yesNo = (v?: boolean) => (v ? t('common.yes') : t('common.no'));
 const onOff = (v?: boolean) => (v ? t('common.enabled') : t('common.disabled'));
 const MAX_RETENTION: Record<string, number> = { EXTENDABLE_RETENTION_PRICING: 3653, FIXED_RETENTION_PRICING: 2557 };
 
@@ -105,92 +105,78 @@ function CreateStore({ onClose, onCreated }: { onClose: () => void; onCreated: (
     readOnly: '',
     s3Data: false,
   });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const set = <K extends keyof Draft>(k: K, v: Draft[K]) => setD({ ...d, [k]: v });
   const nothing = d.source === 'cloudtrail' && !d.management && !d.s3Data;
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const s = await cloudtrail('CreateEventDataStore', {
-        Name: d.name.trim(),
-        RetentionPeriod: Number(d.retention),
-        BillingMode: d.billing,
-        TerminationProtectionEnabled: d.protect,
-        MultiRegionEnabled: d.multiRegion,
-        OrganizationEnabled: d.organization,
-        StartIngestion: d.ingest,
-        AdvancedEventSelectors: selectorsOf(d),
-      });
-      onCreated(s);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
   return (
-    <Modal title={t('lake.stores.create')} onClose={onClose}>
-      <form onSubmit={submit} class="store-form">
-        <Field label={t('common.name')} hint={t('lake.store.nameHint')}>
-          <input name="name" value={d.name} onInput={(e) => set('name', e.currentTarget.value)} required minLength={3} maxLength={128} pattern="[a-zA-Z0-9._\-]+" autocomplete="off" spellcheck={false} />
-        </Field>
-        <fieldset>
-          <legend>{t('lake.store.eventsLegend')}</legend>
-          <div class="radio-cards">
-            <label>
-              <input type="radio" name="source" checked={d.source === 'cloudtrail'} onChange={() => set('source', 'cloudtrail')} />
-              {t('lake.store.source.cloudtrail')}
-            </label>
-            <label>
-              <input type="radio" name="source" checked={d.source === 'activity'} onChange={() => set('source', 'activity')} />
-              {t('lake.store.source.activity')}
-            </label>
-          </div>
-          {d.source === 'cloudtrail' ? (
-            <>
-              <Check label={t('lake.category.Management')} hint={t('lake.store.managementHint')} checked={d.management} onChange={(v) => set('management', v)} />
-              {d.management && (
-                <Field label={t('lake.store.readWrite')}>
-                  <select name="readOnly" value={d.readOnly} onChange={(e) => set('readOnly', e.currentTarget.value as Draft['readOnly'])}>
-                    <option value="">{t('lake.store.readWrite.all')}</option>
-                    <option value="true">{t('lake.store.readWrite.read')}</option>
-                    <option value="false">{t('lake.store.readWrite.write')}</option>
-                  </select>
-                </Field>
-              )}
-              <Check label={t('lake.store.s3Data')} hint={t('lake.store.s3DataHint')} checked={d.s3Data} onChange={(v) => set('s3Data', v)} />
-              {nothing && <p class="hint warn-text">{t('lake.store.pickEvents')}</p>}
-            </>
-          ) : (
-            <p class="hint">{t('lake.store.activityHint')}</p>
-          )}
-        </fieldset>
-        <Field label={t('lake.store.billing')}>
-          <select name="billing" value={d.billing} onChange={(e) => set('billing', e.currentTarget.value)}>
-            <option value="EXTENDABLE_RETENTION_PRICING">{t('lake.billing.EXTENDABLE_RETENTION_PRICING')}</option>
-            <option value="FIXED_RETENTION_PRICING">{t('lake.billing.FIXED_RETENTION_PRICING')}</option>
-          </select>
-        </Field>
-        <Field label={t('lake.store.retentionDays')} hint={t('lake.store.retentionHint', { max: MAX_RETENTION[d.billing] })}>
-          <input name="retention" type="number" min={7} max={MAX_RETENTION[d.billing]} value={d.retention} onInput={(e) => set('retention', e.currentTarget.value)} required />
-        </Field>
-        <Check label={t('lake.store.protection')} hint={t('lake.store.protectionHint')} checked={d.protect} onChange={(v) => set('protect', v)} />
-        <Check label={t('lake.store.multiRegion')} hint={t('lake.store.multiRegionHint')} checked={d.multiRegion} onChange={(v) => set('multiRegion', v)} />
-        <Check label={t('lake.store.organization')} hint={t('lake.store.organizationHint')} checked={d.organization} onChange={(v) => set('organization', v)} />
-        <Check label={t('lake.store.ingest')} checked={d.ingest} onChange={(v) => set('ingest', v)} />
-        <ErrorBox error={error} />
-        <div class="form-actions">
-          <button type="button" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy || nothing}>
-            {busy ? t('lake.creating') : t('lake.stores.create')}
-          </button>
+    <FormModal
+      id="create-store"
+      title={t('lake.stores.create')}
+      submit={t('lake.stores.create')}
+      busyLabel={t('lake.creating')}
+      invalid={nothing}
+      onClose={onClose}
+      onSubmit={async () => {
+        const s = await cloudtrail('CreateEventDataStore', {
+          Name: d.name.trim(),
+          RetentionPeriod: Number(d.retention),
+          BillingMode: d.billing,
+          TerminationProtectionEnabled: d.protect,
+          MultiRegionEnabled: d.multiRegion,
+          OrganizationEnabled: d.organization,
+          StartIngestion: d.ingest,
+          AdvancedEventSelectors: selectorsOf(d),
+        });
+        onCreated(s);
+      }}
+    >
+      <Field label={t('common.name')} hint={t('lake.store.nameHint')}>
+        <input name="name" value={d.name} onInput={(e) => set('name', e.currentTarget.value)} required minLength={3} maxLength={128} pattern="[a-zA-Z0-9._\-]+" autocomplete="off" spellcheck={false} />
+      </Field>
+      <fieldset>
+        <legend>{t('lake.store.eventsLegend')}</legend>
+        <div class="radio-cards" role="radiogroup" aria-label={t('lake.store.source')}>
+          <label>
+            <input type="radio" name="source" checked={d.source === 'cloudtrail'} onChange={() => set('source', 'cloudtrail')} />
+            {t('lake.store.source.cloudtrail')}
+          </label>
+          <label>
+            <input type="radio" name="source" checked={d.source === 'activity'} onChange={() => set('source', 'activity')} />
+            {t('lake.store.source.activity')}
+          </label>
         </div>
-      </form>
-    </Modal>
+        {d.source === 'cloudtrail' ? (
+          <>
+            <Check label={t('lake.category.Management')} hint={t('lake.store.managementHint')} checked={d.management} onChange={(v) => set('management', v)} />
+            {d.management && (
+              <Field label={t('lake.store.readWrite')}>
+                <select name="readOnly" value={d.readOnly} onChange={(e) => set('readOnly', e.currentTarget.value as Draft['readOnly'])}>
+                  <option value="">{t('lake.store.readWrite.all')}</option>
+                  <option value="true">{t('lake.store.readWrite.read')}</option>
+                  <option value="false">{t('lake.store.readWrite.write')}</option>
+                </select>
+              </Field>
+            )}
+            <Check label={t('lake.store.s3Data')} hint={t('lake.store.s3DataHint')} checked={d.s3Data} onChange={(v) => set('s3Data', v)} />
+            {nothing && <p class="hint warn-text">{t('lake.store.pickEvents')}</p>}
+          </>
+        ) : (
+          <p class="hint">{t('lake.store.activityHint')}</p>
+        )}
+      </fieldset>
+      <Field label={t('lake.store.billing')}>
+        <select name="billing" value={d.billing} onChange={(e) => set('billing', e.currentTarget.value)}>
+          <option value="EXTENDABLE_RETENTION_PRICING">{t('lake.billing.EXTENDABLE_RETENTION_PRICING')}</option>
+          <option value="FIXED_RETENTION_PRICING">{t('lake.billing.FIXED_RETENTION_PRICING')}</option>
+        </select>
+      </Field>
+      <Field label={t('lake.store.retentionDays')} hint={t('lake.store.retentionHint', { max: MAX_RETENTION[d.billing] })}>
+        <input name="retention" type="number" min={7} max={MAX_RETENTION[d.billing]} value={d.retention} onInput={(e) => set('retention', e.currentTarget.value)} required />
+      </Field>
+      <Check label={t('lake.store.protection')} hint={t('lake.store.protectionHint')} checked={d.protect} onChange={(v) => set('protect', v)} />
+      <Check label={t('lake.store.multiRegion')} hint={t('lake.store.multiRegionHint')} checked={d.multiRegion} onChange={(v) => set('multiRegion', v)} />
+      <Check label={t('lake.store.organization')} hint={t('lake.store.organizationHint')} checked={d.organization} onChange={(v) => set('organization', v)} />
+      <Check label={t('lake.store.ingest')} checked={d.ingest} onChange={(v) => set('ingest', v)} />
+    </FormModal>
   );
 }
 
@@ -349,48 +335,33 @@ function EditStore({ store, onClose, onSaved }: { store: Store; onClose: () => v
   const [retention, setRetention] = useState(String(store.RetentionPeriod ?? 366));
   const [protect, setProtect] = useState(!!store.TerminationProtectionEnabled);
   const [billing, setBilling] = useState(store.BillingMode ?? 'EXTENDABLE_RETENTION_PRICING');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const changes: Record<string, unknown> = {};
   if (Number(retention) !== store.RetentionPeriod) changes.RetentionPeriod = Number(retention);
   if (protect !== !!store.TerminationProtectionEnabled) changes.TerminationProtectionEnabled = protect;
   if (billing !== store.BillingMode) changes.BillingMode = billing;
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await cloudtrail('UpdateEventDataStore', { EventDataStore: store.EventDataStoreArn, ...changes });
-      onSaved();
-      onClose();
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
   return (
-    <Modal title={t('lake.store.editTitle', { name: store.Name })} onClose={onClose}>
-      <form onSubmit={submit}>
-        <Field label={t('lake.store.billing')} hint={t('lake.store.billingHint')}>
-          <select name="billing" value={billing} onChange={(e) => setBilling(e.currentTarget.value)} disabled={store.BillingMode === 'EXTENDABLE_RETENTION_PRICING'}>
-            <option value="EXTENDABLE_RETENTION_PRICING">{t('lake.billing.EXTENDABLE_RETENTION_PRICING')}</option>
-            <option value="FIXED_RETENTION_PRICING">{t('lake.billing.FIXED_RETENTION_PRICING')}</option>
-          </select>
-        </Field>
-        <Field label={t('lake.store.retentionDays')} hint={t('lake.store.retentionHint', { max: MAX_RETENTION[billing] ?? 3653 })}>
-          <input name="retention" type="number" min={7} max={MAX_RETENTION[billing] ?? 3653} value={retention} onInput={(e) => setRetention(e.currentTarget.value)} required />
-        </Field>
-        <Check label={t('lake.store.protection')} hint={t('lake.store.protectionHint')} checked={protect} onChange={setProtect} />
-        <ErrorBox error={error} />
-        <div class="form-actions">
-          <button type="button" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy || !Object.keys(changes).length}>
-            {t('common.save')}
-          </button>
-        </div>
-      </form>
-    </Modal>
+    <FormModal
+      id="edit-store"
+      title={t('lake.store.editTitle', { name: store.Name })}
+      submit={t('common.save')}
+      invalid={!Object.keys(changes).length}
+      onClose={onClose}
+      onSubmit={async () => {
+        await cloudtrail('UpdateEventDataStore', { EventDataStore: store.EventDataStoreArn, ...changes });
+        onSaved();
+        onClose();
+      }}
+    >
+      <Field label={t('lake.store.billing')} hint={t('lake.store.billingHint')}>
+        <select name="billing" value={billing} onChange={(e) => setBilling(e.currentTarget.value)} disabled={store.BillingMode === 'EXTENDABLE_RETENTION_PRICING'}>
+          <option value="EXTENDABLE_RETENTION_PRICING">{t('lake.billing.EXTENDABLE_RETENTION_PRICING')}</option>
+          <option value="FIXED_RETENTION_PRICING">{t('lake.billing.FIXED_RETENTION_PRICING')}</option>
+        </select>
+      </Field>
+      <Field label={t('lake.store.retentionDays')} hint={t('lake.store.retentionHint', { max: MAX_RETENTION[billing] ?? 3653 })}>
+        <input name="retention" type="number" min={7} max={MAX_RETENTION[billing] ?? 3653} value={retention} onInput={(e) => setRetention(e.currentTarget.value)} required />
+      </Field>
+      <Check label={t('lake.store.protection')} hint={t('lake.store.protectionHint')} checked={protect} onChange={setProtect} />
+    </FormModal>
   );
 }

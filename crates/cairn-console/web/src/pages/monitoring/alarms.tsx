@@ -9,7 +9,7 @@ import {
   Badge, ConfirmDelete, ErrorBox, Field, JsonView, KeyValues, Page, Pager, Panel, SidePanel, Spinner, Table, useLoad, useTokenPages,
 } from '../../ui';
 import { AlarmForm, MetricChart, RangeSelect, STATES, StateBadge, arnName, conditionText, opSymbol, statLabel, statOf, type Alarm } from './alarm-form';
-import { fmtDuration } from './shared';
+import { NotFound, fmtDuration, usePagedLoad } from './shared';
 
 /** A counter that advances every `ms` while the tab is visible: a load dependency that polls. */
 function useTicks(ms: number): number {
@@ -52,7 +52,7 @@ function AlarmList() {
   const [draft, setDraft] = useState('');
   const [prefix, setPrefix] = useState('');
   const pages = useTokenPages();
-  const list = useLoad(
+  const list = usePagedLoad(
     () =>
       cloudwatch('DescribeAlarms', {
         AlarmTypes: ['MetricAlarm'],
@@ -61,7 +61,8 @@ function AlarmList() {
         MaxRecords: 50,
         NextToken: pages.token,
       }),
-    [state, prefix, pages.token, tick],
+    [state, prefix, pages.token],
+    tick,
   );
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [deleting, setDeleting] = useState(false);
@@ -173,7 +174,7 @@ function AlarmList() {
       ) : (
         <>
           <Table caption={t('nav.alarms')} columns={columns} rows={alarms} rowKey={(a) => a.AlarmName} empty={t('mon.al.none')} />
-          <Pager page={pages.page} hasPrev={pages.page > 1} hasNext={!!list.data?.NextToken} onPrev={pages.prev} onNext={() => pages.next(list.data.NextToken)} />
+          <Pager page={pages.page} hasPrev={pages.page > 1} hasNext={!!list.data?.NextToken} busy={list.busy} onPrev={pages.prev} onNext={() => pages.next(list.data.NextToken)} />
         </>
       )}
       {deleting && (
@@ -263,10 +264,7 @@ function AlarmDetail({ name }: { name: string }) {
       {alarm.loading && alarm.data === undefined ? (
         <Spinner />
       ) : !a ? (
-        <div class="alert error" role="alert">
-          <strong class="code">ResourceNotFound</strong>
-          <span class="message">{t('mon.al.notFound', { name })}</span>
-        </div>
+        !alarm.error && <NotFound message={t('mon.al.notFound', { name })} />
       ) : (
         <>
           <div class={`mon-state-banner ${a.StateValue}`} role="status" aria-live="polite">
@@ -341,9 +339,10 @@ function AlarmHistory({ name, tick }: { name: string; tick: number }) {
   const [type, setType] = useState('');
   const pages = useTokenPages();
   // Only the first page follows the clock; older pages do not change.
-  const list = useLoad(
+  const list = usePagedLoad(
     () => cloudwatch('DescribeAlarmHistory', { AlarmName: name, HistoryItemType: type || undefined, MaxRecords: 50, NextToken: pages.token }),
-    [name, type, pages.token, pages.page === 1 ? tick : 0],
+    [name, type, pages.token],
+    pages.page === 1 ? tick : 0,
   );
   const [open, setOpen] = useState<HistoryItem | null>(null);
   const items: HistoryItem[] = list.data?.AlarmHistoryItems ?? [];
@@ -390,7 +389,7 @@ function AlarmHistory({ name, tick }: { name: string; tick: number }) {
             selected={open ? key(open) : undefined}
             empty={t('mon.hist.none')}
           />
-          <Pager page={pages.page} hasPrev={pages.page > 1} hasNext={!!list.data?.NextToken} onPrev={pages.prev} onNext={() => pages.next(list.data.NextToken)} />
+          <Pager page={pages.page} hasPrev={pages.page > 1} hasNext={!!list.data?.NextToken} busy={list.busy} onPrev={pages.prev} onNext={() => pages.next(list.data.NextToken)} />
         </>
       )}
       {open && (

@@ -1,16 +1,17 @@
 // Log groups: the list (prefix search, paging, create, retention, delete) and a group's page with its log events
 // (FilterLogEvents with a filter pattern), its log streams and its metric filters.
-import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { logs } from '../../aws';
+import { FormModal } from '../../forms';
 import { fmtBytes, fmtNumber, fmtTime, t, type Key } from '../../i18n';
+import { rangeBounds } from '../../ranges';
 import { go, href } from '../../router';
 import {
-  ConfirmDelete, CopyButton, ErrorBox, Field, JsonView, KeyValues, Modal, Page, Pager, Panel, SidePanel, Spinner, Table, Tabs,
-  useLoad, useTokenPages,
+  ConfirmDelete, CopyButton, ErrorBox, Field, JsonView, KeyValues, Page, Pager, Panel, SidePanel, Spinner, Table, Tabs, useLoad,
+  useTokenPages,
 } from '../../ui';
 import { MetricFilters } from './metric-filters';
-import { jsonOf } from './shared';
+import { NotFound, jsonOf, usePagedLoad } from './shared';
 
 interface LogGroup {
   logGroupName: string;
@@ -66,7 +67,8 @@ async function setRetention(name: string, days: string) {
 }
 
 export function LogGroups({ rest }: { rest: string[] }) {
-  if (rest[0]) return <LogGroupDetail name={rest[0]} tab={rest[1] ?? 'events'} />;
+  // Keyed by the name: another group's page starts afresh (its own filter, its own state).
+  if (rest[0]) return <LogGroupDetail key={rest[0]} name={rest[0]} tab={rest[1] ?? 'events'} />;
   return <LogGroupList />;
 }
 
@@ -74,7 +76,7 @@ function LogGroupList() {
   const [draft, setDraft] = useState('');
   const [prefix, setPrefix] = useState('');
   const pages = useTokenPages();
-  const list = useLoad(
+  const list = usePagedLoad(
     () => logs('DescribeLogGroups', { logGroupNamePrefix: prefix || undefined, limit: 50, nextToken: pages.token }),
     [prefix, pages.token],
   );
@@ -139,7 +141,7 @@ function LogGroupList() {
       ) : (
         <>
           <Table caption={t('nav.logGroups')} columns={columns} rows={groups} rowKey={(g) => g.logGroupName} empty={t('mon.lg.none')} />
-          <Pager page={pages.page} hasPrev={pages.page > 1} hasNext={!!list.data?.nextToken} onPrev={pages.prev} onNext={() => pages.next(list.data.nextToken)} />
+          <Pager page={pages.page} hasPrev={pages.page > 1} hasNext={!!list.data?.nextToken} busy={list.busy} onPrev={pages.prev} onNext={() => pages.next(list.data.nextToken)} />
         </>
       )}
       {creating && <CreateLogGroup onClose={() => setCreating(false)} />}
@@ -158,44 +160,6 @@ function LogGroupList() {
         </ConfirmDelete>
       )}
     </Page>
-  );
-}
-
-/** A dialog whose footer holds the form's buttons (so Enter in any field submits). */
-export function FormModal(props: { id: string; title: string; submit: string; invalid: boolean; onSubmit: () => Promise<void>; onClose: () => void; children: ComponentChildren }) {
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const run = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await props.onSubmit();
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
-  return (
-    <Modal
-      title={props.title}
-      onClose={props.onClose}
-      footer={
-        <>
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" form={props.id} class="primary" disabled={busy || props.invalid}>
-            {props.submit}
-          </button>
-        </>
-      }
-    >
-      <form id={props.id} onSubmit={run}>
-        {props.children}
-      </form>
-      <ErrorBox error={error} />
-    </Modal>
   );
 }
 
@@ -258,15 +222,20 @@ const TABS: [string, Key][] = [
   ['filters', 'mon.tab.filters'],
 ];
 
+/** An applied search of the log events. */
 export interface EventFilter {
   pattern: string;
+  /** A preset of RANGE_SECONDS, 'all' or 'custom'. */
   range: string;
   from: string;
   to: string;
   stream: string;
+  /** When the search was applied (epoch milliseconds): presets count back from it, on every page of the search. */
+  at: number;
 }
 
-const NO_FILTER: EventFilter = { pattern: '', range: '1h', from: '', to: '', stream: '' };
+/** No pattern or stream, the last hour, applied now. */
+const noFilter = (): EventFilter => ({ pattern: '', range: '1h', from: '', to: '', stream: '', at: Date.now() });
 
 function LogGroupDetail({ name, tab }: { name: string; tab: string }) {
   const group = useLoad(
@@ -274,10 +243,9 @@ function LogGroupDetail({ name, tab }: { name: string; tab: string }) {
     [name],
   );
   // Kept here so that a stream picked on the streams tab carries over to the events tab.
-  const [filter, setFilter] = useState<EventFilter>(NO_FILTER);
+  const [filter, setFilter] = useState<EventFilter>(noFilter);
   const [editing, setEditing] = useState(false);
   const [deleting, setDeleting] = useState(false);
-  useEffect(() => setFilter(NO_FILTER), [name]);
   const g = group.data;
   const tabHref = (id: string) => href('monitoring', 'log-groups', name, id);
   return (
@@ -301,10 +269,7 @@ function LogGroupDetail({ name, tab }: { name: string; tab: string }) {
       {group.loading && !group.data ? (
         <Spinner />
       ) : !g ? (
-        <div class="alert error" role="alert">
-          <strong class="code">ResourceNotFoundException</strong>
-          <span class="message">{t('mon.lg.notFound', { name })}</span>
-        </div>
+        !group.error && <NotFound message={t('mon.lg.notFound', { name })} />
       ) : (
         <>
           <Panel title={t('common.details')}>
@@ -323,7 +288,7 @@ function LogGroupDetail({ name, tab }: { name: string; tab: string }) {
             <LogStreams
               group={name}
               onPick={(stream) => {
-                setFilter({ ...NO_FILTER, range: 'all', stream });
+                setFilter({ ...noFilter(), range: 'all', stream });
                 location.hash = tabHref('events');
               }}
             />
@@ -352,14 +317,15 @@ function LogGroupDetail({ name, tab }: { name: string; tab: string }) {
   );
 }
 
-const RANGES: [string, Key, number][] = [
-  ['5m', 'mon.range.5m', 300],
-  ['1h', 'mon.range.1h', 3600],
-  ['12h', 'mon.range.12h', 43200],
-  ['1d', 'mon.range.1d', 86400],
-  ['7d', 'mon.range.7d', 604800],
-  ['all', 'mon.range.all', 0],
-  ['custom', 'mon.range.custom', 0],
+/** The range options: the presets of RANGE_SECONDS (src/ranges.ts), everything, or custom bounds. */
+const RANGES: [string, Key][] = [
+  ['5m', 'mon.range.5m'],
+  ['1h', 'mon.range.1h'],
+  ['12h', 'mon.range.12h'],
+  ['1d', 'mon.range.1d'],
+  ['7d', 'mon.range.7d'],
+  ['all', 'mon.range.all'],
+  ['custom', 'mon.range.custom'],
 ];
 const EVENT_PAGE = 100;
 
@@ -368,12 +334,9 @@ function filterInput(group: string, f: EventFilter): Record<string, unknown> {
   const input: Record<string, unknown> = { logGroupName: group };
   if (f.pattern.trim()) input.filterPattern = f.pattern;
   if (f.stream.trim()) input.logStreamNamePrefix = f.stream.trim();
-  const span = RANGES.find((r) => r[0] === f.range)?.[2] ?? 0;
-  if (span) input.startTime = Date.now() - span * 1000;
-  if (f.range === 'custom') {
-    if (f.from) input.startTime = new Date(f.from).getTime();
-    if (f.to) input.endTime = new Date(f.to).getTime();
-  }
+  const { start, end } = rangeBounds(f.range, f.from, f.to, f.at);
+  if (start !== undefined) input.startTime = start;
+  if (end !== undefined) input.endTime = end;
   return input;
 }
 
@@ -430,7 +393,7 @@ function LogEvents({ group, filter, onFilter }: { group: string; filter: EventFi
         aria-label={t('mon.ev.search')}
         onSubmit={(e) => {
           e.preventDefault();
-          onFilter({ ...draft });
+          onFilter({ ...draft, at: Date.now() });
         }}
       >
         <div class="grow mon-pattern">
@@ -463,7 +426,7 @@ function LogEvents({ group, filter, onFilter }: { group: string; filter: EventFi
         <button type="submit" class="primary">
           {t('mon.ev.apply')}
         </button>
-        <button type="button" onClick={() => onFilter({ ...NO_FILTER })}>
+        <button type="button" onClick={() => onFilter(noFilter())}>
           {t('common.clear')}
         </button>
         <small class="hint mon-full">{t('mon.ev.patternHint')}</small>
@@ -533,7 +496,7 @@ function LogStreams({ group, onPick }: { group: string; onPick: (stream: string)
   const [prefix, setPrefix] = useState('');
   const pages = useTokenPages();
   // AWS refuses ordering by last event time together with a name prefix.
-  const list = useLoad(
+  const list = usePagedLoad(
     () =>
       logs('DescribeLogStreams', {
         logGroupName: group,
@@ -589,7 +552,7 @@ function LogStreams({ group, onPick }: { group: string; onPick: (stream: string)
       ) : (
         <>
           <Table caption={t('mon.tab.streams')} columns={columns} rows={list.data?.logStreams ?? []} rowKey={(s) => s.logStreamName} empty={t('mon.st.none')} />
-          <Pager page={pages.page} hasPrev={pages.page > 1} hasNext={!!list.data?.nextToken} onPrev={pages.prev} onNext={() => pages.next(list.data.nextToken)} />
+          <Pager page={pages.page} hasPrev={pages.page > 1} hasNext={!!list.data?.nextToken} busy={list.busy} onPrev={pages.prev} onNext={() => pages.next(list.data.nextToken)} />
         </>
       )}
     </>
