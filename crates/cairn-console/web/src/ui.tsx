@@ -244,46 +244,6 @@ export function SidePanel(props: { title: string; onClose: () => void; children:
   );
 }
 
-/** Deletes after the person types the resource's name. */
-export function ConfirmDelete(props: { title: string; name: string; onConfirm: () => Promise<void>; onClose: () => void; children?: ComponentChildren }) {
-  const [typed, setTyped] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const run = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await props.onConfirm();
-      props.onClose();
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
-  };
-  return (
-    <Modal
-      title={props.title}
-      onClose={props.onClose}
-      footer={
-        <>
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="button" class="danger" disabled={typed !== props.name || busy} onClick={run}>
-            {t('common.delete')}
-          </button>
-        </>
-      }
-    >
-      {props.children}
-      <Field label={t('common.confirmDelete', { name: props.name })}>
-        <input value={typed} onInput={(e) => setTyped(e.currentTarget.value)} autocomplete="off" />
-      </Field>
-      <ErrorBox error={error} />
-    </Modal>
-  );
-}
-
 let fieldSeq = 0;
 
 /** A labelled form control: the label points at the first control inside. */

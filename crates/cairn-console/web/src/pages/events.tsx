@@ -3,7 +3,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { cloudtrail } from '../aws';
 import { fmtNumber, fmtTime, t, type Key } from '../i18n';
-import { RANGE_SECONDS, rangeBounds } from '../ranges';
+import { RANGE_SECONDS, RangeFields, rangeBounds } from '../ranges';
 import { ErrorBox, Field, JsonView, KeyValues, Page, Pager, SidePanel, Spinner, Table, csvLine, download, useTokenPages } from '../ui';
 
 const ATTRIBUTES = ['EventName', 'Username', 'ResourceType', 'ResourceName', 'EventSource', 'EventId', 'ReadOnly', 'AccessKeyId'] as const;
@@ -155,25 +155,7 @@ export function EventHistory({ query }: { query: URLSearchParams }) {
             )}
           </Field>
         </div>
-        <Field label={t('events.range')}>
-          <select name="range" value={draft.range} onChange={set('range')}>
-            {RANGES.map(([id, label]) => (
-              <option key={id} value={id}>
-                {t(label)}
-              </option>
-            ))}
-          </select>
-        </Field>
-        {draft.range === 'custom' && (
-          <>
-            <Field label={t('common.from')}>
-              <input type="datetime-local" name="from" value={draft.from} onInput={set('from')} />
-            </Field>
-            <Field label={t('common.to')}>
-              <input type="datetime-local" name="to" value={draft.to} onInput={set('to')} />
-            </Field>
-          </>
-        )}
+        <RangeFields label={t('events.range')} options={RANGES} range={draft.range} from={draft.from} to={draft.to} onChange={(k, v) => setDraft({ ...draft, [k]: v })} />
         <button type="submit" class="primary">
           {t('common.apply')}
         </button>

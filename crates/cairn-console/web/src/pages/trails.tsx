@@ -5,9 +5,8 @@ import { callerIdentity, cloudtrail, s3, xmlAll } from '../aws';
 import { fmtBytes, fmtTime, t } from '../i18n';
 import { go, href } from '../router';
 import { session } from '../session';
-import {
-  Badge, Check, ConfirmDelete, ErrorBox, Field, JsonView, KeyValues, Page, Panel, Spinner, Table, useLoad, yesNo,
-} from '../ui';
+import { ConfirmDelete } from '../forms';
+import { Badge, Check, ErrorBox, Field, JsonView, KeyValues, Page, Panel, Spinner, Table, useLoad, yesNo } from '../ui';
 import { choiceFrom, EventsStep, insightSelectorsFor, selectorsFor, type EventChoice } from './trailwizard';
 
 export interface Trail {

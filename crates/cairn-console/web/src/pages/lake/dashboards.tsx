@@ -2,10 +2,10 @@
 // line chart, a top-N bar chart or a table, and a dashboard's page that refreshes it and draws each widget's results.
 import { useEffect, useState } from 'preact/hooks';
 import { AwsError, cloudtrail } from '../../aws';
-import { FormModal } from '../../forms';
+import { ConfirmDelete, FormModal } from '../../forms';
 import { fmtTime, t, type Key } from '../../i18n';
 import { href } from '../../router';
-import { BarChart, Badge, Check, ConfirmDelete, ErrorBox, Field, KeyValues, Page, Panel, Spinner, Table, TimeChart, useLoad, type Series } from '../../ui';
+import { BarChart, Badge, Check, ErrorBox, Field, KeyValues, Page, Panel, Spinner, Table, TimeChart, useLoad, type Series } from '../../ui';
 import { SqlEditor } from './sql';
 import { QueryStatus, ResultTable, allRows, lakeTime, waitQuery, type Rows } from './shared';
 

@@ -2,10 +2,10 @@
 // and a store's page with every setting, editing, ingestion start/stop, deletion and restoration.
 import { useState } from 'preact/hooks';
 import { cloudtrail } from '../../aws';
-import { FormModal } from '../../forms';
+import { ConfirmDelete, FormModal } from '../../forms';
 import { fmtTime, t, type Key } from '../../i18n';
 import { href } from '../../router';
-import { Check, ConfirmDelete, CopyButton, ErrorBox, Field, JsonView, KeyValues, Page, Panel, Spinner, Table, useLoad, yesNo } from '../../ui';
+import { Check, CopyButton, ErrorBox, Field, JsonView, KeyValues, Page, Panel, Spinner, Table, useLoad, yesNo } from '../../ui';
 import { StoreStatus, categories, listStores, storeId, type FieldSelector, type Selector, type Store } from './shared';
 
 const onOff = (v?: boolean) => (v ? t('common.enabled') : t('common.disabled'));

@@ -5,9 +5,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { cloudwatch } from '../../aws';
 import { fmtTime, t, type Key } from '../../i18n';
 import { go, href, useRoute } from '../../router';
-import {
-  Badge, ConfirmDelete, ErrorBox, Field, JsonView, KeyValues, Page, Pager, Panel, SidePanel, Spinner, Table, useLoad, useTokenPages,
-} from '../../ui';
+import { ConfirmDelete } from '../../forms';
+import { Badge, ErrorBox, Field, JsonView, KeyValues, Page, Pager, Panel, SidePanel, Spinner, Table, useLoad, useTokenPages } from '../../ui';
 import { AlarmForm, MetricChart, RangeSelect, STATES, StateBadge, arnName, conditionText, opSymbol, statLabel, statOf, type Alarm } from './alarm-form';
 import { NotFound, fmtDuration, usePagedLoad } from './shared';
 

@@ -2,14 +2,11 @@
 // (FilterLogEvents with a filter pattern), its log streams and its metric filters.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { logs } from '../../aws';
-import { FormModal } from '../../forms';
+import { ConfirmDelete, FormModal } from '../../forms';
 import { fmtBytes, fmtNumber, fmtTime, t, type Key } from '../../i18n';
-import { rangeBounds } from '../../ranges';
+import { RangeFields, rangeBounds } from '../../ranges';
 import { go, href } from '../../router';
-import {
-  ConfirmDelete, CopyButton, ErrorBox, Field, JsonView, KeyValues, Page, Pager, Panel, SidePanel, Spinner, Table, Tabs, useLoad,
-  useTokenPages,
-} from '../../ui';
+import { CopyButton, ErrorBox, Field, JsonView, KeyValues, Page, Pager, Panel, SidePanel, Spinner, Table, Tabs, useLoad, useTokenPages } from '../../ui';
 import { MetricFilters } from './metric-filters';
 import { NotFound, jsonOf, usePagedLoad } from './shared';
 
@@ -404,25 +401,7 @@ function LogEvents({ group, filter, onFilter }: { group: string; filter: EventFi
         <Field label={t('mon.ev.streamPrefix')}>
           <input name="logStreamNamePrefix" value={draft.stream} onInput={set('stream')} spellcheck={false} />
         </Field>
-        <Field label={t('mon.range')}>
-          <select name="range" value={draft.range} onChange={set('range')}>
-            {RANGES.map(([id, label]) => (
-              <option key={id} value={id}>
-                {t(label)}
-              </option>
-            ))}
-          </select>
-        </Field>
-        {draft.range === 'custom' && (
-          <>
-            <Field label={t('common.from')}>
-              <input type="datetime-local" name="from" value={draft.from} onInput={set('from')} />
-            </Field>
-            <Field label={t('common.to')}>
-              <input type="datetime-local" name="to" value={draft.to} onInput={set('to')} />
-            </Field>
-          </>
-        )}
+        <RangeFields label={t('mon.range')} options={RANGES} range={draft.range} from={draft.from} to={draft.to} onChange={(k, v) => setDraft({ ...draft, [k]: v })} />
         <button type="submit" class="primary">
           {t('mon.ev.apply')}
         </button>

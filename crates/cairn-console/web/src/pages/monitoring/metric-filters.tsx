@@ -3,7 +3,8 @@
 import { useState } from 'preact/hooks';
 import { logs } from '../../aws';
 import { fmtNumber, t } from '../../i18n';
-import { Badge, ConfirmDelete, ErrorBox, Field, Panel, Spinner, Table, useLoad } from '../../ui';
+import { ConfirmDelete } from '../../forms';
+import { Badge, ErrorBox, Field, Panel, Spinner, Table, useLoad } from '../../ui';
 import { jsonOf } from './shared';
 
 interface Transformation {
