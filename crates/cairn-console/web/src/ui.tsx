@@ -410,7 +410,7 @@ export function TimeChart(props: { series: Series[]; threshold?: number; height?
   const fmt = (ms: number) => new Date(ms).toISOString().slice(11, 16);
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={props.label} preserveAspectRatio="none">
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={props.label}>
         {ticks.map((v) => (
           <g key={v}>
             <line x1={pad.l} x2={W - pad.r} y1={sy(v)} y2={sy(v)} class="grid" />

@@ -6,16 +6,30 @@ import type { Page } from '@playwright/test';
 import { ACCESS_KEY_ID, ACCOUNT, api, baseUrl, expect, shot, signIn, test } from './support';
 
 /** Runs the wizard with defaults but for the given choices; waits until the trail is created and logging. */
-async function createTrail(page: Page, name: string, opts: { multiRegion?: boolean; sse?: boolean; excludeKms?: boolean; shots?: boolean } = {}) {
+async function createTrail(
+  page: Page,
+  name: string,
+  opts: { multiRegion?: boolean; sse?: boolean; excludeKms?: boolean; s3WritesUnder?: string; tag?: [string, string]; shots?: boolean } = {},
+) {
   await page.goto(baseUrl() + '/console/#/create-trail');
   await page.getByLabel('Trail name').fill(name);
   if (opts.multiRegion === false) await page.getByLabel('Multi-region trail').uncheck();
   if (opts.sse === false) await page.getByRole('group', { name: 'Log file SSE-KMS encryption' }).getByLabel('Enabled').uncheck();
   // The account comes from STS GetCallerIdentity and names the new bucket.
   await expect(page.getByLabel('Trail log bucket name')).toHaveValue(new RegExp(`^aws-cloudtrail-logs-${ACCOUNT}-`));
+  if (opts.tag) {
+    await page.getByRole('button', { name: 'Add tag' }).click();
+    await page.locator('input[name=tagKey0]').fill(opts.tag[0]);
+    await page.locator('input[name=tagValue0]').fill(opts.tag[1]);
+  }
   if (opts.shots) await shot(page, 'trail-wizard-attributes');
   await page.getByRole('button', { name: 'Next' }).click();
   if (opts.excludeKms) await page.getByLabel('Exclude AWS KMS events').check();
+  if (opts.s3WritesUnder) {
+    await page.getByLabel('Data events').check();
+    await page.getByLabel('Log selector template').selectOption('write');
+    await page.getByLabel('Resource ARN starts with').fill(opts.s3WritesUnder);
+  }
   if (opts.shots) await shot(page, 'trail-wizard-events');
   await page.getByRole('button', { name: 'Next' }).click();
   if (opts.shots) await shot(page, 'trail-wizard-review');
@@ -42,7 +56,7 @@ test('signs in and out; a wrong secret is refused with AWS\'s error code', async
 
 test('the trail wizard makes a KMS key with its alias, a bucket with CloudTrail\'s policy and the trail, whose files arrive', async ({ page }) => {
   await signIn(page);
-  await createTrail(page, 'console-trail', { excludeKms: true, shots: true });
+  await createTrail(page, 'console-trail', { excludeKms: true, s3WritesUnder: 'arn:aws:s3:::amzn-s3-demo-bucket/', tag: ['team', 'audit'], shots: true });
   await shot(page, 'trail-wizard-created');
   const trail = (await api('cloudtrail', 'GetTrail', { Name: 'console-trail' })).Trail;
   expect(trail.IsMultiRegionTrail).toBe(true);
@@ -50,8 +64,27 @@ test('the trail wizard makes a KMS key with its alias, a bucket with CloudTrail\
   expect(trail.KmsKeyId).toMatch(new RegExp(`^arn:aws:kms:us-east-1:${ACCOUNT}:key/`));
   const aliases = (await api('kms', 'ListAliases', {})).Aliases.map((a: any) => [a.AliasName, a.TargetKeyId]);
   expect(aliases).toContainEqual([expect.stringMatching(/^alias\/cloudtrail-key-/), trail.KmsKeyId.split('/')[1]]);
-  const selectors = await api('cloudtrail', 'GetEventSelectors', { TrailName: 'console-trail' });
-  expect(JSON.stringify(selectors.AdvancedEventSelectors)).toContain('kms.amazonaws.com');
+  const selectors = (await api('cloudtrail', 'GetEventSelectors', { TrailName: 'console-trail' })).AdvancedEventSelectors;
+  expect(selectors).toEqual([
+    {
+      Name: 'Management events selector',
+      FieldSelectors: [
+        { Field: 'eventCategory', Equals: ['Management'] },
+        { Field: 'eventSource', NotEquals: ['kms.amazonaws.com'] },
+      ],
+    },
+    {
+      Name: 'Data events selector',
+      FieldSelectors: [
+        { Field: 'eventCategory', Equals: ['Data'] },
+        { Field: 'resources.type', Equals: ['AWS::S3::Object'] },
+        { Field: 'readOnly', Equals: ['false'] },
+        { Field: 'resources.ARN', StartsWith: ['arn:aws:s3:::amzn-s3-demo-bucket/'] },
+      ],
+    },
+  ]);
+  const tags = await api('cloudtrail', 'ListTags', { ResourceIdList: [trail.TrailARN] });
+  expect(tags.ResourceTagList[0].TagsList).toEqual([{ Key: 'team', Value: 'audit' }]);
 
   await page.getByRole('link', { name: 'Open trail' }).click();
   await expect(page.getByRole('heading', { name: 'console-trail' })).toBeVisible();

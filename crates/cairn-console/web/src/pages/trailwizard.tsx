@@ -15,7 +15,11 @@ export interface EventChoice {
   write: boolean;
   excludeKms: boolean;
   excludeRds: boolean;
-  dataS3: boolean;
+  /** Data events of one resource type, all, read-only or write-only, optionally under one ARN prefix. */
+  data: boolean;
+  dataType: string;
+  dataScope: 'all' | 'read' | 'write';
+  dataPrefix: string;
   insights: boolean;
   callRate: boolean;
   errorRate: boolean;
@@ -23,8 +27,15 @@ export interface EventChoice {
 
 const DEFAULT_EVENTS: EventChoice = {
   management: true, read: true, write: true, excludeKms: false, excludeRds: false,
-  dataS3: false, insights: false, callRate: true, errorRate: false,
+  data: false, dataType: 'AWS::S3::Object', dataScope: 'all', dataPrefix: '', insights: false, callRate: true, errorRate: false,
 };
+
+/** The data event resource types the wizard offers, with their labels. */
+const DATA_TYPES: [string, Key][] = [
+  ['AWS::S3::Object', 'wiz.dataType.s3'],
+  ['AWS::Lambda::Function', 'wiz.dataType.lambda'],
+  ['AWS::DynamoDB::Table', 'wiz.dataType.dynamodb'],
+];
 
 /** The advanced event selectors of a choice, named and shaped as AWS's console writes them. */
 export function selectorsFor(c: EventChoice): object[] {
@@ -36,14 +47,14 @@ export function selectorsFor(c: EventChoice): object[] {
     if (excluded.length) fields.push({ Field: 'eventSource', NotEquals: excluded });
     out.push({ Name: 'Management events selector', FieldSelectors: fields });
   }
-  if (c.dataS3) {
-    out.push({
-      Name: 'Log all S3 data events',
-      FieldSelectors: [
-        { Field: 'eventCategory', Equals: ['Data'] },
-        { Field: 'resources.type', Equals: ['AWS::S3::Object'] },
-      ],
-    });
+  if (c.data) {
+    const fields: object[] = [
+      { Field: 'eventCategory', Equals: ['Data'] },
+      { Field: 'resources.type', Equals: [c.dataType] },
+    ];
+    if (c.dataScope !== 'all') fields.push({ Field: 'readOnly', Equals: [String(c.dataScope === 'read')] });
+    if (c.dataPrefix.trim()) fields.push({ Field: 'resources.ARN', StartsWith: [c.dataPrefix.trim()] });
+    out.push({ Name: 'Data events selector', FieldSelectors: fields });
   }
   return out;
 }
@@ -67,7 +78,13 @@ export function choiceFrom(selectors: any, insights: any): EventChoice {
       const not: string[] = f('eventSource')?.NotEquals ?? [];
       c.excludeKms = not.includes('kms.amazonaws.com');
       c.excludeRds = not.includes('rdsdata.amazonaws.com');
-    } else if (category === 'Data' && f('resources.type')?.Equals?.includes('AWS::S3::Object')) c.dataS3 = true;
+    } else if (category === 'Data') {
+      const type = f('resources.type')?.Equals?.[0];
+      if (DATA_TYPES.some(([d]) => d === type)) {
+        const ro = f('readOnly')?.Equals?.[0];
+        Object.assign(c, { data: true, dataType: type, dataScope: ro === 'true' ? 'read' : ro === 'false' ? 'write' : 'all', dataPrefix: f('resources.ARN')?.StartsWith?.[0] ?? '' });
+      }
+    }
   }
   for (const s of selectors?.EventSelectors ?? []) {
     if (s.IncludeManagementEvents !== false) {
@@ -78,7 +95,12 @@ export function choiceFrom(selectors: any, insights: any): EventChoice {
       c.excludeKms = ex.includes('kms.amazonaws.com');
       c.excludeRds = ex.includes('rdsdata.amazonaws.com');
     }
-    if ((s.DataResources ?? []).some((d: any) => d.Type === 'AWS::S3::Object')) c.dataS3 = true;
+    const resource = (s.DataResources ?? []).find((d: any) => DATA_TYPES.some(([type]) => type === d.Type));
+    if (resource) {
+      const scope = s.ReadWriteType === 'ReadOnly' ? 'read' : s.ReadWriteType === 'WriteOnly' ? 'write' : 'all';
+      const prefix = (resource.Values ?? [])[0] ?? '';
+      Object.assign(c, { data: true, dataType: resource.Type, dataScope: scope, dataPrefix: /^arn:aws:[a-z0-9]+:::?$/.test(prefix) ? '' : prefix });
+    }
   }
   const types = (insights?.InsightSelectors ?? []).map((i: any) => i.InsightType);
   c.insights = types.length > 0;
@@ -90,12 +112,13 @@ export function choiceFrom(selectors: any, insights: any): EventChoice {
 /** The event step: management (read/write, KMS and RDS Data API exclusions), S3 data events, Insights. */
 export function EventsStep({ value, onChange }: { value: EventChoice; onChange: (c: EventChoice) => void }) {
   const set = (k: keyof EventChoice) => (v: boolean) => onChange({ ...value, [k]: v });
+  const text = (k: keyof EventChoice) => (e: Event) => onChange({ ...value, [k]: (e.currentTarget as HTMLInputElement).value });
   return (
     <>
       <fieldset>
         <legend>{t('wiz.eventTypes')}</legend>
         <Check label={t('wiz.management')} hint={t('wiz.managementHint')} checked={value.management} onChange={set('management')} />
-        <Check label={t('wiz.data')} hint={t('wiz.dataHint')} checked={value.dataS3} onChange={set('dataS3')} />
+        <Check label={t('wiz.data')} hint={t('wiz.dataHint')} checked={value.data} onChange={set('data')} />
         <Check label={t('wiz.insights')} hint={t('wiz.insightsHint')} checked={value.insights} onChange={set('insights')} />
       </fieldset>
       {value.management && (
@@ -107,10 +130,28 @@ export function EventsStep({ value, onChange }: { value: EventChoice; onChange: 
           <Check label={t('wiz.excludeRds')} checked={value.excludeRds} onChange={set('excludeRds')} />
         </fieldset>
       )}
-      {value.dataS3 && (
+      {value.data && (
         <fieldset>
           <legend>{t('wiz.data')}</legend>
-          <p>{t('wiz.dataS3')}</p>
+          <Field label={t('wiz.dataType')}>
+            <select name="dataType" value={value.dataType} onChange={text('dataType')}>
+              {DATA_TYPES.map(([type, label]) => (
+                <option key={type} value={type}>
+                  {t(label)}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label={t('wiz.template')}>
+            <select name="dataScope" value={value.dataScope} onChange={text('dataScope')}>
+              <option value="all">{t('wiz.template.all')}</option>
+              <option value="read">{t('wiz.template.read')}</option>
+              <option value="write">{t('wiz.template.write')}</option>
+            </select>
+          </Field>
+          <Field label={t('wiz.dataPrefix')} optional hint={t('wiz.dataPrefixHint')}>
+            <input name="dataPrefix" value={value.dataPrefix} onInput={text('dataPrefix')} spellcheck={false} />
+          </Field>
         </fieldset>
       )}
       {value.insights && (
@@ -226,6 +267,7 @@ interface Attributes {
   newLogGroup: boolean;
   logGroup: string;
   role: string;
+  tags: [string, string][];
 }
 
 function randomSuffix(): string {
@@ -239,7 +281,7 @@ function defaults(account: string): Attributes {
     bucket: `aws-cloudtrail-logs-${account || 'account'}-${suffix}`, prefix: '', sse: true, newKey: true,
     alias: `cloudtrail-key-${suffix}`, keyId: '', validation: true, snsOn: false, newTopic: true,
     topic: `aws-cloudtrail-logs-${suffix}`, cwlOn: false, newLogGroup: true,
-    logGroup: `aws-cloudtrail-logs-${account || 'account'}-${suffix}`, role: 'CloudTrailRoleForCloudWatchLogs',
+    logGroup: `aws-cloudtrail-logs-${account || 'account'}-${suffix}`, role: 'CloudTrailRoleForCloudWatchLogs', tags: [],
   };
 }
 
@@ -352,8 +394,9 @@ export function TrailWizard() {
         IsOrganizationTrail: a.org || undefined,
         CloudWatchLogsLogGroupArn: logGroupArn || undefined,
         CloudWatchLogsRoleArn: logGroupArn ? `arn:aws:iam::${account}:role/${a.role}` : undefined,
+        TagsList: a.tags.filter(([k]) => k.trim()).map(([Key, Value]) => ({ Key: Key.trim(), Value })),
       };
-      if (m.trail === a.name) await cloudtrail('UpdateTrail', { ...trail, IsOrganizationTrail: a.org });
+      if (m.trail === a.name) await cloudtrail('UpdateTrail', { ...trail, TagsList: undefined, IsOrganizationTrail: a.org });
       else {
         await cloudtrail('CreateTrail', trail);
         m.trail = a.name;
@@ -376,7 +419,7 @@ export function TrailWizard() {
   };
 
   const steps: Key[] = ['wiz.step1', 'wiz.step2', 'wiz.step3'];
-  const noEvents = !events.management && !events.dataS3 && !events.insights;
+  const noEvents = !events.management && !events.data && !events.insights;
   return (
     <Page title={t('wiz.title')}>
       <ol class="steps">
@@ -456,6 +499,7 @@ export function TrailWizard() {
               </>
             )}
           </fieldset>
+          <TagsEditor tags={a.tags} onChange={set('tags')} />
           <ErrorBox error={error} />
           <div class="actions">
             <a href={href('trails')}>{t('common.cancel')}</a>
@@ -500,6 +544,7 @@ export function TrailWizard() {
                 [t('wiz.validation'), a.validation ? t('common.enabled') : t('common.disabled')],
                 [t('wiz.sns'), a.snsOn ? a.topic : t('common.disabled')],
                 [t('wiz.cwl'), a.cwlOn ? a.logGroup : t('common.disabled')],
+                [t('wiz.tags'), a.tags.filter(([k]) => k.trim()).map(([k, v]) => `${k}=${v}`).join(', ')],
               ]}
             />
           </Panel>
@@ -534,5 +579,32 @@ export function TrailWizard() {
         </>
       )}
     </Page>
+  );
+}
+
+/** Tag rows (key, value), up to 50 as CloudTrail allows. */
+function TagsEditor({ tags, onChange }: { tags: [string, string][]; onChange: (tags: [string, string][]) => void }) {
+  const edit = (i: number, j: 0 | 1) => (e: Event) =>
+    onChange(tags.map((tag, n) => (n === i ? ((j === 0 ? [(e.currentTarget as HTMLInputElement).value, tag[1]] : [tag[0], (e.currentTarget as HTMLInputElement).value]) as [string, string]) : tag)));
+  return (
+    <fieldset>
+      <legend>{t('wiz.tags')}</legend>
+      {tags.map(([k, v], i) => (
+        <div class="toolbar" key={i}>
+          <Field label={t('wiz.tagKey')}>
+            <input name={`tagKey${i}`} value={k} onInput={edit(i, 0)} maxLength={128} spellcheck={false} />
+          </Field>
+          <Field label={t('wiz.tagValue')}>
+            <input name={`tagValue${i}`} value={v} onInput={edit(i, 1)} maxLength={256} spellcheck={false} />
+          </Field>
+          <button type="button" onClick={() => onChange(tags.filter((_, n) => n !== i))}>
+            {t('wiz.removeTag')}
+          </button>
+        </div>
+      ))}
+      <button type="button" onClick={() => onChange([...tags, ['', '']])} disabled={tags.length >= 50}>
+        {t('wiz.addTag')}
+      </button>
+    </fieldset>
   );
 }
