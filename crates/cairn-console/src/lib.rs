@@ -5,6 +5,7 @@
 //! SigV4 in the browser, so this crate serves bytes and knows nothing about requests' meaning.
 
 use std::borrow::Cow;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -44,6 +45,15 @@ pub struct Asset {
     pub body: Cow<'static, [u8]>,
     /// A strong validator for `ETag` / `If-None-Match`: the SHA-256 of the body, quoted.
     pub etag: String,
+    /// The body gzip-compressed, for clients that accept it (the bundle shrinks to about a third).
+    pub gzip: Cow<'static, [u8]>,
+}
+
+impl Asset {
+    /// The validator of the gzip representation (a different entity, so a different strong tag).
+    pub fn gzip_etag(&self) -> String {
+        format!("{}-gz\"", self.etag.trim_end_matches('"'))
+    }
 }
 
 /// Where the console's files come from.
@@ -63,14 +73,23 @@ impl Source {
         let name = file_name(path)?;
         let file = FILES.iter().find(|f| f.name == name)?;
         match self {
-            Source::Embedded => Some(Asset {
-                content_type: file.content_type,
-                body: Cow::Borrowed(file.body),
-                etag: embedded_etag(file.name, file.body),
-            }),
+            Source::Embedded => {
+                let (etag, gzip) = embedded(file.name);
+                Some(Asset {
+                    content_type: file.content_type,
+                    body: Cow::Borrowed(file.body),
+                    etag: etag.clone(),
+                    gzip: Cow::Borrowed(gzip.as_slice()),
+                })
+            }
             Source::Directory(dir) => {
                 let body = std::fs::read(dir.join(file.name)).ok()?;
-                Some(Asset { content_type: file.content_type, etag: etag(&body), body: Cow::Owned(body) })
+                Some(Asset {
+                    content_type: file.content_type,
+                    etag: etag(&body),
+                    gzip: Cow::Owned(gzip(&body)),
+                    body: Cow::Owned(body),
+                })
             }
         }
     }
@@ -95,11 +114,19 @@ fn etag(body: &[u8]) -> String {
     format!("\"{hex}\"")
 }
 
-/// The embedded files' validators, computed once.
-fn embedded_etag(name: &str, body: &[u8]) -> String {
-    static TAGS: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
-    let tags = TAGS.get_or_init(|| FILES.iter().map(|f| (f.name, etag(f.body))).collect());
-    tags.iter().find(|(n, _)| *n == name).map(|(_, t)| t.clone()).unwrap_or_else(|| etag(body))
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 3), flate2::Compression::best());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(body);
+    encoder.finish().unwrap_or_default()
+}
+
+/// An embedded file's validator and gzip form, computed once for all files (at the first request).
+fn embedded(name: &str) -> &'static (String, Vec<u8>) {
+    static DERIVED: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
+    let derived = DERIVED.get_or_init(|| FILES.iter().map(|f| (etag(f.body), gzip(f.body))).collect());
+    let i = FILES.iter().position(|f| f.name == name).unwrap_or(0);
+    &derived[i]
 }
 
 /// Whether `dir` holds a complete build (every file of the table): for tests and the build check.
@@ -133,6 +160,11 @@ mod tests {
         assert!(!js.body.is_empty());
         assert_eq!(js.etag, source.get("/console/app.js").unwrap().etag);
         assert_ne!(js.etag, page.etag);
+        assert_ne!(js.gzip_etag(), js.etag);
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&js.gzip[..]), &mut unzipped).unwrap();
+        assert_eq!(unzipped, &js.body[..]);
+        assert!(js.gzip.len() < js.body.len() / 2);
         assert!(is_complete_build(&Path::new(env!("CARGO_MANIFEST_DIR")).join("web/dist")));
     }
 

@@ -39,23 +39,30 @@ pub(crate) fn handle(source: &Source, req: Request) -> Response {
         return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "not found\n")
             .into_response();
     };
+    let gzip = accepts_gzip(req.headers());
+    let etag = if gzip { asset.gzip_etag() } else { asset.etag.clone() };
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == asset.etag || t.trim() == "*"));
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let body = if gzip { asset.gzip } else { asset.body };
     let mut resp = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else if req.method() == Method::HEAD {
         let mut r = StatusCode::OK.into_response();
-        r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(asset.body.len()));
+        r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         r
     } else {
-        (StatusCode::OK, Body::from(asset.body.into_owned())).into_response()
+        (StatusCode::OK, Body::from(body.into_owned())).into_response()
     };
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
-    if let Ok(tag) = HeaderValue::from_str(&asset.etag) {
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Ok(tag) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, tag);
     }
     // Revalidated on every load: a new cairn binary serves its own console at once.
@@ -65,6 +72,18 @@ pub(crate) fn handle(source: &Source, req: Request) -> Response {
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     resp
+}
+
+/// Whether the client accepts gzip (`Accept-Encoding: gzip`, not with `q=0`).
+fn accepts_gzip(headers: &axum::http::HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let q_zero = parts.any(|p| p.strip_prefix("q=").is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q == 0.0)));
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !q_zero
+        },
+    )
 }
 
 #[cfg(test)]
@@ -85,5 +104,19 @@ mod tests {
         assert!(!is_console(&parts("PUT", "/console/x", "127.0.0.1"), &domains));
         assert!(!is_console(&parts("GET", "/console/app.js", "logs.s3.example.com"), &domains));
         assert!(!is_console(&parts("GET", "/console/app.js", "logs.s3.example.com:4573"), &domains));
+    }
+
+    #[test]
+    fn gzip_is_sent_only_to_clients_that_accept_it() {
+        let accept = |v: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            accepts_gzip(&h)
+        };
+        assert!(accept("gzip, deflate, br"));
+        assert!(accept("br;q=1.0, GZIP;q=0.5"));
+        assert!(!accept("gzip;q=0"));
+        assert!(!accept("br, deflate"));
+        assert!(!accepts_gzip(&axum::http::HeaderMap::new()));
     }
 }

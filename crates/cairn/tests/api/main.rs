@@ -4,6 +4,7 @@ mod audit;
 mod buckets;
 mod channels;
 mod common;
+mod console;
 mod dashboards;
 mod delivery;
 mod event_size;
