@@ -3,7 +3,7 @@
 // the record panel, downloads), AWS's errors, Japanese, dark mode, a phone, and the keyboard.
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
-import { ACCESS_KEY_ID, ACCOUNT, api, baseUrl, expect, shot, signIn, test } from './support';
+import { ACCESS_KEY_ID, ACCOUNT, SECRET_ACCESS_KEY, api, baseUrl, expect, shot, signIn, test } from './support';
 
 /** Runs the wizard with defaults but for the given choices; waits until the trail is created and logging. */
 async function createTrail(
@@ -226,4 +226,30 @@ test('Japanese, dark mode and a phone', async ({ page }) => {
   await page.getByRole('button', { name: 'Menu' }).click();
   await expect(page.getByRole('navigation', { name: 'Menu' }).getByRole('link', { name: 'Trails' })).toBeVisible();
   await shot(page, 'menu-phone');
+});
+
+test('the keyboard alone signs in, skips to the content and reaches event history', async ({ page }) => {
+  await page.goto(baseUrl() + '/console/');
+  await page.keyboard.press('Tab');
+  await expect(page.getByLabel('Access key ID')).toBeFocused();
+  await page.keyboard.type(ACCESS_KEY_ID);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(SECRET_ACCESS_KEY);
+  await page.keyboard.press('Enter');
+  await expect(page.locator('.shell')).toBeVisible();
+  // The first stop is the skip link; it moves focus to the page's content.
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.locator('main')).toBeFocused();
+  // From the top of the page, Tab reaches the navigation's Event history link, and Enter follows it.
+  await page.reload();
+  await expect(page.locator('.shell')).toBeVisible();
+  for (let i = 0; i < 20; i++) {
+    await page.keyboard.press('Tab');
+    if ((await page.evaluate(() => document.activeElement?.textContent)) === 'Event history') break;
+  }
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { name: 'Event history' })).toBeVisible();
+  await expect(page).toHaveTitle('Event history — cairn console');
 });

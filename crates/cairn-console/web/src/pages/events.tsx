@@ -246,7 +246,14 @@ function Downloader({ filters }: { filters: Filters }) {
     stop.current = ctl;
     setError(undefined);
     setProgress({ n: 0, done: false, limited: false });
-    const parts: string[] = format === 'csv' ? [csvLine(CSV_HEAD.map((k) => t(k)))] : ['{"Records":['];
+    // Text is gathered into a Blob every few thousand events: 200,000 records are hundreds of megabytes, which the
+    // browser can hold in Blobs but not comfortably as strings in the page's heap.
+    const blobs: Blob[] = [];
+    let parts: string[] = [format === 'csv' ? csvLine(CSV_HEAD.map((k) => t(k))) : '{"Records":['];
+    const flush = () => {
+      blobs.push(new Blob(parts));
+      parts = [];
+    };
     let n = 0;
     let token: string | undefined;
     try {
@@ -256,6 +263,7 @@ function Downloader({ filters }: { filters: Filters }) {
           if (n >= DOWNLOAD_LIMIT) break;
           parts.push(format === 'csv' ? csvRow(e) : (n ? ',' : '') + e.CloudTrailEvent);
           n++;
+          if (n % 5000 === 0) flush();
         }
         token = r.NextToken;
         setProgress({ n, done: false, limited: false });
@@ -265,8 +273,9 @@ function Downloader({ filters }: { filters: Filters }) {
     }
     if (!mounted.current) return;
     if (format === 'json') parts.push(']}');
+    flush();
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    download(`event_history_${stamp}.${format}`, format === 'csv' ? 'text/csv' : 'application/json', parts);
+    download(`event_history_${stamp}.${format}`, format === 'csv' ? 'text/csv' : 'application/json', blobs);
     setProgress({ n, done: true, limited: n >= DOWNLOAD_LIMIT && !!token });
     stop.current = null;
   };
