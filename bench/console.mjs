@@ -1,12 +1,13 @@
 // Measures the console in Chromium (see bench/console.sh): first page interactive, signed out (the sign-in form)
 // and signed in (event history with its first 50 events); an event history page's render after the API answer.
-// Usage: node console.mjs <endpoint> <access key id> <secret> <runs>; run from crates/cairn-console/web.
+// Usage: node console.mjs <endpoint> <access key id> <secret> <runs> <events> <seconds the native client took to
+// fetch them>; run from crates/cairn-console/web.
 import { createRequire } from 'node:module';
 
 // playwright-core is the console's own npm package: resolved from the working directory (the console's web/).
 const { chromium } = createRequire(process.cwd() + '/')('playwright-core');
 
-const [endpoint, akid, secret, runsArg] = process.argv.slice(2);
+const [endpoint, akid, secret, runsArg, eventsArg, nativeArg] = process.argv.slice(2);
 const runs = Number(runsArg ?? 20);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -74,6 +75,18 @@ for (let i = 0; i < runs; i++) {
   );
   await ctx.close();
 }
+// Event history's CSV download of every event, click to file, with the lines counted.
+const [ctx, page] = await fresh(true);
+await page.goto(endpoint + '/console/#/events');
+await page.waitForSelector('tbody tr');
+const started = performance.now();
+const saved = page.waitForEvent('download', { timeout: 3_600_000 });
+await page.getByRole('button', { name: 'Download CSV' }).click();
+const file = await (await saved).path();
+const downloadSeconds = (performance.now() - started) / 1000;
+const { readFileSync } = await import('node:fs');
+const lines = readFileSync(file, 'utf8').split('\r\n').filter(Boolean).length - 1;
+await ctx.close();
 await browser.close();
 
 const line = (name, xs, floor, goal) => {
@@ -86,3 +99,8 @@ console.log(`console benchmark: ${runs} cold visits each (Chromium, loopback)`);
 line('first page interactive (sign-in form)', signinTimes, floorTimes, 1000);
 line('first page interactive (50 events, signed in)', firstPage, floorTimes, 1000);
 line('event history page of 50 rendered after API', renders, floorRenders, 200);
+const native = Number(nativeArg);
+console.log(
+  `CSV download of ${lines} events: ${downloadSeconds.toFixed(1)} s (${Math.round(lines / downloadSeconds)} events/s); ` +
+    `cairn lookup fetching ${eventsArg} events: ${native.toFixed(1)} s; ratio ${(native / downloadSeconds).toFixed(2)}`,
+);
