@@ -256,18 +256,24 @@ function Downloader({ filters }: { filters: Filters }) {
     };
     let n = 0;
     let token: string | undefined;
+    const input = lookupInput(filters);
+    type Answer = { Events?: TrailEvent[]; NextToken?: string };
+    const page = (next?: string) => cloudtrail<Answer>('LookupEvents', { ...input, MaxResults: PAGE, NextToken: next }, ctl.signal);
     try {
-      do {
-        const r = await cloudtrail('LookupEvents', { ...lookupInput(filters), MaxResults: PAGE, NextToken: token }, ctl.signal);
-        for (const e of (r.Events ?? []) as TrailEvent[]) {
+      let pending: Promise<Answer> | null = page();
+      while (pending) {
+        const r: Answer = await pending;
+        token = r.NextToken;
+        // The next page is asked for before this one is written out, so the request and the writing overlap.
+        pending = token && n + PAGE < DOWNLOAD_LIMIT ? page(token) : null;
+        for (const e of r.Events ?? []) {
           if (n >= DOWNLOAD_LIMIT) break;
           parts.push(format === 'csv' ? csvRow(e) : (n ? ',' : '') + e.CloudTrailEvent);
           n++;
           if (n % 5000 === 0) flush();
         }
-        token = r.NextToken;
         setProgress({ n, done: false, limited: false });
-      } while (token && n < DOWNLOAD_LIMIT);
+      }
     } catch (e) {
       if ((e as Error).name !== 'AbortError') setError(e);
     }
