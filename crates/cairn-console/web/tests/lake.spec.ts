@@ -109,6 +109,11 @@ test.describe.serial('CloudTrail Lake', () => {
     await expect(editor).toHaveValue(new RegExp(`FROM ${storeId}`));
     await expect(editor).not.toHaveValue(/\$EDS_ID/);
 
+    // The query generator asks GenerateQuery; this cairn has no language model configured, and says so.
+    await page.getByLabel('Prompt').fill('users who signed in without MFA yesterday');
+    await page.getByRole('button', { name: 'Generate query' }).click();
+    await expect(page.locator('#generator').getByRole('alert')).toContainText('UnsupportedOperationException');
+
     const history = page.locator('#history');
     await expect(history.locator('tbody tr').first()).toContainText('Finished');
     await expect(history.locator('tbody tr').first()).toContainText('ListTrails');

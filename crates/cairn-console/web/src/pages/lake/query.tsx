@@ -208,7 +208,10 @@ export function LakeQuery({ query }: { query: URLSearchParams }) {
           </form>
           <ErrorBox error={startError} />
         </Panel>
-        <Samples storeId={sid} onPick={(s) => (setSql(s), setStartError(undefined), editor.current?.focus())} />
+        <div>
+          <Samples storeId={sid} onPick={(s) => (setSql(s), setStartError(undefined), editor.current?.focus())} />
+          {store && <Generator store={store} onPick={(s) => (setSql(s), setStartError(undefined), editor.current?.focus())} />}
+        </div>
       </div>
       {run && <RunView run={run} />}
       {store && <History store={store} current={qid} tick={historyTick} onOpen={openQuery} />}
@@ -404,6 +407,41 @@ function Samples({ storeId: sid, onPick }: { storeId: string; onPick: (sql: stri
           ))}
         </ul>
       )}
+    </Panel>
+  );
+}
+
+/**
+ * The query generator: GenerateQuery turns an English prompt into SQL over the store. cairn needs a language model
+ * configured for it (docs/lake.md) and otherwise answers UnsupportedOperationException, shown as any error is.
+ */
+function Generator({ store, onPick }: { store: Store; onPick: (sql: string) => void }) {
+  const [prompt, setPrompt] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const generate = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const r = await cloudtrail('GenerateQuery', { EventDataStores: [store.EventDataStoreArn], Prompt: prompt.trim() });
+      onPick(r.QueryStatement);
+    } catch (err) {
+      setError(err);
+    }
+    setBusy(false);
+  };
+  return (
+    <Panel title={t('lake.generate.title')} id="generator">
+      <form onSubmit={generate}>
+        <Field label={t('lake.generate.prompt')} hint={t('lake.generate.hint')}>
+          <textarea name="prompt" rows={3} value={prompt} onInput={(e) => setPrompt(e.currentTarget.value)} maxLength={500} />
+        </Field>
+        <button type="submit" disabled={busy || prompt.trim().length < 3}>
+          {busy ? t('lake.generate.busy') : t('lake.generate.run')}
+        </button>
+      </form>
+      <ErrorBox error={error} />
     </Panel>
   );
 }
