@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
@@ -71,10 +71,11 @@ impl Source {
     /// extension, the application's own routes) answer with `index.html`. `None` for anything else.
     pub fn get(&self, path: &str) -> Option<Asset> {
         let name = file_name(path)?;
-        let file = FILES.iter().find(|f| f.name == name)?;
+        let index = FILES.iter().position(|f| f.name == name)?;
+        let file = &FILES[index];
         match self {
             Source::Embedded => {
-                let (etag, gzip) = embedded(file.name);
+                let (etag, gzip) = embedded(index);
                 Some(Asset {
                     content_type: file.content_type,
                     body: Cow::Borrowed(file.body),
@@ -121,17 +122,10 @@ fn gzip(body: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap_or_default()
 }
 
-/// An embedded file's validator and gzip form, computed once for all files (at the first request).
-fn embedded(name: &str) -> &'static (String, Vec<u8>) {
+/// The validator and gzip form of `FILES[index]`, computed once for all files (at the first request).
+fn embedded(index: usize) -> &'static (String, Vec<u8>) {
     static DERIVED: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
-    let derived = DERIVED.get_or_init(|| FILES.iter().map(|f| (etag(f.body), gzip(f.body))).collect());
-    let i = FILES.iter().position(|f| f.name == name).unwrap_or(0);
-    &derived[i]
-}
-
-/// Whether `dir` holds a complete build (every file of the table): for tests and the build check.
-pub fn is_complete_build(dir: &Path) -> bool {
-    FILES.iter().all(|f| dir.join(f.name).is_file())
+    &DERIVED.get_or_init(|| FILES.iter().map(|f| (etag(f.body), gzip(f.body))).collect())[index]
 }
 
 #[cfg(test)]
@@ -165,7 +159,8 @@ mod tests {
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&js.gzip[..]), &mut unzipped).unwrap();
         assert_eq!(unzipped, &js.body[..]);
         assert!(js.gzip.len() < js.body.len() / 2);
-        assert!(is_complete_build(&Path::new(env!("CARGO_MANIFEST_DIR")).join("web/dist")));
+        let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/dist");
+        assert!(FILES.iter().all(|f| dist.join(f.name).is_file()), "web/dist lacks a file of the table");
     }
 
     #[test]

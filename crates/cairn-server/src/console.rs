@@ -1,7 +1,9 @@
 //! The web console at `/console`: unsigned `GET`/`HEAD` requests for the embedded single-page application, answered
 //! with validators and a content security policy that lets the page talk only to this endpoint.
 
-use axum::body::Body;
+use std::borrow::Cow;
+
+use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -54,7 +56,12 @@ pub(crate) fn handle(source: &Source, req: Request) -> Response {
         r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         r
     } else {
-        (StatusCode::OK, Body::from(body.into_owned())).into_response()
+        // Embedded files are sent from the binary's memory without a copy.
+        let bytes = match body {
+            Cow::Borrowed(b) => Bytes::from_static(b),
+            Cow::Owned(v) => Bytes::from(v),
+        };
+        (StatusCode::OK, Body::from(bytes)).into_response()
     };
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));

@@ -13,7 +13,7 @@ import { href, useRoute } from './router';
 import { session } from './session';
 import { ErrorBox, Field } from './ui';
 
-export const REGIONS = [
+const REGIONS = [
   'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'sa-east-1', 'eu-west-1', 'eu-west-2',
   'eu-west-3', 'eu-central-1', 'eu-north-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-southeast-1',
   'ap-southeast-2', 'ap-south-1',
@@ -131,12 +131,14 @@ function Shell() {
   const [menu, setMenu] = useState(false);
   const here = route.parts.join('/') || 'dashboard';
   useEffect(() => setMenu(false), [here]);
-  // The window title names the page, as screen readers announce it on navigation.
-  const section = NAV.flatMap(([id, label, children]) => [[id, label] as [string, Key], ...(children ?? [])])
-    .filter(([id]) => here === id || here.startsWith(id + '/'))
-    .pop();
-  document.title = section ? `${t(section[1])} — ${t('app.name')}` : t('app.name');
   const active = (id: string) => here === id || here.startsWith(id + '/') || (id === 'trails' && here === 'create-trail');
+  // The window title names the page, as screen readers announce it on navigation.
+  useEffect(() => {
+    const section = NAV.flatMap(([id, label, children]) => [[id, label] as [string, Key], ...(children ?? [])])
+      .filter(([id]) => active(id))
+      .pop();
+    document.title = section ? `${t(section[1])} — ${t('app.name')}` : t('app.name');
+  }, [here, lang()]);
   return (
     <div class="shell">
       <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}>

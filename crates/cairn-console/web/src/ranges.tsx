@@ -2,7 +2,7 @@
 // applied, or custom bounds from datetime-local fields, and the fields that choose them. Every page of one search
 // uses the same bounds, since the APIs tie their pagination tokens to them.
 import { t, type Key } from './i18n';
-import { Field } from './ui';
+import { Field, Options } from './ui';
 
 /** Seconds each preset reaches back. */
 export const RANGE_SECONDS: Record<string, number> = { '5m': 300, '1h': 3600, '12h': 43_200, '1d': 86_400, '7d': 604_800 };
@@ -33,11 +33,7 @@ export function RangeFields(props: {
     <>
       <Field label={props.label}>
         <select name="range" value={props.range} onChange={on('range')}>
-          {props.options.map(([id, label]) => (
-            <option key={id} value={id}>
-              {t(label)}
-            </option>
-          ))}
+          <Options items={props.options} />
         </select>
       </Field>
       {props.range === 'custom' && (

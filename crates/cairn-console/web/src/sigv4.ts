@@ -32,7 +32,7 @@ export function queryString(query: [string, string][]): string {
     .join('&');
 }
 
-export function hex(data: Uint8Array | string): string {
+function hex(data: Uint8Array | string): string {
   return bytesToHex(sha256(typeof data === 'string' ? utf8ToBytes(data) : data));
 }
 

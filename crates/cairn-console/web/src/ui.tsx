@@ -381,6 +381,19 @@ export function csvLine(cells: (string | number | undefined | null)[]): string {
   );
 }
 
+/** The options of a select whose choices are (value, translated label, ...) tuples. */
+export function Options({ items }: { items: readonly [string, Key, ...unknown[]][] }) {
+  return (
+    <>
+      {items.map(([value, label]) => (
+        <option key={value} value={value}>
+          {t(label)}
+        </option>
+      ))}
+    </>
+  );
+}
+
 export const yesNo = (v?: boolean) => (v ? t('common.yes') : t('common.no'));
 
 export interface Series {

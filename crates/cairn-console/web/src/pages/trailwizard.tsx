@@ -6,7 +6,7 @@ import { callerIdentity, cloudtrail, kms, logs, s3, sns, xmlAll } from '../aws';
 import { t, type Key } from '../i18n';
 import { href } from '../router';
 import { session } from '../session';
-import { Check, ErrorBox, Field, KeyValues, Page, Panel } from '../ui';
+import { Check, ErrorBox, Field, KeyValues, Page, Panel, Options } from '../ui';
 
 /** Which events a trail selects, as the console's event step shows them. */
 export interface EventChoice {
@@ -135,11 +135,7 @@ export function EventsStep({ value, onChange }: { value: EventChoice; onChange: 
           <legend>{t('wiz.data')}</legend>
           <Field label={t('wiz.dataType')}>
             <select name="dataType" value={value.dataType} onChange={text('dataType')}>
-              {DATA_TYPES.map(([type, label]) => (
-                <option key={type} value={type}>
-                  {t(label)}
-                </option>
-              ))}
+              <Options items={DATA_TYPES} />
             </select>
           </Field>
           <Field label={t('wiz.template')}>

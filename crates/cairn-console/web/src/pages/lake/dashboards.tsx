@@ -5,7 +5,7 @@ import { AwsError, cloudtrail } from '../../aws';
 import { ConfirmDelete, FormModal } from '../../forms';
 import { fmtTime, t, type Key } from '../../i18n';
 import { href } from '../../router';
-import { BarChart, Badge, Check, ErrorBox, Field, KeyValues, Page, Panel, Spinner, Table, TimeChart, useLoad, type Series } from '../../ui';
+import { BarChart, Badge, Check, ErrorBox, Field, KeyValues, Page, Panel, Spinner, Table, TimeChart, useLoad, type Series, Options } from '../../ui';
 import { SqlEditor } from './sql';
 import { QueryStatus, ResultTable, allRows, lakeTime, waitQuery, type Rows } from './shared';
 
@@ -188,11 +188,7 @@ function CreateDashboard({ onClose }: { onClose: () => void }) {
             </Field>
             <Field label={t('lake.widget.view')}>
               <select name={`view-${i}`} value={w.view} onChange={(e) => update(i, { view: e.currentTarget.value })}>
-                {VIEWS.map(([v, k]) => (
-                  <option key={v} value={v}>
-                    {t(k)}
-                  </option>
-                ))}
+                <Options items={VIEWS} />
               </select>
             </Field>
           </div>
@@ -222,11 +218,7 @@ function CreateDashboard({ onClose }: { onClose: () => void }) {
       <div class="grid2 tight spaced">
         <Field label={t('lake.dashboard.schedule')}>
           <select name="schedule" value={schedule} onChange={(e) => setSchedule(e.currentTarget.value)}>
-            {SCHEDULES.map(([v, k]) => (
-              <option key={v} value={v}>
-                {t(k)}
-              </option>
-            ))}
+            <Options items={SCHEDULES} />
           </select>
         </Field>
       </div>
@@ -298,11 +290,7 @@ function DashboardView({ name }: { name: string }) {
           <div class="inline-field">
             <Field label={t('lake.dashboard.range')}>
               <select name="range" value={range} onChange={(e) => setRange(e.currentTarget.value)}>
-                {RANGES.map(([v, k]) => (
-                  <option key={v} value={v}>
-                    {t(k)}
-                  </option>
-                ))}
+                <Options items={RANGES} />
               </select>
             </Field>
           </div>

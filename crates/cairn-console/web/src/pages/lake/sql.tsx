@@ -15,7 +15,7 @@ export type TokenKind = 'kw' | 'str' | 'num' | 'fn' | 'com' | 'text';
 
 /** Splits SQL into tokens: comments, quoted strings, numbers, words (keywords, or functions when a "(" follows);
  *  quoted identifiers and store ids (UUIDs) stay plain text. */
-export function tokenize(sql: string): [TokenKind, string][] {
+function tokenize(sql: string): [TokenKind, string][] {
   const out: [TokenKind, string][] = [];
   const re = /(--[^\n]*|\/\*[\s\S]*?(?:\*\/|$))|('(?:[^']|'')*'?)|("(?:[^"]|"")*"?|\b[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b)|(\b\d+(?:\.\d+)?(?:[eE][+-]?\d+)?\b)|([A-Za-z_][A-Za-z0-9_$]*)(?=(\s*\()?)/g;
   let last = 0;
